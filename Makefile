@@ -1,0 +1,180 @@
+# crmpubsub — one plain Makefile for the daemon, the shared protocol code,
+# the client library, the CLI, the tests and the benchmark.
+#
+#   make              build everything in place (daemon/crmpubsubd, client/…)
+#   make run          run the daemon in the foreground on the default socket
+#   make check        every test suite, plainly and under ASan + UBSan
+#   make bench        the side-by-side benchmark (see docs/performance.md)
+#   make install      PREFIX=/usr/local DESTDIR= (see docs/operations.md)
+#
+# Objects go below $(O) (default: the source tree itself); the sanitizer run
+# uses O=build/asan so the two builds never mix.
+
+VERSION    = 1.0.0
+PREFIX    ?= /usr/local
+BINDIR    ?= $(PREFIX)/bin
+SBINDIR   ?= $(PREFIX)/sbin
+LIBDIR    ?= $(PREFIX)/lib
+INCDIR    ?= $(PREFIX)/include
+MANDIR    ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+SYSCONFDIR ?= /etc
+UNITDIR   ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+
+O         ?= .
+CC        ?= cc
+PKG_CONFIG ?= pkg-config
+DEPS_PC    = libevent jansson uuid check
+
+CFLAGS    ?= -O2 -g
+WARNFLAGS  = -Wall -Wextra -Wmissing-prototypes -Wstrict-prototypes -Wshadow \
+             -Wpointer-arith -Wsign-compare -Wformat=2 -Wno-unused-parameter
+ifeq ($(SANITIZE),1)
+SANFLAGS   = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+endif
+ALL_CPPFLAGS = -D_GNU_SOURCE -DCRMPUBSUB_VERSION='"$(VERSION)"' -Iproto -Iclient $(CPPFLAGS)
+ALL_CFLAGS   = -std=c11 -fPIC $(WARNFLAGS) $(SANFLAGS) $(CFLAGS)
+ALL_LDFLAGS  = $(SANFLAGS) $(LDFLAGS)
+
+PC_CFLAGS  = $(shell $(PKG_CONFIG) --cflags libevent jansson uuid 2>/dev/null)
+LIBEVENT   = $(shell $(PKG_CONFIG) --libs libevent 2>/dev/null)
+JANSSON    = $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null)
+LIBUUID    = $(shell $(PKG_CONFIG) --libs uuid 2>/dev/null)
+CHECKLIBS  = $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
+
+# --- sources --------------------------------------------------------------
+PROTO_SRCS  = $(wildcard proto/*.c)
+DAEMON_SRCS = $(wildcard daemon/*.c)
+CLIENT_SRCS = $(wildcard client/lib/*.c)
+EXAMPLE_SRCS = $(wildcard client/examples/*.c)
+
+PROTO_OBJS  = $(PROTO_SRCS:%.c=$(O)/%.o)
+DAEMON_OBJS = $(DAEMON_SRCS:%.c=$(O)/%.o)
+CLIENT_OBJS = $(CLIENT_SRCS:%.c=$(O)/%.o)
+# Daemon objects minus main.o: what unit tests and fuzzers link against.
+DAEMON_LIB_OBJS = $(filter-out $(O)/daemon/main.o,$(DAEMON_OBJS))
+
+DAEMON     = $(O)/daemon/crmpubsubd
+LIB_SONAME = libcrmpubsub.so.1
+LIB_SO     = $(O)/client/$(LIB_SONAME)
+LIB_A      = $(O)/client/libcrmpubsub.a
+EXAMPLES   = $(EXAMPLE_SRCS:%.c=$(O)/%)
+CLI        = client/crmpubsub-cli
+
+# Tests: every tests/unit_*.c, tests/it_*.c and tests/client_*.c is one check
+# program. Unit suites link proto/ and the daemon's objects; integration
+# suites talk to the real daemon through tests/harness.c; client suites link
+# the static client library.
+UNIT_SRCS   = $(wildcard tests/unit_*.c)
+IT_SRCS     = $(wildcard tests/it_*.c)
+CLIENTT_SRCS = $(wildcard tests/client_*.c)
+TEST_SUPPORT_SRCS = tests/harness.c
+TEST_SUPPORT_OBJS = $(TEST_SUPPORT_SRCS:%.c=$(O)/%.o)
+TEST_BINS   = $(UNIT_SRCS:%.c=$(O)/%) $(IT_SRCS:%.c=$(O)/%) $(CLIENTT_SRCS:%.c=$(O)/%)
+
+.PHONY: all deps run check check-plain check-asan test-run bench install \
+        uninstall clean
+
+all: deps-ok $(DAEMON) $(LIB_SO) $(LIB_A) $(EXAMPLES)
+
+# --- dependencies -----------------------------------------------------------
+# Installed automatically when run as root, else the apt-get line is printed.
+APT_PACKAGES = build-essential pkg-config libevent-dev libjansson-dev uuid-dev \
+               check socat systemd jq
+deps:
+	@tools/deps.sh $(APT_PACKAGES)
+deps-ok:
+	@$(PKG_CONFIG) --exists $(DEPS_PC) 2>/dev/null || tools/deps.sh $(APT_PACKAGES)
+.PHONY: deps-ok
+
+# --- build rules ------------------------------------------------------------
+$(O)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CPPFLAGS) $(PC_CFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(DAEMON): $(DAEMON_OBJS) $(PROTO_OBJS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBEVENT) $(JANSSON) $(LIBUUID)
+
+# The shared library exports crmpubsub_* only (version script + hidden
+# visibility); the static archive carries the same objects.
+$(O)/client/lib/%.o: ALL_CFLAGS += -fvisibility=hidden
+$(O)/proto/%.o: ALL_CFLAGS += -fvisibility=hidden
+$(LIB_SO): $(CLIENT_OBJS) $(PROTO_OBJS) client/libcrmpubsub.map
+	$(CC) $(ALL_LDFLAGS) -shared -Wl,-soname,$(LIB_SONAME) \
+	  -Wl,--version-script=client/libcrmpubsub.map -o $@ \
+	  $(CLIENT_OBJS) $(PROTO_OBJS) $(JANSSON) $(LIBUUID) -pthread
+	ln -sf $(LIB_SONAME) $(O)/client/libcrmpubsub.so
+$(LIB_A): $(CLIENT_OBJS) $(PROTO_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+$(O)/client/examples/%: client/examples/%.c $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CPPFLAGS) $(PC_CFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
+	  $(LIB_A) $(JANSSON) $(LIBUUID) -pthread
+
+$(O)/tests/unit_%: tests/unit_%.c $(PROTO_OBJS) $(DAEMON_LIB_OBJS)
+	$(CC) $(ALL_CPPFLAGS) -Idaemon $(PC_CFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ \
+	  $(LIBEVENT) $(JANSSON) $(LIBUUID) $(CHECKLIBS)
+$(O)/tests/it_%: tests/it_%.c $(TEST_SUPPORT_OBJS) $(PROTO_OBJS)
+	$(CC) $(ALL_CPPFLAGS) -Itests $(PC_CFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ \
+	  $(JANSSON) $(LIBUUID) $(CHECKLIBS)
+$(O)/tests/client_%: tests/client_%.c $(TEST_SUPPORT_OBJS) $(LIB_A)
+	$(CC) $(ALL_CPPFLAGS) -Itests $(PC_CFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ \
+	  $(JANSSON) $(LIBUUID) $(CHECKLIBS) -pthread
+
+-include $(shell find $(O)/proto $(O)/daemon $(O)/client $(O)/tests -name '*.d' 2>/dev/null)
+
+# --- running ----------------------------------------------------------------
+# As root the default socket is /run/crmpubsub/crmpubsub.sock; the directory is
+# made here so `make run` and the socat example in the README agree.
+run: all
+	@if [ "$$(id -u)" = 0 ]; then mkdir -p /run/crmpubsub; fi
+	$(DAEMON) -v $(RUNFLAGS)
+
+# --- tests ------------------------------------------------------------------
+check: check-plain check-asan
+
+check-plain: all
+	@$(MAKE) --no-print-directory test-run O=$(O)
+
+# Sanitizer build: separate object tree, halts on the first report.
+check-asan: deps-ok
+	@$(MAKE) --no-print-directory O=build/asan SANITIZE=1 all
+	@ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=1:quarantine_size_mb=8:detect_stack_use_after_return=0 \
+	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	 $(MAKE) --no-print-directory O=build/asan SANITIZE=1 test-run
+
+test-run: $(TEST_BINS) $(DAEMON) $(EXAMPLES)
+	@tests/run.sh $(O) $(TEST_BINS)
+
+# --- benchmark --------------------------------------------------------------
+bench: all
+	@$(MAKE) --no-print-directory -C tests/bench TOP=$(CURDIR)
+
+# --- install ----------------------------------------------------------------
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
+	  $(DESTDIR)$(INCDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 0755 $(DAEMON) $(DESTDIR)$(SBINDIR)/crmpubsubd
+	install -m 0755 $(CLI) $(DESTDIR)$(BINDIR)/crmpubsub-cli
+	install -m 0755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/$(LIB_SONAME)
+	ln -sf $(LIB_SONAME) $(DESTDIR)$(LIBDIR)/libcrmpubsub.so
+	install -m 0644 $(LIB_A) $(DESTDIR)$(LIBDIR)/libcrmpubsub.a
+	install -m 0644 client/crmpubsub.h $(DESTDIR)$(INCDIR)/crmpubsub.h
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+	  -e 's|@INCDIR@|$(INCDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
+	  client/libcrmpubsub.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/libcrmpubsub.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/crmpubsubd $(DESTDIR)$(BINDIR)/crmpubsub-cli \
+	  $(DESTDIR)$(LIBDIR)/$(LIB_SONAME) $(DESTDIR)$(LIBDIR)/libcrmpubsub.so \
+	  $(DESTDIR)$(LIBDIR)/libcrmpubsub.a $(DESTDIR)$(INCDIR)/crmpubsub.h \
+	  $(DESTDIR)$(PKGCONFIGDIR)/libcrmpubsub.pc
+
+clean:
+	rm -rf build
+	find proto daemon client tests -name '*.[od]' -delete
+	rm -f $(DAEMON) $(TEST_BINS) $(EXAMPLES) $(O)/client/libcrmpubsub.*

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT — crmpubsub */
+/* Test harness: starts the real crmpubsubd on a private socket and speaks to
+ * it over real Unix sockets. Every wait is bounded. */
+#ifndef CRMPUBSUB_HARNESS_H
+#define CRMPUBSUB_HARNESS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include <jansson.h>
+
+#define H_TIMEOUT_MS	5000	/* default bound for any single wait */
+
+struct h_daemon {
+	pid_t	pid;
+	char	dir[256];	/* private temp directory, removed by h_daemon_stop */
+	char	sock[320];	/* <dir>/crmpubsub.sock */
+	char	log[320];	/* <dir>/stderr.log: the daemon's stderr */
+	char	config[320];	/* <dir>/crmpubsubd.conf (written by h_write_config) */
+};
+
+/* Path of the daemon binary: $CRMPUBSUBD, else "<$CRMPUBSUB_BUILD or .>/daemon/crmpubsubd". */
+const char	*h_daemon_bin(void);
+/* Makes d->dir; starts the daemon with "-s d->sock" plus args (NULL-terminated,
+ * may be NULL); waits (bounded) until the socket accepts. 0 or -1. */
+int		 h_daemon_start(struct h_daemon *d, const char *const *args);
+/* Like h_daemon_start but does not add "-s": for custom socket tests. dir is
+ * created; d->sock is still set to <dir>/crmpubsub.sock. Does not wait. */
+int		 h_daemon_spawn(struct h_daemon *d, const char *const *argv_tail,
+		     char *const *envp_extra);
+/* Waits until the daemon's socket accepts, at most timeout_ms. 0 or -1. */
+int		 h_daemon_wait_ready(struct h_daemon *d, int timeout_ms);
+/* Sends sig and waits (bounded) for exit; returns the wait status, or -1 on
+ * timeout (then SIGKILLs). Removes the temp dir. */
+int		 h_daemon_stop(struct h_daemon *d, int sig, int timeout_ms);
+/* Waits for the process to exit by itself; wait status or -1 on timeout. */
+int		 h_daemon_wait_exit(struct h_daemon *d, int timeout_ms);
+/* Writes text to d->config. */
+int		 h_write_config(struct h_daemon *d, const char *text);
+/* RSS of a process in KiB from /proc, or -1. */
+long		 h_rss_kib(pid_t pid);
+/* Number of open fds of a process, or -1. */
+int		 h_fd_count(pid_t pid);
+
+/* One client connection with its own read buffer. */
+struct h_conn {
+	int	fd;
+	size_t	len;
+	char	buf[1 << 17];
+};
+
+/* Connects (bounded); returns a heap h_conn or NULL. */
+struct h_conn	*h_connect(const char *sock);
+void		 h_close(struct h_conn *);
+/* Writes all bytes (bounded by H_TIMEOUT_MS); 0 or -1. */
+int		 h_send(struct h_conn *, const void *data, size_t len);
+/* h_send of line plus "\n". */
+int		 h_send_line(struct h_conn *, const char *line);
+/* Next line without its "\n", NUL-terminated in out; returns its length,
+ * -1 on timeout, -2 on EOF/error. */
+long		 h_recv_line(struct h_conn *, char *out, size_t cap, int timeout_ms);
+/* Next line parsed as JSON (NULL on timeout/EOF/bad JSON). */
+json_t		*h_recv_json(struct h_conn *, int timeout_ms);
+/* Next line that is a reply (has "ok"), skipping and discarding pushes. */
+json_t		*h_recv_reply(struct h_conn *, int timeout_ms);
+/* Next line that is a push (has "type"); replies in between are an error
+ * (returns NULL). */
+json_t		*h_recv_push(struct h_conn *, int timeout_ms);
+/* Sends a request line and returns its reply (h_recv_reply). */
+json_t		*h_request(struct h_conn *, const char *line);
+/* printf-style h_request. */
+json_t		*h_requestf(struct h_conn *, const char *fmt, ...)
+		     __attribute__((format(printf, 2, 3)));
+/* 1 if nothing arrives within ms (no line, no EOF), else 0. */
+int		 h_silent(struct h_conn *, int ms);
+/* 1 if the peer closed (EOF) within timeout_ms, else 0. Discards data read. */
+int		 h_wait_eof(struct h_conn *, int timeout_ms);
+
+/* Reply helpers: 1 when reply is ok:true / ok:false with that error code. */
+int		 h_is_ok(const json_t *reply);
+int		 h_is_error(const json_t *reply, const char *code);
+/* Integer field or -1 when absent. */
+long long	 h_int(const json_t *obj, const char *key);
+/* String field or NULL. */
+const char	*h_str(const json_t *obj, const char *key);
+
+/* Deterministic test UUIDs: "0190a5b2-7c1e-7a01-8f00-<12 hex of n>". */
+void		 h_uuid(unsigned long n, char out[37]);
+/* The topic of h_uuid(n). */
+void		 h_topic(unsigned long n, char out[80]);
+
+#endif
