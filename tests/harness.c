@@ -1,0 +1,736 @@
+/* SPDX-License-Identifier: MIT — crmpubsub */
+/* Test harness: spawns the real crmpubsubd on a private socket and talks to it
+ * over Unix sockets, every wait bounded by a deadline. */
+
+#include <sys/types.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define H_POLL_STEP_NS	5000000L	/* 5 ms between readiness / exit probes */
+
+static long long	 h_now_ms(void);
+static int		 h_remaining(long long deadline);
+static void		 h_nap(void);
+static int		 h_exited(pid_t pid);
+static int		 h_rm_entry(const char *, const struct stat *, int,
+			     struct FTW *);
+static int		 h_rm_rf(const char *path);
+static int		 h_paths(struct h_daemon *d);
+static void		 h_child_env(char *const *envp_extra);
+static void		 h_close_fds(int keep_listen);
+static int		 h_fork_exec(struct h_daemon *d, char **argv,
+			     char *const *envp_extra);
+static char		*h_find_line(struct h_conn *c);
+static int		 h_fill(struct h_conn *c, int timeout_ms);
+
+/* Writes to a daemon that already closed must fail with EPIPE, not kill us. */
+__attribute__((constructor)) static void
+h_ignore_sigpipe(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* Monotonic clock in milliseconds. */
+static long long
+h_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Milliseconds left until deadline, never negative. */
+static int
+h_remaining(long long deadline)
+{
+	long long left = deadline - h_now_ms();
+
+	if (left < 0)
+		return 0;
+	if (left > INT32_MAX)
+		return INT32_MAX;
+	return (int)left;
+}
+
+/* Short pause between two probes of a bounded poll. */
+static void
+h_nap(void)
+{
+	struct timespec ts = { 0, H_POLL_STEP_NS };
+
+	nanosleep(&ts, NULL);
+}
+
+/* 1 when pid has exited (without reaping it), else 0. */
+static int
+h_exited(pid_t pid)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof si);
+	if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == -1)
+		return errno == ECHILD;
+	return si.si_pid == pid;
+}
+
+/* nftw callback: removes one entry, depth first. */
+static int
+h_rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st; (void)flag; (void)ftw;
+	remove(path);
+	return 0;
+}
+
+/* rm -rf path. */
+static int
+h_rm_rf(const char *path)
+{
+	if (path[0] == '\0')
+		return 0;
+	return nftw(path, h_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+const char *
+h_daemon_bin(void)
+{
+	static char path[4096];
+	const char *env = getenv("CRMPUBSUBD"), *build;
+
+	if (env != NULL && *env != '\0')
+		return env;
+	build = getenv("CRMPUBSUB_BUILD");
+	if (build == NULL || *build == '\0')
+		build = ".";
+	snprintf(path, sizeof path, "%s/daemon/crmpubsubd", build);
+	return path;
+}
+
+/* Makes the private directory and fills in the paths inside it. */
+static int
+h_paths(struct h_daemon *d)
+{
+	memset(d, 0, sizeof *d);
+	d->pid = -1;
+	snprintf(d->dir, sizeof d->dir, "/tmp/crmpubsub-test.XXXXXX");
+	if (mkdtemp(d->dir) == NULL) {
+		d->dir[0] = '\0';
+		return -1;
+	}
+	snprintf(d->sock, sizeof d->sock, "%s/crmpubsub.sock", d->dir);
+	snprintf(d->log, sizeof d->log, "%s/stderr.log", d->dir);
+	snprintf(d->config, sizeof d->config, "%s/crmpubsubd.conf", d->dir);
+	return 0;
+}
+
+/* In the child: drops variables that would change the daemon's behaviour,
+ * then applies the caller's extras. With LISTEN_FDS among the extras,
+ * LISTEN_PID is set to the child's own pid (the caller cannot know it). */
+static void
+h_child_env(char *const *envp_extra)
+{
+	char pidbuf[32];
+	int listen = 0;
+
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDNAMES");
+	unsetenv("NOTIFY_SOCKET");
+	unsetenv("CRMPUBSUB_SOCKET");
+	for (; envp_extra != NULL && *envp_extra != NULL; envp_extra++) {
+		putenv(*envp_extra);
+		if (strncmp(*envp_extra, "LISTEN_FDS=", 11) == 0)
+			listen = 1;
+	}
+	if (listen) {
+		snprintf(pidbuf, sizeof pidbuf, "%ld", (long)getpid());
+		setenv("LISTEN_PID", pidbuf, 1);
+	}
+}
+
+/* In the child: closes inherited descriptors from 3 up, sparing the
+ * keep_listen descriptors that socket activation passes at 3, 4, … */
+static void
+h_close_fds(int keep_listen)
+{
+	long max = sysconf(_SC_OPEN_MAX);
+	int fd;
+
+	if (max < 0 || max > 65536)
+		max = 65536;
+	for (fd = 3 + keep_listen; fd < max; fd++)
+		close(fd);
+}
+
+/* Forks; the child redirects stdio and execs argv. */
+static int
+h_fork_exec(struct h_daemon *d, char **argv, char *const *envp_extra)
+{
+	pid_t parent = getpid(), pid;
+	int logfd, nullfd, keep = 0;
+	const char *lf;
+
+	logfd = open(d->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (logfd == -1)
+		return -1;
+	fflush(NULL);
+	pid = fork();
+	if (pid == -1) {
+		close(logfd);
+		return -1;
+	}
+	if (pid == 0) {
+		/* A test killed by its timeout must not leave a daemon behind. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
+		signal(SIGPIPE, SIG_DFL);
+		nullfd = open("/dev/null", O_RDWR);
+		if (nullfd != -1) {
+			dup2(nullfd, STDIN_FILENO);
+			dup2(nullfd, STDOUT_FILENO);
+		}
+		dup2(logfd, STDERR_FILENO);
+		h_child_env(envp_extra);
+		lf = getenv("LISTEN_FDS");
+		if (lf != NULL)
+			keep = atoi(lf);
+		h_close_fds(keep < 0 ? 0 : keep);
+		execv(argv[0], argv);
+		dprintf(STDERR_FILENO, "harness: exec %s: %s\n", argv[0],
+		    strerror(errno));
+		_exit(127);
+	}
+	close(logfd);
+	d->pid = pid;
+	return 0;
+}
+
+int
+h_daemon_spawn(struct h_daemon *d, const char *const *argv_tail,
+    char *const *envp_extra)
+{
+	char **argv;
+	size_t n = 0, i;
+	int rc;
+
+	if (h_paths(d) == -1)
+		return -1;
+	while (argv_tail != NULL && argv_tail[n] != NULL)
+		n++;
+	if ((argv = calloc(n + 2, sizeof *argv)) == NULL)
+		return -1;
+	argv[0] = (char *)h_daemon_bin();
+	for (i = 0; i < n; i++)
+		argv[i + 1] = (char *)argv_tail[i];
+	rc = h_fork_exec(d, argv, envp_extra);
+	free(argv);
+	return rc;
+}
+
+int
+h_daemon_start(struct h_daemon *d, const char *const *args)
+{
+	/* Sanitizer builds start slower; a generous bound costs nothing. */
+	int ready_ms = 4 * H_TIMEOUT_MS, rc;
+	size_t n = 0, i;
+	char **argv;
+
+	while (args != NULL && args[n] != NULL)
+		n++;
+	if (h_paths(d) == -1)
+		return -1;
+	if ((argv = calloc(n + 4, sizeof *argv)) == NULL) {
+		h_rm_rf(d->dir);
+		return -1;
+	}
+	argv[0] = (char *)h_daemon_bin();
+	argv[1] = (char *)"-s";
+	argv[2] = d->sock;
+	for (i = 0; i < n; i++)
+		argv[i + 3] = (char *)args[i];
+	rc = h_fork_exec(d, argv, NULL);
+	free(argv);
+	if (rc == -1) {
+		h_rm_rf(d->dir);
+		return -1;
+	}
+	return h_daemon_wait_ready(d, ready_ms);
+}
+
+int
+h_daemon_wait_ready(struct h_daemon *d, int timeout_ms)
+{
+	long long deadline = h_now_ms() + timeout_ms;
+	struct sockaddr_un sun;
+	int fd, rc;
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if (strlen(d->sock) >= sizeof sun.sun_path)
+		return -1;
+	strcpy(sun.sun_path, d->sock);
+	for (;;) {
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd == -1)
+			return -1;
+		rc = connect(fd, (struct sockaddr *)&sun, sizeof sun);
+		close(fd);
+		if (rc == 0)
+			return 0;
+		if (d->pid > 0 && h_exited(d->pid))
+			return -1;
+		if (h_remaining(deadline) == 0)
+			return -1;
+		h_nap();
+	}
+}
+
+int
+h_daemon_wait_exit(struct h_daemon *d, int timeout_ms)
+{
+	long long deadline = h_now_ms() + timeout_ms;
+	int status;
+	pid_t r;
+
+	if (d->pid <= 0)
+		return -1;
+	for (;;) {
+		r = waitpid(d->pid, &status, WNOHANG);
+		if (r == d->pid) {
+			d->pid = -1;
+			return status;
+		}
+		if (r == -1 && errno != EINTR) {
+			d->pid = -1;
+			return -1;
+		}
+		if (h_remaining(deadline) == 0)
+			return -1;
+		h_nap();
+	}
+}
+
+int
+h_daemon_stop(struct h_daemon *d, int sig, int timeout_ms)
+{
+	int status = -1;
+
+	if (d->pid > 0) {
+		kill(d->pid, sig);
+		status = h_daemon_wait_exit(d, timeout_ms);
+		if (status == -1 && d->pid > 0) {
+			kill(d->pid, SIGKILL);
+			while (waitpid(d->pid, NULL, 0) == -1 && errno == EINTR)
+				;
+			d->pid = -1;
+		}
+	}
+	h_rm_rf(d->dir);
+	return status;
+}
+
+int
+h_write_config(struct h_daemon *d, const char *text)
+{
+	FILE *f = fopen(d->config, "w");
+	int rc = 0;
+
+	if (f == NULL)
+		return -1;
+	if (fputs(text, f) == EOF)
+		rc = -1;
+	if (fclose(f) == EOF)
+		rc = -1;
+	return rc;
+}
+
+long
+h_rss_kib(pid_t pid)
+{
+	char path[64], line[256];
+	long kib = -1;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof line, f) != NULL) {
+		if (strncmp(line, "VmRSS:", 6) == 0) {
+			kib = strtol(line + 6, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return kib;
+}
+
+int
+h_fd_count(pid_t pid)
+{
+	char path[64];
+	struct dirent *de;
+	DIR *dir;
+	int n = 0;
+
+	snprintf(path, sizeof path, "/proc/%ld/fd", (long)pid);
+	if ((dir = opendir(path)) == NULL)
+		return -1;
+	while ((de = readdir(dir)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(dir);
+	return n;
+}
+
+struct h_conn *
+h_connect(const char *sock)
+{
+	long long deadline = h_now_ms() + H_TIMEOUT_MS;
+	struct sockaddr_un sun;
+	struct pollfd pfd;
+	struct h_conn *c;
+	socklen_t len;
+	int fd, err;
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if (strlen(sock) >= sizeof sun.sun_path)
+		return NULL;
+	strcpy(sun.sun_path, sock);
+	for (;;) {
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0);
+		if (fd == -1)
+			return NULL;
+		if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0)
+			break;
+		err = errno;
+		if (err == EINPROGRESS) {
+			pfd.fd = fd;
+			pfd.events = POLLOUT;
+			if (poll(&pfd, 1, h_remaining(deadline)) == 1) {
+				len = sizeof err;
+				getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+				if (err == 0)
+					break;
+			}
+		}
+		close(fd);
+		/* A full backlog (EAGAIN) clears as the daemon accepts. */
+		if ((err != EAGAIN && err != EINPROGRESS) ||
+		    h_remaining(deadline) == 0)
+			return NULL;
+		h_nap();
+	}
+	if ((c = malloc(sizeof *c)) == NULL) {
+		close(fd);
+		return NULL;
+	}
+	c->fd = fd;
+	c->len = 0;
+	return c;
+}
+
+void
+h_close(struct h_conn *c)
+{
+	if (c == NULL)
+		return;
+	close(c->fd);
+	free(c);
+}
+
+int
+h_send(struct h_conn *c, const void *data, size_t len)
+{
+	long long deadline = h_now_ms() + H_TIMEOUT_MS;
+	const char *p = data;
+	struct pollfd pfd;
+	ssize_t n;
+
+	while (len > 0) {
+		n = send(c->fd, p, len, MSG_NOSIGNAL);
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK)
+			return -1;
+		pfd.fd = c->fd;
+		pfd.events = POLLOUT;
+		if (h_remaining(deadline) == 0 ||
+		    poll(&pfd, 1, h_remaining(deadline)) == 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+h_send_line(struct h_conn *c, const char *line)
+{
+	size_t n = strlen(line);
+	char *tmp;
+	int rc;
+
+	/* One write per line, so a request is never split by the harness. */
+	if ((tmp = malloc(n + 1)) == NULL)
+		return -1;
+	memcpy(tmp, line, n);
+	tmp[n] = '\n';
+	rc = h_send(c, tmp, n + 1);
+	free(tmp);
+	return rc;
+}
+
+/* Newline of the first complete buffered line, or NULL. */
+static char *
+h_find_line(struct h_conn *c)
+{
+	return memchr(c->buf, '\n', c->len);
+}
+
+/* Reads more bytes into the buffer: 1 read, 0 timeout, -2 EOF/error/full. */
+static int
+h_fill(struct h_conn *c, int timeout_ms)
+{
+	struct pollfd pfd;
+	ssize_t n;
+	int r;
+
+	if (c->len == sizeof c->buf)
+		return -2;
+	pfd.fd = c->fd;
+	pfd.events = POLLIN;
+	for (;;) {
+		r = poll(&pfd, 1, timeout_ms);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1)
+			return -2;
+		if (r == 0)
+			return 0;
+		break;
+	}
+	for (;;) {
+		n = read(c->fd, c->buf + c->len, sizeof c->buf - c->len);
+		if (n > 0) {
+			c->len += (size_t)n;
+			return 1;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		return -2;
+	}
+}
+
+long
+h_recv_line(struct h_conn *c, char *out, size_t cap, int timeout_ms)
+{
+	long long deadline = h_now_ms() + timeout_ms;
+	size_t linelen, copy;
+	char *nl;
+	int r;
+
+	while ((nl = h_find_line(c)) == NULL) {
+		r = h_fill(c, h_remaining(deadline));
+		if (r == -2)
+			return -2;
+		if (r == 0 && h_remaining(deadline) == 0)
+			return -1;
+	}
+	linelen = (size_t)(nl - c->buf);
+	copy = linelen;
+	if (cap == 0)
+		copy = 0;
+	else if (copy > cap - 1)
+		copy = cap - 1;
+	if (cap > 0) {
+		memcpy(out, c->buf, copy);
+		out[copy] = '\0';
+	}
+	c->len -= linelen + 1;
+	memmove(c->buf, nl + 1, c->len);
+	return (long)copy;
+}
+
+json_t *
+h_recv_json(struct h_conn *c, int timeout_ms)
+{
+	size_t cap = sizeof c->buf + 1;
+	char *line = malloc(cap);
+	json_t *j = NULL;
+	long n;
+
+	if (line == NULL)
+		return NULL;
+	n = h_recv_line(c, line, cap, timeout_ms);
+	if (n >= 0)
+		j = json_loadb(line, (size_t)n, 0, NULL);
+	free(line);
+	return j;
+}
+
+json_t *
+h_recv_reply(struct h_conn *c, int timeout_ms)
+{
+	long long deadline = h_now_ms() + timeout_ms;
+	json_t *j;
+
+	for (;;) {
+		j = h_recv_json(c, h_remaining(deadline));
+		if (j == NULL)
+			return NULL;
+		if (json_object_get(j, "ok") != NULL)
+			return j;
+		json_decref(j);
+	}
+}
+
+json_t *
+h_recv_push(struct h_conn *c, int timeout_ms)
+{
+	json_t *j = h_recv_json(c, timeout_ms);
+
+	if (j != NULL && json_object_get(j, "type") == NULL) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
+json_t *
+h_request(struct h_conn *c, const char *line)
+{
+	if (h_send_line(c, line) == -1)
+		return NULL;
+	return h_recv_reply(c, H_TIMEOUT_MS);
+}
+
+json_t *
+h_requestf(struct h_conn *c, const char *fmt, ...)
+{
+	va_list ap;
+	char *line;
+	json_t *j;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&line, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return NULL;
+	j = h_request(c, line);
+	free(line);
+	return j;
+}
+
+int
+h_silent(struct h_conn *c, int ms)
+{
+	long long deadline = h_now_ms() + ms;
+	size_t before = c->len;
+	int r;
+
+	if (h_find_line(c) != NULL)
+		return 0;
+	for (;;) {
+		r = h_fill(c, h_remaining(deadline));
+		if (r != 0 || c->len != before)
+			return 0;
+		if (h_remaining(deadline) == 0)
+			return 1;
+	}
+}
+
+int
+h_wait_eof(struct h_conn *c, int timeout_ms)
+{
+	long long deadline = h_now_ms() + timeout_ms;
+	int r;
+
+	for (;;) {
+		c->len = 0;
+		r = h_fill(c, h_remaining(deadline));
+		if (r == -2) {
+			c->len = 0;
+			return 1;
+		}
+		if (r == 0 && h_remaining(deadline) == 0)
+			return 0;
+	}
+}
+
+int
+h_is_ok(const json_t *reply)
+{
+	return reply != NULL && json_is_true(json_object_get(reply, "ok"));
+}
+
+int
+h_is_error(const json_t *reply, const char *code)
+{
+	const char *e;
+
+	if (reply == NULL || !json_is_false(json_object_get(reply, "ok")))
+		return 0;
+	e = h_str(reply, "error");
+	return e != NULL && strcmp(e, code) == 0;
+}
+
+long long
+h_int(const json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (!json_is_integer(v))
+		return -1;
+	return json_integer_value(v);
+}
+
+const char *
+h_str(const json_t *obj, const char *key)
+{
+	return json_string_value(json_object_get(obj, key));
+}
+
+void
+h_uuid(unsigned long n, char out[37])
+{
+	snprintf(out, 37, "0190a5b2-7c1e-7a01-8f00-%012lx",
+	    n & 0xffffffffffffUL);
+}
+
+void
+h_topic(unsigned long n, char out[80])
+{
+	char u[37];
+
+	h_uuid(n, u);
+	snprintf(out, 80, "crm:contact:%s:interactions", u);
+}
