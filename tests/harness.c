@@ -41,12 +41,92 @@ static int		 h_fork_exec(struct h_daemon *d, char **argv,
 			     char *const *envp_extra);
 static char		*h_find_line(struct h_conn *c);
 static int		 h_fill(struct h_conn *c, int timeout_ms);
+static void		 h_track(const struct h_daemon *d);
+static void		 h_untrack(const struct h_daemon *d);
+static void		 h_reap_leftovers(void);
+static void		 h_mark_reaped(const struct h_daemon *d);
+
+/*
+ * Daemons started by this process and not yet stopped. A failing check
+ * assertion exits the test process without running its teardown; the exit
+ * handler then kills what is left and removes the private directories.
+ */
+#define H_MAX_TRACKED	64
+static struct {
+	pid_t	owner;
+	pid_t	pid;
+	char	dir[256];
+} h_tracked[H_MAX_TRACKED];
+static int h_atexit_set;
 
 /* Writes to a daemon that already closed must fail with EPIPE, not kill us. */
 __attribute__((constructor)) static void
 h_ignore_sigpipe(void)
 {
 	signal(SIGPIPE, SIG_IGN);
+}
+
+/* Remembers a started daemon for h_reap_leftovers. */
+static void
+h_track(const struct h_daemon *d)
+{
+	int i;
+
+	if (!h_atexit_set) {
+		atexit(h_reap_leftovers);
+		h_atexit_set = 1;
+	}
+	for (i = 0; i < H_MAX_TRACKED; i++) {
+		if (h_tracked[i].dir[0] == '\0') {
+			h_tracked[i].owner = getpid();
+			h_tracked[i].pid = d->pid;
+			memcpy(h_tracked[i].dir, d->dir, sizeof h_tracked[i].dir);
+			return;
+		}
+	}
+}
+
+/* Forgets a daemon (matched by its directory). */
+static void
+h_untrack(const struct h_daemon *d)
+{
+	int i;
+
+	for (i = 0; i < H_MAX_TRACKED; i++)
+		if (h_tracked[i].dir[0] != '\0' &&
+		    strcmp(h_tracked[i].dir, d->dir) == 0)
+			memset(&h_tracked[i], 0, sizeof h_tracked[i]);
+}
+
+/* Records that a tracked daemon has been reaped (its dir may remain). */
+static void
+h_mark_reaped(const struct h_daemon *d)
+{
+	int i;
+
+	for (i = 0; i < H_MAX_TRACKED; i++)
+		if (h_tracked[i].dir[0] != '\0' &&
+		    strcmp(h_tracked[i].dir, d->dir) == 0)
+			h_tracked[i].pid = -1;
+}
+
+/* Exit handler: SIGKILLs and reaps leftover daemons, removes their dirs. */
+static void
+h_reap_leftovers(void)
+{
+	int i;
+
+	for (i = 0; i < H_MAX_TRACKED; i++) {
+		if (h_tracked[i].dir[0] == '\0' ||
+		    h_tracked[i].owner != getpid())
+			continue;
+		if (h_tracked[i].pid > 0) {
+			kill(h_tracked[i].pid, SIGKILL);
+			waitpid(h_tracked[i].pid, NULL, 0);
+		}
+		h_rm_rf(h_tracked[i].dir);
+		memset(&h_tracked[i], 0, sizeof h_tracked[i]);
+	}
 }
 
 /* Monotonic clock in milliseconds. */
@@ -223,6 +303,7 @@ h_fork_exec(struct h_daemon *d, char **argv, char *const *envp_extra)
 	}
 	close(logfd);
 	d->pid = pid;
+	h_track(d);
 	return 0;
 }
 
@@ -318,6 +399,7 @@ h_daemon_wait_exit(struct h_daemon *d, int timeout_ms)
 	for (;;) {
 		r = waitpid(d->pid, &status, WNOHANG);
 		if (r == d->pid) {
+			h_mark_reaped(d);
 			d->pid = -1;
 			return status;
 		}
@@ -346,6 +428,7 @@ h_daemon_stop(struct h_daemon *d, int sig, int timeout_ms)
 			d->pid = -1;
 		}
 	}
+	h_untrack(d);
 	h_rm_rf(d->dir);
 	return status;
 }
