@@ -1,0 +1,2 @@
+proto/buf.o: proto/buf.c proto/buf.h
+proto/buf.h:

@@ -1,0 +1,2 @@
+proto/event.o: proto/event.c proto/event.h
+proto/event.h:

@@ -1,0 +1,2 @@
+proto/sockpath.o: proto/sockpath.c proto/sockpath.h
+proto/sockpath.h:

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: MIT — crmpubsub */
+/* UUID text <-> binary with libuuid, and the ordered distinct UUID list. */
+
+#include <stdlib.h>
+#include <string.h>
+#include <uuid.h>
+
+#include "uuid_canon.h"
+
+/* Parses exactly 36 bytes of UUID text, any case. */
+int
+uuid_canon_parse(const char *s, size_t len, uint8_t out[16])
+{
+	char	tmp[UUID_TEXT_LEN + 1];
+
+	if (len != UUID_TEXT_LEN)
+		return -1;
+	memcpy(tmp, s, UUID_TEXT_LEN);
+	tmp[UUID_TEXT_LEN] = '\0';
+	return uuid_parse(tmp, out) == 0 ? 0 : -1;
+}
+
+/* The canonical (lowercase) text form. */
+void
+uuid_canon_format(const uint8_t in[16], char out[UUID_TEXT_LEN + 1])
+{
+	uuid_unparse_lower(in, out);
+}
+
+/* FNV-1a over the 16 bytes: UUIDs v7 share leading bytes, so mix them all. */
+static uint32_t
+uuid_hash(const uint8_t u[16])
+{
+	uint32_t h = 2166136261u;
+	int i;
+
+	for (i = 0; i < 16; i++)
+		h = (h ^ u[i]) * 16777619u;
+	return h;
+}
+
+/* Rebuilds the open-addressing index (slot = element index + 1, 0 empty). */
+static int
+uuid_list_reindex(struct uuid_list *l, size_t cap)
+{
+	uint32_t	*idx;
+	size_t		 i, slot;
+
+	idx = calloc(cap, sizeof *idx);
+	if (idx == NULL)
+		return -1;
+	for (i = 0; i < l->n; i++) {
+		slot = uuid_hash(l->v[i]) & (cap - 1);
+		while (idx[slot] != 0)
+			slot = (slot + 1) & (cap - 1);
+		idx[slot] = (uint32_t)i + 1;
+	}
+	free(l->index);
+	l->index = idx;
+	l->index_cap = cap;
+	return 0;
+}
+
+/* Short lists are scanned; longer ones get a hash index so dedup stays O(n). */
+#define UUID_LIST_SCAN_MAX	16
+
+int
+uuid_list_add(struct uuid_list *l, const uint8_t u[16])
+{
+	size_t	i, slot = 0;
+
+	if (l->n < UUID_LIST_SCAN_MAX) {
+		for (i = 0; i < l->n; i++)
+			if (memcmp(l->v[i], u, 16) == 0)
+				return 0;
+	} else {
+		if (l->index == NULL || l->n == UUID_LIST_SCAN_MAX ||
+		    l->index_cap < (l->n + 1) * 2) {
+			size_t cap = 64;
+			while (cap < (l->n + 1) * 2)
+				cap *= 2;
+			if (uuid_list_reindex(l, cap) == -1)
+				return -1;
+		}
+		slot = uuid_hash(u) & (l->index_cap - 1);
+		while (l->index[slot] != 0) {
+			if (memcmp(l->v[l->index[slot] - 1], u, 16) == 0)
+				return 0;
+			slot = (slot + 1) & (l->index_cap - 1);
+		}
+	}
+	if (l->n == l->cap) {
+		size_t ncap = l->cap ? l->cap * 2 : 8;
+		void *p = realloc(l->v, ncap * sizeof *l->v);
+		if (p == NULL)
+			return -1;
+		l->v = p;
+		l->cap = ncap;
+	}
+	memcpy(l->v[l->n], u, 16);
+	l->n++;
+	if (l->index != NULL && l->n > UUID_LIST_SCAN_MAX)
+		l->index[slot] = (uint32_t)l->n;
+	return 1;
+}
+
+/* Empties the list, keeping its memory for reuse. */
+void
+uuid_list_clear(struct uuid_list *l)
+{
+	/* The index is rebuilt when the list grows past the scan size again. */
+	l->n = 0;
+}
+
+/* Releases the list's memory. */
+void
+uuid_list_free(struct uuid_list *l)
+{
+	free(l->v);
+	free(l->index);
+	memset(l, 0, sizeof *l);
+}
