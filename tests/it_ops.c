@@ -1,0 +1,1196 @@
+/* SPDX-License-Identifier: MIT — crmpubsub */
+/* Integration suite for every op and every error code of the wire protocol,
+ * against the real daemon, including the socat session from PROTOCOL.md. */
+
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define UPPER_UUID	"0190A5B2-7C1E-7A01-8F00-0000000000AB"
+#define LOWER_UUID	"0190a5b2-7c1e-7a01-8f00-0000000000ab"
+#define TOPIC_OF(u)	"crm:contact:" u ":interactions"
+
+static struct h_daemon daemon_;
+
+/* Starts a daemon for this test with extra args (NULL-terminated or NULL). */
+static void
+up(const char *const *args)
+{
+	ck_assert_msg(h_daemon_start(&daemon_, args) == 0,
+	    "daemon %s did not become ready", h_daemon_bin());
+}
+
+/* Teardown: stops the test's daemon if one runs. */
+static void
+down(void)
+{
+	if (daemon_.pid > 0)
+		h_daemon_stop(&daemon_, SIGTERM, H_TIMEOUT_MS);
+}
+
+/* A new connection to the test's daemon, asserted. */
+static struct h_conn *
+conn(void)
+{
+	struct h_conn *c = h_connect(daemon_.sock);
+
+	ck_assert_msg(c != NULL, "connect to %s failed", daemon_.sock);
+	return c;
+}
+
+/* Compact text of a JSON value for failure messages (leaks on purpose). */
+static const char *
+dump(const json_t *j)
+{
+	char *s;
+
+	if (j == NULL)
+		return "(no reply)";
+	s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+	return s != NULL ? s : "(unprintable)";
+}
+
+/* Sends a printf-formatted request and asserts an ok reply. */
+__attribute__((format(printf, 2, 3)))
+static json_t *
+ok(struct h_conn *c, const char *fmt, ...)
+{
+	va_list ap;
+	char *line;
+	json_t *r;
+
+	va_start(ap, fmt);
+	ck_assert(vasprintf(&line, fmt, ap) >= 0);
+	va_end(ap);
+	r = h_request(c, line);
+	ck_assert_msg(h_is_ok(r), "request %s: got %s", line, dump(r));
+	free(line);
+	return r;
+}
+
+/* Asserts an error reply: code, op (NULL = JSON null), a message, no type. */
+static void
+check_error(const json_t *r, const char *code, const char *op,
+    const char *what)
+{
+	const json_t *jop;
+	const char *msg;
+
+	ck_assert_msg(h_is_error(r, code), "%s: want %s, got %s", what, code,
+	    dump(r));
+	jop = json_object_get(r, "op");
+	if (op == NULL)
+		ck_assert_msg(json_is_null(jop), "%s: op should be null: %s",
+		    what, dump(r));
+	else
+		ck_assert_msg(json_is_string(jop) &&
+		    strcmp(json_string_value(jop), op) == 0,
+		    "%s: op should be %s: %s", what, op, dump(r));
+	msg = h_str(r, "message");
+	ck_assert_msg(msg != NULL && *msg != '\0', "%s: no message: %s", what,
+	    dump(r));
+	ck_assert_msg(json_object_get(r, "type") == NULL,
+	    "%s: reply carries type: %s", what, dump(r));
+}
+
+/* Sends line and asserts the error reply; frees it. */
+static void
+expect_error(struct h_conn *c, const char *line, const char *code,
+    const char *op)
+{
+	json_t *r = h_request(c, line);
+
+	check_error(r, code, op, line);
+	json_decref(r);
+}
+
+/* Receives one line and asserts it equals want byte for byte. */
+static void
+expect_line(struct h_conn *c, const char *want)
+{
+	char got[8192];
+	long n = h_recv_line(c, got, sizeof got, H_TIMEOUT_MS);
+
+	ck_assert_msg(n >= 0, "no line (%ld), wanted %s", n, want);
+	ck_assert_str_eq(got, want);
+}
+
+/* Sends line and asserts the next line equals want. */
+static void
+exchange(struct h_conn *c, const char *line, const char *want)
+{
+	ck_assert_int_eq(h_send_line(c, line), 0);
+	expect_line(c, want);
+}
+
+/* The stats object, asserted present. */
+static json_t *
+stats(struct h_conn *c)
+{
+	json_t *r = ok(c, "{\"op\":\"stats\"}"), *s;
+
+	s = json_object_get(r, "stats");
+	ck_assert_msg(json_is_object(s), "stats reply: %s", dump(r));
+	json_incref(s);
+	json_decref(r);
+	return s;
+}
+
+/* One counter from stats. */
+static long long
+stat_of(struct h_conn *c, const char *key)
+{
+	json_t *s = stats(c);
+	long long v = h_int(s, key);
+
+	ck_assert_msg(v >= 0, "stats.%s missing: %s", key, dump(s));
+	json_decref(s);
+	return v;
+}
+
+/* Polls stats (bounded) until key equals want; asserts it does. */
+static void
+await_stat(struct h_conn *c, const char *key, long long want)
+{
+	long long v = -1;
+	int i;
+
+	/* Closes are seen by the daemon asynchronously: ask until they are. */
+	for (i = 0; i < 200; i++) {
+		if ((v = stat_of(c, key)) == want)
+			return;
+		h_silent(c, 10);
+	}
+	ck_assert_msg(0, "stats.%s stayed %lld, want %lld", key, v, want);
+}
+
+/* The entry of the clients list with this id, or NULL (new reference). */
+static json_t *
+client_entry(struct h_conn *c, long long id)
+{
+	json_t *r = ok(c, "{\"op\":\"clients\"}"), *arr, *e, *found = NULL;
+	size_t i;
+
+	arr = json_object_get(r, "clients");
+	ck_assert_msg(json_is_array(arr), "clients reply: %s", dump(r));
+	json_array_foreach(arr, i, e) {
+		if (h_int(e, "id") == id) {
+			found = e;
+			json_incref(found);
+		}
+	}
+	json_decref(r);
+	return found;
+}
+
+/* client_id of c via hello. */
+static long long
+hello_id(struct h_conn *c, const char *name)
+{
+	json_t *r = name != NULL ?
+	    ok(c, "{\"op\":\"hello\",\"name\":\"%s\"}", name) :
+	    ok(c, "{\"op\":\"hello\"}");
+	long long id = h_int(r, "client_id");
+
+	ck_assert_msg(id >= 0, "hello client_id: %s", dump(r));
+	json_decref(r);
+	return id;
+}
+
+START_TEST(test_hello)
+{
+	struct h_conn *c, *other;
+	char want[256];
+	long long id, other_id;
+	json_t *r, *e;
+
+	up(NULL);
+	c = conn();
+	r = ok(c, "{\"op\":\"hello\",\"name\":\"it-ops\"}");
+	ck_assert_str_eq(h_str(r, "op"), "hello");
+	ck_assert_str_eq(h_str(r, "server"), "crmpubsubd");
+	ck_assert_str_eq(h_str(r, "version"), "1.0.0");
+	ck_assert_int_eq(h_int(r, "protocol"), 1);
+	id = h_int(r, "client_id");
+	ck_assert_msg(id >= 0, "client_id: %s", dump(r));
+	ck_assert(json_object_get(r, "type") == NULL);
+	json_decref(r);
+
+	/* The exact line, keys in the op table's order. */
+	snprintf(want, sizeof want, "{\"ok\":true,\"op\":\"hello\",\"id\":\"h2\","
+	    "\"server\":\"crmpubsubd\",\"version\":\"1.0.0\",\"protocol\":1,"
+	    "\"client_id\":%lld}", id);
+	exchange(c, "{\"op\":\"hello\",\"id\":\"h2\",\"name\":\"it-ops\"}",
+	    want);
+
+	e = client_entry(c, id);
+	ck_assert_msg(e != NULL, "client %lld not listed", id);
+	ck_assert_str_eq(h_str(e, "name"), "it-ops");
+	json_decref(e);
+
+	/* Another connection: a distinct id, name null until hello. */
+	other = conn();
+	other_id = hello_id(other, NULL);
+	ck_assert_int_ne(other_id, id);
+	e = client_entry(c, other_id);
+	ck_assert_msg(e != NULL, "client %lld not listed", other_id);
+	ck_assert_msg(json_is_null(json_object_get(e, "name")),
+	    "name should be null: %s", dump(e));
+	json_decref(e);
+	h_close(other);
+	h_close(c);
+}
+END_TEST
+
+START_TEST(test_hello_name_limits)
+{
+	struct h_conn *c;
+	char line[512], name[200];
+	json_t *e;
+	long long id;
+
+	up(NULL);
+	c = conn();
+	memset(name, 'n', 128);
+	name[128] = '\0';
+	id = hello_id(c, name);
+	e = client_entry(c, id);
+	ck_assert_msg(e != NULL && h_str(e, "name") != NULL &&
+	    strcmp(h_str(e, "name"), name) == 0, "128-byte name: %s", dump(e));
+	json_decref(e);
+
+	name[128] = 'n';
+	name[129] = '\0';
+	snprintf(line, sizeof line, "{\"op\":\"hello\",\"name\":\"%s\"}", name);
+	expect_error(c, line, "bad_request", "hello");
+	expect_error(c, "{\"op\":\"hello\",\"name\":5}", "bad_request", "hello");
+	expect_error(c, "{\"op\":\"hello\",\"name\":[\"x\"]}", "bad_request",
+	    "hello");
+	h_close(c);
+}
+END_TEST
+
+START_TEST(test_ping_and_id_echo)
+{
+	struct h_conn *c;
+
+	up(NULL);
+	c = conn();
+	exchange(c, "{\"op\":\"ping\"}", "{\"ok\":true,\"op\":\"ping\"}");
+	exchange(c, "{\"op\":\"ping\",\"id\":7}",
+	    "{\"ok\":true,\"op\":\"ping\",\"id\":7}");
+	exchange(c, "{\"id\":-12,\"op\":\"ping\"}",
+	    "{\"ok\":true,\"op\":\"ping\",\"id\":-12}");
+	exchange(c, "{\"op\":\"ping\",\"id\":\"req-1\"}",
+	    "{\"ok\":true,\"op\":\"ping\",\"id\":\"req-1\"}");
+	exchange(c, "{\"op\":\"ping\",\"id\":\"\"}",
+	    "{\"ok\":true,\"op\":\"ping\",\"id\":\"\"}");
+	h_close(c);
+}
+END_TEST
+
+START_TEST(test_error_reply_echoes_id)
+{
+	struct h_conn *c;
+	json_t *r;
+
+	up(NULL);
+	c = conn();
+	r = h_request(c, "{\"op\":\"nope\",\"id\":\"e1\"}");
+	check_error(r, "unknown_op", "nope", "unknown op with id");
+	ck_assert_str_eq(h_str(r, "id"), "e1");
+	json_decref(r);
+	r = h_request(c, "{\"op\":\"subscribe\",\"id\":99,\"topic\":\"x\"}");
+	check_error(r, "bad_topic", "subscribe", "bad topic with id");
+	ck_assert_int_eq(h_int(r, "id"), 99);
+	json_decref(r);
+	/* An id that is neither string nor number is itself bad_request. */
+	expect_error(c, "{\"op\":\"ping\",\"id\":null}", "bad_request", "ping");
+	expect_error(c, "{\"op\":\"ping\",\"id\":{\"a\":1}}", "bad_request",
+	    "ping");
+	expect_error(c, "{\"op\":\"ping\",\"id\":true}", "bad_request", "ping");
+	h_close(c);
+}
+END_TEST
+
+START_TEST(test_unknown_fields_ignored)
+{
+	struct h_conn *c;
+	json_t *r;
+	char t[80];
+
+	up(NULL);
+	c = conn();
+	exchange(c, "{\"op\":\"ping\",\"foo\":[1,2,{\"x\":null}],\"bar\":{}}",
+	    "{\"ok\":true,\"op\":\"ping\"}");
+	h_topic(1, t);
+	r = ok(c, "{\"op\":\"subscribe\",\"topic\":\"%s\",\"extra\":true,"
+	    "\"limit\":\"nonsense\"}", t);
+	ck_assert_int_eq(h_int(r, "subscribed"), 1);
+	json_decref(r);
+	h_close(c);
+}
+END_TEST
+
+START_TEST(test_request_shape_errors)
+{
+	struct h_conn *c;
+
+	up(NULL);
+	c = conn();
+	expect_error(c, "{\"op\":5}", "bad_request", NULL);
+	expect_error(c, "{\"op\":null}", "bad_request", NULL);
+	expect_error(c, "{\"op\":[\"ping\"]}", "bad_request", NULL);
+	expect_error(c, "{\"op\":{\"x\":1}}", "bad_request", NULL);
+	expect_error(c, "{\"id\":1}", "bad_request", NULL);
+	expect_error(c, "{}", "bad_request", NULL);
+	expect_error(c, "[]", "bad_request", NULL);
+	expect_error(c, "[{\"op\":\"ping\"}]", "bad_request", NULL);
+	expect_error(c, "42", "bad_request", NULL);
+	expect_error(c, "\"ping\"", "bad_request", NULL);
+	expect_error(c, "null", "bad_request", NULL);
+	expect_error(c, "{\"op\":\"nope\"}", "unknown_op", "nope");
+	expect_error(c, "{\"op\":\"PING\"}", "unknown_op", "PING");
+	expect_error(c, "{\"op\":\"\"}", "unknown_op", "");
+	/* The connection still works after all of that. */
+	exchange(c, "{\"op\":\"ping\"}", "{\"ok\":true,\"op\":\"ping\"}");
+	h_close(c);
+}
+END_TEST
+
+START_TEST(test_bad_json)
+{
+	static const char nul_line[] = "{\"op\":\"ping\"}\0\n";
+	static const char nul_inside[] = "{\"op\":\"pi\0ng\"}\n";
+	static const char bad_utf8[] = "{\"op\":\"ping\",\"x\":\"\xff\xfe\"}\n";
+	static const char overlong_utf8[] = "{\"op\":\"ping\",\"x\":\"\xc0\xaf\"}\n";
+	struct h_conn *c;
+	json_t *r;
+
+	up(NULL);
+	c = conn();
+	expect_error(c, "{", "bad_json", NULL);
+	expect_error(c, "{\"op\":\"ping\"", "bad_json", NULL);
+	expect_error(c, "{\"op\":\"ping\"}}", "bad_json", NULL);
+	expect_error(c, "{\"op\":\"ping\"} {\"op\":\"ping\"}", "bad_json", NULL);
+	expect_error(c, "not json", "bad_json", NULL);
+	expect_error(c, "{'op':'ping'}", "bad_json", NULL);
+	ck_assert_int_eq(h_send(c, nul_line, sizeof nul_line - 1), 0);
+	r = h_recv_reply(c, H_TIMEOUT_MS);
+	check_error(r, "bad_json", NULL, "NUL after object");
+	json_decref(r);
+	ck_assert_int_eq(h_send(c, nul_inside, sizeof nul_inside - 1), 0);
+	r = h_recv_reply(c, H_TIMEOUT_MS);
+	check_error(r, "bad_json", NULL, "NUL inside string");
+	json_decref(r);
+	ck_assert_int_eq(h_send(c, bad_utf8, sizeof bad_utf8 - 1), 0);
+	r = h_recv_reply(c, H_TIMEOUT_MS);
+	check_error(r, "bad_json", NULL, "invalid UTF-8");
+	json_decref(r);
+	ck_assert_int_eq(h_send(c, overlong_utf8, sizeof overlong_utf8 - 1), 0);
+	r = h_recv_reply(c, H_TIMEOUT_MS);
+	check_error(r, "bad_json", NULL, "overlong UTF-8");
+	json_decref(r);
+	exchange(c, "{\"op\":\"ping\"}", "{\"ok\":true,\"op\":\"ping\"}");
+	h_close(c);
+}
+END_TEST
+
+START_TEST(test_subscribe_topic)
+{
+	struct h_conn *c;
+	char t1[80], t2[80], req[256], want[256];
+
+	up(NULL);
+	c = conn();
+	h_topic(1, t1);
+	h_topic(2, t2);
+	snprintf(req, sizeof req, "{\"op\":\"subscribe\",\"topic\":\"%s\"}", t1);
+	snprintf(want, sizeof want, "{\"ok\":true,\"op\":\"subscribe\","
+	    "\"topics\":[\"%s\"],\"subscribed\":1}", t1);
+	exchange(c, req, want);
+	/* Idempotent: the same answer, the count does not move. */
+	exchange(c, req, want);
+	snprintf(req, sizeof req,
+	    "{\"op\":\"subscribe\",\"id\":3,\"topic\":\"%s\"}", t2);
+	snprintf(want, sizeof want, "{\"ok\":true,\"op\":\"subscribe\",\"id\":3,"
+	    "\"topics\":[\"%s\"],\"subscribed\":2}", t2);
+	exchange(c, req, want);
+	ck_assert_int_eq(stat_of(c, "subscriptions"), 2);
+	h_close(c);
+}
+END_TEST
+
+START_TEST(test_subscribe_canonical_lowercase)
+{
+	struct h_conn *c;
+
+	up(NULL);
+	c = conn();
+	exchange(c, "{\"op\":\"subscribe\",\"topic\":\"" TOPIC_OF(UPPER_UUID)
+	    "\"}", "{\"ok\":true,\"op\":\"subscribe\",\"topics\":[\""
+	    TOPIC_OF(LOWER_UUID) "\"],\"subscribed\":1}");
+	/* Lower-case form of the same topic is the same subscription. */
+	exchange(c, "{\"op\":\"subscribe\",\"topic\":\"" TOPIC_OF(LOWER_UUID)
+	    "\"}", "{\"ok\":true,\"op\":\"subscribe\",\"topics\":[\""
+	    TOPIC_OF(LOWER_UUID) "\"],\"subscribed\":1}");
+	/* Mixed case too. */
+	exchange(c, "{\"op\":\"subscribe\",\"topic\":\"crm:contact:"
+	    "0190a5B2-7C1e-7a01-8F00-0000000000aB:interactions\"}",
+	    "{\"ok\":true,\"op\":\"subscribe\",\"topics\":[\""
+	    TOPIC_OF(LOWER_UUID) "\"],\"subscribed\":1}");
+	h_close(c);
+}
+END_TEST
+
+START_TEST(test_subscribe_topics_dedup)
+{
+	struct h_conn *c;
+	char t1[80], t2[80], t3[80];
+	json_t *r, *topics;
+
+	up(NULL);
+	c = conn();
+	h_topic(1, t1);
+	h_topic(2, t2);
+	h_topic(3, t3);
+	/* Duplicates (also across case) are removed, first occurrence kept. */
+	r = ok(c, "{\"op\":\"subscribe\",\"topics\":[\"%s\",\"" TOPIC_OF(UPPER_UUID)
+	    "\",\"%s\",\"%s\",\"" TOPIC_OF(LOWER_UUID) "\",\"%s\"]}",
+	    t2, t1, t2, t3);
+	topics = json_object_get(r, "topics");
+	ck_assert_msg(json_is_array(topics) && json_array_size(topics) == 4,
+	    "topics: %s", dump(r));
+	ck_assert_str_eq(json_string_value(json_array_get(topics, 0)), t2);
+	ck_assert_str_eq(json_string_value(json_array_get(topics, 1)),
+	    TOPIC_OF(LOWER_UUID));
+	ck_assert_str_eq(json_string_value(json_array_get(topics, 2)), t1);
+	ck_assert_str_eq(json_string_value(json_array_get(topics, 3)), t3);
+	ck_assert_int_eq(h_int(r, "subscribed"), 4);
+	json_decref(r);
+
+	/* Partly held already: topics lists the request, count moves by one. */
+	h_topic(4, t3);
+	r = ok(c, "{\"op\":\"subscribe\",\"topics\":[\"%s\",\"%s\"]}", t1, t3);
+	topics = json_object_get(r, "topics");
+	ck_assert_msg(json_array_size(topics) == 2, "topics: %s", dump(r));
+	ck_assert_int_eq(h_int(r, "subscribed"), 5);
+	json_decref(r);
+	ck_assert_int_eq(stat_of(c, "subscriptions"), 5);
+	ck_assert_int_eq(stat_of(c, "topics"), 5);
+	h_close(c);
+}
+END_TEST
+
+START_TEST(test_subscribe_errors)
+{
+	static const char *const bad_topics[] = {
+		"",
+		"crm:contact:xyz:interactions",
+		"crm:contact:" LOWER_UUID ":notes",
+		"crm:contact:" LOWER_UUID,
+		"crm:contact:" LOWER_UUID ":interactions:",
+		"crm:contact:0190a5b2-7c1e-7a01-8f00-0000000000a:interactions",
+		"crm:contact:0190a5b2-7c1e-7a01-8f00-0000000000abc:interactions",
+		"crm:contact:{0190a5b2-7c1e-7a01-8f00-0000000000ab}:interactions",
+		"crm:contact:0190a5b27c1e7a018f000000000000ab:interactions",
+		"crm:contact:0190a5b2-7c1e-7a01-8f00-0000000000ag:interactions",
+		"CRM:CONTACT:" LOWER_UUID ":INTERACTIONS",
+		" crm:contact:" LOWER_UUID ":interactions",
+		"crm:contact: " LOWER_UUID ":interactions",
+		"crm:company:" LOWER_UUID ":interactions",
+		NULL
+	};
+	struct h_conn *c;
+	char line[512], t1[80];
+	int i;
+
+	up(NULL);
+	c = conn();
+	for (i = 0; bad_topics[i] != NULL; i++) {
+		snprintf(line, sizeof line,
+		    "{\"op\":\"subscribe\",\"topic\":\"%s\"}", bad_topics[i]);
+		expect_error(c, line, "bad_topic", "subscribe");
+		snprintf(line, sizeof line,
+		    "{\"op\":\"subscribe\",\"topics\":[\"%s\"]}", bad_topics[i]);
+		expect_error(c, line, "bad_topic", "subscribe");
+	}
+	h_topic(1, t1);
+	expect_error(c, "{\"op\":\"subscribe\"}", "bad_request", "subscribe");
+	expect_error(c, "{\"op\":\"subscribe\",\"topics\":[]}", "bad_request",
+	    "subscribe");
+	expect_error(c, "{\"op\":\"subscribe\",\"topic\":5}", "bad_request",
+	    "subscribe");
+	expect_error(c, "{\"op\":\"subscribe\",\"topic\":null}", "bad_request",
+	    "subscribe");
+	snprintf(line, sizeof line, "{\"op\":\"subscribe\",\"topics\":\"%s\"}", t1);
+	expect_error(c, line, "bad_request", "subscribe");
+	snprintf(line, sizeof line, "{\"op\":\"subscribe\",\"topics\":[\"%s\",7]}",
+	    t1);
+	expect_error(c, line, "bad_request", "subscribe");
+	snprintf(line, sizeof line,
+	    "{\"op\":\"subscribe\",\"topic\":\"%s\",\"topics\":[\"%s\"]}", t1, t1);
+	expect_error(c, line, "bad_request", "subscribe");
+	/* One bad topic among good ones: nothing is subscribed. */
+	snprintf(line, sizeof line,
+	    "{\"op\":\"subscribe\",\"topics\":[\"%s\",\"crm:contact:x:interactions\"]}",
+	    t1);
+	expect_error(c, line, "bad_topic", "subscribe");
+	ck_assert_int_eq(stat_of(c, "subscriptions"), 0);
+	ck_assert_int_eq(stat_of(c, "topics"), 0);
+	h_close(c);
+}
+END_TEST
+
+START_TEST(test_subscribe_too_many)
+{
+	static const char *const args[] = { "--max-subscriptions", "3", NULL };
+	struct h_conn *c;
+	char t[5][80];
+	json_t *r;
+	int i;
+
+	up(args);
+	c = conn();
+	for (i = 0; i < 5; i++)
+		h_topic((unsigned long)i + 1, t[i]);
+	/* More in one request than the limit: too_many, nothing changes. */
+	r = h_requestf(c, "{\"op\":\"subscribe\",\"topics\":[\"%s\",\"%s\","
+	    "\"%s\",\"%s\"]}", t[0], t[1], t[2], t[3]);
+	check_error(r, "too_many", "subscribe", "4 topics, limit 3");
+	json_decref(r);
+	ck_assert_int_eq(stat_of(c, "subscriptions"), 0);
+
+	r = ok(c, "{\"op\":\"subscribe\",\"topics\":[\"%s\",\"%s\"]}", t[0], t[1]);
+	ck_assert_int_eq(h_int(r, "subscribed"), 2);
+	json_decref(r);
+	/* Would hold 4: too_many, and the held two stay. */
+	r = h_requestf(c, "{\"op\":\"subscribe\",\"topics\":[\"%s\",\"%s\"]}",
+	    t[2], t[3]);
+	check_error(r, "too_many", "subscribe", "would hold 4");
+	json_decref(r);
+	ck_assert_int_eq(stat_of(c, "subscriptions"), 2);
+	r = ok(c, "{\"op\":\"subscribe\",\"topic\":\"%s\"}", t[2]);
+	ck_assert_int_eq(h_int(r, "subscribed"), 3);
+	json_decref(r);
+	/* At the limit a held topic can be re-subscribed, a new one cannot. */
+	r = ok(c, "{\"op\":\"subscribe\",\"topic\":\"%s\"}", t[0]);
+	ck_assert_int_eq(h_int(r, "subscribed"), 3);
+	json_decref(r);
+	r = h_requestf(c, "{\"op\":\"subscribe\",\"topic\":\"%s\"}", t[4]);
+	check_error(r, "too_many", "subscribe", "fourth topic");
+	json_decref(r);
+	/* The limit is per connection. */
+	h_close(c);
+	c = conn();
+	r = ok(c, "{\"op\":\"subscribe\",\"topics\":[\"%s\",\"%s\",\"%s\"]}",
+	    t[2], t[3], t[4]);
+	ck_assert_int_eq(h_int(r, "subscribed"), 3);
+	json_decref(r);
+	h_close(c);
+}
+END_TEST
+
+START_TEST(test_unsubscribe)
+{
+	struct h_conn *c;
+	char t[4][80], line[512];
+	json_t *r;
+	int i;
+
+	up(NULL);
+	c = conn();
+	for (i = 0; i < 4; i++)
+		h_topic((unsigned long)i + 1, t[i]);
+	/* Nothing held: every form is a no-op. */
+	exchange(c, "{\"op\":\"unsubscribe\"}",
+	    "{\"ok\":true,\"op\":\"unsubscribe\",\"subscribed\":0}");
+	snprintf(line, sizeof line, "{\"op\":\"unsubscribe\",\"topic\":\"%s\"}",
+	    t[0]);
+	exchange(c, line, "{\"ok\":true,\"op\":\"unsubscribe\",\"subscribed\":0}");
+
+	r = ok(c, "{\"op\":\"subscribe\",\"topics\":[\"%s\",\"%s\",\"%s\",\"%s\","
+	    "\"" TOPIC_OF(LOWER_UUID) "\"]}", t[0], t[1], t[2], t[3]);
+	ck_assert_int_eq(h_int(r, "subscribed"), 5);
+	json_decref(r);
+	/* One topic. */
+	exchange(c, line, "{\"ok\":true,\"op\":\"unsubscribe\",\"subscribed\":4}");
+	/* Not held any more: no-op. */
+	snprintf(line, sizeof line,
+	    "{\"op\":\"unsubscribe\",\"id\":\"u\",\"topic\":\"%s\"}", t[0]);
+	exchange(c, line,
+	    "{\"ok\":true,\"op\":\"unsubscribe\",\"id\":\"u\",\"subscribed\":4}");
+	/* Upper case reaches the lower-case subscription. */
+	exchange(c, "{\"op\":\"unsubscribe\",\"topic\":\"" TOPIC_OF(UPPER_UUID)
+	    "\"}", "{\"ok\":true,\"op\":\"unsubscribe\",\"subscribed\":3}");
+	/* topics: [] = none. */
+	exchange(c, "{\"op\":\"unsubscribe\",\"topics\":[]}",
+	    "{\"ok\":true,\"op\":\"unsubscribe\",\"subscribed\":3}");
+	/* A list mixing held and not held topics. */
+	snprintf(line, sizeof line,
+	    "{\"op\":\"unsubscribe\",\"topics\":[\"%s\",\"%s\",\"%s\"]}",
+	    t[0], t[1], t[1]);
+	exchange(c, line, "{\"ok\":true,\"op\":\"unsubscribe\",\"subscribed\":2}");
+	ck_assert_int_eq(stat_of(c, "subscriptions"), 2);
+	/* A bad topic changes nothing. */
+	snprintf(line, sizeof line,
+	    "{\"op\":\"unsubscribe\",\"topics\":[\"%s\",\"nope\"]}", t[2]);
+	expect_error(c, line, "bad_topic", "unsubscribe");
+	expect_error(c, "{\"op\":\"unsubscribe\",\"topic\":\"nope\"}", "bad_topic",
+	    "unsubscribe");
+	ck_assert_int_eq(stat_of(c, "subscriptions"), 2);
+	expect_error(c, "{\"op\":\"unsubscribe\",\"topic\":3}", "bad_request",
+	    "unsubscribe");
+	expect_error(c, "{\"op\":\"unsubscribe\",\"topics\":{}}", "bad_request",
+	    "unsubscribe");
+	/* Neither field: all. */
+	exchange(c, "{\"op\":\"unsubscribe\"}",
+	    "{\"ok\":true,\"op\":\"unsubscribe\",\"subscribed\":0}");
+	ck_assert_int_eq(stat_of(c, "subscriptions"), 0);
+	ck_assert_int_eq(stat_of(c, "topics"), 0);
+	h_close(c);
+}
+END_TEST
+
+START_TEST(test_stats_counters)
+{
+	static const char *const keys[] = { "uptime_s", "connections", "topics",
+	    "subscriptions", "broadcasts", "delivered", "dropped", "resyncs",
+	    "errors", NULL };
+	struct h_conn *a, *b;
+	char t1[80], t2[80], u1[37], u2[37], want[512];
+	long long conns, errors, broadcasts, delivered;
+	json_t *s, *r;
+	int i;
+
+	up(NULL);
+	a = conn();
+	r = ok(a, "{\"op\":\"stats\",\"id\":1}");
+	ck_assert_msg(json_object_size(r) == 4, "stats reply keys: %s", dump(r));
+	s = json_object_get(r, "stats");
+	for (i = 0; keys[i] != NULL; i++)
+		ck_assert_msg(json_is_integer(json_object_get(s, keys[i])) &&
+		    h_int(s, keys[i]) >= 0, "stats.%s: %s", keys[i], dump(s));
+	ck_assert_int_eq(h_int(s, "topics"), 0);
+	ck_assert_int_eq(h_int(s, "subscriptions"), 0);
+	ck_assert_int_eq(h_int(s, "broadcasts"), 0);
+	ck_assert_int_eq(h_int(s, "delivered"), 0);
+	ck_assert_int_eq(h_int(s, "dropped"), 0);
+	ck_assert_int_eq(h_int(s, "resyncs"), 0);
+	ck_assert_int_eq(h_int(s, "errors"), 0);
+	json_decref(r);
+	await_stat(a, "connections", 1);
+
+	b = conn();
+	conns = stat_of(a, "connections");
+	ck_assert_int_eq(conns, 2);
+
+	h_topic(1, t1);
+	h_topic(2, t2);
+	h_uuid(1, u1);
+	h_uuid(2, u2);
+	json_decref(ok(b, "{\"op\":\"subscribe\",\"topics\":[\"%s\",\"%s\"]}",
+	    t1, t2));
+	json_decref(ok(a, "{\"op\":\"subscribe\",\"topic\":\"%s\"}", t1));
+	ck_assert_int_eq(stat_of(a, "topics"), 2);
+	ck_assert_int_eq(stat_of(a, "subscriptions"), 3);
+
+	/* A broadcast to contact 1 reaches a and b. */
+	r = ok(a, "{\"op\":\"broadcast_to_contacts\",\"event\":"
+	    "\"interaction_created\",\"interaction_uuid\":\"%s\","
+	    "\"contact_uuids\":[\"%s\"]}", u2, u1);
+	ck_assert_int_eq(h_int(r, "delivered"), 2);
+	json_decref(r);
+	ck_assert_int_eq(stat_of(a, "broadcasts"), 1);
+	ck_assert_int_eq(stat_of(a, "delivered"), 2);
+	ck_assert_int_eq(stat_of(a, "errors"), 0);
+
+	/* Errors count, and a rejected broadcast is not a broadcast. */
+	expect_error(a, "{\"op\":\"nope\"}", "unknown_op", "nope");
+	snprintf(want, sizeof want, "{\"op\":\"broadcast_to_contacts\",\"event\":"
+	    "\"interaction_created\",\"interaction_uuid\":\"%s\","
+	    "\"contact_uuids\":[\"%s\",\"bad\"]}", u2, u1);
+	expect_error(a, want, "bad_uuid", "broadcast_to_contacts");
+	expect_error(b, "nope", "bad_json", NULL);
+	errors = stat_of(a, "errors");
+	ck_assert_int_eq(errors, 3);
+	broadcasts = stat_of(a, "broadcasts");
+	ck_assert_int_eq(broadcasts, 1);
+	delivered = stat_of(a, "delivered");
+	ck_assert_int_eq(delivered, 2);
+
+	/* A broadcast nobody listens to still counts; delivered does not move. */
+	json_decref(ok(a, "{\"op\":\"broadcast_to_contacts\",\"event\":"
+	    "\"interaction_deleted\",\"interaction_uuid\":\"%s\","
+	    "\"contact_uuids\":[\"" LOWER_UUID "\"]}", u2));
+	ck_assert_int_eq(stat_of(a, "broadcasts"), 2);
+	ck_assert_int_eq(stat_of(a, "delivered"), 2);
+
+	/* b leaves: its two subscriptions go, topic 2 with its last one. */
+	h_close(b);
+	await_stat(a, "connections", 1);
+	ck_assert_int_eq(stat_of(a, "subscriptions"), 1);
+	ck_assert_int_eq(stat_of(a, "topics"), 1);
+	ck_assert_int_eq(stat_of(a, "errors"), 3);
+	h_close(a);
+}
+END_TEST
+
+START_TEST(test_topics_op)
+{
+	struct h_conn *a, *b;
+	char t[5][80];
+	json_t *r, *arr, *e;
+	size_t i;
+	int seen[5] = { 0 }, k;
+
+	up(NULL);
+	a = conn();
+	b = conn();
+	for (k = 0; k < 5; k++)
+		h_topic((unsigned long)k + 1, t[k]);
+	exchange(a, "{\"op\":\"topics\"}",
+	    "{\"ok\":true,\"op\":\"topics\",\"topics\":[],\"truncated\":false}");
+	json_decref(ok(a, "{\"op\":\"subscribe\",\"topics\":[\"%s\",\"%s\",\"%s\","
+	    "\"%s\",\"%s\"]}", t[0], t[1], t[2], t[3], t[4]));
+	json_decref(ok(b, "{\"op\":\"subscribe\",\"topics\":[\"%s\",\"%s\"]}",
+	    t[1], t[3]));
+
+	r = ok(a, "{\"op\":\"topics\"}");
+	ck_assert_msg(json_is_false(json_object_get(r, "truncated")),
+	    "truncated: %s", dump(r));
+	arr = json_object_get(r, "topics");
+	ck_assert_msg(json_array_size(arr) == 5, "topics: %s", dump(r));
+	json_array_foreach(arr, i, e) {
+		ck_assert_msg(json_object_size(e) == 2, "entry: %s", dump(e));
+		for (k = 0; k < 5; k++) {
+			if (h_str(e, "topic") != NULL &&
+			    strcmp(h_str(e, "topic"), t[k]) == 0) {
+				seen[k]++;
+				ck_assert_int_eq(h_int(e, "subscribers"),
+				    k == 1 || k == 3 ? 2 : 1);
+			}
+		}
+	}
+	for (k = 0; k < 5; k++)
+		ck_assert_int_eq(seen[k], 1);
+	json_decref(r);
+
+	r = ok(a, "{\"op\":\"topics\",\"limit\":2}");
+	ck_assert_int_eq(json_array_size(json_object_get(r, "topics")), 2);
+	ck_assert(json_is_true(json_object_get(r, "truncated")));
+	json_decref(r);
+	r = ok(a, "{\"op\":\"topics\",\"limit\":5}");
+	ck_assert_int_eq(json_array_size(json_object_get(r, "topics")), 5);
+	ck_assert(json_is_false(json_object_get(r, "truncated")));
+	json_decref(r);
+	r = ok(a, "{\"op\":\"topics\",\"limit\":0,\"id\":\"z\"}");
+	ck_assert_int_eq(json_array_size(json_object_get(r, "topics")), 0);
+	ck_assert(json_is_true(json_object_get(r, "truncated")));
+	ck_assert_str_eq(h_str(r, "id"), "z");
+	json_decref(r);
+
+	expect_error(a, "{\"op\":\"topics\",\"limit\":-1}", "bad_request",
+	    "topics");
+	expect_error(a, "{\"op\":\"topics\",\"limit\":\"3\"}", "bad_request",
+	    "topics");
+	expect_error(a, "{\"op\":\"topics\",\"limit\":1.5}", "bad_request",
+	    "topics");
+	expect_error(a, "{\"op\":\"topics\",\"limit\":null}", "bad_request",
+	    "topics");
+
+	/* A topic disappears with its last subscriber. */
+	json_decref(ok(a, "{\"op\":\"unsubscribe\",\"topics\":[\"%s\",\"%s\"]}",
+	    t[0], t[1]));
+	r = ok(a, "{\"op\":\"topics\"}");
+	arr = json_object_get(r, "topics");
+	ck_assert_msg(json_array_size(arr) == 4, "topics: %s", dump(r));
+	json_array_foreach(arr, i, e) {
+		ck_assert_str_ne(h_str(e, "topic"), t[0]);
+		if (strcmp(h_str(e, "topic"), t[1]) == 0)
+			ck_assert_int_eq(h_int(e, "subscribers"), 1);
+	}
+	json_decref(r);
+	h_close(b);
+	await_stat(a, "connections", 1);
+	r = ok(a, "{\"op\":\"topics\"}");
+	ck_assert_msg(json_array_size(json_object_get(r, "topics")) == 3,
+	    "topics: %s", dump(r));
+	json_decref(r);
+	h_close(a);
+}
+END_TEST
+
+START_TEST(test_clients_op)
+{
+	static const char *const keys[] = { "id", "name", "pid", "uid", "gid",
+	    "subscriptions", "outbuf", NULL };
+	struct h_conn *a, *b;
+	long long ida, idb;
+	char t1[80], t2[80];
+	json_t *r, *arr, *e;
+	size_t i;
+	int k;
+
+	up(NULL);
+	a = conn();
+	b = conn();
+	ida = hello_id(a, "alpha");
+	idb = hello_id(b, NULL);
+	h_topic(1, t1);
+	h_topic(2, t2);
+	json_decref(ok(b, "{\"op\":\"subscribe\",\"topics\":[\"%s\",\"%s\"]}",
+	    t1, t2));
+	await_stat(a, "connections", 2);
+
+	r = ok(a, "{\"op\":\"clients\"}");
+	arr = json_object_get(r, "clients");
+	ck_assert_msg(json_array_size(arr) == 2, "clients: %s", dump(r));
+	json_array_foreach(arr, i, e) {
+		ck_assert_msg(json_object_size(e) == 7, "entry: %s", dump(e));
+		for (k = 0; keys[k] != NULL; k++)
+			ck_assert_msg(json_object_get(e, keys[k]) != NULL,
+			    "%s missing: %s", keys[k], dump(e));
+		ck_assert_int_eq(h_int(e, "pid"), getpid());
+		ck_assert_int_eq(h_int(e, "uid"), getuid());
+		ck_assert_int_eq(h_int(e, "gid"), getgid());
+		ck_assert_msg(h_int(e, "outbuf") >= 0, "outbuf: %s", dump(e));
+	}
+	json_decref(r);
+	e = client_entry(a, ida);
+	ck_assert_msg(e != NULL, "a not listed");
+	ck_assert_str_eq(h_str(e, "name"), "alpha");
+	ck_assert_int_eq(h_int(e, "subscriptions"), 0);
+	json_decref(e);
+	e = client_entry(a, idb);
+	ck_assert_msg(e != NULL, "b not listed");
+	ck_assert(json_is_null(json_object_get(e, "name")));
+	ck_assert_int_eq(h_int(e, "subscriptions"), 2);
+	json_decref(e);
+
+	h_close(b);
+	await_stat(a, "connections", 1);
+	r = ok(a, "{\"op\":\"clients\",\"id\":4}");
+	ck_assert_int_eq(h_int(r, "id"), 4);
+	ck_assert_msg(json_array_size(json_object_get(r, "clients")) == 1,
+	    "clients: %s", dump(r));
+	json_decref(r);
+	h_close(a);
+}
+END_TEST
+
+START_TEST(test_broadcast_errors)
+{
+	struct h_conn *c;
+	char u[37], line[1024];
+
+	up(NULL);
+	c = conn();
+	h_uuid(1, u);
+	/* bad_event */
+	snprintf(line, sizeof line, "{\"op\":\"broadcast_to_contacts\","
+	    "\"interaction_uuid\":\"%s\",\"contact_uuids\":[]}", u);
+	expect_error(c, line, "bad_event", "broadcast_to_contacts");
+	snprintf(line, sizeof line, "{\"op\":\"broadcast_to_contacts\",\"event\":"
+	    "null,\"interaction_uuid\":\"%s\",\"contact_uuids\":[]}", u);
+	expect_error(c, line, "bad_event", "broadcast_to_contacts");
+	snprintf(line, sizeof line, "{\"op\":\"broadcast_to_contacts\",\"event\":"
+	    "3,\"interaction_uuid\":\"%s\",\"contact_uuids\":[]}", u);
+	expect_error(c, line, "bad_event", "broadcast_to_contacts");
+	snprintf(line, sizeof line, "{\"op\":\"broadcast_interaction\",\"event\":"
+	    "\"interaction_archived\",\"interaction\":{\"uuid\":\"%s\"}}", u);
+	expect_error(c, line, "bad_event", "broadcast_interaction");
+	snprintf(line, sizeof line, "{\"op\":\"broadcast_interaction\",\"event\":"
+	    "\"INTERACTION_CREATED\",\"interaction\":{\"uuid\":\"%s\"}}", u);
+	expect_error(c, line, "bad_event", "broadcast_interaction");
+	/* bad_uuid */
+	expect_error(c, "{\"op\":\"broadcast_to_contacts\",\"event\":"
+	    "\"interaction_created\",\"contact_uuids\":[]}", "bad_uuid",
+	    "broadcast_to_contacts");
+	expect_error(c, "{\"op\":\"broadcast_to_contacts\",\"event\":"
+	    "\"interaction_created\",\"interaction_uuid\":null,"
+	    "\"contact_uuids\":[]}", "bad_uuid", "broadcast_to_contacts");
+	expect_error(c, "{\"op\":\"broadcast_to_contacts\",\"event\":"
+	    "\"interaction_created\",\"interaction_uuid\":\"nope\","
+	    "\"contact_uuids\":[]}", "bad_uuid", "broadcast_to_contacts");
+	expect_error(c, "{\"op\":\"broadcast_to_contacts\",\"event\":"
+	    "\"interaction_created\",\"interaction_uuid\":17,"
+	    "\"contact_uuids\":[]}", "bad_uuid", "broadcast_to_contacts");
+	snprintf(line, sizeof line, "{\"op\":\"broadcast_to_contacts\",\"event\":"
+	    "\"interaction_created\",\"interaction_uuid\":\"%s\","
+	    "\"contact_uuids\":[5]}", u);
+	expect_error(c, line, "bad_uuid", "broadcast_to_contacts");
+	snprintf(line, sizeof line, "{\"op\":\"broadcast_to_contacts\",\"event\":"
+	    "\"interaction_created\",\"interaction_uuid\":\"%s\","
+	    "\"contact_uuids\":[\"%s-\"]}", u, u);
+	expect_error(c, line, "bad_uuid", "broadcast_to_contacts");
+	expect_error(c, "{\"op\":\"broadcast_interaction\",\"event\":"
+	    "\"interaction_created\",\"interaction\":{}}", "bad_uuid",
+	    "broadcast_interaction");
+	expect_error(c, "{\"op\":\"broadcast_interaction\",\"event\":"
+	    "\"interaction_created\",\"interaction\":{\"uuid\":null}}", "bad_uuid",
+	    "broadcast_interaction");
+	snprintf(line, sizeof line, "{\"op\":\"broadcast_interaction\",\"event\":"
+	    "\"interaction_created\",\"interaction\":{\"uuid\":\"%s\","
+	    "\"contact_uuid\":\"x\"}}", u);
+	expect_error(c, line, "bad_uuid", "broadcast_interaction");
+	snprintf(line, sizeof line, "{\"op\":\"broadcast_interaction\",\"event\":"
+	    "\"interaction_created\",\"interaction\":{\"uuid\":\"%s\","
+	    "\"parties\":[{\"contact_uuid\":12}]}}", u);
+	expect_error(c, line, "bad_uuid", "broadcast_interaction");
+	/* bad_request: shapes */
+	expect_error(c, "{\"op\":\"broadcast_interaction\",\"event\":"
+	    "\"interaction_created\"}", "bad_request", "broadcast_interaction");
+	expect_error(c, "{\"op\":\"broadcast_interaction\",\"event\":"
+	    "\"interaction_created\",\"interaction\":[]}", "bad_request",
+	    "broadcast_interaction");
+	snprintf(line, sizeof line, "{\"op\":\"broadcast_interaction\",\"event\":"
+	    "\"interaction_created\",\"interaction\":\"%s\"}", u);
+	expect_error(c, line, "bad_request", "broadcast_interaction");
+	snprintf(line, sizeof line, "{\"op\":\"broadcast_to_contacts\",\"event\":"
+	    "\"interaction_created\",\"interaction_uuid\":\"%s\"}", u);
+	expect_error(c, line, "bad_request", "broadcast_to_contacts");
+	snprintf(line, sizeof line, "{\"op\":\"broadcast_to_contacts\",\"event\":"
+	    "\"interaction_created\",\"interaction_uuid\":\"%s\","
+	    "\"contact_uuids\":\"%s\"}", u, u);
+	expect_error(c, line, "bad_request", "broadcast_to_contacts");
+	ck_assert_int_eq(stat_of(c, "broadcasts"), 0);
+	h_close(c);
+}
+END_TEST
+
+START_TEST(test_too_many_broadcast)
+{
+	static const char *const args[] = { "--max-contacts", "2", NULL };
+	struct h_conn *c;
+	char u[3][37], line[1024];
+	json_t *r;
+
+	up(args);
+	c = conn();
+	h_uuid(1, u[0]);
+	h_uuid(2, u[1]);
+	h_uuid(3, u[2]);
+	snprintf(line, sizeof line, "{\"op\":\"broadcast_to_contacts\",\"event\":"
+	    "\"interaction_created\",\"interaction_uuid\":\"%s\","
+	    "\"contact_uuids\":[\"%s\",\"%s\",\"%s\"]}", u[0], u[0], u[1], u[2]);
+	expect_error(c, line, "too_many", "broadcast_to_contacts");
+	snprintf(line, sizeof line, "{\"op\":\"broadcast_interaction\",\"event\":"
+	    "\"interaction_created\",\"interaction\":{\"uuid\":\"%s\","
+	    "\"contact_uuid\":null,\"parties\":[{\"contact_uuid\":\"%s\"},"
+	    "{\"contact_uuid\":\"%s\"}]}}", u[0], u[1], u[2]);
+	expect_error(c, line, "too_many", "broadcast_interaction");
+	r = ok(c, "{\"op\":\"broadcast_to_contacts\",\"event\":"
+	    "\"interaction_created\",\"interaction_uuid\":\"%s\","
+	    "\"contact_uuids\":[\"%s\",\"%s\"]}", u[0], u[1], u[2]);
+	ck_assert_int_eq(h_int(r, "topics"), 2);
+	json_decref(r);
+	h_close(c);
+}
+END_TEST
+
+START_TEST(test_line_too_long_reply)
+{
+	static const char *const args[] = { "--max-line", "64", NULL };
+	struct h_conn *c;
+	char line[200];
+	json_t *r;
+
+	up(args);
+	c = conn();
+	memset(line, 'x', 150);
+	line[150] = '\0';
+	r = h_request(c, line);
+	check_error(r, "line_too_long", NULL, "150-byte line, limit 64");
+	json_decref(r);
+	exchange(c, "{\"op\":\"ping\"}", "{\"ok\":true,\"op\":\"ping\"}");
+	h_close(c);
+}
+END_TEST
+
+START_TEST(test_every_error_counted)
+{
+	static const char *const args[] = { "--max-line", "200",
+	    "--max-subscriptions", "1", NULL };
+	struct h_conn *c;
+	char t1[80], t2[80], line[320];
+	long long before;
+	json_t *r;
+
+	up(args);
+	c = conn();
+	h_topic(1, t1);
+	h_topic(2, t2);
+	before = stat_of(c, "errors");
+	ck_assert_int_eq(before, 0);
+	expect_error(c, "{", "bad_json", NULL);
+	expect_error(c, "[]", "bad_request", NULL);
+	expect_error(c, "{\"op\":\"x\"}", "unknown_op", "x");
+	expect_error(c, "{\"op\":\"subscribe\",\"topic\":\"t\"}", "bad_topic",
+	    "subscribe");
+	expect_error(c, "{\"op\":\"broadcast_to_contacts\",\"event\":"
+	    "\"interaction_created\",\"contact_uuids\":[]}", "bad_uuid",
+	    "broadcast_to_contacts");
+	expect_error(c, "{\"op\":\"broadcast_to_contacts\",\"event\":\"e\"}",
+	    "bad_event", "broadcast_to_contacts");
+	snprintf(line, sizeof line,
+	    "{\"op\":\"subscribe\",\"topics\":[\"%s\",\"%s\"]}", t1, t2);
+	expect_error(c, line, "too_many", "subscribe");
+	memset(line, ' ', 300);
+	memcpy(line, "{\"op\":\"ping\"", 12);
+	line[298] = '}';
+	line[299] = '\0';
+	r = h_request(c, line);
+	check_error(r, "line_too_long", NULL, "300-byte ping, limit 200");
+	json_decref(r);
+	ck_assert_int_eq(stat_of(c, "errors"), 8);
+	h_close(c);
+}
+END_TEST
+
+/* A socat child speaking to the daemon: its stdin and stdout as pipes. */
+struct socat_proc {
+	pid_t		 pid;
+	int		 in;	/* write end: what socat sends to the daemon */
+	struct h_conn	*out;	/* read end wrapped for h_recv_line */
+};
+
+/* Starts "socat - UNIX-CONNECT:sock". */
+static void
+socat_start(struct socat_proc *p, const char *sock)
+{
+	char addr[400];
+	int in[2], out[2];
+
+	snprintf(addr, sizeof addr, "UNIX-CONNECT:%s", sock);
+	ck_assert(pipe2(in, O_CLOEXEC) == 0 && pipe2(out, O_CLOEXEC) == 0);
+	p->pid = fork();
+	ck_assert(p->pid != -1);
+	if (p->pid == 0) {
+		dup2(in[0], STDIN_FILENO);
+		dup2(out[1], STDOUT_FILENO);
+		signal(SIGPIPE, SIG_DFL);
+		execlp("socat", "socat", "-", addr, (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	p->in = in[1];
+	p->out = calloc(1, sizeof *p->out);
+	ck_assert(p->out != NULL);
+	p->out->fd = out[0];
+}
+
+/* Closes socat's stdin, waits (bounded) for it to exit. */
+static void
+socat_stop(struct socat_proc *p)
+{
+	int i;
+
+	close(p->in);
+	for (i = 0; i < 400; i++) {
+		if (waitpid(p->pid, NULL, WNOHANG) == p->pid)
+			goto done;
+		h_silent(p->out, 5);
+	}
+	kill(p->pid, SIGKILL);
+	waitpid(p->pid, NULL, 0);
+done:
+	h_close(p->out);
+}
+
+START_TEST(test_protocol_example_session)
+{
+	static const char sub[] = "{\"op\":\"subscribe\",\"topic\":\"crm:contact:"
+	    "0190a5b2-7c1e-7a01-8f00-000000000001:interactions\"}\n";
+	struct socat_proc s;
+	struct h_conn *w;
+	json_t *r;
+
+	up(NULL);
+	socat_start(&s, daemon_.sock);
+	ck_assert_int_eq(write(s.in, sub, sizeof sub - 1),
+	    (ssize_t)(sizeof sub - 1));
+	expect_line(s.out, "{\"ok\":true,\"op\":\"subscribe\",\"topics\":["
+	    "\"crm:contact:0190a5b2-7c1e-7a01-8f00-000000000001:interactions\"],"
+	    "\"subscribed\":1}");
+	w = conn();
+	r = ok(w, "{\"op\":\"broadcast_to_contacts\",\"event\":"
+	    "\"interaction_created\",\"interaction_uuid\":"
+	    "\"0190a5b2-7c1e-7a01-8f00-0000000000aa\",\"contact_uuids\":["
+	    "\"0190a5b2-7c1e-7a01-8f00-000000000001\"]}");
+	ck_assert_int_eq(h_int(r, "delivered"), 1);
+	json_decref(r);
+	expect_line(s.out, "{\"type\":\"crm\",\"event\":\"interaction_created\","
+	    "\"topic\":\"crm:contact:0190a5b2-7c1e-7a01-8f00-000000000001:"
+	    "interactions\",\"payload\":{\"interaction_uuid\":"
+	    "\"0190a5b2-7c1e-7a01-8f00-0000000000aa\"}}");
+	ck_assert(h_silent(s.out, 100));
+	socat_stop(&s);
+	h_close(w);
+}
+END_TEST
+
+/* Suite: ops, errors and the documented example. */
+static Suite *
+ops_suite(void)
+{
+	Suite *s = suite_create("it_ops");
+	TCase *tc;
+
+	tc = tcase_create("ops");
+	tcase_set_timeout(tc, 20);
+	tcase_add_checked_fixture(tc, NULL, down);
+	tcase_add_test(tc, test_hello);
+	tcase_add_test(tc, test_hello_name_limits);
+	tcase_add_test(tc, test_ping_and_id_echo);
+	tcase_add_test(tc, test_subscribe_topic);
+	tcase_add_test(tc, test_subscribe_canonical_lowercase);
+	tcase_add_test(tc, test_subscribe_topics_dedup);
+	tcase_add_test(tc, test_subscribe_too_many);
+	tcase_add_test(tc, test_unsubscribe);
+	tcase_add_test(tc, test_stats_counters);
+	tcase_add_test(tc, test_topics_op);
+	tcase_add_test(tc, test_clients_op);
+	tcase_add_test(tc, test_protocol_example_session);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("errors");
+	tcase_set_timeout(tc, 20);
+	tcase_add_checked_fixture(tc, NULL, down);
+	tcase_add_test(tc, test_error_reply_echoes_id);
+	tcase_add_test(tc, test_unknown_fields_ignored);
+	tcase_add_test(tc, test_request_shape_errors);
+	tcase_add_test(tc, test_bad_json);
+	tcase_add_test(tc, test_subscribe_errors);
+	tcase_add_test(tc, test_broadcast_errors);
+	tcase_add_test(tc, test_too_many_broadcast);
+	tcase_add_test(tc, test_line_too_long_reply);
+	tcase_add_test(tc, test_every_error_counted);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(ops_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
