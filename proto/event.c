@@ -13,14 +13,14 @@ static const char *const event_names[EVENT_COUNT] = {
 
 /* Looks an event up by name (len bytes). */
 int
-event_parse(const char *name, size_t len, enum event *out)
+event_parse(const char *name, size_t len, enum crm_event *out)
 {
 	int	i;
 
 	for (i = 0; i < EVENT_COUNT; i++) {
 		if (strlen(event_names[i]) == len &&
 		    memcmp(event_names[i], name, len) == 0) {
-			*out = (enum event)i;
+			*out = (enum crm_event)i;
 			return 0;
 		}
 	}
@@ -29,7 +29,7 @@ event_parse(const char *name, size_t len, enum event *out)
 
 /* The wire name of an event. */
 const char *
-event_name(enum event e)
+event_name(enum crm_event e)
 {
 	return event_names[e];
 }

@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-enum event {
+enum crm_event {
 	EVENT_INTERACTION_CREATED = 0,
 	EVENT_INTERACTION_UPDATED,
 	EVENT_INTERACTION_DELETED,
@@ -13,7 +13,7 @@ enum event {
 };
 
 /* 0 and sets *out, or -1 when name is not an event. */
-int		 event_parse(const char *name, size_t len, enum event *out);
-const char	*event_name(enum event);
+int		 event_parse(const char *name, size_t len, enum crm_event *out);
+const char	*event_name(enum crm_event);
 
 #endif

@@ -8,7 +8,7 @@
 #include "push.h"
 
 int
-push_crm(struct buf *b, enum event e, const struct topic_key *t,
+push_crm(struct buf *b, enum crm_event e, const struct topic_key *t,
     const uint8_t interaction_uuid[16])
 {
 	char	topic[TOPIC_MAX_LEN + 1], iu[UUID_TEXT_LEN + 1];

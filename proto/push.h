@@ -10,7 +10,7 @@
 #include "topic.h"
 
 /* {"type":"crm","event":…,"topic":…,"payload":{"interaction_uuid":…}}\n */
-int	push_crm(struct buf *, enum event, const struct topic_key *,
+int	push_crm(struct buf *, enum crm_event, const struct topic_key *,
 	    const uint8_t interaction_uuid[16]);
 /* {"type":"resync","reason":"lagged","dropped":N}\n */
 int	push_resync(struct buf *, const char *reason, unsigned long long dropped);

@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: MIT — crmpubsub */
+/* crmpubsubd: declarations shared by the daemon's modules. */
+#ifndef CRMPUBSUBD_H
+#define CRMPUBSUBD_H
+
+#include <sys/queue.h>
+#include <sys/types.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "buf.h"
+#include "event.h"
+#include "proto_error.h"
+#include "topic.h"
+#include "uuid_canon.h"
+
+/* ---- config.c: the option table, config file, command line ------------- */
+
+struct id_list {
+	unsigned	*v;
+	size_t		 n;
+};
+
+struct config {
+	char		*socket_path;		/* NULL: resolve the default */
+	char		*config_file;
+	size_t		 max_outbuf;
+	size_t		 max_line;
+	unsigned	 max_connections;
+	unsigned	 max_subscriptions;
+	unsigned	 max_contacts;
+	double		 lag_timeout;
+	struct id_list	 publish_uids;
+	struct id_list	 publish_gids;
+	unsigned	 socket_mode;
+	char		*socket_group;
+	int		 verbose;
+};
+
+/* The settings in force; replaced as a whole by a successful reload. */
+extern struct config	*cfg;
+
+/* One command-line override, kept so a reload can apply it again. */
+struct config_override {
+	const char	*key;
+	const char	*value;
+};
+
+struct config	*config_new(void);
+void		 config_free(struct config *);
+int		 config_set(struct config *, const char *key, const char *value,
+		     char **cause);
+int		 config_load_file(struct config *, const char *path, char **cause);
+/* Defaults, then the file (if any), then the overrides. */
+struct config	*config_build(const char *file, const struct config_override *,
+		     size_t noverrides, char **cause);
+/* Keys that a reload cannot change; logs each one that differs. */
+void		 config_warn_fixed(const struct config *old,
+		     const struct config *new);
+/* Whether a peer may publish under the current ACL. */
+int		 config_may_publish(const struct config *, uid_t, gid_t);
+/* Maps a long option name (dashes) to its key; NULL when unknown. */
+const char	*config_key_for_option(const char *option);
+void		 config_print_usage(FILE *);
+/* The getopt_long table built from the option table. */
+const struct option *config_long_options(void);
+
+/* ---- log.c --------------------------------------------------------------- */
+
+void	log_init(int verbose);
+void	log_set_verbose(int);
+void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	fatal(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
+void	fatalx(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
+/* Copies peer text into out with non-printable bytes escaped (\xNN). */
+const char *log_escape(const char *s, size_t len, char *out, size_t outlen);
+
+/* ---- subs.c: the two-way subscription registry --------------------------- */
+
+struct conn;
+
+/* One subscriber of a topic, pointing at its entry in the connection. */
+struct topic_sub {
+	struct conn	*conn;
+	uint32_t	 conn_idx;
+};
+
+/* One subscribed topic of a connection, pointing at its entry in the topic. */
+struct conn_sub {
+	struct topic	*topic;
+	uint32_t	 topic_idx;
+};
+
+struct topic {
+	struct topic_key	 key;
+	uint32_t		 hash;
+	uint32_t		 nsubs;
+	uint32_t		 cap;
+	struct topic_sub	*subs;
+};
+
+/* 1 added, 0 already held, -1 out of memory. */
+int		 subs_add(struct conn *, const struct topic_key *);
+/* 1 removed, 0 not held. */
+int		 subs_remove(struct conn *, const struct topic_key *);
+void		 subs_remove_all(struct conn *);
+struct topic	*subs_find(const struct topic_key *);
+int		 subs_holds(const struct conn *, const struct topic_key *);
+size_t		 subs_ntopics(void);
+size_t		 subs_nsubscriptions(void);
+/* Calls fn for every topic; stops early when fn returns non-zero. */
+void		 subs_foreach(int (*fn)(struct topic *, void *), void *arg);
+void		 subs_free_all(void);
+
+/* ---- conn.c: one client connection ---------------------------------------- */
+
+#define CONN_DISCARD	0x01	/* swallowing an over-long line */
+#define CONN_LAGGED	0x02	/* pushes dropped until output drains */
+#define CONN_DIRTY	0x04	/* on the flush list */
+#define CONN_EOF	0x08	/* peer sent EOF: no more reading */
+#define CONN_CLOSING	0x10	/* close once output is written */
+#define CONN_SHUTDOWN	0x20	/* daemon is stopping */
+#define CONN_DEAD	0x40	/* replies piled up unread: close now */
+
+struct conn {
+	int			 fd;
+	unsigned		 flags;
+	uint64_t		 id;
+	pid_t			 pid;
+	uid_t			 uid;
+	gid_t			 gid;
+	char			*name;		/* from hello, NULL before */
+	struct event		*ev_read;
+	struct event		*ev_write;	/* made on first short write */
+	struct event		*ev_lag;	/* made when first lagged */
+	struct buf		 in;		/* partial request line */
+	struct buf		 out;		/* replies and pushes not yet written */
+	unsigned long long	 dropped;	/* pushes dropped while lagged */
+	const char		*dead_why;	/* static text, with CONN_DEAD */
+	struct conn_sub		*subs;
+	uint32_t		 nsubs;
+	uint32_t		 subs_cap;
+	TAILQ_ENTRY(conn)	 entry;		/* all connections, by id */
+	TAILQ_ENTRY(conn)	 dirty_entry;	/* connections with output */
+};
+
+TAILQ_HEAD(conn_list, conn);
+extern struct conn_list	 conns;
+extern unsigned		 nconns;
+
+int	 conn_init(struct event_base *);
+/* Takes over an accepted fd; NULL when refused. */
+struct conn *conn_new(int fd);
+/* Feeds bytes read from the peer through framing and dispatch. */
+void	 conn_feed(struct conn *, const char *data, size_t len);
+/* Queues a push within the output budget: 1 queued, 0 dropped. */
+int	 conn_push(struct conn *, const char *data, size_t len);
+/* Marks c as having output; written at the end of this loop turn. */
+void	 conn_output_added(struct conn *);
+void	 conn_close(struct conn *, const char *why);
+/* Marks c to be closed as soon as its request handling returns. */
+void	 conn_kill(struct conn *, const char *why);
+/* Sends shutdown to everyone and stops reading; 1 while output remains. */
+void	 conn_shutdown_all(void);
+int	 conn_output_pending(void);
+void	 conn_close_all(void);
+/* "#id name pid/uid" for log lines. */
+const char *conn_label(const struct conn *);
+
+/* ---- ops.c: the op table ---------------------------------------------------- */
+
+/* Handles one complete request line (without its newline). */
+void	 ops_dispatch(struct conn *, const char *line, size_t len);
+/* Queues an error reply outside any request (over-long line, refused). */
+void	 ops_reply_error(struct buf *, const char *op, const json_t *id,
+	     enum proto_error, const char *message);
+
+/* ---- broadcast.c: fan-out ------------------------------------------------- */
+
+struct broadcast_result {
+	size_t	topics;
+	size_t	delivered;
+};
+
+void	 broadcast_fanout(enum crm_event, const uint8_t interaction_uuid[16],
+	     const struct uuid_list *contacts, struct broadcast_result *);
+
+/* ---- stats.c ------------------------------------------------------------- */
+
+struct stats {
+	time_t			started;
+	unsigned long long	connections_total;
+	unsigned long long	connections_rejected;
+	unsigned long long	requests;
+	unsigned long long	broadcasts;
+	unsigned long long	delivered;
+	unsigned long long	dropped;
+	unsigned long long	resyncs;
+	unsigned long long	errors;
+	unsigned long long	slow_closed;
+};
+
+extern struct stats	 stats;
+
+int	 stats_write(struct buf *);
+
+/* ---- listen.c ------------------------------------------------------------- */
+
+int	 listen_open(struct event_base *, const struct config *, char **cause);
+void	 listen_stop(void);	/* stop accepting, unlink the socket we made */
+const char *listen_path(void);
+
+/* ---- notify.c ------------------------------------------------------------- */
+
+void	 notify_send(const char *state);
+
+/* ---- main.c --------------------------------------------------------------- */
+
+extern struct event_base	*base;
+
+#endif

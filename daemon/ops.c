@@ -1,0 +1,504 @@
+/* SPDX-License-Identifier: MIT — crmpubsub */
+/* Request dispatch: parse, validate, look the op up in the table, run it.
+ * Every handler validates its whole request before it changes anything, and
+ * writes its reply fields into a scratch buffer; the reply is framed here. */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crmpubsubd.h"
+#include "involved.h"
+#include "reply.h"
+
+#define HELLO_NAME_MAX	128
+#define TOPICS_DEFAULT_LIMIT	1000
+
+typedef int (*op_fn)(struct conn *, const json_t *, struct buf *,
+    struct proto_fail *);
+
+struct op_def {
+	const char	*name;
+	op_fn		 fn;
+	int		 publish;	/* needs the publish right */
+};
+
+static int	op_hello(struct conn *, const json_t *, struct buf *,
+		    struct proto_fail *);
+static int	op_ping(struct conn *, const json_t *, struct buf *,
+		    struct proto_fail *);
+static int	op_subscribe(struct conn *, const json_t *, struct buf *,
+		    struct proto_fail *);
+static int	op_unsubscribe(struct conn *, const json_t *, struct buf *,
+		    struct proto_fail *);
+static int	op_broadcast_interaction(struct conn *, const json_t *,
+		    struct buf *, struct proto_fail *);
+static int	op_broadcast_to_contacts(struct conn *, const json_t *,
+		    struct buf *, struct proto_fail *);
+static int	op_stats(struct conn *, const json_t *, struct buf *,
+		    struct proto_fail *);
+static int	op_topics(struct conn *, const json_t *, struct buf *,
+		    struct proto_fail *);
+static int	op_clients(struct conn *, const json_t *, struct buf *,
+		    struct proto_fail *);
+
+static const struct op_def ops[] = {
+	{ "broadcast_interaction", op_broadcast_interaction, 1 },
+	{ "broadcast_to_contacts", op_broadcast_to_contacts, 1 },
+	{ "clients", op_clients, 0 },
+	{ "hello", op_hello, 0 },
+	{ "ping", op_ping, 0 },
+	{ "stats", op_stats, 0 },
+	{ "subscribe", op_subscribe, 0 },
+	{ "topics", op_topics, 0 },
+	{ "unsubscribe", op_unsubscribe, 0 },
+};
+
+/* Reused across requests so the hot path does not allocate. */
+static struct buf		fields;
+static struct uuid_list		involved;
+static struct uuid_list		seen[TOPIC_NFAMILIES];
+static struct topic_key		*keys;
+static size_t			 keys_cap;
+
+static const struct op_def *
+ops_find(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof ops / sizeof ops[0]; i++)
+		if (strcmp(ops[i].name, name) == 0)
+			return &ops[i];
+	return NULL;
+}
+
+void
+ops_reply_error(struct buf *out, const char *op, const json_t *id,
+    enum proto_error code, const char *message)
+{
+	stats.errors++;
+	reply_error(out, op, id, code, message);
+}
+
+/* Copies text keeping printable ASCII only: parser messages quote input. */
+static void
+ascii_only(const char *in, char *out, size_t outlen)
+{
+	size_t	i;
+
+	for (i = 0; in[i] != '\0' && i + 1 < outlen; i++)
+		out[i] = (in[i] >= 0x20 && in[i] < 0x7f) ? in[i] : '?';
+	out[i] = '\0';
+}
+
+void
+ops_dispatch(struct conn *c, const char *line, size_t len)
+{
+	const struct op_def	*def;
+	const json_t		*op, *id;
+	const char		*opname = NULL;
+	json_t			*req;
+	json_error_t		 jerr;
+	struct proto_fail	 f;
+	char			 text[sizeof jerr.text];
+
+	stats.requests++;
+	req = json_loadb(line, len, JSON_DECODE_ANY, &jerr);
+	if (req == NULL) {
+		ascii_only(jerr.text, text, sizeof text);
+		proto_failf(&f, PERR_BAD_JSON, "invalid JSON at column %d: %s",
+		    jerr.column, text);
+		ops_reply_error(&c->out, NULL, NULL, f.code, f.message);
+		goto done;
+	}
+	id = NULL;
+	if (!json_is_object(req)) {
+		proto_failf(&f, PERR_BAD_REQUEST,
+		    "a request must be a JSON object");
+		goto fail;
+	}
+	op = json_object_get(req, "op");
+	if (json_is_string(op))
+		opname = json_string_value(op);
+	id = json_object_get(req, "id");
+	if (id != NULL && !json_is_string(id) && !json_is_number(id)) {
+		id = NULL;
+		proto_failf(&f, PERR_BAD_REQUEST,
+		    "id must be a string or a number");
+		goto fail;
+	}
+	if (opname == NULL) {
+		proto_failf(&f, PERR_BAD_REQUEST, op == NULL ?
+		    "op is missing" : "op must be a string");
+		goto fail;
+	}
+	if ((def = ops_find(opname)) == NULL) {
+		proto_failf(&f, PERR_UNKNOWN_OP, "unknown op");
+		goto fail;
+	}
+	if (def->publish && !config_may_publish(cfg, c->uid, c->gid)) {
+		proto_failf(&f, PERR_FORBIDDEN,
+		    "uid %ld gid %ld may not broadcast", (long)c->uid,
+		    (long)c->gid);
+		goto fail;
+	}
+	buf_reset(&fields);
+	if (def->fn(c, req, &fields, &f) == -1)
+		goto fail;
+	reply_begin(&c->out, opname, id);
+	if (buf_len(&fields) > 0) {
+		buf_putc(&c->out, ',');
+		buf_append(&c->out, buf_head(&fields), buf_len(&fields));
+	}
+	reply_end(&c->out);
+	goto done;
+fail:
+	log_debug("%s: %s: %s", conn_label(c), proto_error_name(f.code),
+	    f.message);
+	ops_reply_error(&c->out, opname, id, f.code, f.message);
+done:
+	json_decref(req);
+	conn_output_added(c);
+	if (buf_len(&c->out) > 2 * cfg->max_outbuf) {
+		stats.slow_closed++;
+		conn_kill(c, "unread replies exceed twice max_outbuf");
+	}
+}
+
+/* ---- field helpers -------------------------------------------------------- */
+
+/* Reads "event"; missing, null, not a string or unknown is bad_event. */
+static int
+get_event(const json_t *req, enum crm_event *e, struct proto_fail *f)
+{
+	const json_t	*v = json_object_get(req, "event");
+
+	if (!json_is_string(v) || event_parse(json_string_value(v),
+	    json_string_length(v), e) == -1)
+		return proto_failf(f, PERR_BAD_EVENT, "event must be one of "
+		    "interaction_created, interaction_updated, "
+		    "interaction_deleted");
+	return 0;
+}
+
+/* Collects the distinct topic keys named by "topic"/"topics" into keys.
+ * Returns the count, or -1 with f set. allow_empty: topics [] is fine. */
+static long
+get_topics(const json_t *req, int allow_empty, size_t max,
+    struct proto_fail *f)
+{
+	const json_t	*topic = json_object_get(req, "topic");
+	const json_t	*topics = json_object_get(req, "topics");
+	const json_t	*v;
+	struct topic_key k;
+	size_t		 i, n = 0, j;
+	void		*p;
+
+	if (topic != NULL && topics != NULL)
+		return proto_failf(f, PERR_BAD_REQUEST,
+		    "give either topic or topics, not both");
+	if (topic != NULL) {
+		if (!json_is_string(topic))
+			return proto_failf(f, PERR_BAD_REQUEST,
+			    "topic must be a string");
+		topics = NULL;
+	} else if (!json_is_array(topics))
+		return proto_failf(f, PERR_BAD_REQUEST,
+		    "topics must be an array of strings");
+	else if (json_array_size(topics) == 0 && !allow_empty)
+		return proto_failf(f, PERR_BAD_REQUEST,
+		    "topics must not be empty");
+	else if (json_array_size(topics) > max)
+		return proto_failf(f, PERR_TOO_MANY,
+		    "%zu topics exceed max_subscriptions (%zu)",
+		    json_array_size(topics), max);
+	n = topics != NULL ? json_array_size(topics) : 1;
+	if (n > keys_cap) {
+		if ((p = realloc(keys, n * sizeof *keys)) == NULL)
+			return proto_failf(f, PERR_INTERNAL, "out of memory");
+		keys = p;
+		keys_cap = n;
+	}
+	for (j = 0; j < TOPIC_NFAMILIES; j++)
+		uuid_list_clear(&seen[j]);
+	for (i = 0, j = 0; i < n; i++) {
+		v = topics != NULL ? json_array_get(topics, i) : topic;
+		if (!json_is_string(v))
+			return proto_failf(f, PERR_BAD_REQUEST,
+			    "topics[%zu] must be a string", i);
+		if (topic_parse(json_string_value(v), json_string_length(v),
+		    &k) == -1) {
+			if (topics == NULL)
+				return proto_failf(f, PERR_BAD_TOPIC,
+				    "topic is not a valid topic");
+			return proto_failf(f, PERR_BAD_TOPIC,
+			    "topics[%zu] is not a valid topic", i);
+		}
+		switch (uuid_list_add(&seen[k.family], k.uuid)) {
+		case 1:
+			keys[j++] = k;
+			break;
+		case -1:
+			return proto_failf(f, PERR_INTERNAL, "out of memory");
+		}
+	}
+	return (long)j;
+}
+
+/* Appends "key":["topic",…] for keys[0..n). */
+static void
+put_topic_names(struct buf *b, const char *key, size_t n)
+{
+	char	name[TOPIC_MAX_LEN + 1];
+	size_t	i, len;
+
+	buf_put_key(b, key);
+	buf_putc(b, '[');
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			buf_putc(b, ',');
+		len = topic_format(&keys[i], name);
+		buf_put_jstr(b, name, len);
+	}
+	buf_putc(b, ']');
+}
+
+/* ---- ops ---------------------------------------------------------------- */
+
+static int
+op_hello(struct conn *c, const json_t *req, struct buf *b,
+    struct proto_fail *f)
+{
+	const json_t	*name = json_object_get(req, "name");
+	char		*copy = NULL;
+
+	if (name != NULL && !json_is_null(name)) {
+		if (!json_is_string(name) ||
+		    json_string_length(name) > HELLO_NAME_MAX)
+			return proto_failf(f, PERR_BAD_REQUEST,
+			    "name must be a string of at most %d bytes",
+			    HELLO_NAME_MAX);
+		if ((copy = strdup(json_string_value(name))) == NULL)
+			return proto_failf(f, PERR_INTERNAL, "out of memory");
+		free(c->name);
+		c->name = copy;
+		log_debug("%s: hello", conn_label(c));
+	}
+	buf_put_key(b, "server");
+	buf_put_jstrz(b, "crmpubsubd");
+	buf_put_key(b, "version");
+	buf_put_jstrz(b, CRMPUBSUB_VERSION);
+	buf_put_key(b, "protocol");
+	buf_put_int(b, 1);
+	buf_put_key(b, "client_id");
+	buf_put_uint(b, c->id);
+	return 0;
+}
+
+static int
+op_ping(struct conn *c, const json_t *req, struct buf *b,
+    struct proto_fail *f)
+{
+	return 0;
+}
+
+static int
+op_subscribe(struct conn *c, const json_t *req, struct buf *b,
+    struct proto_fail *f)
+{
+	long	n, i, fresh = 0;
+
+	n = get_topics(req, 0, cfg->max_subscriptions, f);
+	if (n == -1)
+		return -1;
+	for (i = 0; i < n; i++)
+		fresh += !subs_holds(c, &keys[i]);
+	if ((size_t)c->nsubs + (size_t)fresh > cfg->max_subscriptions)
+		return proto_failf(f, PERR_TOO_MANY, "this connection would "
+		    "hold %zu topics, over max_subscriptions (%u)",
+		    (size_t)c->nsubs + (size_t)fresh, cfg->max_subscriptions);
+	for (i = 0; i < n; i++) {
+		if (subs_add(c, &keys[i]) == -1) {
+			/* Undo this request's additions: all or nothing. */
+			while (--i >= 0)
+				subs_remove(c, &keys[i]);
+			return proto_failf(f, PERR_INTERNAL, "out of memory");
+		}
+	}
+	put_topic_names(b, "topics", (size_t)n);
+	buf_put_key(b, "subscribed");
+	buf_put_uint(b, c->nsubs);
+	return 0;
+}
+
+static int
+op_unsubscribe(struct conn *c, const json_t *req, struct buf *b,
+    struct proto_fail *f)
+{
+	long	n, i;
+
+	if (json_object_get(req, "topic") == NULL &&
+	    json_object_get(req, "topics") == NULL)
+		subs_remove_all(c);
+	else {
+		n = get_topics(req, 1, (size_t)-1, f);
+		if (n == -1)
+			return -1;
+		for (i = 0; i < n; i++)
+			subs_remove(c, &keys[i]);
+	}
+	buf_put_key(b, "subscribed");
+	buf_put_uint(b, c->nsubs);
+	return 0;
+}
+
+/* Fans out and writes the broadcast reply fields. */
+static void
+broadcast_reply(enum crm_event e, const uint8_t iu[16], struct buf *b)
+{
+	struct broadcast_result	r;
+
+	broadcast_fanout(e, iu, &involved, &r);
+	stats.broadcasts++;
+	buf_put_key(b, "topics");
+	buf_put_uint(b, r.topics);
+	buf_put_key(b, "delivered");
+	buf_put_uint(b, r.delivered);
+}
+
+static int
+op_broadcast_interaction(struct conn *c, const json_t *req, struct buf *b,
+    struct proto_fail *f)
+{
+	enum crm_event	e;
+	uint8_t		iu[16];
+
+	if (get_event(req, &e, f) == -1)
+		return -1;
+	uuid_list_clear(&involved);
+	if (involved_from_interaction(json_object_get(req, "interaction"),
+	    cfg->max_contacts, iu, &involved, f) == -1)
+		return -1;
+	broadcast_reply(e, iu, b);
+	return 0;
+}
+
+static int
+op_broadcast_to_contacts(struct conn *c, const json_t *req, struct buf *b,
+    struct proto_fail *f)
+{
+	const json_t	*list = json_object_get(req, "contact_uuids");
+	enum crm_event	 e;
+	uint8_t		 iu[16];
+
+	if (get_event(req, &e, f) == -1)
+		return -1;
+	if (!json_is_array(list))
+		return proto_failf(f, PERR_BAD_REQUEST,
+		    "contact_uuids must be an array");
+	if (json_array_size(list) > cfg->max_contacts)
+		return proto_failf(f, PERR_TOO_MANY,
+		    "%zu contact_uuids exceed max_contacts (%u)",
+		    json_array_size(list), cfg->max_contacts);
+	if (involved_uuid_field(json_object_get(req, "interaction_uuid"),
+	    iu) != 1)
+		return proto_failf(f, PERR_BAD_UUID,
+		    "interaction_uuid must be a UUID");
+	uuid_list_clear(&involved);
+	if (involved_from_list(list, cfg->max_contacts, &involved, f) == -1)
+		return -1;
+	broadcast_reply(e, iu, b);
+	return 0;
+}
+
+static int
+op_stats(struct conn *c, const json_t *req, struct buf *b,
+    struct proto_fail *f)
+{
+	buf_put_key(b, "stats");
+	stats_write(b);
+	return 0;
+}
+
+struct topics_walk {
+	struct buf	*b;
+	size_t		 left;
+	size_t		 written;
+};
+
+static int
+topics_one(struct topic *t, void *arg)
+{
+	struct topics_walk	*w = arg;
+	char			 name[TOPIC_MAX_LEN + 1];
+	size_t			 len;
+
+	if (w->left == 0)
+		return 1;
+	if (w->written++ > 0)
+		buf_putc(w->b, ',');
+	len = topic_format(&t->key, name);
+	buf_puts(w->b, "{\"topic\":");
+	buf_put_jstr(w->b, name, len);
+	buf_puts(w->b, ",\"subscribers\":");
+	buf_put_uint(w->b, t->nsubs);
+	buf_putc(w->b, '}');
+	w->left--;
+	return 0;
+}
+
+static int
+op_topics(struct conn *c, const json_t *req, struct buf *b,
+    struct proto_fail *f)
+{
+	const json_t		*limit = json_object_get(req, "limit");
+	struct topics_walk	 w = { b, TOPICS_DEFAULT_LIMIT, 0 };
+
+	if (limit != NULL) {
+		if (!json_is_integer(limit) || json_integer_value(limit) < 0)
+			return proto_failf(f, PERR_BAD_REQUEST,
+			    "limit must be an integer >= 0");
+		w.left = (size_t)json_integer_value(limit);
+	}
+	buf_put_key(b, "topics");
+	buf_putc(b, '[');
+	subs_foreach(topics_one, &w);
+	buf_putc(b, ']');
+	buf_put_key(b, "truncated");
+	buf_puts(b, w.written < subs_ntopics() ? "true" : "false");
+	return 0;
+}
+
+static int
+op_clients(struct conn *self, const json_t *req, struct buf *b,
+    struct proto_fail *f)
+{
+	struct conn	*c;
+
+	buf_put_key(b, "clients");
+	buf_putc(b, '[');
+	TAILQ_FOREACH(c, &conns, entry) {
+		if (c != TAILQ_FIRST(&conns))
+			buf_putc(b, ',');
+		buf_puts(b, "{\"id\":");
+		buf_put_uint(b, c->id);
+		buf_put_key(b, "name");
+		if (c->name != NULL)
+			buf_put_jstrz(b, c->name);
+		else
+			buf_puts(b, "null");
+		buf_put_key(b, "pid");
+		buf_put_int(b, c->pid);
+		buf_put_key(b, "uid");
+		buf_put_int(b, (long long)c->uid);
+		buf_put_key(b, "gid");
+		buf_put_int(b, (long long)c->gid);
+		buf_put_key(b, "subscriptions");
+		buf_put_uint(b, c->nsubs);
+		buf_put_key(b, "outbuf");
+		buf_put_uint(b, buf_len(&c->out));
+		buf_putc(b, '}');
+	}
+	buf_putc(b, ']');
+	return 0;
+}

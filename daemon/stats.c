@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT — crmpubsub */
+/* Counters, and the object the stats op returns. */
+
+#include "crmpubsubd.h"
+
+struct stats	stats;
+
+/* Writes the stats object: gauges first, then totals since start. */
+int
+stats_write(struct buf *b)
+{
+	const struct {
+		const char		*key;
+		unsigned long long	 value;
+	} rows[] = {
+		{ "uptime_s", (unsigned long long)(time(NULL) - stats.started) },
+		{ "connections", nconns },
+		{ "topics", subs_ntopics() },
+		{ "subscriptions", subs_nsubscriptions() },
+		{ "broadcasts", stats.broadcasts },
+		{ "delivered", stats.delivered },
+		{ "dropped", stats.dropped },
+		{ "resyncs", stats.resyncs },
+		{ "errors", stats.errors },
+		{ "requests", stats.requests },
+		{ "connections_total", stats.connections_total },
+		{ "connections_rejected", stats.connections_rejected },
+		{ "slow_closed", stats.slow_closed },
+	};
+	size_t	i;
+
+	buf_putc(b, '{');
+	for (i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		buf_put_key(b, rows[i].key);
+		buf_put_uint(b, rows[i].value);
+	}
+	return buf_putc(b, '}');
+}
