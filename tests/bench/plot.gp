@@ -1,0 +1,27 @@
+# SPDX-License-Identifier: MIT — crmpubsub
+# Throughput and p99 latency against subscriber count, crmpubsubd beside Redis.
+# usage: gnuplot -e "datafile='plot.dat'; outfile='performance.png'" plot.gp
+set terminal pngcairo size 1200,480 font "sans,10"
+set output outfile
+set datafile missing "?"
+set logscale x
+set grid
+set key top right
+set multiplot layout 1,2 title "crmpubsubd vs Redis pub/sub (W=4 writers, C=3 contacts per broadcast)"
+
+set title "Closed loop, window 64: deliveries per second"
+set xlabel "subscribers (S)"
+set ylabel "deliveries/s"
+set format y "%.0s%c"
+set yrange [0:*]
+plot datafile using 1:2 with linespoints lw 2 pt 7 title "crmpubsubd", \
+     datafile using 1:3 with linespoints lw 2 pt 5 title "Redis 7"
+
+set title "Open loop, 20000 broadcasts/s: p99 latency"
+set ylabel "p99 send-to-receive (µs)"
+set format y "%g"
+set yrange [0:*]
+plot datafile using 1:4 with linespoints lw 2 pt 7 title "crmpubsubd", \
+     datafile using 1:5 with linespoints lw 2 pt 5 title "Redis 7"
+
+unset multiplot

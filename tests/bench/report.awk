@@ -1,0 +1,210 @@
+# SPDX-License-Identifier: MIT — crmpubsub
+# Turns the benchmark's RESULT lines into markdown tables (medians over
+# rounds, paired per-round ratios crmpubsubd/Redis), the target verdicts and
+# the plot data (written to the file named by -v plotdat). POSIX awk (mawk).
+
+function median(list,    n, a, i, j, t) {
+	n = split(list, a, " ")
+	if (n == 0)
+		return ""
+	for (i = 2; i <= n; i++) {
+		t = a[i] + 0
+		for (j = i - 1; j >= 1 && a[j] + 0 > t; j--)
+			a[j + 1] = a[j]
+		a[j + 1] = t
+	}
+	if (n % 2)
+		return a[(n + 1) / 2] + 0
+	return (a[n / 2] + a[n / 2 + 1]) / 2
+}
+
+# Median over rounds of metric m for workload w and target t.
+function med(w, t, m) {
+	return median(vals[w, t, m])
+}
+
+# Median over rounds of the per-round ratio crm/redis of metric m.
+function ratio(w, m,    r, list, a, b) {
+	list = ""
+	for (r = 1; r <= maxround; r++) {
+		if (!(((w, "crm", m, r) in v) && ((w, "redis", m, r) in v)))
+			continue
+		a = v[w, "crm", m, r] + 0
+		b = v[w, "redis", m, r] + 0
+		if (b > 0)
+			list = list " " a / b
+	}
+	return median(list)
+}
+
+function fmt(x, digits) {
+	if (x == "")
+		return "–"
+	if (digits == "")
+		digits = 0
+	return sprintf("%." digits "f", x)
+}
+
+function fmtratio(x) {
+	return x == "" ? "–" : sprintf("%.2f×", x)
+}
+
+function row(label, w, m, digits,    c, r) {
+	c = med(w, "crm", m)
+	r = med(w, "redis", m)
+	printf "| %s | %s | %s | %s |\n", label, fmt(c, digits), fmt(r, digits),
+	    fmtratio(ratio(w, m))
+}
+
+function checks(w, t) {
+	if (!((w, t) in runs))
+		return "–"
+	return (runs[w, t] - bad[w, t]) "/" runs[w, t] " ok"
+}
+
+# verdict(text, measured, value, limit, ">=" or "<=")
+function verdict(text, shown, x, limit, dir, note,    v2) {
+	if (x == "")
+		v2 = "not measured"
+	else if ((dir == ">=" && x >= limit) || (dir == "<=" && x <= limit))
+		v2 = "**met**"
+	else
+		v2 = "**missed**"
+	printf "| %s | %s | %s%s |\n", text, shown, v2, note
+}
+
+function gen_note(w,    g) {
+	g = med(w, "crm", "gen_cpu")
+	if (g != "" && g >= 0.9)
+		return sprintf(" (generator at %.2f cores: saturated, so this ratio is a lower bound)", g)
+	return ""
+}
+
+$1 == "WORKLOAD" {
+	name = $2
+	order[++nw] = name
+	plot[name] = $3
+	d = $4
+	for (i = 5; i <= NF; i++)
+		d = d " " $i
+	desc[name] = d
+	next
+}
+
+$1 == "RESULT" {
+	split("", kv)
+	for (i = 2; i <= NF; i++) {
+		eq = index($i, "=")
+		kv[substr($i, 1, eq - 1)] = substr($i, eq + 1)
+	}
+	split(kv["label"], lr, ":")
+	w = lr[1]; r = lr[2] + 0; t = kv["target"]
+	if (r > maxround)
+		maxround = r
+	mode[w] = kv["mode"]
+	runs[w, t]++
+	if (kv["check"] != "ok")
+		bad[w, t]++
+	if (kv["srv_cpu"] + 0 > 0)
+		kv["dps_per_cpu"] = kv["dps"] / kv["srv_cpu"]
+	for (k in kv) {
+		if (k == "label" || k == "target" || k == "mode" || k == "check")
+			continue
+		v[w, t, k, r] = kv[k]
+		vals[w, t, k] = vals[w, t, k] " " kv[k]
+	}
+	next
+}
+
+END {
+	printf "## Results\n\n"
+	printf "Medians over %d round(s); the ratio column is the median of the per-round\n", maxround
+	printf "ratios crmpubsubd/Redis (each round runs both servers back to back).\n"
+	for (i = 1; i <= nw; i++) {
+		w = order[i]
+		printf "\n### %s — %s\n\n", w, desc[w]
+		printf "| metric | crmpubsubd | Redis | crmpubsubd/Redis |\n"
+		printf "|---|---:|---:|---:|\n"
+		if (mode[w] == "idle") {
+			row("server RSS, no subscribers (KiB)", w, "rss0_kb")
+			row("server RSS, all subscribed (KiB)", w, "rss1_kb")
+			row("RSS per idle subscriber (bytes)", w, "per_conn_b")
+		} else {
+			row("broadcasts/s", w, "bps")
+			row("deliveries/s", w, "dps")
+			row("latency p50 (µs)", w, "p50_us", 1)
+			row("latency p99 (µs)", w, "p99_us", 1)
+			row("latency p99.9 (µs)", w, "p999_us", 1)
+			row("server CPU (cores)", w, "srv_cpu", 2)
+			row("deliveries per server CPU-second", w, "dps_per_cpu")
+			row("server RSS (KiB)", w, "srv_rss_kb")
+			row("generator CPU (cores)", w, "gen_cpu", 2)
+			if (mode[w] == "open")
+				row("broadcasts held back by the window", w, "late")
+		}
+		printf "| correctness checks | %s | %s | |\n", checks(w, "crm"), checks(w, "redis")
+	}
+
+	printf "\n### Targets (issue 5)\n\n"
+	printf "| target | measured | verdict |\n|---|---|---|\n"
+	if ("w64" in desc) {
+		x = ratio("w64", "dps")
+		verdict("S=1000 window 64: deliveries/s ≥ 1.4× Redis", fmtratio(x), x, 1.4, ">=", gen_note("w64"))
+	}
+	if ("w1024" in desc) {
+		x = ratio("w1024", "dps")
+		verdict("S=1000 window 1024: deliveries/s ≥ 3× Redis", fmtratio(x), x, 3, ">=", gen_note("w1024"))
+	}
+	if ("s10k" in desc) {
+		x = ratio("s10k", "dps")
+		verdict("S=10000 window 64: deliveries/s ≥ 1.2× Redis", fmtratio(x), x, 1.2, ">=", gen_note("s10k"))
+	}
+	if ("open20k" in desc) {
+		x = ratio("open20k", "p99_us")
+		verdict("20000 broadcasts/s: p99 ≤ 0.6× Redis", fmtratio(x), x, 0.6, "<=", "")
+		x = ratio("open20k", "srv_cpu")
+		verdict("20000 broadcasts/s: server CPU ≤ 0.85× Redis", fmtratio(x), x, 0.85, "<=", "")
+	}
+	if ("idle" in desc) {
+		x = med("idle", "crm", "per_conn_b")
+		y = med("idle", "redis", "per_conn_b")
+		verdict("idle subscriber ≤ 1 KiB daemon RSS",
+		    sprintf("%s B (Redis %s B)", fmt(x), fmt(y)), x, 1024, "<=", "")
+	}
+
+	# Plot data: closed-loop deliveries/s and open-loop p99 against S.
+	ns = 0
+	for (i = 1; i <= nw; i++) {
+		w = order[i]
+		if (split(plot[w], pp, ":") != 2)
+			continue
+		s = pp[2] + 0
+		if (!(s in hasS)) {
+			hasS[s] = 1
+			sl[++ns] = s
+		}
+		if (pp[1] == "closed") {
+			cd[s] = med(w, "crm", "dps"); rd[s] = med(w, "redis", "dps")
+		} else {
+			cp[s] = med(w, "crm", "p99_us"); rp[s] = med(w, "redis", "p99_us")
+		}
+	}
+	for (i = 2; i <= ns; i++) {
+		t = sl[i]
+		for (j = i - 1; j >= 1 && sl[j] > t; j--)
+			sl[j + 1] = sl[j]
+		sl[j + 1] = t
+	}
+	if (ns > 0 && plotdat != "") {
+		print "# S crm_dps redis_dps crm_p99_us redis_p99_us" > plotdat
+		for (i = 1; i <= ns; i++) {
+			s = sl[i]
+			printf "%d %s %s %s %s\n", s,
+			    (s in cd) && cd[s] != "" ? cd[s] : "?",
+			    (s in rd) && rd[s] != "" ? rd[s] : "?",
+			    (s in cp) && cp[s] != "" ? cp[s] : "?",
+			    (s in rp) && rp[s] != "" ? rp[s] : "?" > plotdat
+		}
+		close(plotdat)
+	}
+}

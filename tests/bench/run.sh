@@ -1,0 +1,215 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT — crmpubsub
+# Side-by-side benchmark of crmpubsubd and Redis pub/sub: runs every workload
+# against both servers in alternation (A B A B) over several rounds, each
+# server started fresh on a private Unix socket and pinned to its own core,
+# then prints medians, ratios and target checks and draws the plot.
+#
+# usage: tests/bench/run.sh [--top REPO_ROOT] [--out DIR]
+# environment:
+#   BENCH_QUICK=1         smoke run: one round, short phases, fewer workloads
+#   BENCH_ROUNDS=N        rounds (default 3; quick 1)
+#   BENCH_DURATION=S      measured seconds per run (default 3; quick 1)
+#   BENCH_WARMUP=S        warm-up seconds per run (default 1; quick 0.5)
+#   BENCH_TARGETS="crm redis"   servers to compare (default both)
+#   BENCH_ONLY="w64 idle" run only these workloads
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+out="$here/out"
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--top) top=$(cd "$2" && pwd); shift 2 ;;
+	--out) out=$2; shift 2 ;;
+	*) echo "usage: $0 [--top DIR] [--out DIR]" >&2; exit 2 ;;
+	esac
+done
+
+quick=${BENCH_QUICK:-0}
+if [ "$quick" = 1 ]; then
+	rounds=${BENCH_ROUNDS:-1}; duration=${BENCH_DURATION:-1}
+	warmup=${BENCH_WARMUP:-0.5}
+else
+	rounds=${BENCH_ROUNDS:-3}; duration=${BENCH_DURATION:-3}
+	warmup=${BENCH_WARMUP:-1}
+fi
+targets=${BENCH_TARGETS:-crm redis}
+loadgen="$here/loadgen"
+daemon="$top/daemon/crmpubsubd"
+max_conn=10100
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+
+# --- tools --------------------------------------------------------------------
+# Installs what the benchmark needs when missing (root), else says what to run.
+need_packages() {
+	local missing=() pkg
+	command -v redis-server >/dev/null || missing+=(redis-server)
+	command -v gnuplot >/dev/null || missing+=(gnuplot-nox)
+	command -v taskset >/dev/null || missing+=(util-linux)
+	[ ${#missing[@]} = 0 ] && return 0
+	if [ "$(id -u)" != 0 ]; then
+		log "missing packages; as root run: apt-get update && apt-get install -y ${missing[*]}"
+		exit 1
+	fi
+	log "installing: ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	for pkg in "${missing[@]}"; do
+		apt-get install -y -qq "$pkg" >/dev/null
+	done
+	# Debian starts the packaged Redis as a service; the benchmark runs its
+	# own instances and leaves that one alone.
+}
+
+need_packages
+[ -x "$loadgen" ] || { log "build the generator first: make -C $here loadgen"; exit 1; }
+case " $targets " in
+*" crm "*) [ -x "$daemon" ] || { log "$daemon not built (run make first)"; exit 1; } ;;
+esac
+
+# Descriptors: every subscriber is one on each side.
+hard=$(ulimit -Hn)
+if [ "$hard" != unlimited ] && [ "$hard" -lt $((max_conn + 200)) ]; then
+	log "descriptor limit $hard is below $((max_conn + 200)); raise it (ulimit -Hn)"
+	exit 1
+fi
+ulimit -n "$hard" 2>/dev/null || ulimit -n $((max_conn + 200))
+
+# Cores: server on one, generator on another.
+ncpu=$(nproc)
+if [ "$ncpu" -ge 2 ]; then
+	srv_cpu=0; gen_cpu=1
+	pin_srv=(taskset -c "$srv_cpu"); pin_gen=(taskset -c "$gen_cpu")
+else
+	log "one CPU only: server and generator share it; ratios still compare, absolute numbers do not"
+	pin_srv=(); pin_gen=()
+fi
+
+mkdir -p "$out"
+raw="$out/raw.txt"
+: >"$raw"
+workdir=$(mktemp -d /tmp/crmpubsub-bench.XXXXXX)
+srv_pid=""
+cleanup() {
+	if [ -n "$srv_pid" ]; then
+		kill -TERM "$srv_pid" 2>/dev/null || true
+		wait "$srv_pid" 2>/dev/null || true
+	fi
+	rm -rf "$workdir"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- servers --------------------------------------------------------------------
+# start_server crm|redis: starts it on a fresh socket; sets srv_pid, srv_sock.
+start_server() {
+	local dir="$workdir/$1" i
+	rm -rf "$dir"; mkdir -p "$dir"
+	srv_sock="$dir/s.sock"
+	case "$1" in
+	crm)
+		"${pin_srv[@]}" "$daemon" -s "$srv_sock" --max-connections "$max_conn" \
+			>"$dir/log" 2>&1 &
+		;;
+	redis)
+		"${pin_srv[@]}" redis-server --port 0 --unixsocket "$srv_sock" \
+			--unixsocketperm 700 --save '' --appendonly no \
+			--maxclients "$max_conn" --dir "$dir" --logfile "$dir/log" \
+			--daemonize no >/dev/null 2>&1 &
+		;;
+	esac
+	srv_pid=$!
+	# Ready means accepting: both servers create the socket once listening.
+	for ((i = 0; i < 200; i++)); do
+		[ -S "$srv_sock" ] && return 0
+		kill -0 "$srv_pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	log "$1 did not start; its log:"
+	tail -n 20 "$dir/log" >&2 || true
+	exit 1
+}
+
+stop_server() {
+	kill -TERM "$srv_pid" 2>/dev/null || true
+	wait "$srv_pid" 2>/dev/null || true
+	srv_pid=""
+}
+
+# --- workloads --------------------------------------------------------------------
+# name | plot series:S (or -) | description | loadgen arguments
+workloads=(
+	"w64|closed:1000|S=1000 W=4 C=3, closed loop, window 64|-S 1000 -W 4 -C 3 -w 64"
+	"w1024|-|S=1000 W=4 C=3, closed loop, window 1024|-S 1000 -W 4 -C 3 -w 1024"
+	"open20k|open:1000|S=1000 W=4 C=3, open loop 20000 broadcasts/s|-S 1000 -W 4 -C 3 -w 1024 -r 20000"
+	"s10k|closed:10000|S=10000 W=4 C=3, closed loop, window 64|-S 10000 -W 4 -C 3 -w 64"
+	"idle|-|S=10000 idle subscribers (memory)|-S 10000 --idle"
+	"s100|closed:100|S=100 W=4 C=3, closed loop, window 64|-S 100 -W 4 -C 3 -w 64"
+	"s3000|closed:3000|S=3000 W=4 C=3, closed loop, window 64|-S 3000 -W 4 -C 3 -w 64"
+	"s100-open|open:100|S=100 W=4 C=3, open loop 20000 broadcasts/s|-S 100 -W 4 -C 3 -w 1024 -r 20000"
+	"s3000-open|open:3000|S=3000 W=4 C=3, open loop 20000 broadcasts/s|-S 3000 -W 4 -C 3 -w 1024 -r 20000"
+	"s10k-open|open:10000|S=10000 W=4 C=3, open loop 20000 broadcasts/s|-S 10000 -W 4 -C 3 -w 1024 -r 20000"
+)
+if [ "$quick" = 1 ] && [ -z "${BENCH_ONLY:-}" ]; then
+	BENCH_ONLY="w64 w1024 open20k s10k idle"
+fi
+
+selected() {
+	[ -z "${BENCH_ONLY:-}" ] && return 0
+	case " $BENCH_ONLY " in *" $1 "*) return 0 ;; esac
+	return 1
+}
+
+for w in "${workloads[@]}"; do
+	IFS='|' read -r name plot desc _ <<<"$w"
+	selected "$name" && printf 'WORKLOAD %s %s %s\n' "$name" "$plot" "$desc" >>"$raw"
+done
+
+log "rounds=$rounds duration=${duration}s warmup=${warmup}s targets='$targets' cpus=$ncpu"
+log "output: $out"
+failures=0
+for ((round = 1; round <= rounds; round++)); do
+	for w in "${workloads[@]}"; do
+		IFS='|' read -r name _ _ args <<<"$w"
+		selected "$name" || continue
+		for target in $targets; do
+			start_server "$target"
+			# shellcheck disable=SC2086 # args is a word list by design
+			if line=$("${pin_gen[@]}" "$loadgen" --target "$target" \
+				-s "$srv_sock" --server-pid "$srv_pid" \
+				--warmup "$warmup" --duration "$duration" \
+				--label "$name:$round" $args); then
+				:
+			else
+				failures=$((failures + 1))
+				log "round $round $name $target: generator reported a failed check"
+			fi
+			stop_server
+			printf '%s\n' "$line" >>"$raw"
+			log "round $round $(printf '%-10s %-5s' "$name" "$target") $(
+				printf '%s\n' "$line" | tr ' ' '\n' |
+					grep -E '^(dps|p99_us|srv_cpu|gen_cpu|per_conn_b|check)=' |
+					tr '\n' ' ')"
+		done
+	done
+done
+
+# --- report -----------------------------------------------------------------------
+awk -v plotdat="$out/plot.dat" -f "$here/report.awk" "$raw" >"$out/results.md"
+cat "$out/results.md"
+if [ -s "$out/plot.dat" ]; then
+	gnuplot -e "datafile='$out/plot.dat'; outfile='$out/performance.png'" \
+		"$here/plot.gp" && log "plot: $out/performance.png"
+fi
+{
+	echo
+	echo "Machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')," \
+		"kernel $(uname -r); Redis $(redis-server --version | sed -E 's/.*v=([^ ]+).*/\1/')."
+	echo "Run: rounds=$rounds duration=${duration}s warmup=${warmup}s, $(date -u '+%Y-%m-%d %H:%M UTC')."
+} | tee -a "$out/results.md"
+if [ "$failures" != 0 ]; then
+	log "$failures run(s) failed their correctness check (see $raw and the messages above)"
+	exit 1
+fi
