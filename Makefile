@@ -74,8 +74,8 @@ TEST_SUPPORT_SRCS = tests/harness.c
 TEST_SUPPORT_OBJS = $(TEST_SUPPORT_SRCS:%.c=$(O)/%.o)
 TEST_BINS   = $(UNIT_SRCS:%.c=$(O)/%) $(IT_SRCS:%.c=$(O)/%) $(CLIENTT_SRCS:%.c=$(O)/%)
 
-.PHONY: all deps run check check-plain check-asan test-run bench install \
-        uninstall clean
+.PHONY: all deps run check check-plain check-asan check-extra test-run bench fuzz soak \
+        install uninstall clean
 
 all: deps-ok $(DAEMON) $(LIB_SO) $(LIB_A) $(EXAMPLES)
 
@@ -135,7 +135,13 @@ run: all
 	$(DAEMON) -v $(RUNFLAGS)
 
 # --- tests ------------------------------------------------------------------
-check: check-plain check-asan
+# Plain run, sanitizer run, then one total over both.
+check:
+	@mkdir -p build && rm -f build/check-summary
+	@$(MAKE) --no-print-directory check-plain
+	@$(MAKE) --no-print-directory check-asan
+	@$(MAKE) --no-print-directory check-extra
+	@awk '{p += $$1; f += $$2} END {print ""; print "make check: plain + ASan/UBSan runs"; print p " passed, " f " failed"; exit f > 0}' build/check-summary
 
 check-plain: all
 	@$(MAKE) --no-print-directory test-run O=$(O)
@@ -147,12 +153,27 @@ check-asan: deps-ok
 	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	 $(MAKE) --no-print-directory O=build/asan SANITIZE=1 test-run
 
-test-run: $(TEST_BINS) $(DAEMON) $(EXAMPLES)
-	@tests/run.sh $(O) $(TEST_BINS)
+# Short fuzzing and soak runs; each appends "passed failed" to the summary.
+check-extra: all
+	@for d in tests/fuzz tests/soak; do \
+	  if [ -f $$d/Makefile ]; then \
+	    $(MAKE) --no-print-directory -C $$d short TOP=$(CURDIR) \
+	      CHECK_SUMMARY=$(CURDIR)/build/check-summary || exit 1; \
+	  fi; \
+	done
 
-# --- benchmark --------------------------------------------------------------
+test-run: $(TEST_BINS) $(DAEMON) $(EXAMPLES)
+	@CHECK_SUMMARY=$(CURDIR)/build/check-summary tests/run.sh $(O) $(TEST_BINS)
+
+# --- benchmark, fuzzing, soak ------------------------------------------------
 bench: all
 	@$(MAKE) --no-print-directory -C tests/bench TOP=$(CURDIR)
+
+fuzz: all
+	@$(MAKE) --no-print-directory -C tests/fuzz TOP=$(CURDIR)
+
+soak: all
+	@$(MAKE) --no-print-directory -C tests/soak TOP=$(CURDIR)
 
 # --- install ----------------------------------------------------------------
 install: all
@@ -167,12 +188,46 @@ install: all
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 	  -e 's|@INCDIR@|$(INCDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
 	  client/libcrmpubsub.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/libcrmpubsub.pc
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
+	  $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(SYSCONFDIR)/crmpubsub \
+	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	  systemd/crmpubsubd.service.in > $(DESTDIR)$(UNITDIR)/crmpubsubd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/crmpubsubd.service
+	install -m 0644 systemd/crmpubsubd.socket $(DESTDIR)$(UNITDIR)/crmpubsubd.socket
+	install -m 0644 systemd/crmpubsub.sysusers $(DESTDIR)$(SYSUSERSDIR)/crmpubsub.conf
+	install -m 0644 systemd/crmpubsub.tmpfiles $(DESTDIR)$(TMPFILESDIR)/crmpubsub.conf
+	test -e $(DESTDIR)$(SYSCONFDIR)/crmpubsub/crmpubsubd.conf || \
+	  install -m 0644 systemd/crmpubsubd.conf \
+	  $(DESTDIR)$(SYSCONFDIR)/crmpubsub/crmpubsubd.conf
+	install -m 0644 docs/crmpubsub-cli.1 $(DESTDIR)$(MANDIR)/man1/crmpubsub-cli.1
+	install -m 0644 docs/crmpubsubd.conf.5 $(DESTDIR)$(MANDIR)/man5/crmpubsubd.conf.5
+	install -m 0644 docs/crmpubsubd.8 $(DESTDIR)$(MANDIR)/man8/crmpubsubd.8
+	if test -f docs/libcrmpubsub.3; then \
+	  install -d $(DESTDIR)$(MANDIR)/man3 && \
+	  install -m 0644 docs/libcrmpubsub.3 $(DESTDIR)$(MANDIR)/man3/libcrmpubsub.3; \
+	fi
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/crmpubsubd $(DESTDIR)$(BINDIR)/crmpubsub-cli \
 	  $(DESTDIR)$(LIBDIR)/$(LIB_SONAME) $(DESTDIR)$(LIBDIR)/libcrmpubsub.so \
 	  $(DESTDIR)$(LIBDIR)/libcrmpubsub.a $(DESTDIR)$(INCDIR)/crmpubsub.h \
 	  $(DESTDIR)$(PKGCONFIGDIR)/libcrmpubsub.pc
+	rm -f $(DESTDIR)$(UNITDIR)/crmpubsubd.service \
+	  $(DESTDIR)$(UNITDIR)/crmpubsubd.socket \
+	  $(DESTDIR)$(SYSUSERSDIR)/crmpubsub.conf \
+	  $(DESTDIR)$(TMPFILESDIR)/crmpubsub.conf \
+	  $(DESTDIR)$(MANDIR)/man1/crmpubsub-cli.1 \
+	  $(DESTDIR)$(MANDIR)/man3/libcrmpubsub.3 \
+	  $(DESTDIR)$(MANDIR)/man5/crmpubsubd.conf.5 \
+	  $(DESTDIR)$(MANDIR)/man8/crmpubsubd.8
+# The config file is the administrator's: it goes only while it is still the
+# unmodified example.
+	if cmp -s systemd/crmpubsubd.conf \
+	    $(DESTDIR)$(SYSCONFDIR)/crmpubsub/crmpubsubd.conf; then \
+	  rm -f $(DESTDIR)$(SYSCONFDIR)/crmpubsub/crmpubsubd.conf; \
+	  rmdir $(DESTDIR)$(SYSCONFDIR)/crmpubsub 2>/dev/null || true; \
+	fi
 
 clean:
 	rm -rf build

@@ -28,4 +28,5 @@ done
 echo
 [ -n "$broken" ] && echo "failing suites:$broken"
 echo "$passed passed, $failed failed"
+[ -n "${CHECK_SUMMARY:-}" ] && echo "$passed $failed" >>"$CHECK_SUMMARY"
 [ -z "$broken" ]
