@@ -1,0 +1,914 @@
+/* SPDX-License-Identifier: MIT — crmpubsub */
+/* Integration suite for every configured limit of the real daemon: connections, subscriptions, contacts, line length, the slow-consumer output budget, the lag timeout and unread replies. */
+
+#include <sys/types.h>
+
+#include <check.h>
+#include <signal.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define KIB		1024L
+
+static long long	 now_ms(void);
+static void		 nap_ms(int ms);
+static long long	 stat_of(struct h_conn *c, const char *key);
+static int		 wait_stat(struct h_conn *c, const char *key,
+			     long long want, int timeout_ms);
+static long long	 held_count(struct h_conn *c);
+static char		*topics_json(unsigned long first, unsigned long n);
+static char		*uuids_json(unsigned long first, unsigned long n);
+static json_t		*broadcast_contacts(struct h_conn *c, unsigned long iuuid,
+			     unsigned long first, unsigned long n);
+static json_t		*client_by_id(struct h_conn *c, long long id);
+static long long	 hello_id(struct h_conn *c, const char *name);
+static int		 topic_listed(struct h_conn *c, unsigned long n);
+static char		*sized_ping(size_t len, int with_cr);
+
+/* Monotonic clock in milliseconds. */
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Pause between two probes of a bounded poll (never a synchronisation). */
+static void
+nap_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* One counter of the stats op, -1 when the request fails. */
+static long long
+stat_of(struct h_conn *c, const char *key)
+{
+	json_t *r = h_request(c, "{\"op\":\"stats\"}");
+	long long v = -1;
+
+	if (h_is_ok(r))
+		v = h_int(json_object_get(r, "stats"), key);
+	json_decref(r);
+	return v;
+}
+
+/* Polls stats until key equals want; 1 when reached within timeout_ms. */
+static int
+wait_stat(struct h_conn *c, const char *key, long long want, int timeout_ms)
+{
+	long long deadline = now_ms() + timeout_ms;
+
+	for (;;) {
+		if (stat_of(c, key) == want)
+			return 1;
+		if (now_ms() >= deadline)
+			return 0;
+		nap_ms(10);
+	}
+}
+
+/* Topics this connection holds, read without changing anything
+ * (unsubscribe with an empty list is a no-op). */
+static long long
+held_count(struct h_conn *c)
+{
+	json_t *r = h_request(c, "{\"op\":\"unsubscribe\",\"topics\":[]}");
+	long long v = -1;
+
+	if (h_is_ok(r))
+		v = h_int(r, "subscribed");
+	json_decref(r);
+	return v;
+}
+
+/* JSON array of the topics h_topic(first) … h_topic(first+n-1). */
+static char *
+topics_json(unsigned long first, unsigned long n)
+{
+	char *s = malloc(n * 72 + 8), t[80];
+	size_t off = 0;
+	unsigned long i;
+
+	ck_assert_ptr_nonnull(s);
+	s[off++] = '[';
+	for (i = 0; i < n; i++) {
+		h_topic(first + i, t);
+		off += (size_t)sprintf(s + off, "%s\"%s\"", i ? "," : "", t);
+	}
+	s[off++] = ']';
+	s[off] = '\0';
+	return s;
+}
+
+/* JSON array of the UUIDs h_uuid(first) … h_uuid(first+n-1). */
+static char *
+uuids_json(unsigned long first, unsigned long n)
+{
+	char *s = malloc(n * 40 + 8), u[37];
+	size_t off = 0;
+	unsigned long i;
+
+	ck_assert_ptr_nonnull(s);
+	s[off++] = '[';
+	for (i = 0; i < n; i++) {
+		h_uuid(first + i, u);
+		off += (size_t)sprintf(s + off, "%s\"%s\"", i ? "," : "", u);
+	}
+	s[off++] = ']';
+	s[off] = '\0';
+	return s;
+}
+
+/* broadcast_to_contacts of interaction h_uuid(iuuid) to n consecutive contacts. */
+static json_t *
+broadcast_contacts(struct h_conn *c, unsigned long iuuid, unsigned long first,
+    unsigned long n)
+{
+	char u[37], *list = uuids_json(first, n);
+	json_t *r;
+
+	h_uuid(iuuid, u);
+	r = h_requestf(c, "{\"op\":\"broadcast_to_contacts\",\"event\":"
+	    "\"interaction_created\",\"interaction_uuid\":\"%s\","
+	    "\"contact_uuids\":%s}", u, list);
+	free(list);
+	return r;
+}
+
+/* The clients[] entry with that id (new reference), or NULL. */
+static json_t *
+client_by_id(struct h_conn *c, long long id)
+{
+	json_t *r = h_request(c, "{\"op\":\"clients\"}"), *e, *found = NULL;
+	size_t i;
+
+	if (!h_is_ok(r)) {
+		json_decref(r);
+		return NULL;
+	}
+	json_array_foreach(json_object_get(r, "clients"), i, e) {
+		if (h_int(e, "id") == id) {
+			found = json_incref(e);
+			break;
+		}
+	}
+	json_decref(r);
+	return found;
+}
+
+/* hello with a name; returns the client_id. */
+static long long
+hello_id(struct h_conn *c, const char *name)
+{
+	json_t *r = h_requestf(c, "{\"op\":\"hello\",\"name\":\"%s\"}", name);
+	long long id;
+
+	ck_assert(h_is_ok(r));
+	id = h_int(r, "client_id");
+	json_decref(r);
+	ck_assert_int_ge(id, 0);
+	return id;
+}
+
+/* 1 when h_topic(n) appears in the topics op's listing. */
+static int
+topic_listed(struct h_conn *c, unsigned long n)
+{
+	json_t *r = h_request(c, "{\"op\":\"topics\"}"), *e;
+	char t[80];
+	size_t i;
+	int found = 0;
+
+	ck_assert(h_is_ok(r));
+	h_topic(n, t);
+	json_array_foreach(json_object_get(r, "topics"), i, e) {
+		const char *s = h_str(e, "topic");
+
+		if (s != NULL && strcmp(s, t) == 0)
+			found = 1;
+	}
+	json_decref(r);
+	return found;
+}
+
+/* A ping request of exactly len bytes before "\n" (the optional "\r"
+ * counted in len). */
+static char *
+sized_ping(size_t len, int with_cr)
+{
+	static const char head[] = "{\"op\":\"ping\",\"pad\":\"", tail[] = "\"}";
+	size_t fixed = strlen(head) + strlen(tail) + (with_cr ? 1 : 0), pad;
+	char *s;
+
+	ck_assert_uint_ge(len, fixed);
+	pad = len - fixed;
+	s = malloc(len + 2);
+	ck_assert_ptr_nonnull(s);
+	memcpy(s, head, strlen(head));
+	memset(s + strlen(head), 'x', pad);
+	memcpy(s + strlen(head) + pad, tail, strlen(tail));
+	if (with_cr)
+		s[len - 1] = '\r';
+	s[len] = '\n';
+	s[len + 1] = '\0';
+	return s;
+}
+
+/* max_connections: N served, the (N+1)th gets one too_many line with op
+ * null and EOF, and a freed slot is usable again. */
+START_TEST(test_max_connections)
+{
+	const char *args[] = { "--max-connections", "3", NULL };
+	struct h_daemon d;
+	struct h_conn *c[3], *extra;
+	char line[4096];
+	json_t *r;
+	long n;
+	int i;
+
+	ck_assert_int_eq(h_daemon_start(&d, args), 0);
+	c[0] = h_connect(d.sock);
+	ck_assert_ptr_nonnull(c[0]);
+	/* The readiness probe's connection must be gone before counting. */
+	ck_assert(wait_stat(c[0], "connections", 1, H_TIMEOUT_MS));
+	for (i = 1; i < 3; i++) {
+		c[i] = h_connect(d.sock);
+		ck_assert_ptr_nonnull(c[i]);
+		r = h_request(c[i], "{\"op\":\"ping\"}");
+		ck_assert(h_is_ok(r));
+		json_decref(r);
+	}
+	ck_assert_int_eq(stat_of(c[0], "connections"), 3);
+
+	extra = h_connect(d.sock);
+	ck_assert_ptr_nonnull(extra);
+	n = h_recv_line(extra, line, sizeof line, H_TIMEOUT_MS);
+	ck_assert_int_gt(n, 0);
+	r = json_loads(line, 0, NULL);
+	ck_assert_msg(r != NULL, "not JSON: %s", line);
+	ck_assert_msg(h_is_error(r, "too_many"), "got %s", line);
+	ck_assert(json_is_null(json_object_get(r, "op")));
+	ck_assert(json_is_string(json_object_get(r, "message")));
+	ck_assert_ptr_null(json_object_get(r, "type"));
+	json_decref(r);
+	/* Exactly one line, then EOF. */
+	ck_assert_int_eq(h_recv_line(extra, line, sizeof line, H_TIMEOUT_MS), -2);
+	h_close(extra);
+	ck_assert_int_eq(stat_of(c[0], "connections"), 3);
+
+	h_close(c[1]);
+	ck_assert(wait_stat(c[0], "connections", 2, H_TIMEOUT_MS));
+	c[1] = h_connect(d.sock);
+	ck_assert_ptr_nonnull(c[1]);
+	r = h_request(c[1], "{\"op\":\"ping\"}");
+	ck_assert_msg(h_is_ok(r), "a freed slot is not reusable");
+	json_decref(r);
+	ck_assert_int_eq(stat_of(c[0], "connections"), 3);
+
+	for (i = 0; i < 3; i++)
+		h_close(c[i]);
+	h_daemon_stop(&d, SIGTERM, H_TIMEOUT_MS);
+}
+END_TEST
+
+/* max_subscriptions through one topics list: a list over the limit, or one
+ * that would take the connection over it, is too_many and changes nothing. */
+START_TEST(test_max_subscriptions_list)
+{
+	const char *args[] = { "--max-subscriptions", "4", NULL };
+	struct h_daemon d;
+	struct h_conn *a;
+	char *list, t[80];
+	json_t *r;
+
+	ck_assert_int_eq(h_daemon_start(&d, args), 0);
+	a = h_connect(d.sock);
+	ck_assert_ptr_nonnull(a);
+
+	list = topics_json(1, 5);
+	r = h_requestf(a, "{\"op\":\"subscribe\",\"topics\":%s}", list);
+	free(list);
+	ck_assert(h_is_error(r, "too_many"));
+	ck_assert_str_eq(h_str(r, "op"), "subscribe");
+	json_decref(r);
+	ck_assert_int_eq(held_count(a), 0);
+	ck_assert_int_eq(stat_of(a, "subscriptions"), 0);
+	ck_assert(!topic_listed(a, 1));
+
+	list = topics_json(1, 4);
+	r = h_requestf(a, "{\"op\":\"subscribe\",\"topics\":%s}", list);
+	free(list);
+	ck_assert(h_is_ok(r));
+	ck_assert_int_eq(h_int(r, "subscribed"), 4);
+	ck_assert_uint_eq(json_array_size(json_object_get(r, "topics")), 4);
+	json_decref(r);
+
+	/* One more new topic, alone or in a list with a held one: too_many,
+	 * and neither the new topic nor the count changes. */
+	h_topic(5, t);
+	r = h_requestf(a, "{\"op\":\"subscribe\",\"topic\":\"%s\"}", t);
+	ck_assert(h_is_error(r, "too_many"));
+	json_decref(r);
+	list = topics_json(4, 2);
+	r = h_requestf(a, "{\"op\":\"subscribe\",\"topics\":%s}", list);
+	free(list);
+	ck_assert(h_is_error(r, "too_many"));
+	json_decref(r);
+	ck_assert_int_eq(held_count(a), 4);
+	ck_assert(!topic_listed(a, 5));
+	ck_assert(topic_listed(a, 4));
+
+	/* Re-subscribing a held topic does not exceed the limit. */
+	h_topic(1, t);
+	r = h_requestf(a, "{\"op\":\"subscribe\",\"topic\":\"%s\"}", t);
+	ck_assert(h_is_ok(r));
+	ck_assert_int_eq(h_int(r, "subscribed"), 4);
+	json_decref(r);
+
+	/* A freed slot can be used again. */
+	r = h_requestf(a, "{\"op\":\"unsubscribe\",\"topic\":\"%s\"}", t);
+	ck_assert(h_is_ok(r));
+	ck_assert_int_eq(h_int(r, "subscribed"), 3);
+	json_decref(r);
+	h_topic(5, t);
+	r = h_requestf(a, "{\"op\":\"subscribe\",\"topic\":\"%s\"}", t);
+	ck_assert(h_is_ok(r));
+	ck_assert_int_eq(h_int(r, "subscribed"), 4);
+	json_decref(r);
+
+	h_close(a);
+	h_daemon_stop(&d, SIGTERM, H_TIMEOUT_MS);
+}
+END_TEST
+
+/* max_subscriptions across many subscribe requests, counted per connection. */
+START_TEST(test_max_subscriptions_cumulative)
+{
+	const char *args[] = { "--max-subscriptions", "4", NULL };
+	struct h_daemon d;
+	struct h_conn *a, *b;
+	char *list, t[80];
+	unsigned long i;
+	json_t *r;
+
+	ck_assert_int_eq(h_daemon_start(&d, args), 0);
+	a = h_connect(d.sock);
+	b = h_connect(d.sock);
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+
+	for (i = 10; i < 12; i++) {
+		h_topic(i, t);
+		r = h_requestf(a, "{\"op\":\"subscribe\",\"topic\":\"%s\"}", t);
+		ck_assert(h_is_ok(r));
+		ck_assert_int_eq(h_int(r, "subscribed"), (long long)(i - 9));
+		json_decref(r);
+	}
+	list = topics_json(12, 3);
+	r = h_requestf(a, "{\"op\":\"subscribe\",\"topics\":%s}", list);
+	free(list);
+	ck_assert(h_is_error(r, "too_many"));
+	json_decref(r);
+	ck_assert_int_eq(held_count(a), 2);
+	ck_assert(!topic_listed(a, 12));
+
+	list = topics_json(12, 2);
+	r = h_requestf(a, "{\"op\":\"subscribe\",\"topics\":%s}", list);
+	free(list);
+	ck_assert(h_is_ok(r));
+	ck_assert_int_eq(h_int(r, "subscribed"), 4);
+	json_decref(r);
+	h_topic(14, t);
+	r = h_requestf(a, "{\"op\":\"subscribe\",\"topic\":\"%s\"}", t);
+	ck_assert(h_is_error(r, "too_many"));
+	json_decref(r);
+
+	/* The limit is per connection: b has its own four. */
+	list = topics_json(10, 4);
+	r = h_requestf(b, "{\"op\":\"subscribe\",\"topics\":%s}", list);
+	free(list);
+	ck_assert(h_is_ok(r));
+	ck_assert_int_eq(h_int(r, "subscribed"), 4);
+	json_decref(r);
+	r = h_requestf(b, "{\"op\":\"subscribe\",\"topic\":\"%s\"}", t);
+	ck_assert(h_is_error(r, "too_many"));
+	json_decref(r);
+	ck_assert_int_eq(stat_of(a, "subscriptions"), 8);
+	ck_assert_int_eq(stat_of(a, "topics"), 4);
+
+	h_close(a);
+	h_close(b);
+	h_daemon_stop(&d, SIGTERM, H_TIMEOUT_MS);
+}
+END_TEST
+
+/* max_contacts: counted as sent (nulls and duplicates included) in
+ * contact_uuids, and as parties plus one in broadcast_interaction. */
+START_TEST(test_max_contacts)
+{
+	const char *args[] = { "--max-contacts", "4", NULL };
+	struct h_daemon d;
+	struct h_conn *w, *s;
+	char *list, u[5][37], iu[37];
+	json_t *r, *p;
+	int i;
+
+	ck_assert_int_eq(h_daemon_start(&d, args), 0);
+	w = h_connect(d.sock);
+	s = h_connect(d.sock);
+	ck_assert_ptr_nonnull(w);
+	ck_assert_ptr_nonnull(s);
+	for (i = 0; i < 5; i++)
+		h_uuid((unsigned long)(i + 1), u[i]);
+	h_uuid(0xaa, iu);
+	list = topics_json(1, 5);
+	r = h_requestf(s, "{\"op\":\"subscribe\",\"topics\":%s}", list);
+	free(list);
+	ck_assert(h_is_ok(r));
+	json_decref(r);
+
+	r = broadcast_contacts(w, 0xaa, 1, 5);
+	ck_assert(h_is_error(r, "too_many"));
+	ck_assert_str_eq(h_str(r, "op"), "broadcast_to_contacts");
+	json_decref(r);
+	r = h_requestf(w, "{\"op\":\"broadcast_to_contacts\",\"event\":"
+	    "\"interaction_updated\",\"interaction_uuid\":\"%s\","
+	    "\"contact_uuids\":[\"%s\",null,\"%s\",null,\"%s\"]}",
+	    iu, u[0], u[1], u[2]);
+	ck_assert_msg(h_is_error(r, "too_many"), "nulls must count as sent");
+	json_decref(r);
+	r = h_requestf(w, "{\"op\":\"broadcast_to_contacts\",\"event\":"
+	    "\"interaction_updated\",\"interaction_uuid\":\"%s\","
+	    "\"contact_uuids\":[\"%s\",\"%s\",\"%s\",\"%s\",\"%s\"]}",
+	    iu, u[0], u[0], u[0], u[0], u[0]);
+	ck_assert_msg(h_is_error(r, "too_many"), "duplicates must count as sent");
+	json_decref(r);
+	r = h_requestf(w, "{\"op\":\"broadcast_interaction\",\"event\":"
+	    "\"interaction_deleted\",\"interaction\":{\"uuid\":\"%s\","
+	    "\"contact_uuid\":\"%s\",\"parties\":[{\"contact_uuid\":\"%s\"},"
+	    "{\"contact_uuid\":\"%s\"},{\"contact_uuid\":\"%s\"},"
+	    "{\"contact_uuid\":\"%s\"}]}}", iu, u[0], u[1], u[2], u[3], u[4]);
+	ck_assert(h_is_error(r, "too_many"));
+	json_decref(r);
+	r = h_requestf(w, "{\"op\":\"broadcast_interaction\",\"event\":"
+	    "\"interaction_deleted\",\"interaction\":{\"uuid\":\"%s\","
+	    "\"contact_uuid\":null,\"parties\":[{\"contact_uuid\":\"%s\"},"
+	    "{\"contact_uuid\":\"%s\"},{\"contact_uuid\":\"%s\"},"
+	    "{\"contact_uuid\":\"%s\"}]}}", iu, u[1], u[2], u[3], u[4]);
+	ck_assert_msg(h_is_error(r, "too_many"), "parties plus one must count");
+	json_decref(r);
+	/* Refused broadcasts deliver nothing and are not counted. */
+	ck_assert(h_silent(s, 200));
+	ck_assert_int_eq(stat_of(w, "broadcasts"), 0);
+	ck_assert_int_eq(stat_of(w, "delivered"), 0);
+
+	/* At the limit both forms are accepted. */
+	r = broadcast_contacts(w, 0xab, 1, 4);
+	ck_assert(h_is_ok(r));
+	ck_assert_int_eq(h_int(r, "topics"), 4);
+	ck_assert_int_eq(h_int(r, "delivered"), 4);
+	json_decref(r);
+	r = h_requestf(w, "{\"op\":\"broadcast_interaction\",\"event\":"
+	    "\"interaction_deleted\",\"interaction\":{\"uuid\":\"%s\","
+	    "\"contact_uuid\":\"%s\",\"parties\":[{\"contact_uuid\":\"%s\"},"
+	    "{\"contact_uuid\":\"%s\"},{\"contact_uuid\":\"%s\"}]}}",
+	    iu, u[4], u[1], u[2], u[3]);
+	ck_assert(h_is_ok(r));
+	ck_assert_int_eq(h_int(r, "topics"), 4);
+	json_decref(r);
+	for (i = 0; i < 8; i++) {
+		p = h_recv_push(s, H_TIMEOUT_MS);
+		ck_assert_ptr_nonnull(p);
+		ck_assert_str_eq(h_str(p, "type"), "crm");
+		json_decref(p);
+	}
+	ck_assert(h_silent(s, 100));
+	ck_assert_int_eq(stat_of(w, "broadcasts"), 2);
+
+	h_close(w);
+	h_close(s);
+	h_daemon_stop(&d, SIGTERM, H_TIMEOUT_MS);
+}
+END_TEST
+
+/* max_line: the limit counts the bytes before "\n", a trailing "\r"
+ * included; one byte more is line_too_long and the connection lives on. */
+START_TEST(test_max_line)
+{
+	const char *args[] = { "--max-line", "64", NULL };
+	struct h_daemon d;
+	struct h_conn *c;
+	char *line;
+	json_t *r;
+
+	ck_assert_int_eq(h_daemon_start(&d, args), 0);
+	c = h_connect(d.sock);
+	ck_assert_ptr_nonnull(c);
+
+	line = sized_ping(64, 0);
+	ck_assert_int_eq(h_send(c, line, strlen(line)), 0);
+	free(line);
+	r = h_recv_reply(c, H_TIMEOUT_MS);
+	ck_assert(h_is_ok(r));
+	json_decref(r);
+
+	line = sized_ping(65, 0);
+	ck_assert_int_eq(h_send(c, line, strlen(line)), 0);
+	free(line);
+	r = h_recv_reply(c, H_TIMEOUT_MS);
+	ck_assert(h_is_error(r, "line_too_long"));
+	ck_assert(json_is_null(json_object_get(r, "op")));
+	json_decref(r);
+
+	line = sized_ping(64, 1);
+	ck_assert_int_eq(h_send(c, line, strlen(line)), 0);
+	free(line);
+	r = h_recv_reply(c, H_TIMEOUT_MS);
+	ck_assert_msg(h_is_ok(r), "a tolerated \\r within the limit failed");
+	json_decref(r);
+
+	line = sized_ping(65, 1);
+	ck_assert_int_eq(h_send(c, line, strlen(line)), 0);
+	free(line);
+	r = h_recv_reply(c, H_TIMEOUT_MS);
+	ck_assert_msg(h_is_error(r, "line_too_long"), "the \\r must count");
+	json_decref(r);
+
+	r = h_request(c, "{\"op\":\"ping\",\"id\":7}");
+	ck_assert(h_is_ok(r));
+	ck_assert_int_eq(h_int(r, "id"), 7);
+	json_decref(r);
+	h_close(c);
+	h_daemon_stop(&d, SIGTERM, H_TIMEOUT_MS);
+}
+END_TEST
+
+#define OBUF_LIMIT	(256 * KIB)	/* --max-outbuf of the slow-consumer test */
+#define OBUF_CONTACTS	1000		/* topics the slow subscriber holds */
+#define OBUF_FLOOD	600		/* broadcasts while it does not read */
+#define OBUF_RSS_SLACK	(24 * 1024)	/* KiB: allocator, sanitizer quarantine */
+
+/* Slow consumer (after Redis obuf-limits.tcl): a subscriber that stops
+ * reading loses pushes, never slows the writer, never grows the daemon past
+ * a bound, and gets one resync with the exact drop count once it reads. */
+START_TEST(test_slow_consumer_outbuf)
+{
+	const char *args[] = { "--max-outbuf", "262144", "--lag-timeout", "120",
+	    NULL };
+	struct h_daemon d;
+	struct h_conn *w, *s;
+	long long sid, sum_delivered = 0, sum_dropped = 0, worst_ms = 0, t0;
+	long long outbuf, dropped, got, last_idx = -1;
+	long rss0, rss1;
+	json_t *r, *p, *cl;
+	char *list, u[37];
+	unsigned long i;
+	int lagged_at = -1;
+
+	ck_assert_int_eq(h_daemon_start(&d, args), 0);
+	w = h_connect(d.sock);
+	s = h_connect(d.sock);
+	ck_assert_ptr_nonnull(w);
+	ck_assert_ptr_nonnull(s);
+	sid = hello_id(s, "slow");
+	for (i = 0; i < OBUF_CONTACTS; i += 250) {
+		list = topics_json(1 + i, 250);
+		r = h_requestf(s, "{\"op\":\"subscribe\",\"topics\":%s}", list);
+		free(list);
+		ck_assert(h_is_ok(r));
+		json_decref(r);
+	}
+	ck_assert_int_eq(held_count(s), OBUF_CONTACTS);
+
+	/* Warm-up: one broadcast the subscriber reads completely. */
+	r = broadcast_contacts(w, 1000000, 1, OBUF_CONTACTS);
+	ck_assert(h_is_ok(r));
+	ck_assert_int_eq(h_int(r, "delivered"), OBUF_CONTACTS);
+	json_decref(r);
+	for (i = 0; i < OBUF_CONTACTS; i++) {
+		p = h_recv_push(s, H_TIMEOUT_MS);
+		ck_assert_ptr_nonnull(p);
+		json_decref(p);
+	}
+	rss0 = h_rss_kib(d.pid);
+	ck_assert_int_gt(rss0, 0);
+
+	/* Flood while s does not read: every reply stays prompt. */
+	for (i = 0; i < OBUF_FLOOD; i++) {
+		long long topics, delivered;
+
+		t0 = now_ms();
+		r = broadcast_contacts(w, 1000001 + i, 1, OBUF_CONTACTS);
+		if (now_ms() - t0 > worst_ms)
+			worst_ms = now_ms() - t0;
+		ck_assert_msg(h_is_ok(r), "broadcast %lu got no ok reply", i);
+		topics = h_int(r, "topics");
+		delivered = h_int(r, "delivered");
+		json_decref(r);
+		ck_assert_int_eq(topics, OBUF_CONTACTS);
+		ck_assert(delivered >= 0 && delivered <= topics);
+		sum_delivered += delivered;
+		sum_dropped += topics - delivered;
+		if (lagged_at < 0 && delivered < topics)
+			lagged_at = (int)i;
+	}
+	ck_assert_msg(lagged_at >= 0, "no push dropped after %d broadcasts",
+	    OBUF_FLOOD);
+	ck_assert_msg(worst_ms < 1000, "writer waited %lld ms for a reply",
+	    worst_ms);
+	dropped = stat_of(w, "dropped");
+	ck_assert_int_gt(dropped, 0);
+	ck_assert_int_eq(dropped, sum_dropped);
+	ck_assert_int_eq(stat_of(w, "delivered"), OBUF_CONTACTS + sum_delivered);
+
+	/* Queued output is visible and within the limit. */
+	cl = client_by_id(w, sid);
+	ck_assert_ptr_nonnull(cl);
+	outbuf = h_int(cl, "outbuf");
+	json_decref(cl);
+	ck_assert_msg(outbuf > OBUF_LIMIT / 2 && outbuf <= OBUF_LIMIT,
+	    "lagged subscriber outbuf %lld, limit %ld", outbuf, OBUF_LIMIT);
+
+	/* Memory: a queue that kept every push would hold about
+	 * OBUF_FLOOD * OBUF_CONTACTS * 190 bytes (over 100 MiB); the daemon
+	 * may grow by at most 4 * max_outbuf plus a fixed slack. */
+	rss1 = h_rss_kib(d.pid);
+	ck_assert_msg(rss1 - rss0 < 4 * OBUF_LIMIT / KIB + OBUF_RSS_SLACK,
+	    "RSS grew from %ld to %ld KiB", rss0, rss1);
+
+	/* Now s reads: the queued pushes in order, one resync, nothing else. */
+	for (got = 0;; got++) {
+		const char *type, *iu;
+		long long idx;
+
+		p = h_recv_push(s, H_TIMEOUT_MS);
+		ck_assert_msg(p != NULL, "stream ended after %lld pushes", got);
+		type = h_str(p, "type");
+		ck_assert_ptr_nonnull(type);
+		if (strcmp(type, "resync") == 0)
+			break;
+		ck_assert_str_eq(type, "crm");
+		iu = h_str(json_object_get(p, "payload"), "interaction_uuid");
+		ck_assert_ptr_nonnull(iu);
+		idx = strtoll(iu + 24, NULL, 16);
+		ck_assert_msg(idx >= last_idx, "push order broken");
+		last_idx = idx;
+		json_decref(p);
+	}
+	ck_assert_str_eq(h_str(p, "reason"), "lagged");
+	ck_assert_int_eq(h_int(p, "dropped"), dropped);
+	ck_assert_ptr_null(json_object_get(p, "ok"));
+	json_decref(p);
+	ck_assert_int_eq(got, sum_delivered);
+	ck_assert(h_silent(s, 100));
+	ck_assert_int_eq(stat_of(w, "resyncs"), 1);
+
+	/* Normal pushes resume and the queue is empty again. */
+	r = broadcast_contacts(w, 2000000, 1, 3);
+	ck_assert(h_is_ok(r));
+	ck_assert_int_eq(h_int(r, "delivered"), 3);
+	json_decref(r);
+	h_uuid(2000000, u);
+	for (i = 0; i < 3; i++) {
+		p = h_recv_push(s, H_TIMEOUT_MS);
+		ck_assert_ptr_nonnull(p);
+		ck_assert_str_eq(h_str(p, "type"), "crm");
+		ck_assert_str_eq(h_str(json_object_get(p, "payload"),
+		    "interaction_uuid"), u);
+		json_decref(p);
+	}
+	cl = client_by_id(w, sid);
+	ck_assert_ptr_nonnull(cl);
+	ck_assert_int_eq(h_int(cl, "outbuf"), 0);
+	json_decref(cl);
+	ck_assert_int_eq(stat_of(w, "dropped"), dropped);
+
+	h_close(w);
+	h_close(s);
+	h_daemon_stop(&d, SIGTERM, H_TIMEOUT_MS);
+}
+END_TEST
+
+/* lag_timeout: a subscriber that stays lagged is closed after the timeout
+ * (not before), while a reading subscriber of the same topic stays. */
+START_TEST(test_lag_timeout_closes)
+{
+	const char *args[] = { "--max-outbuf", "4096", "--lag-timeout", "0.5",
+	    NULL };
+	struct h_daemon d;
+	struct h_conn *w, *s, *reader;
+	long long t_first_drop = -1, t_closed, t0;
+	char *list, t[80];
+	json_t *r, *p;
+	int i;
+
+	ck_assert_int_eq(h_daemon_start(&d, args), 0);
+	w = h_connect(d.sock);
+	s = h_connect(d.sock);
+	reader = h_connect(d.sock);
+	ck_assert_ptr_nonnull(w);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_ptr_nonnull(reader);
+	list = topics_json(1, 10);
+	r = h_requestf(s, "{\"op\":\"subscribe\",\"topics\":%s}", list);
+	free(list);
+	ck_assert(h_is_ok(r));
+	json_decref(r);
+	h_topic(1, t);
+	r = h_requestf(reader, "{\"op\":\"subscribe\",\"topic\":\"%s\"}", t);
+	ck_assert(h_is_ok(r));
+	json_decref(r);
+	ck_assert(wait_stat(w, "connections", 3, H_TIMEOUT_MS));
+
+	/* Ten pushes (~2 KB) per broadcast fit the 4 KB limit, so drops start
+	 * only once the socket buffer is full and the queue has grown. */
+	for (i = 0; i < 20000 && t_first_drop < 0; i++) {
+		t0 = now_ms();
+		r = broadcast_contacts(w, 3000000 + (unsigned long)i, 1, 10);
+		ck_assert(h_is_ok(r));
+		/* 10 to s and 1 to reader, unless s dropped some. */
+		if (h_int(r, "delivered") < 11)
+			t_first_drop = t0;
+		json_decref(r);
+		p = h_recv_push(reader, H_TIMEOUT_MS);
+		ck_assert_ptr_nonnull(p);
+		json_decref(p);
+	}
+	ck_assert_msg(t_first_drop >= 0, "s never lagged");
+
+	ck_assert_msg(wait_stat(w, "connections", 2, 5000),
+	    "lagged connection was not closed");
+	t_closed = now_ms();
+	ck_assert_msg(t_closed - t_first_drop >= 450,
+	    "closed %lld ms after the first drop, lag_timeout is 500 ms",
+	    t_closed - t_first_drop);
+	ck_assert_msg(h_wait_eof(s, H_TIMEOUT_MS), "no EOF on the lagged one");
+	ck_assert_int_eq(stat_of(w, "subscriptions"), 1);
+
+	/* The reader is untouched. */
+	r = broadcast_contacts(w, 3999999, 1, 1);
+	ck_assert(h_is_ok(r));
+	ck_assert_int_eq(h_int(r, "delivered"), 1);
+	json_decref(r);
+	p = h_recv_push(reader, H_TIMEOUT_MS);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_str_eq(h_str(p, "type"), "crm");
+	json_decref(p);
+
+	h_close(w);
+	h_close(s);
+	h_close(reader);
+	h_daemon_stop(&d, SIGTERM, H_TIMEOUT_MS);
+}
+END_TEST
+
+/* A connection that pipelines requests and never reads its replies is
+ * closed once they pile up past 2 * max_outbuf; the daemon never stops
+ * reading it meanwhile. */
+START_TEST(test_unread_replies_close)
+{
+	const char *args[] = { "--max-outbuf", "4096", NULL };
+	struct h_daemon d;
+	struct h_conn *w, *p;
+	char batch[200 * 16];
+	size_t off = 0;
+	int i, closed = 0;
+
+	ck_assert_int_eq(h_daemon_start(&d, args), 0);
+	w = h_connect(d.sock);
+	p = h_connect(d.sock);
+	ck_assert_ptr_nonnull(w);
+	ck_assert_ptr_nonnull(p);
+	ck_assert(wait_stat(w, "connections", 2, H_TIMEOUT_MS));
+	for (i = 0; i < 200; i++)
+		off += (size_t)sprintf(batch + off, "{\"op\":\"stats\"}\n");
+
+	/* Each stats reply is ~200 bytes; 4000 batches are ~160 MB of
+	 * replies, far beyond any socket buffer plus 8 KiB. */
+	for (i = 0; i < 4000; i++) {
+		if (h_send(p, batch, off) == -1) {
+			closed = 1;
+			break;
+		}
+		if (i % 20 == 19 && stat_of(w, "connections") == 1) {
+			closed = 1;
+			break;
+		}
+	}
+	ck_assert_msg(closed, "pipelining connection never closed");
+	ck_assert(wait_stat(w, "connections", 1, H_TIMEOUT_MS));
+	ck_assert(h_wait_eof(p, H_TIMEOUT_MS));
+
+	h_close(w);
+	h_close(p);
+	h_daemon_stop(&d, SIGTERM, H_TIMEOUT_MS);
+}
+END_TEST
+
+/* A pipelining client that does read is served in order and not closed,
+ * even with a small output limit. */
+START_TEST(test_pipelined_reader_served)
+{
+	const char *args[] = { "--max-outbuf", "4096", NULL };
+	struct h_daemon d;
+	struct h_conn *c;
+	char *batch;
+	size_t off = 0;
+	json_t *r;
+	int i;
+
+	ck_assert_int_eq(h_daemon_start(&d, args), 0);
+	c = h_connect(d.sock);
+	ck_assert_ptr_nonnull(c);
+	batch = malloc(1000 * 32);
+	ck_assert_ptr_nonnull(batch);
+	for (i = 0; i < 1000; i++)
+		off += (size_t)sprintf(batch + off, "{\"op\":\"ping\",\"id\":%d}\n",
+		    i);
+	ck_assert_int_eq(h_send(c, batch, off), 0);
+	free(batch);
+	for (i = 0; i < 1000; i++) {
+		r = h_recv_reply(c, H_TIMEOUT_MS);
+		ck_assert_msg(h_is_ok(r), "reply %d missing", i);
+		ck_assert_int_eq(h_int(r, "id"), i);
+		json_decref(r);
+	}
+	r = h_request(c, "{\"op\":\"ping\"}");
+	ck_assert(h_is_ok(r));
+	json_decref(r);
+	h_close(c);
+	h_daemon_stop(&d, SIGTERM, H_TIMEOUT_MS);
+}
+END_TEST
+
+/* clients[].outbuf is 0 for an idle connection. */
+START_TEST(test_outbuf_idle_zero)
+{
+	struct h_daemon d;
+	struct h_conn *a, *b;
+	long long id;
+	json_t *cl;
+
+	ck_assert_int_eq(h_daemon_start(&d, NULL), 0);
+	a = h_connect(d.sock);
+	b = h_connect(d.sock);
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+	id = hello_id(b, "idle");
+	cl = client_by_id(a, id);
+	ck_assert_ptr_nonnull(cl);
+	ck_assert_int_eq(h_int(cl, "outbuf"), 0);
+	ck_assert_str_eq(h_str(cl, "name"), "idle");
+	json_decref(cl);
+	h_close(a);
+	h_close(b);
+	h_daemon_stop(&d, SIGTERM, H_TIMEOUT_MS);
+}
+END_TEST
+
+static Suite *
+limits_suite(void)
+{
+	Suite *s = suite_create("it_limits");
+	TCase *tc = tcase_create("limits"), *slow = tcase_create("slow");
+
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, test_max_connections);
+	tcase_add_test(tc, test_max_subscriptions_list);
+	tcase_add_test(tc, test_max_subscriptions_cumulative);
+	tcase_add_test(tc, test_max_contacts);
+	tcase_add_test(tc, test_max_line);
+	tcase_add_test(tc, test_outbuf_idle_zero);
+	tcase_add_test(tc, test_pipelined_reader_served);
+	suite_add_tcase(s, tc);
+
+	tcase_set_timeout(slow, 40);
+	tcase_add_test(slow, test_slow_consumer_outbuf);
+	tcase_add_test(slow, test_lag_timeout_closes);
+	tcase_add_test(slow, test_unread_replies_close);
+	suite_add_tcase(s, slow);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(limits_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
