@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: MIT — crmpubsub */
+/* libcrmpubsub internals: the handle and the functions its modules share.
+ *
+ * Invariants of the request stream (one per connection):
+ * - every request line queued is one record in reqs, in the same order as
+ *   its bytes in out; records [0, n_written) are fully written and await
+ *   their reply; record n_written has `partial` bytes written; the rest are
+ *   unwritten. Replies arrive in request order and pop records from the
+ *   front.
+ * - while disconnected, out and reqs hold only unwritten broadcasts; at
+ *   (re)connection hello and the re-subscription of every held topic are put
+ *   in front of them.
+ * - gen changes whenever the connection changes (connect or disconnect), so
+ *   a waiter that dropped the lock knows its byte offsets are void.
+ * The mutex guards everything; it is never held across poll(2). */
+#ifndef CRMPUBSUB_CLIENT_H
+#define CRMPUBSUB_CLIENT_H
+
+#include <sys/un.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crmpubsub.h"
+#include "buf.h"
+#include "topic.h"
+
+#define CL_DEFAULT_BROADCAST_MS		5
+#define CL_DEFAULT_REQUEST_MS		2000
+#define CL_DEFAULT_CONNECT_MS		1000
+#define CL_DEFAULT_RECONNECT_MIN_MS	100
+#define CL_DEFAULT_RECONNECT_MAX_MS	5000
+#define CL_DEFAULT_QUEUE_BYTES		(1024 * 1024)
+#define CL_DEFAULT_MESSAGES		10000
+#define CL_NAME_MAX			128
+#define CL_RESUBSCRIBE_CHUNK		1000	/* topics per re-subscribe request */
+#define CL_READ_BUDGET			(256 * 1024)	/* bytes read per pump */
+#define CL_MAX_INCOMING_LINE		(1024 * 1024)
+#define CL_WAIT_SLICE_MS		10	/* re-check period of a waiter */
+#define CL_NTIMEOUTS			5
+
+/* Someone blocked in subscribe, waiting for a particular reply. */
+struct cl_waiter {
+	bool	done;
+	int	result;		/* 0, CRMPUBSUB_PENDING or -1 */
+	int	err;		/* errno when result is -1 */
+};
+
+enum cl_req_kind {
+	CL_REQ_HELLO,
+	CL_REQ_SUBSCRIBE,
+	CL_REQ_RESUBSCRIBE,
+	CL_REQ_UNSUBSCRIBE,
+	CL_REQ_BROADCAST
+};
+
+/* One request line queued or awaiting its reply. */
+struct cl_req {
+	uint8_t			 kind;		/* enum cl_req_kind */
+	uint8_t			 resync;	/* RESYNC reason to queue on reply, 0 none */
+	uint32_t		 len;		/* bytes of the line, newline included */
+	struct cl_waiter	*waiter;
+	struct topic_key	*added;		/* subscribe: topics it made held */
+	size_t			 nadded;
+};
+
+/* A FIFO of records (ring). */
+struct cl_reqq {
+	struct cl_req	*v;
+	size_t		 head, n, cap;
+};
+
+/* A FIFO of received messages (ring). */
+struct cl_msgq {
+	struct crmpubsub_message	*v;
+	size_t				 head, n, cap;
+};
+
+struct crmpubsub {
+	pthread_mutex_t		 lock;
+
+	/* options */
+	char			*socket_opt;	/* explicit path, or NULL */
+	char			*name;		/* hello name, or NULL */
+	int			 timeout_ms[CL_NTIMEOUTS];
+	size_t			 max_queue;
+	size_t			 max_messages;
+	crmpubsub_log_fn	*log_fn;
+	void			*log_arg;
+
+	/* descriptors: epfd watches sock, the reconnect timer and evfd */
+	int			 epfd;
+	int			 tfd;		/* timerfd: next reconnect attempt */
+	int			 evfd;		/* eventfd: readable while msgs not empty */
+	int			 sock;		/* -1 while disconnected */
+	uint32_t		 sock_events;	/* epoll mask registered for sock */
+	unsigned		 gen;
+	bool			 established;	/* hello answered */
+	long long		 client_id;
+	char			 path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+
+	/* reconnection */
+	int64_t			 next_attempt_ns;	/* monotonic */
+	int			 backoff_ms;
+	bool			 failing;	/* attempts failing: log quietly */
+	bool			 timer_armed;
+
+	/* output */
+	struct buf		 out;
+	struct cl_reqq		 reqs;
+	size_t			 n_written;
+	size_t			 partial;
+	uint64_t		 out_appended;	/* bytes ever appended, this gen */
+	uint64_t		 out_removed;	/* bytes ever written, this gen */
+	bool			 queue_full;	/* dropping broadcasts: log once */
+
+	/* input */
+	struct buf		 in;
+
+	/* topics held, sorted by memcmp */
+	struct topic_key	*held;
+	size_t			 nheld, held_cap;
+
+	/* messages not yet handed out */
+	struct cl_msgq		 msgs;
+	bool			 ev_signalled;
+	bool			 overflowed;
+	unsigned long long	 overflow_dropped;
+
+	struct crmpubsub_stats	 st;
+	unsigned long long	 flush_failures;
+};
+
+/* handle.c */
+int64_t	 cl_now_ns(void);
+void	 cl_log(crmpubsub *, enum crmpubsub_log_level, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+/* A broadcast ended badly (rejected, dropped, lost, failed): flush sees it. */
+void	 cl_broadcast_failed(crmpubsub *);
+
+/* reqq.c */
+int	 cl_reqq_push(struct cl_reqq *, const struct cl_req *);
+struct cl_req *cl_reqq_at(struct cl_reqq *, size_t i);
+void	 cl_reqq_pop(struct cl_reqq *);
+void	 cl_req_release(struct cl_req *);
+/* Queues one request line (with its newline) and its record. -1 ENOMEM. */
+int	 cl_queue_request(crmpubsub *, const struct buf *line,
+	    const struct cl_req *);
+/* Accounts n bytes written from the front of out. */
+void	 cl_out_written(crmpubsub *, size_t n);
+/* After a disconnect: settles written requests, keeps unwritten broadcasts. */
+void	 cl_out_disconnected(crmpubsub *);
+/* After a connect: puts hello and re-subscriptions in front of the queue. */
+int	 cl_out_connected(crmpubsub *);
+
+/* conn.c */
+/* Makes every bit of progress possible without blocking. */
+void	 cl_pump(crmpubsub *, int64_t now);
+/* Tries to connect now (ignoring back-off). 0, or -1 with errno. */
+int	 cl_try_connect(crmpubsub *, int64_t now);
+void	 cl_disconnect(crmpubsub *, const char *why);
+/* Drops the lock and waits until sock or the timer may need attention,
+ * at most until deadline (ns, -1 none) and at most one slice. */
+void	 cl_wait_io(crmpubsub *, int64_t deadline, bool want_write);
+/* Writes what the socket takes now. */
+void	 cl_write_some(crmpubsub *);
+
+/* replies.c */
+/* Handles one line received from the daemon. 0, or -1: protocol error. */
+int	 cl_handle_line(crmpubsub *, const char *line, size_t len);
+/* Settles a record that will never get a reply (connection lost). */
+void	 cl_req_abandon(crmpubsub *, struct cl_req *, bool written);
+
+/* msgq.c */
+void	 cl_msg_push(crmpubsub *, const struct crmpubsub_message *);
+void	 cl_msg_resync(crmpubsub *, enum crmpubsub_resync_reason,
+	    unsigned long long dropped);
+/* 1 with *out filled, 0 when empty. */
+int	 cl_msg_pop(crmpubsub *, struct crmpubsub_message *out);
+void	 cl_msgq_free(struct cl_msgq *);
+
+/* subscribe.c */
+bool	 cl_held_has(const crmpubsub *, const struct topic_key *);
+int	 cl_held_add(crmpubsub *, const struct topic_key *);	/* 1 new, 0, -1 */
+void	 cl_held_remove(crmpubsub *, const struct topic_key *);
+/* Appends {"op":"subscribe","topics":[...]}\n for keys[0..n). */
+int	 cl_format_subscribe(struct buf *, const struct topic_key *, size_t n);
+
+#endif

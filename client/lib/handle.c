@@ -1,0 +1,341 @@
+/* SPDX-License-Identifier: MIT — crmpubsub */
+/* libcrmpubsub handles: creation, options, counters, logging and close. */
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "event.h"
+
+_Static_assert(CRMPUBSUB_TOPIC_MAX == TOPIC_MAX_LEN, "topic length");
+_Static_assert((int)CRMPUBSUB_INTERACTION_CREATED ==
+    (int)EVENT_INTERACTION_CREATED &&
+    (int)CRMPUBSUB_INTERACTION_UPDATED == (int)EVENT_INTERACTION_UPDATED &&
+    (int)CRMPUBSUB_INTERACTION_DELETED == (int)EVENT_INTERACTION_DELETED,
+    "event numbering");
+
+static const int cl_default_timeouts[CL_NTIMEOUTS] = {
+	[CRMPUBSUB_TIMEOUT_BROADCAST] = CL_DEFAULT_BROADCAST_MS,
+	[CRMPUBSUB_TIMEOUT_REQUEST] = CL_DEFAULT_REQUEST_MS,
+	[CRMPUBSUB_TIMEOUT_CONNECT] = CL_DEFAULT_CONNECT_MS,
+	[CRMPUBSUB_TIMEOUT_RECONNECT_MIN] = CL_DEFAULT_RECONNECT_MIN_MS,
+	[CRMPUBSUB_TIMEOUT_RECONNECT_MAX] = CL_DEFAULT_RECONNECT_MAX_MS,
+};
+
+/* Monotonic clock in nanoseconds. */
+int64_t
+cl_now_ns(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Formats one log line and hands it to the callback, if any. */
+void
+cl_log(crmpubsub *c, enum crmpubsub_log_level level, const char *fmt, ...)
+{
+	char	msg[512];
+	va_list	ap;
+
+	if (c->log_fn == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	c->log_fn(c->log_arg, level, msg);
+}
+
+/* Remembers a broadcast failure for the next crmpubsub_flush. */
+void
+cl_broadcast_failed(crmpubsub *c)
+{
+	c->flush_failures++;
+}
+
+/* Registers fd for readability in the handle's epoll set. */
+static int
+cl_epoll_add(int epfd, int fd)
+{
+	struct epoll_event	ev;
+
+	memset(&ev, 0, sizeof ev);
+	ev.events = EPOLLIN;
+	ev.data.fd = fd;
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+crmpubsub *
+crmpubsub_new(void)
+{
+	crmpubsub	*c;
+	int		 saved;
+
+	c = calloc(1, sizeof *c);
+	if (c == NULL)
+		return NULL;
+	c->epfd = c->tfd = c->evfd = c->sock = -1;
+	if (pthread_mutex_init(&c->lock, NULL) != 0) {
+		free(c);
+		errno = ENOMEM;
+		return NULL;
+	}
+	memcpy(c->timeout_ms, cl_default_timeouts, sizeof c->timeout_ms);
+	c->max_queue = CL_DEFAULT_QUEUE_BYTES;
+	c->max_messages = CL_DEFAULT_MESSAGES;
+	c->client_id = -1;
+	c->epfd = epoll_create1(EPOLL_CLOEXEC);
+	c->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	c->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (c->epfd == -1 || c->tfd == -1 || c->evfd == -1 ||
+	    cl_epoll_add(c->epfd, c->tfd) == -1 ||
+	    cl_epoll_add(c->epfd, c->evfd) == -1)
+		goto fail;
+	/* The first attempt is due now, so a loop watching crmpubsub_fd()
+	 * wakes up and connects even before any other call. */
+	c->next_attempt_ns = 0;
+	{
+		struct itimerspec its;
+
+		memset(&its, 0, sizeof its);
+		its.it_value.tv_nsec = 1;
+		if (timerfd_settime(c->tfd, 0, &its, NULL) == 0)
+			c->timer_armed = true;
+	}
+	return c;
+fail:
+	saved = errno;
+	if (c->epfd != -1)
+		close(c->epfd);
+	if (c->tfd != -1)
+		close(c->tfd);
+	if (c->evfd != -1)
+		close(c->evfd);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+	errno = saved;
+	return NULL;
+}
+
+crmpubsub *
+crmpubsub_open(const char *socket_path, const char *client_name)
+{
+	crmpubsub	*c;
+
+	c = crmpubsub_new();
+	if (c == NULL)
+		return NULL;
+	if ((socket_path != NULL &&
+	    crmpubsub_set_socket_path(c, socket_path) == -1) ||
+	    (client_name != NULL &&
+	    crmpubsub_set_client_name(c, client_name) == -1)) {
+		crmpubsub_close(c);
+		return NULL;
+	}
+	(void)crmpubsub_connect(c);
+	return c;
+}
+
+void
+crmpubsub_close(crmpubsub *c)
+{
+	int64_t	deadline;
+	size_t	i;
+
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&c->lock);
+	/* Give queued requests one bounded chance to leave. */
+	deadline = cl_now_ns() +
+	    (int64_t)c->timeout_ms[CRMPUBSUB_TIMEOUT_BROADCAST] * 1000000;
+	for (;;) {
+		if (c->sock != -1)
+			cl_write_some(c);
+		if (c->sock == -1 || buf_len(&c->out) == 0 ||
+		    cl_now_ns() >= deadline)
+			break;
+		cl_wait_io(c, deadline, true);
+	}
+	if (c->sock != -1)
+		close(c->sock);
+	for (i = 0; i < c->reqs.n; i++)
+		cl_req_release(cl_reqq_at(&c->reqs, i));
+	free(c->reqs.v);
+	buf_free(&c->out);
+	buf_free(&c->in);
+	cl_msgq_free(&c->msgs);
+	free(c->held);
+	free(c->socket_opt);
+	free(c->name);
+	close(c->epfd);
+	close(c->tfd);
+	close(c->evfd);
+	pthread_mutex_unlock(&c->lock);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+bool
+crmpubsub_is_connected(crmpubsub *c)
+{
+	bool	up;
+
+	if (c == NULL)
+		return false;
+	pthread_mutex_lock(&c->lock);
+	up = c->sock != -1 && c->established;
+	pthread_mutex_unlock(&c->lock);
+	return up;
+}
+
+long long
+crmpubsub_client_id(crmpubsub *c)
+{
+	long long	id;
+
+	if (c == NULL)
+		return -1;
+	pthread_mutex_lock(&c->lock);
+	id = c->sock != -1 && c->established ? c->client_id : -1;
+	pthread_mutex_unlock(&c->lock);
+	return id;
+}
+
+/* Replaces a heap string option. */
+static int
+cl_set_string(crmpubsub *c, char **slot, const char *value)
+{
+	char	*copy = NULL;
+
+	if (value != NULL && (copy = strdup(value)) == NULL)
+		return -1;
+	pthread_mutex_lock(&c->lock);
+	free(*slot);
+	*slot = copy;
+	pthread_mutex_unlock(&c->lock);
+	return 0;
+}
+
+int
+crmpubsub_set_socket_path(crmpubsub *c, const char *path)
+{
+	if (c == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (path != NULL && strlen(path) >= sizeof c->path) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return cl_set_string(c, &c->socket_opt,
+	    path != NULL && *path != '\0' ? path : NULL);
+}
+
+int
+crmpubsub_set_client_name(crmpubsub *c, const char *name)
+{
+	if (c == NULL || (name != NULL && strlen(name) > CL_NAME_MAX)) {
+		errno = EINVAL;
+		return -1;
+	}
+	return cl_set_string(c, &c->name, name);
+}
+
+int
+crmpubsub_set_timeout(crmpubsub *c, enum crmpubsub_timeout which, int ms)
+{
+	if (c == NULL || (unsigned)which >= CL_NTIMEOUTS || ms < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	pthread_mutex_lock(&c->lock);
+	c->timeout_ms[which] = ms;
+	pthread_mutex_unlock(&c->lock);
+	return 0;
+}
+
+int
+crmpubsub_set_limit(crmpubsub *c, enum crmpubsub_limit which, size_t value)
+{
+	if (c == NULL || value < 1) {
+		errno = EINVAL;
+		return -1;
+	}
+	pthread_mutex_lock(&c->lock);
+	switch (which) {
+	case CRMPUBSUB_LIMIT_QUEUE_BYTES:
+		c->max_queue = value;
+		break;
+	case CRMPUBSUB_LIMIT_MESSAGES:
+		c->max_messages = value;
+		break;
+	default:
+		pthread_mutex_unlock(&c->lock);
+		errno = EINVAL;
+		return -1;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return 0;
+}
+
+void
+crmpubsub_set_log(crmpubsub *c, crmpubsub_log_fn *fn, void *arg)
+{
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&c->lock);
+	c->log_fn = fn;
+	c->log_arg = arg;
+	pthread_mutex_unlock(&c->lock);
+}
+
+void
+crmpubsub_stats(crmpubsub *c, struct crmpubsub_stats *out)
+{
+	if (out == NULL)
+		return;
+	if (c == NULL) {
+		memset(out, 0, sizeof *out);
+		return;
+	}
+	pthread_mutex_lock(&c->lock);
+	*out = c->st;
+	pthread_mutex_unlock(&c->lock);
+}
+
+const char *
+crmpubsub_event_name(enum crmpubsub_event e)
+{
+	if ((unsigned)e >= EVENT_COUNT)
+		return NULL;
+	return event_name((enum crm_event)e);
+}
+
+int
+crmpubsub_event_parse(const char *name, enum crmpubsub_event *out)
+{
+	enum crm_event	e;
+
+	if (name == NULL || event_parse(name, strlen(name), &e) == -1) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (out != NULL)
+		*out = (enum crmpubsub_event)e;
+	return 0;
+}
+
+const char *
+crmpubsub_version(void)
+{
+	return CRMPUBSUB_VERSION;
+}

@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: MIT — crmpubsub */
+/* The outgoing request stream: queued bytes plus one record per request,
+ * kept in step across writes, disconnections and reconnections. */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+
+/* Appends a record; -1 when out of memory. */
+int
+cl_reqq_push(struct cl_reqq *q, const struct cl_req *r)
+{
+	struct cl_req	*nv;
+	size_t		 ncap, i;
+
+	if (q->n == q->cap) {
+		ncap = q->cap ? q->cap * 2 : 64;
+		nv = malloc(ncap * sizeof *nv);
+		if (nv == NULL)
+			return -1;
+		for (i = 0; i < q->n; i++)
+			nv[i] = q->v[(q->head + i) % q->cap];
+		free(q->v);
+		q->v = nv;
+		q->cap = ncap;
+		q->head = 0;
+	}
+	q->v[(q->head + q->n) % q->cap] = *r;
+	q->n++;
+	return 0;
+}
+
+/* The i-th record from the front. */
+struct cl_req *
+cl_reqq_at(struct cl_reqq *q, size_t i)
+{
+	return &q->v[(q->head + i) % q->cap];
+}
+
+/* Removes the front record (its resources must be released first). */
+void
+cl_reqq_pop(struct cl_reqq *q)
+{
+	q->head = (q->head + 1) % q->cap;
+	if (--q->n == 0)
+		q->head = 0;
+}
+
+/* Frees what a record owns. */
+void
+cl_req_release(struct cl_req *r)
+{
+	free(r->added);
+	r->added = NULL;
+	r->nadded = 0;
+}
+
+int
+cl_queue_request(crmpubsub *c, const struct buf *line, const struct cl_req *r)
+{
+	size_t	before = buf_len(&c->out);
+
+	if (buf_append(&c->out, buf_head(line), buf_len(line)) == -1)
+		return -1;
+	if (cl_reqq_push(&c->reqs, r) == -1) {
+		c->out.len = before;	/* undo the append */
+		return -1;
+	}
+	c->out_appended += buf_len(line);
+	return 0;
+}
+
+void
+cl_out_written(crmpubsub *c, size_t n)
+{
+	buf_consume(&c->out, n);
+	c->out_removed += n;
+	c->partial += n;
+	while (c->n_written < c->reqs.n &&
+	    c->partial >= cl_reqq_at(&c->reqs, c->n_written)->len) {
+		c->partial -= cl_reqq_at(&c->reqs, c->n_written)->len;
+		c->n_written++;
+	}
+}
+
+void
+cl_out_disconnected(crmpubsub *c)
+{
+	struct buf	 keep = BUF_INIT;
+	struct cl_reqq	 kept = { NULL, 0, 0, 0 };
+	struct cl_req	*r;
+	const char	*p = buf_head(&c->out);
+	size_t		 i, skip;
+	bool		 ok = true;
+
+	/* Written (fully or partly) requests will never be answered. */
+	for (i = 0; i < c->n_written; i++)
+		cl_req_abandon(c, cl_reqq_at(&c->reqs, i), true);
+	if (c->partial > 0 && c->n_written < c->reqs.n) {
+		r = cl_reqq_at(&c->reqs, c->n_written);
+		p += r->len - c->partial;
+		cl_req_abandon(c, r, true);
+		skip = c->n_written + 1;
+	} else
+		skip = c->n_written;
+	/* Unwritten broadcasts stay queued; control requests are rebuilt from
+	 * the held topics at the next connection. */
+	for (i = skip; i < c->reqs.n; i++) {
+		r = cl_reqq_at(&c->reqs, i);
+		if (r->kind == CL_REQ_BROADCAST && ok) {
+			if (cl_reqq_push(&kept, r) == 0) {
+				if (buf_append(&keep, p, r->len) == 0) {
+					p += r->len;
+					continue;
+				}
+				kept.n--;
+			}
+			ok = false;	/* out of memory: count it lost */
+		}
+		cl_req_abandon(c, r, false);
+		p += r->len;
+	}
+	buf_free(&c->out);
+	c->out = keep;
+	free(c->reqs.v);
+	c->reqs = kept;
+	c->n_written = 0;
+	c->partial = 0;
+	c->out_appended = buf_len(&c->out);
+	c->out_removed = 0;
+}
+
+/* Appends {"op":"hello"[,"name":…]}\n. */
+static int
+cl_format_hello(struct buf *b, const char *name)
+{
+	int	rc = buf_puts(b, "{\"op\":\"hello\"");
+
+	if (name != NULL) {
+		rc |= buf_put_key(b, "name");
+		rc |= buf_put_jstrz(b, name);
+	}
+	rc |= buf_puts(b, "}\n");
+	return rc ? -1 : 0;
+}
+
+int
+cl_out_connected(crmpubsub *c)
+{
+	struct buf	 pre = BUF_INIT, line = BUF_INIT;
+	struct cl_reqq	 q = { NULL, 0, 0, 0 };
+	struct cl_req	 r;
+	size_t		 i, n;
+
+	memset(&r, 0, sizeof r);
+	if (cl_format_hello(&line, c->name) == -1)
+		goto fail;
+	r.kind = CL_REQ_HELLO;
+	r.len = (uint32_t)buf_len(&line);
+	if (buf_append(&pre, buf_head(&line), buf_len(&line)) == -1 ||
+	    cl_reqq_push(&q, &r) == -1)
+		goto fail;
+	for (i = 0; i < c->nheld; i += n) {
+		n = c->nheld - i;
+		if (n > CL_RESUBSCRIBE_CHUNK)
+			n = CL_RESUBSCRIBE_CHUNK;
+		buf_reset(&line);
+		if (cl_format_subscribe(&line, c->held + i, n) == -1)
+			goto fail;
+		memset(&r, 0, sizeof r);
+		r.kind = CL_REQ_RESUBSCRIBE;
+		r.len = (uint32_t)buf_len(&line);
+		if (i + n == c->nheld)
+			r.resync = CRMPUBSUB_RESYNC_RECONNECTED;
+		if (buf_append(&pre, buf_head(&line), buf_len(&line)) == -1 ||
+		    cl_reqq_push(&q, &r) == -1)
+			goto fail;
+	}
+	/* Then the broadcasts queued while disconnected. */
+	if (buf_append(&pre, buf_head(&c->out), buf_len(&c->out)) == -1)
+		goto fail;
+	for (i = 0; i < c->reqs.n; i++)
+		if (cl_reqq_push(&q, cl_reqq_at(&c->reqs, i)) == -1)
+			goto fail;
+	buf_free(&line);
+	buf_free(&c->out);
+	c->out = pre;
+	free(c->reqs.v);
+	c->reqs = q;
+	c->n_written = 0;
+	c->partial = 0;
+	c->out_appended = buf_len(&c->out);
+	c->out_removed = 0;
+	return 0;
+fail:
+	buf_free(&pre);
+	buf_free(&line);
+	free(q.v);
+	errno = ENOMEM;
+	return -1;
+}
