@@ -290,25 +290,49 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* Writes as much queued output as the socket takes: 0, or -1 when the
- * connection was closed. */
+/* Sends what the socket takes without blocking: 0, or -1 on a dead peer. */
 static int
-conn_write(struct conn *c)
+conn_send(struct conn *c)
 {
 	ssize_t	n;
 
 	while (buf_len(&c->out) > 0) {
 		n = send(c->fd, buf_head(&c->out), buf_len(&c->out),
 		    MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n > 0) {
+		if (n > 0)
 			buf_consume(&c->out, (size_t)n);
+		else if (n == -1 && errno == EINTR)
 			continue;
-		}
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && errno == EAGAIN)
+		else if (n == -1 && errno == EAGAIN)
 			break;
-		conn_close(c, n == -1 ? strerror(errno) : "write failed");
+		else
+			return -1;
+	}
+	return 0;
+}
+
+void
+conn_check_reply_budget(struct conn *c)
+{
+	if (buf_len(&c->out) <= 2 * cfg->max_outbuf)
+		return;
+	/* Judge only what the peer left unread: hand the socket what it
+	 * takes first, so a pipelining client that reads is never cut off. */
+	if (conn_send(c) == -1)
+		conn_kill(c, "write failed");
+	else if (buf_len(&c->out) > 2 * cfg->max_outbuf) {
+		stats.slow_closed++;
+		conn_kill(c, "unread replies exceed twice max_outbuf");
+	}
+}
+
+/* Writes as much queued output as the socket takes: 0, or -1 when the
+ * connection was closed. */
+static int
+conn_write(struct conn *c)
+{
+	if (conn_send(c) == -1) {
+		conn_close(c, errno ? strerror(errno) : "write failed");
 		return -1;
 	}
 	conn_check_resume(c);

@@ -168,6 +168,8 @@ int	 conn_push(struct conn *, const char *data, size_t len);
 /* Marks c as having output; written at the end of this loop turn. */
 void	 conn_output_added(struct conn *);
 void	 conn_close(struct conn *, const char *why);
+/* Closes (via conn_kill) a peer whose unread replies pass 2 * max_outbuf. */
+void	 conn_check_reply_budget(struct conn *);
 /* Marks c to be closed as soon as its request handling returns. */
 void	 conn_kill(struct conn *, const char *why);
 /* Sends shutdown to everyone and stops reading; 1 while output remains. */

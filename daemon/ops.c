@@ -159,10 +159,7 @@ fail:
 done:
 	json_decref(req);
 	conn_output_added(c);
-	if (buf_len(&c->out) > 2 * cfg->max_outbuf) {
-		stats.slow_closed++;
-		conn_kill(c, "unread replies exceed twice max_outbuf");
-	}
+	conn_check_reply_budget(c);
 }
 
 /* ---- field helpers -------------------------------------------------------- */
