@@ -165,6 +165,8 @@ main(int argc, char **argv)
 	cfg = config_build(config_file, overrides, noverrides, &cause);
 	if (cfg == NULL) {
 		fprintf(stderr, "crmpubsubd: %s\n", cause ? cause : "bad config");
+		free(cause);
+		free(overrides);
 		return 2;
 	}
 	log_init(cfg->verbose);
@@ -176,6 +178,13 @@ main(int argc, char **argv)
 		fatalx("out of memory");
 	if (listen_open(base, cfg, &cause) == -1) {
 		log_warnx("%s", cause ? cause : "cannot listen");
+		free(cause);
+		listen_stop();
+		conn_close_all();
+		event_base_free(base);
+		libevent_global_shutdown();
+		config_free(cfg);
+		free(overrides);
 		return 1;
 	}
 	stats.started = time(NULL);
