@@ -82,7 +82,7 @@ all: deps-ok $(DAEMON) $(LIB_SO) $(LIB_A) $(EXAMPLES)
 # --- dependencies -----------------------------------------------------------
 # Installed automatically when run as root, else the apt-get line is printed.
 APT_PACKAGES = build-essential pkg-config libevent-dev libjansson-dev uuid-dev \
-               check socat systemd jq
+               check socat systemd jq mandoc clang redis-server libhiredis-dev
 deps:
 	@tools/deps.sh $(APT_PACKAGES)
 deps-ok:
