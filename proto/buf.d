@@ -1,2 +1,0 @@
-proto/buf.o: proto/buf.c proto/buf.h
-proto/buf.h:

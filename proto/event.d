@@ -1,2 +1,0 @@
-proto/event.o: proto/event.c proto/event.h
-proto/event.h:

@@ -1,2 +1,0 @@
-proto/sockpath.o: proto/sockpath.c proto/sockpath.h
-proto/sockpath.h:

@@ -1,3 +1,0 @@
-proto/topic.o: proto/topic.c proto/topic.h proto/uuid_canon.h
-proto/topic.h:
-proto/uuid_canon.h:
