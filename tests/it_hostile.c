@@ -562,8 +562,11 @@ START_TEST(test_half_lines_then_close)
 			ck_assert_int_eq(send(fds[i], h, strlen(h), MSG_NOSIGNAL),
 			    (ssize_t)strlen(h));
 		}
+		/* The bystanders are served while the half lines hang... */
+		check_alive();
 		for (i = 0; i < BATCH; i++)
 			close(fds[i]);
+		/* ...and after they vanished. */
 		check_alive();
 	}
 }
