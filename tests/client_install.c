@@ -1,0 +1,356 @@
+/* SPDX-License-Identifier: MIT — crmpubsub */
+/* libcrmpubsub as users get it: the shared object exports crmpubsub_*
+ * only and carries its SONAME; the example writer and subscriber work
+ * together against the real daemon; and both examples build from an empty
+ * directory against an installed tree (make install DESTDIR=… PREFIX=/usr)
+ * with nothing but `pkg-config --cflags --libs libcrmpubsub`, then run. */
+
+#include <sys/wait.h>
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static struct h_daemon	daemon_;
+static char		tmpdir[64];
+
+static void
+down(void)
+{
+	char	cmd[128];
+
+	if (daemon_.pid > 0)
+		h_daemon_stop(&daemon_, SIGTERM, H_TIMEOUT_MS);
+	if (tmpdir[0] != '\0') {
+		snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+		(void)!system(cmd);
+		tmpdir[0] = '\0';
+	}
+}
+
+static const char *
+build_dir(void)
+{
+	const char	*b = getenv("CRMPUBSUB_BUILD");
+
+	return b != NULL && *b != '\0' ? b : ".";
+}
+
+static const char *
+top_dir(void)
+{
+	const char	*t = getenv("CRMPUBSUB_TOP");
+
+	return t != NULL && *t != '\0' ? t : ".";
+}
+
+/* Runs a shell command (bounded by timeout(1)); its output goes to out
+ * (NUL-terminated, truncated); returns the exit status or -1. */
+static int
+run(char *out, size_t cap, const char *fmt, ...)
+{
+	char	 cmd[4096], wrapped[4200];
+	va_list	 ap;
+	FILE	*f;
+	size_t	 n = 0, r;
+	int	 st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof cmd, fmt, ap);
+	va_end(ap);
+	snprintf(wrapped, sizeof wrapped, "timeout 120 sh -c '%s' 2>&1", cmd);
+	f = popen(wrapped, "r");
+	if (f == NULL)
+		return -1;
+	while (n + 1 < cap && (r = fread(out + n, 1, cap - n - 1, f)) > 0)
+		n += r;
+	out[n] = '\0';
+	/* Drain whatever did not fit so the child is not blocked. */
+	while (fread(cmd, 1, sizeof cmd, f) > 0)
+		;
+	st = pclose(f);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* A child whose stdout we read line by line. */
+struct child {
+	pid_t	pid;
+	int	fd;
+	char	buf[4096];
+	size_t	len;
+};
+
+static void
+spawn(struct child *ch, char *const argv[])
+{
+	int	p[2];
+
+	ck_assert_int_eq(pipe(p), 0);
+	ch->len = 0;
+	ch->pid = fork();
+	ck_assert_int_ge(ch->pid, 0);
+	if (ch->pid == 0) {
+		dup2(p[1], 1);
+		close(p[0]);
+		close(p[1]);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(p[1]);
+	ch->fd = p[0];
+}
+
+/* Next line of the child's output (no newline), bounded; NULL on timeout
+ * or EOF. */
+static const char *
+child_line(struct child *ch, char *out, size_t cap, int timeout_ms)
+{
+	struct pollfd	 pfd = { ch->fd, POLLIN, 0 };
+	char		*nl;
+	ssize_t		 n;
+	size_t		 len;
+
+	for (;;) {
+		nl = memchr(ch->buf, '\n', ch->len);
+		if (nl != NULL) {
+			len = (size_t)(nl - ch->buf);
+			if (len >= cap)
+				len = cap - 1;
+			memcpy(out, ch->buf, len);
+			out[len] = '\0';
+			ch->len -= (size_t)(nl - ch->buf) + 1;
+			memmove(ch->buf, nl + 1, ch->len);
+			return out;
+		}
+		if (poll(&pfd, 1, timeout_ms) != 1)
+			return NULL;
+		n = read(ch->fd, ch->buf + ch->len, sizeof ch->buf - ch->len);
+		if (n <= 0)
+			return NULL;
+		ch->len += (size_t)n;
+	}
+}
+
+/* Waits (bounded) for the child; its exit status, or -1 (then killed). */
+static int
+child_wait(struct child *ch, int timeout_ms)
+{
+	int	st, waited;
+
+	for (waited = 0; waited < timeout_ms; waited += 10) {
+		if (waitpid(ch->pid, &st, WNOHANG) == ch->pid) {
+			close(ch->fd);
+			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+		}
+		usleep(10000);
+	}
+	kill(ch->pid, SIGKILL);
+	waitpid(ch->pid, &st, 0);
+	close(ch->fd);
+	return -1;
+}
+
+START_TEST(test_exports_only_crmpubsub)
+{
+	static const char *const api[] = {
+		"crmpubsub_new", "crmpubsub_open", "crmpubsub_connect",
+		"crmpubsub_close", "crmpubsub_topic_contact_interactions",
+		"crmpubsub_subscribe", "crmpubsub_unsubscribe",
+		"crmpubsub_broadcast_interaction",
+		"crmpubsub_broadcast_to_contacts",
+		"crmpubsub_involved_contact_uuids", "crmpubsub_flush",
+		"crmpubsub_fd", "crmpubsub_next_message", "crmpubsub_dispatch",
+		"crmpubsub_stats", NULL
+	};
+	static char	 out[65536];
+	char		*line, *save = NULL, name[256], type[8];
+	int		 n = 0, i;
+
+	ck_assert_int_eq(run(out, sizeof out,
+	    "nm -D --defined-only %s/client/libcrmpubsub.so.1", build_dir()), 0);
+	for (line = strtok_r(out, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		ck_assert_msg(sscanf(line, "%*s %7s %255s", type, name) == 2,
+		    "unexpected nm line: %s", line);
+		ck_assert_msg(strncmp(name, "crmpubsub_", 10) == 0,
+		    "exported symbol %s is not crmpubsub_*", name);
+		n++;
+	}
+	ck_assert_int_ge(n, 15);
+	ck_assert_int_eq(run(out, sizeof out,
+	    "nm -D --defined-only %s/client/libcrmpubsub.so.1", build_dir()), 0);
+	for (i = 0; api[i] != NULL; i++) {
+		snprintf(name, sizeof name, " %s\n", api[i]);
+		ck_assert_msg(strstr(out, name) != NULL, "%s not exported",
+		    api[i]);
+	}
+	ck_assert_int_eq(run(out, sizeof out, "readelf -d %s/client/"
+	    "libcrmpubsub.so.1", build_dir()), 0);
+	ck_assert_ptr_nonnull(strstr(out,
+	    "Library soname: [libcrmpubsub.so.1]"));
+}
+END_TEST
+
+/* Runs the subscriber example (path prefix dir) for contacts 1 and 2, then
+ * the writer example twice, and checks every line both print. env is a
+ * prefix for the commands (LD_LIBRARY_PATH=…) or "". */
+static void
+examples_round_trip(const char *dir, const char *env)
+{
+	struct child	 sub;
+	char		 sub_path[512], line[512], want[512], out[4096];
+	char		 u1[37], u2[37], inter[37];
+	char		*argv[10];
+
+	h_uuid(1, u1);
+	h_uuid(2, u2);
+	h_uuid(0xfeed, inter);
+	snprintf(sub_path, sizeof sub_path, "%s/subscriber", dir);
+	argv[0] = sub_path;
+	argv[1] = (char *)"-s";
+	argv[2] = daemon_.sock;
+	argv[3] = (char *)"-n";
+	argv[4] = (char *)"3";
+	argv[5] = (char *)"-t";
+	argv[6] = (char *)"20";
+	argv[7] = u1;
+	argv[8] = u2;
+	argv[9] = NULL;
+	if (*env != '\0')
+		setenv("LD_LIBRARY_PATH", env + strlen("LD_LIBRARY_PATH="), 1);
+	spawn(&sub, argv);
+	if (*env != '\0')
+		unsetenv("LD_LIBRARY_PATH");
+	ck_assert_ptr_nonnull(child_line(&sub, line, sizeof line,
+	    4 * H_TIMEOUT_MS));
+	ck_assert_str_eq(line, "subscribed 2");
+
+	ck_assert_int_eq(run(out, sizeof out, "%s %s/writer -s %s "
+	    "interaction_created %s %s - %s %s", env, dir, daemon_.sock,
+	    inter, u1, u2, u1), 0);
+	snprintf(want, sizeof want, "involved %s\ninvolved %s\n"
+	    "acknowledged, delivered 2\n", u1, u2);
+	ck_assert_str_eq(out, want);
+	ck_assert_int_eq(run(out, sizeof out, "%s %s/writer -s %s -c "
+	    "interaction_deleted %s %s", env, dir, daemon_.sock, inter, u2), 0);
+	ck_assert_str_eq(out, "acknowledged, delivered 1\n");
+
+	snprintf(want, sizeof want, "crm interaction_created %s %s", u1, inter);
+	ck_assert_ptr_nonnull(child_line(&sub, line, sizeof line, H_TIMEOUT_MS));
+	ck_assert_str_eq(line, want);
+	snprintf(want, sizeof want, "crm interaction_created %s %s", u2, inter);
+	ck_assert_ptr_nonnull(child_line(&sub, line, sizeof line, H_TIMEOUT_MS));
+	ck_assert_str_eq(line, want);
+	snprintf(want, sizeof want, "crm interaction_deleted %s %s", u2, inter);
+	ck_assert_ptr_nonnull(child_line(&sub, line, sizeof line, H_TIMEOUT_MS));
+	ck_assert_str_eq(line, want);
+	ck_assert_int_eq(child_wait(&sub, H_TIMEOUT_MS), 0);
+
+	/* A bad event name is a usage error, not a crash. */
+	ck_assert_int_eq(run(out, sizeof out, "%s %s/writer -s %s nope %s %s",
+	    env, dir, daemon_.sock, inter, u1), 2);
+}
+
+START_TEST(test_examples_in_tree)
+{
+	char	dir[512];
+
+	ck_assert_int_eq(h_daemon_start(&daemon_, NULL), 0);
+	snprintf(dir, sizeof dir, "%s/client/examples", build_dir());
+	examples_round_trip(dir, "");
+}
+END_TEST
+
+/* The writer without a daemon: best effort, reports "not acknowledged". */
+START_TEST(test_writer_without_daemon)
+{
+	char	out[4096], u1[37], inter[37];
+
+	h_uuid(1, u1);
+	h_uuid(0xbeef, inter);
+	ck_assert_int_eq(run(out, sizeof out, "%s/client/examples/writer -s "
+	    "/nonexistent/crmpubsub.sock interaction_updated %s %s",
+	    build_dir(), inter, u1), 1);
+	ck_assert_ptr_nonnull(strstr(out, "not acknowledged"));
+	ck_assert_ptr_nonnull(strstr(out, "pending 1"));
+}
+END_TEST
+
+START_TEST(test_installed_tree_with_pkg_config)
+{
+	char	out[16384], flags[2048], app[128], env[160];
+	char	*nl;
+
+	snprintf(tmpdir, sizeof tmpdir, "/tmp/crmpubsub-install.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	/* A clean sub-make: the outer make's variables (O=, SANITIZE=) must
+	 * not leak into the installed tree. */
+	ck_assert_msg(run(out, sizeof out, "cd %s && env -u MAKEFLAGS "
+	    "-u MAKELEVEL -u MFLAGS make -s install DESTDIR=%s PREFIX=/usr",
+	    top_dir(), tmpdir) == 0, "make install failed: %s", out);
+	ck_assert_int_eq(run(out, sizeof out, "test -f %s/usr/include/"
+	    "crmpubsub.h && test -f %s/usr/lib/libcrmpubsub.so.1 && "
+	    "test -L %s/usr/lib/libcrmpubsub.so && test -f %s/usr/lib/"
+	    "libcrmpubsub.a && test -f %s/usr/lib/pkgconfig/libcrmpubsub.pc",
+	    tmpdir, tmpdir, tmpdir, tmpdir, tmpdir), 0);
+
+	ck_assert_msg(run(flags, sizeof flags, "PKG_CONFIG_SYSROOT_DIR=%s "
+	    "PKG_CONFIG_PATH=%s/usr/lib/pkgconfig pkg-config --cflags --libs "
+	    "libcrmpubsub", tmpdir, tmpdir) == 0, "pkg-config: %s", flags);
+	if ((nl = strchr(flags, '\n')) != NULL)
+		*nl = '\0';
+	ck_assert_ptr_nonnull(strstr(flags, "-lcrmpubsub"));
+	ck_assert_ptr_nonnull(strstr(flags, tmpdir));
+
+	/* From an empty directory: copy the examples, build, run. */
+	snprintf(app, sizeof app, "%s/app", tmpdir);
+	ck_assert_msg(run(out, sizeof out, "mkdir %s && cp %s/client/examples/"
+	    "writer.c %s/client/examples/subscriber.c %s/ && cd %s && "
+	    "cc -Wall -Wextra -o writer writer.c %s && "
+	    "cc -Wall -Wextra -o subscriber subscriber.c %s", app, top_dir(),
+	    top_dir(), app, app, flags, flags) == 0, "build failed: %s", out);
+	ck_assert_int_eq(run(out, sizeof out, "readelf -d %s/writer", app), 0);
+	ck_assert_ptr_nonnull(strstr(out,
+	    "Shared library: [libcrmpubsub.so.1]"));
+
+	ck_assert_int_eq(h_daemon_start(&daemon_, NULL), 0);
+	snprintf(env, sizeof env, "LD_LIBRARY_PATH=%s/usr/lib", tmpdir);
+	examples_round_trip(app, env);
+}
+END_TEST
+
+static Suite *
+client_install_suite(void)
+{
+	Suite	*s = suite_create("client_install");
+	TCase	*tc = tcase_create("install");
+
+	tcase_add_checked_fixture(tc, NULL, down);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_exports_only_crmpubsub);
+	tcase_add_test(tc, test_examples_in_tree);
+	tcase_add_test(tc, test_writer_without_daemon);
+	tcase_add_test(tc, test_installed_tree_with_pkg_config);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(client_install_suite());
+	int	 failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
