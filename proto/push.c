@@ -2,27 +2,32 @@
 /* Builders of the pushed messages. Every part of a crm push is canonical
  * text the daemon made itself, so it is written without an encoder. */
 
-#include <stdio.h>
 #include <string.h>
 
 #include "push.h"
+
+/* Appends a string constant without its NUL. */
+#define PUT(b, lit)	buf_append((b), (lit), sizeof(lit) - 1)
 
 int
 push_crm(struct buf *b, enum crm_event e, const struct topic_key *t,
     const uint8_t interaction_uuid[16])
 {
-	char	topic[TOPIC_MAX_LEN + 1], iu[UUID_TEXT_LEN + 1];
-	char	line[256];
-	size_t	tlen;
-	int	n;
+	char		 topic[TOPIC_MAX_LEN + 1], iu[UUID_TEXT_LEN + 1];
+	size_t		 tlen;
+	const char	*ev = event_name(e);
 
 	tlen = topic_format(t, topic);
 	uuid_canon_format(interaction_uuid, iu);
-	n = snprintf(line, sizeof line,
-	    "{\"type\":\"crm\",\"event\":\"%s\",\"topic\":\"%.*s\","
-	    "\"payload\":{\"interaction_uuid\":\"%s\"}}\n",
-	    event_name(e), (int)tlen, topic, iu);
-	return buf_append(b, line, (size_t)n);
+	if (buf_reserve(b, 128 + tlen) == -1)
+		return -1;
+	PUT(b, "{\"type\":\"crm\",\"event\":\"");
+	buf_append(b, ev, strlen(ev));
+	PUT(b, "\",\"topic\":\"");
+	buf_append(b, topic, tlen);
+	PUT(b, "\",\"payload\":{\"interaction_uuid\":\"");
+	buf_append(b, iu, UUID_TEXT_LEN);
+	return PUT(b, "\"}}\n");
 }
 
 int

@@ -41,6 +41,18 @@ reply_begin(struct buf *b, const char *op, const json_t *id)
 }
 
 int
+reply_begin_raw(struct buf *b, const char *op, const char *id_json,
+    size_t id_len)
+{
+	if (reply_open(b, 1, op, NULL) == -1)
+		return -1;
+	if (id_json != NULL && (buf_puts(b, ",\"id\":") == -1 ||
+	    buf_append(b, id_json, id_len) == -1))
+		return -1;
+	return 0;
+}
+
+int
 reply_end(struct buf *b)
 {
 	return buf_append(b, "}\n", 2);

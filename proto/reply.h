@@ -12,6 +12,9 @@
 
 /* op may be NULL (written as null); id may be NULL (omitted). */
 int	reply_begin(struct buf *, const char *op, const json_t *id);
+/* Same, with the id given as its JSON text (NULL: omitted). */
+int	reply_begin_raw(struct buf *, const char *op, const char *id_json,
+	    size_t id_len);
 int	reply_end(struct buf *);
 int	reply_error(struct buf *, const char *op, const json_t *id,
 	    enum proto_error, const char *message);

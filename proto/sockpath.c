@@ -52,7 +52,11 @@ sockpath_resolve(const char *explicit_path, enum sockpath_role role,
 		    SOCKPATH_SYSTEM_DIR "/" SOCKPATH_NAME, cause);
 	env = getenv("XDG_RUNTIME_DIR");
 	if (env != NULL && *env == '/') {
-		snprintf(tmp, sizeof tmp, "%s/" SOCKPATH_NAME, env);
+		if ((size_t)snprintf(tmp, sizeof tmp, "%s/" SOCKPATH_NAME, env) >=
+		    sizeof tmp) {
+			*cause = "socket path too long";
+			return -1;
+		}
 		return sockpath_set(out, outlen, tmp, cause);
 	}
 	snprintf(tmp, sizeof tmp, "/tmp/crmpubsub-%u/" SOCKPATH_NAME,

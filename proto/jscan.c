@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: MIT — crmpubsub */
+/* A strict, allocation-free JSON scanner (see jscan.h).
+ *
+ * Subset: objects, arrays, literals; strings of printable ASCII without
+ * backslashes; numbers of the JSON grammar with at most 15 digits and no
+ * exponent, and no "-0". Every token records the index just past its
+ * subtree, so a reader skips values it does not need in O(1).
+ */
+
+#include <string.h>
+
+#include "jscan.h"
+
+struct jscan_state {
+	struct jscan	*js;
+	const char	*p;
+	const char	*end;
+	int		 depth;
+};
+
+static int	scan_value(struct jscan_state *);
+
+static void
+skip_ws(struct jscan_state *s)
+{
+	while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' ||
+	    *s->p == '\n' || *s->p == '\r'))
+		s->p++;
+}
+
+/* Appends a token; -1 when the table is full. */
+static int
+new_tok(struct jscan_state *s, enum jscan_type type, const char *start)
+{
+	struct jscan_tok	*t;
+
+	if (s->js->ntok >= JSCAN_MAX_TOKENS)
+		return -1;
+	t = &s->js->tok[s->js->ntok];
+	t->type = (uint8_t)type;
+	t->is_integer = 0;
+	t->start = (uint32_t)(start - s->js->text);
+	t->len = 0;
+	return (int)s->js->ntok++;
+}
+
+static void
+close_tok(struct jscan_state *s, int t)
+{
+	s->js->tok[t].end = (uint16_t)s->js->ntok;
+}
+
+static int
+scan_string(struct jscan_state *s)
+{
+	const char	*q;
+	int		 t;
+
+	q = ++s->p;
+	while (q < s->end && *q != '"') {
+		if ((unsigned char)*q < 0x20 || (unsigned char)*q > 0x7e ||
+		    *q == '\\')
+			return -1;
+		q++;
+	}
+	if (q >= s->end || (t = new_tok(s, JS_STRING, s->p)) == -1)
+		return -1;
+	s->js->tok[t].len = (uint32_t)(q - s->p);
+	close_tok(s, t);
+	s->p = q + 1;
+	return t;
+}
+
+static int
+is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static int
+scan_number(struct jscan_state *s)
+{
+	const char	*q = s->p;
+	int		 t, digits = 0, integer = 1;
+
+	if (*q == '-')
+		q++;
+	if (q < s->end && *q == '0') {
+		q++;
+		digits++;
+		if (s->p[0] == '-' && (q >= s->end || *q != '.'))
+			return -1;		/* "-0": leave it to jansson */
+	} else if (q < s->end && is_digit(*q) && *q != '0') {
+		while (q < s->end && is_digit(*q)) {
+			q++;
+			digits++;
+		}
+	} else
+		return -1;
+	if (q < s->end && *q == '.') {
+		integer = 0;
+		q++;
+		if (q >= s->end || !is_digit(*q))
+			return -1;
+		while (q < s->end && is_digit(*q)) {
+			q++;
+			digits++;
+		}
+	}
+	if (digits > 15 || (q < s->end && (*q == 'e' || *q == 'E')))
+		return -1;
+	if ((t = new_tok(s, JS_NUMBER, s->p)) == -1)
+		return -1;
+	s->js->tok[t].len = (uint32_t)(q - s->p);
+	s->js->tok[t].is_integer = (uint8_t)integer;
+	close_tok(s, t);
+	s->p = q;
+	return t;
+}
+
+static int
+scan_literal(struct jscan_state *s, const char *word, enum jscan_type type)
+{
+	size_t	n = strlen(word);
+	int	t;
+
+	if ((size_t)(s->end - s->p) < n || memcmp(s->p, word, n) != 0)
+		return -1;
+	if ((t = new_tok(s, type, s->p)) == -1)
+		return -1;
+	s->js->tok[t].len = (uint32_t)n;
+	close_tok(s, t);
+	s->p += n;
+	return t;
+}
+
+/* Scans an object or array after its opening bracket. */
+static int
+scan_container(struct jscan_state *s, enum jscan_type type)
+{
+	char	close = type == JS_OBJECT ? '}' : ']';
+	int	t, first = 1;
+
+	if (++s->depth > JSCAN_MAX_DEPTH ||
+	    (t = new_tok(s, type, s->p)) == -1)
+		return -1;
+	s->p++;
+	for (;;) {
+		skip_ws(s);
+		if (s->p >= s->end)
+			return -1;
+		if (*s->p == close && first) {
+			s->p++;
+			break;
+		}
+		if (!first) {
+			if (*s->p == close) {
+				s->p++;
+				break;
+			}
+			if (*s->p != ',')
+				return -1;
+			s->p++;
+			skip_ws(s);
+			if (s->p >= s->end)
+				return -1;
+		}
+		first = 0;
+		if (type == JS_OBJECT) {
+			if (*s->p != '"' || scan_string(s) == -1)
+				return -1;
+			skip_ws(s);
+			if (s->p >= s->end || *s->p != ':')
+				return -1;
+			s->p++;
+		}
+		if (scan_value(s) == -1)
+			return -1;
+	}
+	s->js->tok[t].len = (uint32_t)(s->p - (s->js->text +
+	    s->js->tok[t].start));
+	close_tok(s, t);
+	s->depth--;
+	return t;
+}
+
+static int
+scan_value(struct jscan_state *s)
+{
+	skip_ws(s);
+	if (s->p >= s->end)
+		return -1;
+	switch (*s->p) {
+	case '{':
+		return scan_container(s, JS_OBJECT);
+	case '[':
+		return scan_container(s, JS_ARRAY);
+	case '"':
+		return scan_string(s);
+	case 't':
+		return scan_literal(s, "true", JS_TRUE);
+	case 'f':
+		return scan_literal(s, "false", JS_FALSE);
+	case 'n':
+		return scan_literal(s, "null", JS_NULL);
+	default:
+		return scan_number(s);
+	}
+}
+
+int
+jscan_parse(struct jscan *js, const char *text, size_t len)
+{
+	struct jscan_state	s = { js, text, text + len, 0 };
+
+	if (len > UINT32_MAX)
+		return -1;
+	js->text = text;
+	js->ntok = 0;
+	if (scan_value(&s) == -1)
+		return -1;
+	skip_ws(&s);
+	return s.p == s.end ? 0 : -1;
+}
+
+int
+jscan_streq(const struct jscan *js, int t, const char *str)
+{
+	const struct jscan_tok	*k = &js->tok[t];
+
+	return k->type == JS_STRING && strlen(str) == k->len &&
+	    memcmp(js->text + k->start, str, k->len) == 0;
+}
+
+int
+jscan_get(const struct jscan *js, int obj, const char *key)
+{
+	int	i, found = -1;
+
+	if (js->tok[obj].type != JS_OBJECT)
+		return -1;
+	for (i = obj + 1; i < js->tok[obj].end; i = js->tok[i + 1].end) {
+		if (jscan_streq(js, i, key)) {
+			if (found != -1)
+				return -2;
+			found = i + 1;
+		}
+	}
+	return found;
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT — crmpubsub */
+/* An allocation-free scanner for a strict subset of JSON, for hot paths.
+ * It accepts only what it can read without doubt (ASCII strings without
+ * escapes, plain numbers, shallow nesting); anything else makes it give up,
+ * and the caller falls back to jansson, which then decides. */
+#ifndef CRMPUBSUB_JSCAN_H
+#define CRMPUBSUB_JSCAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum jscan_type { JS_OBJECT, JS_ARRAY, JS_STRING, JS_NUMBER, JS_TRUE,
+    JS_FALSE, JS_NULL };
+
+struct jscan_tok {
+	uint8_t		type;
+	uint8_t		is_integer;	/* JS_NUMBER without '.', 'e' */
+	uint16_t	end;		/* index of the token after this subtree */
+	uint32_t	start;		/* offset of the text (strings: inside quotes) */
+	uint32_t	len;
+};
+
+#define JSCAN_MAX_TOKENS	1024
+#define JSCAN_MAX_DEPTH		16
+
+struct jscan {
+	const char		*text;
+	size_t			 ntok;
+	struct jscan_tok	 tok[JSCAN_MAX_TOKENS];
+};
+
+/* Scans one JSON value filling the whole line (whitespace around it
+ * allowed): 0, or -1 when the text is outside the subset or not JSON. */
+int	jscan_parse(struct jscan *, const char *text, size_t len);
+/* Token index of key's value in object token obj; -1 when absent, -2 when
+ * the key appears more than once (ambiguous: give up). */
+int	jscan_get(const struct jscan *, int obj, const char *key);
+/* Visits each element t of array (or object member name) token arr. */
+#define JSCAN_FOREACH(js, arr, t) \
+	for ((t) = (arr) + 1; (t) < (js)->tok[(arr)].end; (t) = (js)->tok[(t)].end)
+/* Whether string token t equals s. */
+int	jscan_streq(const struct jscan *, int t, const char *s);
+
+#endif
