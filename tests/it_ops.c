@@ -32,12 +32,39 @@ up(const char *const *args)
 	    "daemon %s did not become ready", h_daemon_bin());
 }
 
-/* Teardown: stops the test's daemon if one runs. */
+/* Copies the daemon's stderr log to ours (for a failure's context). */
+static void
+show_daemon_log(void)
+{
+	char buf[4096];
+	size_t n;
+	FILE *f = fopen(daemon_.log, "r");
+
+	if (f == NULL)
+		return;
+	fprintf(stderr, "--- %s ---\n", daemon_.log);
+	while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+		fwrite(buf, 1, n, stderr);
+	fclose(f);
+}
+
+/* Teardown: stops the test's daemon with SIGTERM and asserts a clean exit
+ * (status 0: no crash, no sanitizer report at exit). */
 static void
 down(void)
 {
-	if (daemon_.pid > 0)
-		h_daemon_stop(&daemon_, SIGTERM, H_TIMEOUT_MS);
+	int status;
+
+	if (daemon_.pid <= 0)
+		return;
+	kill(daemon_.pid, SIGTERM);
+	status = h_daemon_wait_exit(&daemon_, 3 * H_TIMEOUT_MS);
+	if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		show_daemon_log();
+	h_daemon_stop(&daemon_, SIGKILL, H_TIMEOUT_MS);
+	ck_assert_msg(status != -1 && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 0, "daemon exit status %#x after SIGTERM",
+	    (unsigned)status);
 }
 
 /* A new connection to the test's daemon, asserted. */
