@@ -47,7 +47,8 @@ cl_broadcast(crmpubsub *c, const struct buf *line, const char *op,
 		goto out;
 	}
 	if (buf_len(&c->out) + buf_len(line) > c->max_queue) {
-		cl_pump(c, now);	/* perhaps the socket takes some now */
+		/* perhaps the socket takes some now */
+		cl_pump_budget(c, now, CL_READ_BUDGET_BROADCAST);
 		if (buf_len(&c->out) + buf_len(line) > c->max_queue) {
 			c->st.dropped++;
 			cl_broadcast_failed(c);
@@ -75,7 +76,7 @@ cl_broadcast(crmpubsub *c, const struct buf *line, const char *op,
 	gen = c->gen;
 	/* Wait (bounded) until this line has left for the kernel. */
 	for (;;) {
-		cl_pump(c, cl_now_ns());
+		cl_pump_budget(c, cl_now_ns(), CL_READ_BUDGET_BROADCAST);
 		if (c->sock == -1 || c->gen != gen || c->out_removed >= end ||
 		    cl_now_ns() >= deadline)
 			break;

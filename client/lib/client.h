@@ -36,6 +36,7 @@
 #define CL_NAME_MAX			128
 #define CL_RESUBSCRIBE_CHUNK		1000	/* topics per re-subscribe request */
 #define CL_READ_BUDGET			(256 * 1024)	/* bytes read per pump */
+#define CL_READ_BUDGET_BROADCAST	(16 * 1024)	/* ... inside a broadcast */
 #define CL_MAX_INCOMING_LINE		(1024 * 1024)
 #define CL_WAIT_SLICE_MS		10	/* re-check period of a waiter */
 #define CL_NTIMEOUTS			5
@@ -157,6 +158,8 @@ int	 cl_out_connected(crmpubsub *);
 /* conn.c */
 /* Makes every bit of progress possible without blocking. */
 void	 cl_pump(crmpubsub *, int64_t now);
+/* cl_pump reading at most budget bytes (broadcasts keep their time bound). */
+void	 cl_pump_budget(crmpubsub *, int64_t now, size_t budget);
 /* Tries to connect now (ignoring back-off). 0, or -1 with errno. */
 int	 cl_try_connect(crmpubsub *, int64_t now);
 void	 cl_disconnect(crmpubsub *, const char *why);

@@ -287,14 +287,15 @@ cl_handle_input(crmpubsub *c)
 
 /* Reads what the socket has (bounded per call) and handles complete lines. */
 static void
-cl_read_some(crmpubsub *c)
+cl_read_some(crmpubsub *c, size_t budget)
 {
 	char	tmp[65536];
-	size_t	total = 0;
+	size_t	total = 0, want;
 	ssize_t	n;
 
-	while (c->sock != -1 && total < CL_READ_BUDGET) {
-		n = recv(c->sock, tmp, sizeof tmp, MSG_DONTWAIT);
+	while (c->sock != -1 && total < budget) {
+		want = budget - total < sizeof tmp ? budget - total : sizeof tmp;
+		n = recv(c->sock, tmp, want, MSG_DONTWAIT);
 		if (n > 0) {
 			total += (size_t)n;
 			if (buf_append(&c->in, tmp, (size_t)n) == -1) {
@@ -302,7 +303,7 @@ cl_read_some(crmpubsub *c)
 				return;
 			}
 			cl_handle_input(c);
-			if ((size_t)n < sizeof tmp)
+			if ((size_t)n < want)
 				return;
 			continue;
 		}
@@ -317,7 +318,7 @@ cl_read_some(crmpubsub *c)
 }
 
 void
-cl_pump(crmpubsub *c, int64_t now)
+cl_pump_budget(crmpubsub *c, int64_t now, size_t budget)
 {
 	if (c->sock == -1) {
 		if (now < c->next_attempt_ns)
@@ -325,14 +326,20 @@ cl_pump(crmpubsub *c, int64_t now)
 		if (cl_try_connect(c, now) == -1)
 			return;
 	}
-	cl_read_some(c);
+	cl_read_some(c, budget);
 	if (c->sock != -1)
 		cl_write_some(c);
 	/* A loss above may allow an immediate retry (daemon restarted). */
 	if (c->sock == -1 && cl_now_ns() >= c->next_attempt_ns &&
 	    cl_try_connect(c, cl_now_ns()) == 0)
-		cl_read_some(c);
+		cl_read_some(c, budget);
 	cl_update_events(c);
+}
+
+void
+cl_pump(crmpubsub *c, int64_t now)
+{
+	cl_pump_budget(c, now, CL_READ_BUDGET);
 }
 
 void

@@ -47,6 +47,9 @@ static int
 cl_next(crmpubsub *c, struct crmpubsub_message *msg, int64_t deadline)
 {
 	for (;;) {
+		/* Queued messages first: no system call per message. */
+		if (cl_msg_pop(c, msg))
+			return 1;
 		cl_pump(c, cl_now_ns());
 		if (cl_msg_pop(c, msg))
 			return 1;

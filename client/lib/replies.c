@@ -198,6 +198,38 @@ cl_handle_push(crmpubsub *c, const json_t *o, const char *type)
 	}
 }
 
+/* The common case without a JSON parser: an ok reply to the oldest
+ * request, a broadcast, as the daemon writes it
+ * ({"ok":true,"op":"broadcast_…",…,"delivered":N}). 1 when handled. */
+static int
+cl_fast_broadcast_ack(crmpubsub *c, const char *line, size_t len)
+{
+	static const char	 prefix[] = "{\"ok\":true,\"op\":\"broadcast_";
+	static const char	 key[] = "\"delivered\":";
+	const char		*p, *end = line + len;
+	unsigned long long	 v = 0;
+	struct cl_req		*r;
+
+	if (len < sizeof prefix || memcmp(line, prefix, sizeof prefix - 1) ||
+	    c->n_written == 0 || c->reqs.n == 0)
+		return 0;
+	r = cl_reqq_at(&c->reqs, 0);
+	if (r->kind != CL_REQ_BROADCAST ||
+	    (p = memmem(line, len, key, sizeof key - 1)) == NULL)
+		return 0;
+	for (p += sizeof key - 1; p < end && *p >= '0' && *p <= '9'; p++)
+		v = v * 10 + (unsigned long long)(*p - '0');
+	if (p == end || (*p != '}' && *p != ','))
+		return 0;
+	cl_req_release(r);
+	cl_reqq_pop(&c->reqs);
+	c->n_written--;
+	c->st.pending--;
+	c->st.acked++;
+	c->st.delivered += v;
+	return 1;
+}
+
 int
 cl_handle_line(crmpubsub *c, const char *line, size_t len)
 {
@@ -213,6 +245,8 @@ cl_handle_line(crmpubsub *c, const char *line, size_t len)
 		;
 	if (i == len)
 		return 0;	/* blank */
+	if (cl_fast_broadcast_ack(c, line, len))
+		return 0;
 	o = json_loadb(line, len, 0, &jerr);
 	if (!json_is_object(o)) {
 		json_decref(o);
