@@ -49,6 +49,7 @@ static json_t		*subscribe_range(struct h_conn *c, unsigned long first,
 static json_t		*broadcast_one(struct h_conn *c, unsigned long contact);
 static void		 shutdown_case(int sig);
 static void		 acl_case(const char *const *args, int allowed);
+static int		 wait_accepting_tight(const char *path, int timeout_ms);
 
 /* Monotonic clock in milliseconds. */
 static long long
@@ -362,6 +363,67 @@ END_TEST
 START_TEST(test_sigint_shutdown)
 {
 	shutdown_case(SIGINT);
+}
+END_TEST
+
+/* Connects to path as fast as possible until it accepts; 1 or 0 after
+ * timeout_ms. Tighter than the harness's readiness probe on purpose. */
+static int
+wait_accepting_tight(const char *path, int timeout_ms)
+{
+	long long deadline = now_ms() + timeout_ms;
+	struct timespec pause = { 0, 100000 };
+	struct sockaddr_un sun;
+	int fd, rc;
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	ck_assert_uint_lt(strlen(path), sizeof sun.sun_path);
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	for (;;) {
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		ck_assert_int_ne(fd, -1);
+		rc = connect(fd, (struct sockaddr *)&sun, sizeof sun);
+		close(fd);
+		if (rc == 0)
+			return 1;
+		if (now_ms() >= deadline)
+			return 0;
+		nanosleep(&pause, NULL);
+	}
+}
+
+/* A SIGTERM the moment the socket accepts is already a clean shutdown:
+ * exit 0 and the socket unlinked, never death by the signal. */
+START_TEST(test_sigterm_right_after_ready)
+{
+	struct h_daemon d;
+	const char *args[3];
+	char sock[320];
+	int i, status;
+
+	for (i = 0; i < 60; i++) {
+		struct scratch s;
+
+		scratch_make(&s, "crmpubsub.sock");
+		snprintf(sock, sizeof sock, "%s", s.path);
+		args[0] = "-s";
+		args[1] = sock;
+		args[2] = NULL;
+		ck_assert_int_eq(h_daemon_spawn(&d, args, NULL), 0);
+		ck_assert_msg(wait_accepting_tight(sock, 4 * H_TIMEOUT_MS),
+		    "run %d: daemon never accepted", i);
+		ck_assert_int_eq(kill(d.pid, SIGTERM), 0);
+		status = h_daemon_wait_exit(&d, H_TIMEOUT_MS);
+		ck_assert_msg(status != -1, "run %d: no exit", i);
+		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		    "run %d: SIGTERM right after the socket accepted gave wait "
+		    "status %d%s", i, status, WIFSIGNALED(status) ?
+		    " (killed by the signal)" : "");
+		ck_assert_msg(access(sock, F_OK) == -1, "run %d: socket left", i);
+		h_daemon_stop(&d, SIGKILL, 0);
+		scratch_remove(&s);
+	}
 }
 END_TEST
 
@@ -1075,6 +1137,7 @@ lifecycle_suite(void)
 	tcase_set_timeout(sig, 20);
 	tcase_add_test(sig, test_sigterm_shutdown);
 	tcase_add_test(sig, test_sigint_shutdown);
+	tcase_add_test(sig, test_sigterm_right_after_ready);
 	tcase_add_test(sig, test_shutdown_stuck_reader);
 	suite_add_tcase(s, sig);
 
