@@ -35,7 +35,8 @@ int	jscan_parse(struct jscan *, const char *text, size_t len);
 /* Token index of key's value in object token obj; -1 when absent, -2 when
  * the key appears more than once (ambiguous: give up). */
 int	jscan_get(const struct jscan *, int obj, const char *key);
-/* Visits each element t of array (or object member name) token arr. */
+/* Visits each element t of array token arr (objects hold name/value
+ * pairs: step with t = tok[t + 1].end instead). */
 #define JSCAN_FOREACH(js, arr, t) \
 	for ((t) = (arr) + 1; (t) < (js)->tok[(arr)].end; (t) = (js)->tok[(t)].end)
 /* Whether string token t equals s. */
