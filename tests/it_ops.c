@@ -103,6 +103,11 @@ ok(struct h_conn *c, const char *fmt, ...)
 	va_end(ap);
 	r = h_request(c, line);
 	ck_assert_msg(h_is_ok(r), "request %s: got %s", line, dump(r));
+	ck_assert_msg(json_object_get(r, "type") == NULL &&
+	    json_object_get(r, "error") == NULL &&
+	    json_object_get(r, "message") == NULL,
+	    "request %s: success reply with type/error/message: %s", line,
+	    dump(r));
 	free(line);
 	return r;
 }
@@ -130,6 +135,10 @@ check_error(const json_t *r, const char *code, const char *op,
 	    dump(r));
 	ck_assert_msg(json_object_get(r, "type") == NULL,
 	    "%s: reply carries type: %s", what, dump(r));
+	/* Exactly ok, op, error, message, plus the echoed id if any. */
+	ck_assert_msg(json_object_size(r) ==
+	    (json_object_get(r, "id") != NULL ? 5u : 4u),
+	    "%s: unexpected keys: %s", what, dump(r));
 }
 
 /* Sends line and asserts the error reply; frees it. */
@@ -160,6 +169,20 @@ exchange(struct h_conn *c, const char *line, const char *want)
 {
 	ck_assert_int_eq(h_send_line(c, line), 0);
 	expect_line(c, want);
+}
+
+/* Sends line; asserts the next line starts with prefix and ends in "}. */
+static void
+expect_prefix(struct h_conn *c, const char *line, const char *prefix)
+{
+	char got[8192];
+	long n;
+
+	ck_assert_int_eq(h_send_line(c, line), 0);
+	n = h_recv_line(c, got, sizeof got, H_TIMEOUT_MS);
+	ck_assert_msg(n >= 0, "no reply to %s", line);
+	ck_assert_msg(strncmp(got, prefix, strlen(prefix)) == 0 && n >= 2 &&
+	    strcmp(got + n - 2, "\"}") == 0, "reply to %s: %s", line, got);
 }
 
 /* The stats object, asserted present. */
@@ -335,6 +358,14 @@ START_TEST(test_error_reply_echoes_id)
 
 	up(NULL);
 	c = conn();
+	/* Raw form: ok, op, id, error, message, in that order. */
+	expect_prefix(c, "{\"op\":\"nope\",\"id\":\"e1\"}",
+	    "{\"ok\":false,\"op\":\"nope\",\"id\":\"e1\",\"error\":\"unknown_op\","
+	    "\"message\":\"");
+	expect_prefix(c, "{\"op\":7}", "{\"ok\":false,\"op\":null,"
+	    "\"error\":\"bad_request\",\"message\":\"");
+	expect_prefix(c, "}", "{\"ok\":false,\"op\":null,"
+	    "\"error\":\"bad_json\",\"message\":\"");
 	r = h_request(c, "{\"op\":\"nope\",\"id\":\"e1\"}");
 	check_error(r, "unknown_op", "nope", "unknown op with id");
 	ck_assert_str_eq(h_str(r, "id"), "e1");
@@ -1039,6 +1070,8 @@ START_TEST(test_line_too_long_reply)
 	c = conn();
 	memset(line, 'x', 150);
 	line[150] = '\0';
+	expect_prefix(c, line, "{\"ok\":false,\"op\":null,"
+	    "\"error\":\"line_too_long\",\"message\":\"");
 	r = h_request(c, line);
 	check_error(r, "line_too_long", NULL, "150-byte line, limit 64");
 	json_decref(r);
