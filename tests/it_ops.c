@@ -310,6 +310,7 @@ START_TEST(test_hello_name_limits)
 	char line[512], name[200];
 	json_t *e;
 	long long id;
+	int i;
 
 	up(NULL);
 	c = conn();
@@ -321,7 +322,24 @@ START_TEST(test_hello_name_limits)
 	    strcmp(h_str(e, "name"), name) == 0, "128-byte name: %s", dump(e));
 	json_decref(e);
 
-	name[128] = 'n';
+	/* The limit is in bytes: 64 two-byte characters fit, 65 do not. */
+	for (i = 0; i < 64; i++)
+		memcpy(name + 2 * i, "\xc3\xa9", 2);
+	name[128] = '\0';
+	snprintf(line, sizeof line, "{\"op\":\"hello\",\"name\":\"%s\"}", name);
+	json_decref(ok(c, "%s", line));
+	memcpy(name + 128, "\xc3\xa9", 3);
+	snprintf(line, sizeof line, "{\"op\":\"hello\",\"name\":\"%s\"}", name);
+	expect_error(c, line, "bad_request", "hello");
+	/* A name with quotes and escapes comes back intact in clients. */
+	json_decref(ok(c, "{\"op\":\"hello\",\"name\":\"a\\\"b\\\\c\\t\"}"));
+	e = client_entry(c, id);
+	ck_assert_msg(e != NULL && h_str(e, "name") != NULL &&
+	    strcmp(h_str(e, "name"), "a\"b\\c\t") == 0, "escaped name: %s",
+	    dump(e));
+	json_decref(e);
+
+	memset(name, 'n', 129);
 	name[129] = '\0';
 	snprintf(line, sizeof line, "{\"op\":\"hello\",\"name\":\"%s\"}", name);
 	expect_error(c, line, "bad_request", "hello");
@@ -347,6 +365,17 @@ START_TEST(test_ping_and_id_echo)
 	    "{\"ok\":true,\"op\":\"ping\",\"id\":\"req-1\"}");
 	exchange(c, "{\"op\":\"ping\",\"id\":\"\"}",
 	    "{\"ok\":true,\"op\":\"ping\",\"id\":\"\"}");
+	exchange(c, "{\"op\":\"ping\",\"id\":123456789012}",
+	    "{\"ok\":true,\"op\":\"ping\",\"id\":123456789012}");
+	{
+		json_t *r = h_request(c,
+		    "{\"op\":\"ping\",\"id\":\"q\\\"b\\\\s\\u00e9\\n\"}");
+
+		ck_assert_msg(h_is_ok(r) && h_str(r, "id") != NULL &&
+		    strcmp(h_str(r, "id"), "q\"b\\s\xc3\xa9\n") == 0,
+		    "escaped id: %s", dump(r));
+		json_decref(r);
+	}
 	h_close(c);
 }
 END_TEST
