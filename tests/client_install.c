@@ -299,8 +299,9 @@ START_TEST(test_installed_tree_with_pkg_config)
 	ck_assert_int_eq(run(out, sizeof out, "test -f %s/usr/include/"
 	    "crmpubsub.h && test -f %s/usr/lib/libcrmpubsub.so.1 && "
 	    "test -L %s/usr/lib/libcrmpubsub.so && test -f %s/usr/lib/"
-	    "libcrmpubsub.a && test -f %s/usr/lib/pkgconfig/libcrmpubsub.pc",
-	    tmpdir, tmpdir, tmpdir, tmpdir, tmpdir), 0);
+	    "libcrmpubsub.a && test -f %s/usr/lib/pkgconfig/libcrmpubsub.pc "
+	    "&& test -f %s/usr/share/man/man3/libcrmpubsub.3",
+	    tmpdir, tmpdir, tmpdir, tmpdir, tmpdir, tmpdir), 0);
 
 	ck_assert_msg(run(flags, sizeof flags, "PKG_CONFIG_SYSROOT_DIR=%s "
 	    "PKG_CONFIG_PATH=%s/usr/lib/pkgconfig pkg-config --cflags --libs "
@@ -327,6 +328,17 @@ START_TEST(test_installed_tree_with_pkg_config)
 }
 END_TEST
 
+/* The manual page is lint-clean (warnings and worse). */
+START_TEST(test_man_page_lint)
+{
+	char	out[8192];
+
+	ck_assert_msg(run(out, sizeof out, "mandoc -T lint -W warning "
+	    "%s/docs/libcrmpubsub.3", top_dir()) == 0, "mandoc: %s", out);
+	ck_assert_str_eq(out, "");
+}
+END_TEST
+
 static Suite *
 client_install_suite(void)
 {
@@ -339,6 +351,7 @@ client_install_suite(void)
 	tcase_add_test(tc, test_examples_in_tree);
 	tcase_add_test(tc, test_writer_without_daemon);
 	tcase_add_test(tc, test_installed_tree_with_pkg_config);
+	tcase_add_test(tc, test_man_page_lint);
 	suite_add_tcase(s, tc);
 	return s;
 }
