@@ -26,7 +26,7 @@ TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 O         ?= .
 CC        ?= cc
 PKG_CONFIG ?= pkg-config
-DEPS_PC    = libevent jansson uuid check
+DEPS_PC    = libevent jansson uuid check hiredis
 
 CFLAGS    ?= -O2 -g
 WARNFLAGS  = -Wall -Wextra -Wmissing-prototypes -Wstrict-prototypes -Wshadow \
@@ -38,8 +38,10 @@ ALL_CPPFLAGS = -D_GNU_SOURCE -DCRMPUBSUB_VERSION='"$(VERSION)"' -Iproto -Iclient
 ALL_CFLAGS   = -std=c11 -fPIC $(WARNFLAGS) $(SANFLAGS) $(CFLAGS)
 ALL_LDFLAGS  = $(SANFLAGS) $(LDFLAGS)
 
-PC_CFLAGS  = $(shell $(PKG_CONFIG) --cflags libevent jansson uuid 2>/dev/null)
-LIBEVENT   = $(shell $(PKG_CONFIG) --libs libevent 2>/dev/null)
+PC_CFLAGS  = $(shell $(PKG_CONFIG) --cflags libevent jansson uuid hiredis 2>/dev/null)
+# hiredis rides with libevent: every link of daemon objects needs both
+# (daemon/federate.c uses hiredis's libevent adapter).
+LIBEVENT   = $(shell $(PKG_CONFIG) --libs libevent hiredis 2>/dev/null)
 JANSSON    = $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null)
 LIBUUID    = $(shell $(PKG_CONFIG) --libs uuid 2>/dev/null)
 CHECKLIBS  = $(shell $(PKG_CONFIG) --libs check 2>/dev/null)

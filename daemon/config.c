@@ -46,6 +46,12 @@ static const struct option_def options[] = {
 	  "groups allowed to broadcast (comma-separated gids)" },
 	{ "publish_uids", OPT_IDS, OFF(publish_uids), NULL, 0, 0, 1,
 	  "users allowed to broadcast (comma-separated uids)" },
+	{ "redis", OPT_STRING, OFF(redis), NULL, 0, 0, 0,
+	  "Redis to federate through (unix:///PATH or redis://HOST:PORT)" },
+	{ "redis_password", OPT_STRING, OFF(redis_password), NULL, 0, 0, 0,
+	  "password for Redis AUTH" },
+	{ "redis_prefix", OPT_STRING, OFF(redis_prefix), "crmpubsub:", 0, 0, 0,
+	  "prefix of the Redis channel names" },
 	{ "socket", OPT_STRING, OFF(socket_path), NULL, 0, 0, 0,
 	  "Unix socket path" },
 	{ "socket_group", OPT_STRING, OFF(socket_group), NULL, 0, 0, 0,
@@ -165,6 +171,9 @@ config_set(struct config *c, const char *key, const char *value, char **cause)
 	field = (char *)c + o->offset;
 	switch (o->type) {
 	case OPT_STRING:
+		if (strcmp(key, "redis") == 0 && *value != '\0' &&
+		    federate_check_address(value) == -1)
+			goto bad;
 		free(*(char **)field);
 		*(char **)field = *value != '\0' ? strdup(value) : NULL;
 		return 0;
@@ -294,6 +303,9 @@ config_free(struct config *c)
 	free(c->socket_path);
 	free(c->config_file);
 	free(c->socket_group);
+	free(c->redis);
+	free(c->redis_prefix);
+	free(c->redis_password);
 	free(c->publish_uids.v);
 	free(c->publish_gids.v);
 	free(c);
@@ -343,6 +355,10 @@ config_warn_fixed(const struct config *old, const struct config *new)
 	    old->socket_mode != new->socket_mode)
 		log_warnx("reload: socket_mode/socket_group change at the next "
 		    "restart");
+	if (!same_string(old->redis, new->redis) ||
+	    !same_string(old->redis_prefix, new->redis_prefix) ||
+	    !same_string(old->redis_password, new->redis_password))
+		log_warnx("reload: redis settings change at the next restart");
 }
 
 static int

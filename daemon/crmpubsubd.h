@@ -42,6 +42,9 @@ struct config {
 	unsigned	 socket_mode;
 	char		*socket_group;
 	int		 verbose;
+	char		*redis;			/* federation: Redis address */
+	char		*redis_prefix;		/* channel prefix */
+	char		*redis_password;
 };
 
 /* The settings in force; replaced as a whole by a successful reload. */
@@ -196,6 +199,28 @@ struct broadcast_result {
 
 void	 broadcast_fanout(enum crm_event, const uint8_t interaction_uuid[16],
 	     const struct uuid_list *contacts, struct broadcast_result *);
+
+/* Queues the push for one topic to its local subscribers; returns how many
+ * were queued. Federation calls it for messages received from Redis. */
+size_t	 broadcast_deliver(enum crm_event, const struct topic_key *,
+	     const uint8_t interaction_uuid[16]);
+
+/* ---- federate.c: daemons sharing broadcasts through Redis pub/sub ------- */
+
+/* 0 when s is a usable `redis` address (unix:///path, redis://…), else -1. */
+int	 federate_check_address(const char *s);
+/* Starts the link when cfg names a Redis server; 0, or -1 with *cause. */
+int	 federate_init(struct event_base *, const struct config *, char **cause);
+/* Drops the link and frees everything; no Redis traffic afterwards. */
+void	 federate_shutdown(void);
+/* Registry hooks: a topic got its first local subscriber / lost its last. */
+void	 federate_topic_added(const struct topic_key *);
+void	 federate_topic_removed(const struct topic_key *);
+/* Publishes one locally handled broadcast of one topic to the other daemons. */
+void	 federate_publish(enum crm_event, const struct topic_key *,
+	     const uint8_t interaction_uuid[16]);
+/* Appends ,"federation":{…} to the stats object. */
+void	 federate_stats_write(struct buf *);
 
 /* ---- stats.c ------------------------------------------------------------- */
 

@@ -195,6 +195,8 @@ main(int argc, char **argv)
 	    evsignal_add(ev_term, NULL) == -1 ||
 	    evsignal_add(ev_int, NULL) == -1 || evsignal_add(ev_hup, NULL) == -1)
 		fatalx("cannot set up signal handling");
+	if (federate_init(base, cfg, &cause) == -1)
+		fatalx("federation: %s", cause ? cause : "cannot start");
 
 	log_info("crmpubsubd %s (libevent %s, %s) listening on %s",
 	    CRMPUBSUB_VERSION, event_get_version(),
@@ -207,6 +209,7 @@ main(int argc, char **argv)
 		listen_stop();
 		log_warnx("event loop ended unexpectedly");
 	}
+	federate_shutdown();
 	conn_close_all();
 	subs_free_all();
 	if (stop_poll_ev != NULL)

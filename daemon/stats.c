@@ -34,5 +34,6 @@ stats_write(struct buf *b)
 		buf_put_key(b, rows[i].key);
 		buf_put_uint(b, rows[i].value);
 	}
+	federate_stats_write(b);
 	return buf_putc(b, '}');
 }

@@ -180,6 +180,7 @@ subs_add(struct conn *c, const struct topic_key *k)
 	if (created) {
 		table[slot] = t;
 		ntopics++;
+		federate_topic_added(&t->key);
 	}
 	t->subs[t->nsubs].conn = c;
 	t->subs[t->nsubs].conn_idx = c->nsubs;
@@ -210,6 +211,7 @@ subs_remove_at(struct conn *c, uint32_t ci)
 	}
 	nsubscriptions--;
 	if (t->nsubs == 0) {
+		federate_topic_removed(&t->key);
 		subs_table_delete(subs_slot(&t->key, t->hash));
 		ntopics--;
 		free(t->subs);
