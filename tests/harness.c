@@ -26,6 +26,7 @@
 #include "harness.h"
 
 #define H_POLL_STEP_NS	5000000L	/* 5 ms between readiness / exit probes */
+#define H_DIR_PREFIX	"crmpubsub-test."
 
 static long long	 h_now_ms(void);
 static int		 h_remaining(long long deadline);
@@ -45,6 +46,7 @@ static void		 h_track(const struct h_daemon *d);
 static void		 h_untrack(const struct h_daemon *d);
 static void		 h_reap_leftovers(void);
 static void		 h_mark_reaped(const struct h_daemon *d);
+static void		 h_sweep_stale(void);
 
 /*
  * Daemons started by this process and not yet stopped. A failing check
@@ -206,13 +208,49 @@ h_daemon_bin(void)
 	return path;
 }
 
+/* Removes the private directories of test processes that no longer exist.
+ * check ends a failed test with _exit, so neither its teardown nor our exit
+ * handler runs; its daemons die with it (PR_SET_PDEATHSIG and check's kill
+ * of the process group), and the next harness user clears the directory.
+ * Directory names carry the owning pid: /tmp/crmpubsub-test.<pid>.XXXXXX */
+static void
+h_sweep_stale(void)
+{
+	static int swept;
+	char path[512], *end;
+	struct dirent *de;
+	DIR *tmp;
+	long owner;
+
+	if (swept)
+		return;
+	swept = 1;
+	if ((tmp = opendir("/tmp")) == NULL)
+		return;
+	while ((de = readdir(tmp)) != NULL) {
+		if (strncmp(de->d_name, H_DIR_PREFIX, sizeof H_DIR_PREFIX - 1)
+		    != 0)
+			continue;
+		owner = strtol(de->d_name + sizeof H_DIR_PREFIX - 1, &end, 10);
+		if (owner <= 0 || *end != '.')
+			continue;
+		if (kill((pid_t)owner, 0) == 0 || errno != ESRCH)
+			continue;
+		snprintf(path, sizeof path, "/tmp/%s", de->d_name);
+		h_rm_rf(path);
+	}
+	closedir(tmp);
+}
+
 /* Makes the private directory and fills in the paths inside it. */
 static int
 h_paths(struct h_daemon *d)
 {
+	h_sweep_stale();
 	memset(d, 0, sizeof *d);
 	d->pid = -1;
-	snprintf(d->dir, sizeof d->dir, "/tmp/crmpubsub-test.XXXXXX");
+	snprintf(d->dir, sizeof d->dir, "/tmp/" H_DIR_PREFIX "%ld.XXXXXX",
+	    (long)getpid());
 	if (mkdtemp(d->dir) == NULL) {
 		d->dir[0] = '\0';
 		return -1;
