@@ -816,6 +816,47 @@ START_TEST(test_daemon_gone_no_sigpipe)
 }
 END_TEST
 
+/* A stalled daemon (SIGSTOP): broadcasts stay fast and bounded, queue up,
+ * and are all acknowledged once it resumes. */
+START_TEST(test_stalled_daemon)
+{
+	struct crmpubsub_stats	st;
+	crmpubsub		*c;
+	char			 u1[37], inter[37];
+	const char		*cs[1];
+	double			 t0, t_all, worst = 0, dt;
+	int			 i;
+
+	up(NULL);
+	c = handle("patient-writer");
+	h_uuid(1, u1);
+	cs[0] = u1;
+	kill(daemon_.pid, SIGSTOP);
+	t_all = now_ms();
+	for (i = 0; i < 3000; i++) {
+		h_uuid(0x5000 + (unsigned long)i, inter);
+		t0 = now_ms();
+		ck_assert_int_eq(crmpubsub_broadcast_to_contacts(c,
+		    CRMPUBSUB_INTERACTION_UPDATED, inter, cs, 1), 0);
+		dt = now_ms() - t0;
+		if (dt > worst)
+			worst = dt;
+	}
+	t_all = now_ms() - t_all;
+	kill(daemon_.pid, SIGCONT);
+	ck_assert_msg(worst < 5 + 20, "slowest broadcast took %.2f ms", worst);
+	/* Only the call that found the socket full waited its bound. */
+	ck_assert_msg(t_all < 1000, "3000 broadcasts took %.0f ms", t_all);
+	crmpubsub_stats(c, &st);
+	ck_assert_uint_gt(st.pending, 0);
+	ck_assert_int_eq(crmpubsub_flush(c, 4 * H_TIMEOUT_MS), 0);
+	crmpubsub_stats(c, &st);
+	ck_assert_uint_eq(st.acked, 3000);
+	check_invariant(c);
+	crmpubsub_close(c);
+}
+END_TEST
+
 /* The descriptor works in a plain poll(2) loop; dispatch hands messages to
  * the callback and says how many. */
 static void
@@ -1000,6 +1041,7 @@ client_api_suite(void)
 	tcase_add_test(tc, test_failures_counted_and_logged);
 	tcase_add_test(tc, test_no_daemon_best_effort);
 	tcase_add_test(tc, test_daemon_gone_no_sigpipe);
+	tcase_add_test(tc, test_stalled_daemon);
 	tcase_add_test(tc, test_fd_poll_and_dispatch);
 	tcase_add_test(tc, test_shutdown_passed_through);
 	tcase_add_test(tc, test_daemon_resync_passed_through);

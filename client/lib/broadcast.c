@@ -34,6 +34,7 @@ cl_broadcast(crmpubsub *c, const struct buf *line, const char *op,
 	int64_t		now, deadline;
 	uint64_t	end;
 	unsigned	gen;
+	bool		backlog;
 
 	pthread_mutex_lock(&c->lock);
 	now = cl_now_ns();
@@ -61,6 +62,10 @@ cl_broadcast(crmpubsub *c, const struct buf *line, const char *op,
 			goto out;
 		}
 	}
+	/* Output already waiting means the daemon is not keeping up (or is
+	 * away): queue behind it without waiting, so a stalled daemon costs
+	 * each call microseconds, not the whole time bound. */
+	backlog = buf_len(&c->out) > 0;
 	memset(&r, 0, sizeof r);
 	r.kind = CL_REQ_BROADCAST;
 	r.len = (uint32_t)buf_len(line);
@@ -78,7 +83,7 @@ cl_broadcast(crmpubsub *c, const struct buf *line, const char *op,
 	for (;;) {
 		cl_pump_budget(c, cl_now_ns(), CL_READ_BUDGET_BROADCAST);
 		if (c->sock == -1 || c->gen != gen || c->out_removed >= end ||
-		    cl_now_ns() >= deadline)
+		    backlog || cl_now_ns() >= deadline)
 			break;
 		cl_wait_io(c, deadline, true);
 	}
