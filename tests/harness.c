@@ -49,9 +49,11 @@ static void		 h_mark_reaped(const struct h_daemon *d);
 static void		 h_sweep_stale(void);
 
 /*
- * Daemons started by this process and not yet stopped. A failing check
- * assertion exits the test process without running its teardown; the exit
- * handler then kills what is left and removes the private directories.
+ * Daemons started by this process and not yet stopped. A test process that
+ * exits without stopping them (a failed assertion under CK_FORK=no, an early
+ * exit) runs the exit handler, which kills what is left and removes the
+ * private directories. check's forked tests end with _exit instead; for them
+ * h_sweep_stale clears the directories later.
  */
 #define H_MAX_TRACKED	64
 static struct {
