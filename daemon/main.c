@@ -176,18 +176,6 @@ main(int argc, char **argv)
 		fatalx("event_base_new failed");
 	if (conn_init(base) == -1)
 		fatalx("out of memory");
-	if (listen_open(base, cfg, &cause) == -1) {
-		log_warnx("%s", cause ? cause : "cannot listen");
-		free(cause);
-		listen_stop();
-		conn_close_all();
-		event_base_free(base);
-		libevent_global_shutdown();
-		config_free(cfg);
-		free(overrides);
-		return 1;
-	}
-	stats.started = time(NULL);
 	ev_term = evsignal_new(base, SIGTERM, signal_stop_cb, NULL);
 	ev_int = evsignal_new(base, SIGINT, signal_stop_cb, NULL);
 	ev_hup = evsignal_new(base, SIGHUP, signal_reload_cb, NULL);
@@ -195,6 +183,23 @@ main(int argc, char **argv)
 	    evsignal_add(ev_term, NULL) == -1 ||
 	    evsignal_add(ev_int, NULL) == -1 || evsignal_add(ev_hup, NULL) == -1)
 		fatalx("cannot set up signal handling");
+	/* Signals are events before the socket exists: a SIGTERM that comes
+	 * as soon as clients can connect is a clean shutdown. */
+	if (listen_open(base, cfg, &cause) == -1) {
+		log_warnx("%s", cause ? cause : "cannot listen");
+		free(cause);
+		listen_stop();
+		conn_close_all();
+		event_free(ev_term);
+		event_free(ev_int);
+		event_free(ev_hup);
+		event_base_free(base);
+		libevent_global_shutdown();
+		config_free(cfg);
+		free(overrides);
+		return 1;
+	}
+	stats.started = time(NULL);
 	if (federate_init(base, cfg, &cause) == -1)
 		fatalx("federation: %s", cause ? cause : "cannot start");
 
