@@ -43,3 +43,18 @@ broadcast_fanout(enum crm_event e, const uint8_t interaction_uuid[16],
 		federate_publish(e, &k, interaction_uuid);
 	}
 }
+
+/* Runs an accepted broadcast and writes its reply fields. */
+void
+broadcast_run(enum crm_event e, const uint8_t interaction_uuid[16],
+    const struct uuid_list *contacts, struct buf *fields)
+{
+	struct broadcast_result	r;
+
+	broadcast_fanout(e, interaction_uuid, contacts, &r);
+	stats.broadcasts++;
+	buf_put_key(fields, "topics");
+	buf_put_uint(fields, r.topics);
+	buf_put_key(fields, "delivered");
+	buf_put_uint(fields, r.delivered);
+}

@@ -18,7 +18,6 @@
 
 #include <sys/socket.h>
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -250,15 +249,6 @@ conn_feed(struct conn *c, const char *data, size_t len)
 	}
 }
 
-/* Whether the peer closed both directions (not just its writing side). */
-static int
-conn_peer_gone(int fd)
-{
-	struct pollfd	pfd = { fd, POLLOUT, 0 };
-
-	return poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLHUP | POLLERR));
-}
-
 static void
 conn_read_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -278,16 +268,13 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 		conn_close(c, strerror(errno));
 		return;
 	}
-	/* EOF. A peer that only shut down its writing side may still want its
-	 * replies and, if it subscribed, its pushes. */
+	/* EOF. A peer that only shut down its writing side (socat at the end
+	 * of its input) still gets the replies it asked for, then the close. */
 	event_del(c->ev_read);
-	c->flags |= CONN_EOF;
 	buf_free(&c->in);
-	if (c->nsubs == 0 || conn_peer_gone(fd)) {
-		c->flags |= CONN_CLOSING;
-		if (buf_len(&c->out) == 0)
-			conn_close(c, "closed by peer");
-	}
+	c->flags |= CONN_CLOSING;
+	if (buf_len(&c->out) == 0)
+		conn_close(c, "closed by peer");
 }
 
 /* Sends what the socket takes without blocking: 0, or -1 on a dead peer. */

@@ -130,7 +130,6 @@ void		 subs_free_all(void);
 #define CONN_DISCARD	0x01	/* swallowing an over-long line */
 #define CONN_LAGGED	0x02	/* pushes dropped until output drains */
 #define CONN_DIRTY	0x04	/* on the flush list */
-#define CONN_EOF	0x08	/* peer sent EOF: no more reading */
 #define CONN_CLOSING	0x10	/* close once output is written */
 #define CONN_SHUTDOWN	0x20	/* daemon is stopping */
 #define CONN_DEAD	0x40	/* replies piled up unread: close now */
@@ -199,6 +198,14 @@ struct broadcast_result {
 
 void	 broadcast_fanout(enum crm_event, const uint8_t interaction_uuid[16],
 	     const struct uuid_list *contacts, struct broadcast_result *);
+/* Fans out, counts, and writes the reply fields "topics" and "delivered". */
+void	 broadcast_run(enum crm_event, const uint8_t interaction_uuid[16],
+	     const struct uuid_list *contacts, struct buf *fields);
+
+/* ---- fastpath.c: ping and broadcasts without a jansson tree ---------------- */
+
+/* 1 when the request was handled, 0 to take the general path. */
+int	 fastpath_dispatch(struct conn *, const char *line, size_t len);
 
 /* Queues the push for one topic to its local subscribers; returns how many
  * were queued. Federation calls it for messages received from Redis. */

@@ -103,6 +103,8 @@ ops_dispatch(struct conn *c, const char *line, size_t len)
 	char			 text[sizeof jerr.text];
 
 	stats.requests++;
+	if (fastpath_dispatch(c, line, len))
+		goto done_fast;
 	req = json_loadb(line, len, JSON_DECODE_ANY, &jerr);
 	if (req == NULL) {
 		ascii_only(jerr.text, text, sizeof text);
@@ -158,6 +160,7 @@ fail:
 	ops_reply_error(&c->out, opname, id, f.code, f.message);
 done:
 	json_decref(req);
+done_fast:
 	conn_output_added(c);
 	conn_check_reply_budget(c);
 }
@@ -349,20 +352,6 @@ op_unsubscribe(struct conn *c, const json_t *req, struct buf *b,
 	return 0;
 }
 
-/* Fans out and writes the broadcast reply fields. */
-static void
-broadcast_reply(enum crm_event e, const uint8_t iu[16], struct buf *b)
-{
-	struct broadcast_result	r;
-
-	broadcast_fanout(e, iu, &involved, &r);
-	stats.broadcasts++;
-	buf_put_key(b, "topics");
-	buf_put_uint(b, r.topics);
-	buf_put_key(b, "delivered");
-	buf_put_uint(b, r.delivered);
-}
-
 static int
 op_broadcast_interaction(struct conn *c, const json_t *req, struct buf *b,
     struct proto_fail *f)
@@ -376,7 +365,7 @@ op_broadcast_interaction(struct conn *c, const json_t *req, struct buf *b,
 	if (involved_from_interaction(json_object_get(req, "interaction"),
 	    cfg->max_contacts, iu, &involved, f) == -1)
 		return -1;
-	broadcast_reply(e, iu, b);
+	broadcast_run(e, iu, &involved, b);
 	return 0;
 }
 
@@ -404,7 +393,7 @@ op_broadcast_to_contacts(struct conn *c, const json_t *req, struct buf *b,
 	uuid_list_clear(&involved);
 	if (involved_from_list(list, cfg->max_contacts, &involved, f) == -1)
 		return -1;
-	broadcast_reply(e, iu, b);
+	broadcast_run(e, iu, &involved, b);
 	return 0;
 }
 
