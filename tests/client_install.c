@@ -54,6 +54,9 @@ top_dir(void)
 
 /* Runs a shell command (bounded by timeout(1)); its output goes to out
  * (NUL-terminated, truncated); returns the exit status or -1. */
+static int	run(char *out, size_t cap, const char *fmt, ...)
+		    __attribute__((format(printf, 3, 4)));
+
 static int
 run(char *out, size_t cap, const char *fmt, ...)
 {
