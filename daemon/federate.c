@@ -12,7 +12,8 @@
  * gets each push once.
  *
  * Link states: OFF (no redis option), DOWN (waiting to retry), CONNECTING,
- * UP. Any failure of either connection resets both. A reset abandons the
+ * UP (both connections answered their first command: AUTH when a password
+ * is set, else PING). Any failure of either connection resets both. A reset abandons the
  * contexts at once (their late callbacks are ignored) and frees them on a
  * later loop turn, never inside their own callbacks. Retries back off from
  * 100 ms, doubling to 5 s. On every link-up the daemon re-subscribes all its
@@ -106,6 +107,7 @@ static struct {
 
 static void	fed_reset(const char *why);
 static void	fed_connect_start(void);
+static void	fed_link_up(void);
 
 /* Milliseconds on the monotonic clock. */
 static uint64_t
@@ -317,8 +319,10 @@ fed_sub_cb(redisAsyncContext *ac, void *r, void *priv)
 	}
 }
 
+/* The first reply on a connection (to AUTH, else PING) says whether Redis
+ * serves us; the link is up once both connections have had theirs. */
 static void
-fed_auth_cb(redisAsyncContext *ac, void *r, void *priv)
+fed_hello_cb(redisAsyncContext *ac, void *r, void *priv)
 {
 	redisReply	*reply = r;
 	char		 why[160];
@@ -326,9 +330,17 @@ fed_auth_cb(redisAsyncContext *ac, void *r, void *priv)
 	if (reply == NULL || (ac != sub_ac && ac != pub_ac))
 		return;
 	if (reply->type == REDIS_REPLY_ERROR) {
-		snprintf(why, sizeof why, "AUTH refused: %s", reply->str);
+		snprintf(why, sizeof why, "%s: %s", addr.password != NULL ?
+		    "AUTH" : "PING", reply->str);
 		fed_reset(why);
+		return;
 	}
+	if (ac == sub_ac)
+		sub_connected = 1;
+	else
+		pub_connected = 1;
+	if (sub_connected && pub_connected && state == FED_CONNECTING)
+		fed_link_up();
 }
 
 static void
@@ -430,14 +442,7 @@ fed_connect_cb(const redisAsyncContext *cac, int status)
 		else
 			pub_ac = NULL;
 		fed_reset(why);
-		return;
 	}
-	if (ac == sub_ac)
-		sub_connected = 1;
-	else
-		pub_connected = 1;
-	if (sub_connected && pub_connected && state == FED_CONNECTING)
-		fed_link_up();
 }
 
 static void
@@ -487,14 +492,14 @@ fed_open(const char *ip, char *why, size_t whylen)
 	}
 	redisAsyncSetConnectCallback(ac, fed_connect_cb);
 	redisAsyncSetDisconnectCallback(ac, fed_disconnect_cb);
-	if (addr.password != NULL) {
-		if (addr.user != NULL)
-			redisAsyncCommand(ac, fed_auth_cb, NULL, "AUTH %s %s",
-			    addr.user, addr.password);
-		else
-			redisAsyncCommand(ac, fed_auth_cb, NULL, "AUTH %s",
-			    addr.password);
-	}
+	if (addr.password != NULL && addr.user != NULL)
+		redisAsyncCommand(ac, fed_hello_cb, NULL, "AUTH %s %s",
+		    addr.user, addr.password);
+	else if (addr.password != NULL)
+		redisAsyncCommand(ac, fed_hello_cb, NULL, "AUTH %s",
+		    addr.password);
+	else
+		redisAsyncCommand(ac, fed_hello_cb, NULL, "PING");
 	return ac;
 }
 
