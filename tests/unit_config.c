@@ -1,0 +1,769 @@
+/* SPDX-License-Identifier: MIT — crmpubsub */
+/* Unit suite for daemon/config.c: defaults, every option type, the config
+ * file, precedence of file and command line, the publish ACL and the
+ * option-name to key mapping. */
+
+#include <sys/stat.h>
+#include <check.h>
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "crmpubsubd.h"
+
+/* daemon/conn.c refers to the event base main.c normally provides. */
+struct event_base *base;
+
+static struct config	*c;
+static char		 tmpdir[64];
+
+static void
+setup(void)
+{
+	c = config_new();
+	ck_assert_ptr_nonnull(c);
+	strcpy(tmpdir, "/tmp/unit_config.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+/* Removes the files a test wrote (only flat files in tmpdir). */
+static void
+teardown(void)
+{
+	char	cmd[128];
+
+	config_free(c);
+	c = NULL;
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+/* Writes text to tmpdir/name; returns the path (static storage per name). */
+static const char *
+write_file(const char *name, const char *text)
+{
+	static char	 paths[8][128];
+	static int	 next;
+	char		*path = paths[next++ % 8];
+	FILE		*f;
+
+	snprintf(path, 128, "%s/%s", tmpdir, name);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fputs(text, f) >= 0, 1);
+	ck_assert_int_eq(fclose(f), 0);
+	return path;
+}
+
+/* config_set that must succeed. */
+static void
+set_ok(const char *key, const char *value)
+{
+	char	*cause = NULL;
+
+	ck_assert_msg(config_set(c, key, value, &cause) == 0,
+	    "%s = '%s' refused: %s", key, value, cause ? cause : "?");
+	free(cause);
+}
+
+/* config_set that must fail, with a cause naming the key. Returns 1 so it
+ * can be used in expressions. */
+static int
+set_bad(const char *key, const char *value)
+{
+	char	*cause = NULL;
+
+	ck_assert_msg(config_set(c, key, value, &cause) == -1,
+	    "%s = '%s' accepted", key, value);
+	ck_assert_ptr_nonnull(cause);
+	ck_assert_msg(strstr(cause, key) != NULL, "cause '%s' does not name %s",
+	    cause, key);
+	free(cause);
+	return 1;
+}
+
+/* ---- defaults ------------------------------------------------------------- */
+
+START_TEST(test_defaults)
+{
+	ck_assert_uint_eq(c->max_outbuf, 1048576);
+	ck_assert_uint_eq(c->max_line, 65536);
+	ck_assert_uint_eq(c->max_connections, 10000);
+	ck_assert_uint_eq(c->max_subscriptions, 10000);
+	ck_assert_uint_eq(c->max_contacts, 1024);
+	ck_assert_double_eq(c->lag_timeout, 30.0);
+	ck_assert_uint_eq(c->socket_mode, 0660);
+	ck_assert_ptr_null(c->socket_path);
+	ck_assert_ptr_null(c->socket_group);
+	ck_assert_ptr_null(c->config_file);
+	ck_assert_uint_eq(c->publish_uids.n, 0);
+	ck_assert_uint_eq(c->publish_gids.n, 0);
+	ck_assert_int_eq(c->verbose, 0);
+}
+END_TEST
+
+/* ---- sizes and counts ------------------------------------------------------ */
+
+START_TEST(test_sizes_suffixes)
+{
+	set_ok("max_outbuf", "1K");
+	ck_assert_uint_eq(c->max_outbuf, 1024);
+	set_ok("max_outbuf", "3k");
+	ck_assert_uint_eq(c->max_outbuf, 3 * 1024);
+	set_ok("max_outbuf", "2M");
+	ck_assert_uint_eq(c->max_outbuf, 2 * 1024 * 1024);
+	set_ok("max_outbuf", "5m");
+	ck_assert_uint_eq(c->max_outbuf, 5 * 1024 * 1024);
+	set_ok("max_outbuf", "1G");
+	ck_assert_uint_eq(c->max_outbuf, 1024ULL * 1024 * 1024);
+	set_ok("max_outbuf", "2g");
+	ck_assert_uint_eq(c->max_outbuf, 2ULL * 1024 * 1024 * 1024);
+	set_ok("max_outbuf", "123456");
+	ck_assert_uint_eq(c->max_outbuf, 123456);
+	set_ok("max_line", "64K");
+	ck_assert_uint_eq(c->max_line, 65536);
+	set_ok("max_line", "1G");
+	ck_assert_uint_eq(c->max_line, 1024ULL * 1024 * 1024);
+}
+END_TEST
+
+START_TEST(test_sizes_bounds)
+{
+	/* Minimums: max_line 16, max_outbuf 256. */
+	set_ok("max_line", "16");
+	ck_assert_uint_eq(c->max_line, 16);
+	set_bad("max_line", "15");
+	set_bad("max_line", "0");
+	ck_assert_uint_eq(c->max_line, 16);
+	set_ok("max_outbuf", "256");
+	ck_assert_uint_eq(c->max_outbuf, 256);
+	set_bad("max_outbuf", "255");
+	set_bad("max_outbuf", "0");
+	set_bad("max_outbuf", "0K");
+	ck_assert_uint_eq(c->max_outbuf, 256);
+	/* Values that are not sizes; the old value stays. */
+	set_ok("max_outbuf", "4096");
+	set_bad("max_outbuf", "");
+	set_bad("max_outbuf", "K");
+	set_bad("max_outbuf", "-1");
+	set_bad("max_outbuf", "-1K");
+	set_bad("max_outbuf", "+4096");
+	set_bad("max_outbuf", " 4096");
+	set_bad("max_outbuf", "4096 ");
+	set_bad("max_outbuf", "4 K");
+	set_bad("max_outbuf", "4KB");
+	set_bad("max_outbuf", "4KK");
+	set_bad("max_outbuf", "4T");
+	set_bad("max_outbuf", "1.5K");
+	set_bad("max_outbuf", "0x1000");
+	set_bad("max_outbuf", "lots");
+	/* Overflow of the number and of number * suffix. */
+	set_bad("max_outbuf", "18446744073709551616");
+	set_bad("max_outbuf", "99999999999999999999999");
+	set_bad("max_outbuf", "17179869184G");
+	set_bad("max_outbuf", "18014398509481984K");
+	ck_assert_uint_eq(c->max_outbuf, 4096);
+	/* Upper bounds. */
+	set_bad("max_line", "2G");
+	set_bad("max_line", "1073741825");
+	ck_assert_uint_eq(c->max_line, 16);
+}
+END_TEST
+
+START_TEST(test_uint_options)
+{
+	static const char	*const keys[] = { "max_connections",
+	    "max_subscriptions", "max_contacts" };
+	size_t			 i;
+	unsigned		*field;
+
+	for (i = 0; i < 3; i++) {
+		field = i == 0 ? &c->max_connections : i == 1 ?
+		    &c->max_subscriptions : &c->max_contacts;
+		set_ok(keys[i], "1");
+		ck_assert_uint_eq(*field, 1);
+		set_ok(keys[i], "777");
+		ck_assert_uint_eq(*field, 777);
+		set_ok(keys[i], "10000000");
+		ck_assert_uint_eq(*field, 10000000);
+		set_ok(keys[i], "5");
+		/* No suffixes on counts, minimum 1. */
+		set_bad(keys[i], "1K");
+		set_bad(keys[i], "1k");
+		set_bad(keys[i], "2M");
+		set_bad(keys[i], "1G");
+		set_bad(keys[i], "0");
+		set_bad(keys[i], "-5");
+		set_bad(keys[i], "");
+		set_bad(keys[i], "5x");
+		set_bad(keys[i], "5.0");
+		set_bad(keys[i], "99999999999999999999999");
+		set_bad(keys[i], "4294967296");
+		ck_assert_uint_eq(*field, 5);
+	}
+	/* Upper bounds. */
+	set_bad("max_connections", "10000001");
+	set_bad("max_contacts", "10000001");
+	set_ok("max_subscriptions", "100000000");
+	ck_assert_uint_eq(c->max_subscriptions, 100000000);
+	set_bad("max_subscriptions", "100000001");
+	ck_assert_uint_eq(c->max_subscriptions, 100000000);
+}
+END_TEST
+
+/* ---- seconds ----------------------------------------------------------------- */
+
+START_TEST(test_seconds)
+{
+	set_ok("lag_timeout", "0.5");
+	ck_assert_double_eq(c->lag_timeout, 0.5);
+	set_ok("lag_timeout", "2");
+	ck_assert_double_eq(c->lag_timeout, 2.0);
+	set_ok("lag_timeout", "0.001");
+	ck_assert_double_eq_tol(c->lag_timeout, 0.001, 1e-12);
+	set_ok("lag_timeout", "31536000");
+	ck_assert_double_eq(c->lag_timeout, 31536000.0);
+	set_ok("lag_timeout", "12.25");
+	set_bad("lag_timeout", "0");
+	set_bad("lag_timeout", "0.0");
+	set_bad("lag_timeout", "-1");
+	set_bad("lag_timeout", "-0.5");
+	set_bad("lag_timeout", "");
+	set_bad("lag_timeout", "abc");
+	set_bad("lag_timeout", "5s");
+	set_bad("lag_timeout", "1,5");
+	set_bad("lag_timeout", "nan");
+	set_bad("lag_timeout", "inf");
+	set_bad("lag_timeout", "1e999");
+	set_bad("lag_timeout", "31536001");
+	ck_assert_double_eq(c->lag_timeout, 12.25);
+}
+END_TEST
+
+/* ---- id lists ------------------------------------------------------------------ */
+
+/* Asserts list l holds exactly the n ids. */
+static void
+assert_ids(const struct id_list *l, const unsigned *want, size_t n)
+{
+	size_t	i;
+
+	ck_assert_uint_eq(l->n, n);
+	for (i = 0; i < n; i++)
+		ck_assert_uint_eq(l->v[i], want[i]);
+}
+
+START_TEST(test_id_lists)
+{
+	static const unsigned	 one[] = { 1000 };
+	static const unsigned	 three[] = { 1, 2, 3 };
+	static const unsigned	 two[] = { 4, 5 };
+	static const unsigned	 big[] = { 0, 4294967294u };
+	static const char	*const bad[] = { "a", "1,,2", ",1", "1;2",
+	    "-1", "1 2", "1, x", "4294967295", "99999999999", "1.5", "0x10",
+	    "1,-2", "+1" };
+	size_t			 i, k;
+
+	for (k = 0; k < 2; k++) {
+		const char *key = k ? "publish_gids" : "publish_uids";
+		struct id_list *l = k ? &c->publish_gids : &c->publish_uids;
+
+		set_ok(key, "1000");
+		assert_ids(l, one, 1);
+		set_ok(key, "1,2,3");
+		assert_ids(l, three, 3);
+		set_ok(key, " 4 , 5 ");
+		assert_ids(l, two, 2);
+		set_ok(key, "\t4,\t5");
+		assert_ids(l, two, 2);
+		set_ok(key, "0, 4294967294");
+		assert_ids(l, big, 2);
+		/* A bad list leaves the previous one in place. */
+		set_ok(key, "1, 2, 3");
+		for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+			set_bad(key, bad[i]);
+			assert_ids(l, three, 3);
+		}
+		/* An empty value clears the list. */
+		set_ok(key, "");
+		ck_assert_uint_eq(l->n, 0);
+	}
+}
+END_TEST
+
+/* ---- modes, flags, strings ---------------------------------------------------------- */
+
+START_TEST(test_modes)
+{
+	set_ok("socket_mode", "0600");
+	ck_assert_uint_eq(c->socket_mode, 0600);
+	set_ok("socket_mode", "660");
+	ck_assert_uint_eq(c->socket_mode, 0660);
+	set_ok("socket_mode", "0777");
+	ck_assert_uint_eq(c->socket_mode, 0777);
+	set_ok("socket_mode", "0");
+	ck_assert_uint_eq(c->socket_mode, 0);
+	set_ok("socket_mode", "0640");
+	set_bad("socket_mode", "01000");
+	set_bad("socket_mode", "1777");
+	set_bad("socket_mode", "8");
+	set_bad("socket_mode", "0689");
+	set_bad("socket_mode", "");
+	set_bad("socket_mode", "rw-rw----");
+	set_bad("socket_mode", "0660x");
+	set_bad("socket_mode", "-1");
+	ck_assert_uint_eq(c->socket_mode, 0640);
+}
+END_TEST
+
+START_TEST(test_flags)
+{
+	static const char	*const on[] = { "yes", "true", "1", "on" };
+	static const char	*const off[] = { "no", "false", "0", "off" };
+	size_t			 i;
+
+	for (i = 0; i < 4; i++) {
+		set_ok("verbose", on[i]);
+		ck_assert_int_eq(c->verbose, 1);
+		set_ok("verbose", off[i]);
+		ck_assert_int_eq(c->verbose, 0);
+	}
+	set_ok("verbose", "yes");
+	set_bad("verbose", "");
+	set_bad("verbose", "maybe");
+	set_bad("verbose", "2");
+	set_bad("verbose", "yess");
+	ck_assert_int_eq(c->verbose, 1);
+}
+END_TEST
+
+START_TEST(test_strings)
+{
+	set_ok("socket", "/tmp/x/crmpubsub.sock");
+	ck_assert_str_eq(c->socket_path, "/tmp/x/crmpubsub.sock");
+	set_ok("socket", "/other.sock");
+	ck_assert_str_eq(c->socket_path, "/other.sock");
+	/* Empty: back to unset (resolve the default). */
+	set_ok("socket", "");
+	ck_assert_ptr_null(c->socket_path);
+	set_ok("socket_group", "crmpubsub");
+	ck_assert_str_eq(c->socket_group, "crmpubsub");
+	set_ok("socket_group", "");
+	ck_assert_ptr_null(c->socket_group);
+}
+END_TEST
+
+START_TEST(test_redis_address)
+{
+	/* The federation address: unix:///PATH or redis://HOST:PORT. */
+	set_ok("redis", "unix:///run/redis/redis.sock");
+	ck_assert_str_eq(c->redis, "unix:///run/redis/redis.sock");
+	set_ok("redis", "redis://127.0.0.1:6379");
+	ck_assert_str_eq(c->redis, "redis://127.0.0.1:6379");
+	set_bad("redis", "127.0.0.1:6379");
+	set_bad("redis", "unix://relative.sock");
+	set_bad("redis", "redis://host:0");
+	set_bad("redis", "redis://host:65536");
+	set_bad("redis", "redis://");
+	set_bad("redis", "http://host:6379");
+	ck_assert_str_eq(c->redis, "redis://127.0.0.1:6379");
+	set_ok("redis", "");
+	ck_assert_ptr_null(c->redis);
+}
+END_TEST
+
+START_TEST(test_unknown_key)
+{
+	static const char	*const unknown[] = { "max_bogus", "max-outbuf",
+	    "MAX_OUTBUF", "", "max_outbuf ", "config" };
+	char			*cause;
+	size_t			 i;
+
+	for (i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
+		cause = NULL;
+		ck_assert_msg(config_set(c, unknown[i], "1", &cause) == -1,
+		    "'%s' accepted", unknown[i]);
+		ck_assert_ptr_nonnull(cause);
+		ck_assert_msg(strstr(cause, "unknown") != NULL, "%s", cause);
+		ck_assert_msg(strstr(cause, unknown[i]) != NULL,
+		    "'%s' not named in '%s'", unknown[i], cause);
+		free(cause);
+	}
+	/* A bad value names the key and the value. */
+	cause = NULL;
+	ck_assert_int_eq(config_set(c, "max_line", "banana", &cause), -1);
+	ck_assert_ptr_nonnull(cause);
+	ck_assert_ptr_nonnull(strstr(cause, "max_line"));
+	ck_assert_ptr_nonnull(strstr(cause, "banana"));
+	free(cause);
+}
+END_TEST
+
+/* ---- config file ---------------------------------------------------------------------- */
+
+START_TEST(test_load_file)
+{
+	static const unsigned	 uids[] = { 1000, 1001 };
+	const char		*path;
+	char			*cause = NULL;
+
+	path = write_file("ok.conf",
+	    "# crmpubsubd test config\n"
+	    "\n"
+	    "   \n"
+	    "\t\n"
+	    "max_outbuf = 2M\n"
+	    "max_line=4096\n"
+	    "   max_connections   =   50   \n"
+	    "\tmax_contacts\t=\t7\t\n"
+	    "lag_timeout = 0.25 # half of half a second\n"
+	    "   # indented comment = with an equals sign\n"
+	    "publish_uids = 1000, 1001\n"
+	    "socket_mode = 0600\r\n"
+	    "socket = /tmp/file.sock\n"
+	    "verbose = yes\n"
+	    "max_subscriptions = 9");	/* no newline at the end */
+	ck_assert_msg(config_load_file(c, path, &cause) == 0, "%s", cause);
+	ck_assert_uint_eq(c->max_outbuf, 2 * 1024 * 1024);
+	ck_assert_uint_eq(c->max_line, 4096);
+	ck_assert_uint_eq(c->max_connections, 50);
+	ck_assert_uint_eq(c->max_contacts, 7);
+	ck_assert_uint_eq(c->max_subscriptions, 9);
+	ck_assert_double_eq(c->lag_timeout, 0.25);
+	assert_ids(&c->publish_uids, uids, 2);
+	ck_assert_uint_eq(c->publish_gids.n, 0);
+	ck_assert_uint_eq(c->socket_mode, 0600);
+	ck_assert_str_eq(c->socket_path, "/tmp/file.sock");
+	ck_assert_int_eq(c->verbose, 1);
+	/* An empty file and a comments-only file change nothing. */
+	path = write_file("empty.conf", "");
+	ck_assert_int_eq(config_load_file(c, path, &cause), 0);
+	path = write_file("comments.conf", "# a\n\n#b = c\n");
+	ck_assert_int_eq(config_load_file(c, path, &cause), 0);
+	ck_assert_uint_eq(c->max_line, 4096);
+}
+END_TEST
+
+/* Loads text into a fresh config and asserts the error names path:line and,
+ * when given, mentions what. */
+static void
+assert_file_error(const char *text, int line, const char *what)
+{
+	struct config	*fresh = config_new();
+	const char	*path = write_file("bad.conf", text);
+	char		*cause = NULL, where[256];
+
+	ck_assert_msg(config_load_file(fresh, path, &cause) == -1,
+	    "'%s' accepted", text);
+	ck_assert_ptr_nonnull(cause);
+	snprintf(where, sizeof where, "%s:%d:", path, line);
+	ck_assert_msg(strstr(cause, where) != NULL, "'%s' does not name '%s'",
+	    cause, where);
+	if (what != NULL)
+		ck_assert_msg(strstr(cause, what) != NULL,
+		    "'%s' does not mention '%s'", cause, what);
+	free(cause);
+	config_free(fresh);
+}
+
+START_TEST(test_load_file_errors)
+{
+	char	*cause = NULL;
+	char	 missing[128];
+
+	assert_file_error("max_line = 1024\n# ok\nmax_line = banana\n", 3,
+	    "banana");
+	assert_file_error("\n\n\n\nmax_bogus = 1\n", 5, "max_bogus");
+	assert_file_error("max_line 1024\n", 1, NULL);
+	assert_file_error("# c\njust words\nmax_line = 1024\n", 2, NULL);
+	assert_file_error("= 5\n", 1, NULL);
+	assert_file_error("max_outbuf = 10\n", 1, "max_outbuf");
+	assert_file_error("max-outbuf = 4096\n", 1, "max-outbuf");
+	assert_file_error("lag_timeout = 0\n", 1, "lag_timeout");
+	assert_file_error("publish_uids = 1,,2\n", 1, "publish_uids");
+	/* The first bad line stops the load. */
+	assert_file_error("max_line = x\nmax_outbuf = y\n", 1, "max_line");
+	/* A file that does not exist: the error names it. */
+	snprintf(missing, sizeof missing, "%s/none.conf", tmpdir);
+	ck_assert_int_eq(config_load_file(c, missing, &cause), -1);
+	ck_assert_ptr_nonnull(cause);
+	ck_assert_ptr_nonnull(strstr(cause, missing));
+	free(cause);
+}
+END_TEST
+
+START_TEST(test_load_file_directory)
+{
+	/* A directory given as the config file is an error, not an empty
+	 * configuration. */
+	char	*cause = NULL;
+
+	ck_assert_int_eq(config_load_file(c, tmpdir, &cause), -1);
+	ck_assert_ptr_nonnull(cause);
+	ck_assert_ptr_nonnull(strstr(cause, tmpdir));
+	free(cause);
+}
+END_TEST
+
+START_TEST(test_load_file_long_comment)
+{
+	/* A comment longer than any line buffer is still one comment: the
+	 * lines after it load and keep their numbers. */
+	static char	 text[10000 + 200];
+	size_t		 n = 10000, i;
+	char		*cause = NULL;
+	const char	*path;
+
+	strcpy(text, "# ");
+	for (i = 2; i < n; i++)
+		text[i] = (char)('a' + i % 26);
+	strcpy(text + n, "\nmax_line = 2048\nmax_outbuf = nope\n");
+	path = write_file("long.conf", text);
+	ck_assert_int_eq(config_load_file(c, path, &cause), -1);
+	ck_assert_ptr_nonnull(cause);
+	{
+		char where[256];
+
+		snprintf(where, sizeof where, "%s:3:", path);
+		ck_assert_msg(strstr(cause, where) != NULL,
+		    "'%s' should name line 3", cause);
+	}
+	free(cause);
+	cause = NULL;
+	strcpy(text + n, "\nmax_line = 2048\n");
+	path = write_file("long2.conf", text);
+	ck_assert_msg(config_load_file(c, path, &cause) == 0, "%s", cause);
+	ck_assert_uint_eq(c->max_line, 2048);
+}
+END_TEST
+
+/* ---- precedence ----------------------------------------------------------------------- */
+
+START_TEST(test_build_precedence)
+{
+	static const struct config_override ov[] = {
+		{ "max_line", "2048" },
+		{ "max_contacts", "5" },
+		{ "max_contacts", "6" },	/* the later one wins */
+	};
+	struct config	*b;
+	const char	*path;
+	char		*cause = NULL;
+
+	path = write_file("p.conf", "max_line = 1024\nmax_outbuf = 4096\n"
+	    "max_contacts = 3\nlag_timeout = 9\n");
+	b = config_build(path, ov, 3, &cause);
+	ck_assert_msg(b != NULL, "%s", cause);
+	ck_assert_uint_eq(b->max_line, 2048);		/* override */
+	ck_assert_uint_eq(b->max_outbuf, 4096);		/* file */
+	ck_assert_uint_eq(b->max_contacts, 6);		/* last override */
+	ck_assert_double_eq(b->lag_timeout, 9.0);	/* file */
+	ck_assert_uint_eq(b->max_connections, 10000);	/* default */
+	ck_assert_ptr_nonnull(b->config_file);
+	ck_assert_str_eq(b->config_file, path);
+	config_free(b);
+	/* No file: defaults plus overrides. */
+	b = config_build(NULL, ov, 1, &cause);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_uint_eq(b->max_line, 2048);
+	ck_assert_uint_eq(b->max_outbuf, 1048576);
+	ck_assert_ptr_null(b->config_file);
+	config_free(b);
+	/* No file and no overrides: the defaults. */
+	b = config_build(NULL, NULL, 0, &cause);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_uint_eq(b->max_line, 65536);
+	config_free(b);
+}
+END_TEST
+
+START_TEST(test_build_errors)
+{
+	static const struct config_override bad_ov[] = {
+		{ "max_line", "2048" },
+		{ "max_outbuf", "tiny" },
+	};
+	struct config	*b;
+	const char	*path;
+	char		*cause = NULL, where[256];
+
+	/* A bad override names the option and its value. */
+	b = config_build(NULL, bad_ov, 2, &cause);
+	ck_assert_ptr_null(b);
+	ck_assert_ptr_nonnull(cause);
+	ck_assert_ptr_nonnull(strstr(cause, "max_outbuf"));
+	ck_assert_ptr_nonnull(strstr(cause, "tiny"));
+	free(cause);
+	cause = NULL;
+	/* A bad file names file:line, even when an override would fix it. */
+	path = write_file("b.conf", "max_line = 1024\nmax_line = 3\n");
+	b = config_build(path, bad_ov, 1, &cause);
+	ck_assert_ptr_null(b);
+	ck_assert_ptr_nonnull(cause);
+	snprintf(where, sizeof where, "%s:2:", path);
+	ck_assert_msg(strstr(cause, where) != NULL, "%s", cause);
+	free(cause);
+	cause = NULL;
+	/* A missing file. */
+	snprintf(where, sizeof where, "%s/missing.conf", tmpdir);
+	b = config_build(where, NULL, 0, &cause);
+	ck_assert_ptr_null(b);
+	ck_assert_ptr_nonnull(cause);
+	ck_assert_ptr_nonnull(strstr(cause, where));
+	free(cause);
+}
+END_TEST
+
+/* ---- publish ACL ------------------------------------------------------------------------- */
+
+START_TEST(test_may_publish)
+{
+	/* No lists: anyone, root included. */
+	ck_assert_int_eq(config_may_publish(c, 0, 0), 1);
+	ck_assert_int_eq(config_may_publish(c, 1000, 1000), 1);
+	ck_assert_int_eq(config_may_publish(c, 65534, 65534), 1);
+	/* A uid list. */
+	set_ok("publish_uids", "1000, 1002");
+	ck_assert_int_eq(config_may_publish(c, 1000, 5), 1);
+	ck_assert_int_eq(config_may_publish(c, 1002, 1002), 1);
+	ck_assert_int_eq(config_may_publish(c, 1001, 1000), 0);
+	ck_assert_int_eq(config_may_publish(c, 0, 0), 0);	/* not exempt */
+	/* A gid list on top: either matches. */
+	set_ok("publish_gids", "50");
+	ck_assert_int_eq(config_may_publish(c, 1001, 50), 1);
+	ck_assert_int_eq(config_may_publish(c, 1000, 51), 1);
+	ck_assert_int_eq(config_may_publish(c, 1001, 51), 0);
+	ck_assert_int_eq(config_may_publish(c, 0, 0), 0);
+	/* Only a gid list. */
+	set_ok("publish_uids", "");
+	ck_assert_int_eq(config_may_publish(c, 1000, 5), 0);
+	ck_assert_int_eq(config_may_publish(c, 1000, 50), 1);
+	ck_assert_int_eq(config_may_publish(c, 0, 50), 1);
+	ck_assert_int_eq(config_may_publish(c, 0, 0), 0);
+	/* Root when listed. */
+	set_ok("publish_uids", "0");
+	ck_assert_int_eq(config_may_publish(c, 0, 0), 1);
+	/* Both lists cleared: anyone again. */
+	set_ok("publish_uids", "");
+	set_ok("publish_gids", "");
+	ck_assert_int_eq(config_may_publish(c, 4242, 4242), 1);
+}
+END_TEST
+
+/* ---- option names ---------------------------------------------------------------------------- */
+
+START_TEST(test_key_for_option)
+{
+	static const struct {
+		const char	*option, *key;
+	} map[] = {
+		{ "max-outbuf", "max_outbuf" },
+		{ "max-line", "max_line" },
+		{ "max-connections", "max_connections" },
+		{ "max-subscriptions", "max_subscriptions" },
+		{ "max-contacts", "max_contacts" },
+		{ "lag-timeout", "lag_timeout" },
+		{ "publish-uids", "publish_uids" },
+		{ "publish-gids", "publish_gids" },
+		{ "socket-mode", "socket_mode" },
+		{ "socket-group", "socket_group" },
+		{ "socket", "socket" },
+		{ "verbose", "verbose" },
+	};
+	static const char	*const none[] = { "", "config", "help",
+	    "version", "max-bogus", "max-outbuf-", "-max-outbuf", "max",
+	    "MAX-OUTBUF" };
+	const struct option	*lo;
+	const char		*k;
+	char			*cause;
+	size_t			 i, n;
+
+	for (i = 0; i < sizeof map / sizeof map[0]; i++) {
+		k = config_key_for_option(map[i].option);
+		ck_assert_msg(k != NULL, "--%s has no key", map[i].option);
+		ck_assert_str_eq(k, map[i].key);
+	}
+	for (i = 0; i < sizeof none / sizeof none[0]; i++)
+		ck_assert_msg(config_key_for_option(none[i]) == NULL,
+		    "'%s' mapped to a key", none[i]);
+	/* Every long option except -c/--version/--help maps to a key that
+	 * config_set knows: the command line and the file cannot drift. */
+	lo = config_long_options();
+	ck_assert_ptr_nonnull(lo);
+	for (n = 0; lo[n].name != NULL; n++) {
+		if (strcmp(lo[n].name, "config") == 0 ||
+		    strcmp(lo[n].name, "version") == 0 ||
+		    strcmp(lo[n].name, "help") == 0)
+			continue;
+		ck_assert_msg(strchr(lo[n].name, '_') == NULL,
+		    "--%s has an underscore", lo[n].name);
+		k = config_key_for_option(lo[n].name);
+		ck_assert_msg(k != NULL, "--%s has no key", lo[n].name);
+		cause = NULL;
+		/* The key is known (a bad value, not an unknown key). */
+		if (config_set(c, k, "\x01", &cause) == -1) {
+			ck_assert_ptr_nonnull(cause);
+			ck_assert_msg(strstr(cause, "unknown") == NULL,
+			    "--%s: %s", lo[n].name, cause);
+		}
+		free(cause);
+	}
+	/* Every option named in the contract is a long option. */
+	for (i = 0; i < sizeof map / sizeof map[0]; i++) {
+		size_t j;
+		int found = 0;
+
+		for (j = 0; lo[j].name != NULL; j++)
+			found |= strcmp(lo[j].name, map[i].option) == 0;
+		ck_assert_msg(found, "--%s missing from the long options",
+		    map[i].option);
+	}
+}
+END_TEST
+
+static Suite *
+config_suite(void)
+{
+	Suite	*s = suite_create("unit_config");
+	TCase	*tc;
+
+	tc = tcase_create("config");
+	tcase_set_timeout(tc, 10);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_sizes_suffixes);
+	tcase_add_test(tc, test_sizes_bounds);
+	tcase_add_test(tc, test_uint_options);
+	tcase_add_test(tc, test_seconds);
+	tcase_add_test(tc, test_id_lists);
+	tcase_add_test(tc, test_modes);
+	tcase_add_test(tc, test_flags);
+	tcase_add_test(tc, test_strings);
+	tcase_add_test(tc, test_redis_address);
+	tcase_add_test(tc, test_unknown_key);
+	tcase_add_test(tc, test_load_file);
+	tcase_add_test(tc, test_load_file_errors);
+	tcase_add_test(tc, test_load_file_directory);
+	tcase_add_test(tc, test_load_file_long_comment);
+	tcase_add_test(tc, test_build_precedence);
+	tcase_add_test(tc, test_build_errors);
+	tcase_add_test(tc, test_may_publish);
+	tcase_add_test(tc, test_key_for_option);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(config_suite());
+	int	 failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,722 @@
+/* SPDX-License-Identifier: MIT — crmpubsub */
+/* Unit suite for daemon/subs.c: the two-way subscription registry, its hash
+ * table (growth, backward-shift deletion) and a randomized model check. */
+
+#include <check.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crmpubsubd.h"
+
+/* Assertions for hot loops: check's ck_assert_* report every passing check
+ * to the parent process (a syscall each), which millions of checks cannot
+ * afford; these only call into check when they fail. */
+#define REQ(e)	do { if (!(e)) ck_abort_msg("failed: %s", #e); } while (0)
+#define REQ_EQ(a, b)	do {						\
+	unsigned long long a_ = (unsigned long long)(a);		\
+	unsigned long long b_ = (unsigned long long)(b);		\
+	if (a_ != b_)							\
+		ck_abort_msg("%s == %s: %llu != %llu", #a, #b, a_, b_);	\
+} while (0)
+#define REQ_MSG(e, ...)	do { if (!(e)) ck_abort_msg(__VA_ARGS__); } while (0)
+
+/* daemon/conn.c refers to the event base main.c normally provides. */
+struct event_base *base;
+
+static uint64_t rng_state;
+
+/* xorshift64*: a seeded, reproducible stream. */
+static uint64_t
+rng_next(void)
+{
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * 2685821657736338717ULL;
+}
+
+/* The key of topic number n (n recoverable from the key, see key_number). */
+static struct topic_key
+key_n(uint32_t n)
+{
+	struct topic_key	k;
+
+	memset(&k, 0, sizeof k);
+	k.family = TOPIC_CONTACT_INTERACTIONS;
+	k.uuid[0] = 0x01;
+	k.uuid[1] = 0x90;
+	k.uuid[12] = (uint8_t)(n >> 24);
+	k.uuid[13] = (uint8_t)(n >> 16);
+	k.uuid[14] = (uint8_t)(n >> 8);
+	k.uuid[15] = (uint8_t)n;
+	return k;
+}
+
+static uint32_t
+key_number(const struct topic_key *k)
+{
+	return (uint32_t)k->uuid[12] << 24 | (uint32_t)k->uuid[13] << 16 |
+	    (uint32_t)k->uuid[14] << 8 | k->uuid[15];
+}
+
+/* A key of random bytes. */
+static struct topic_key
+key_random(void)
+{
+	struct topic_key	k;
+	uint64_t		a = rng_next(), b = rng_next();
+
+	k.family = TOPIC_CONTACT_INTERACTIONS;
+	memcpy(k.uuid, &a, 8);
+	memcpy(k.uuid + 8, &b, 8);
+	return k;
+}
+
+/* Connections of the current test; torn down by the fixture. */
+#define MAX_CONNS	64
+static struct conn	conns_[MAX_CONNS];
+
+static void
+setup(void)
+{
+	memset(conns_, 0, sizeof conns_);
+	REQ_EQ(subs_ntopics(), 0);
+	REQ_EQ(subs_nsubscriptions(), 0);
+}
+
+static void
+teardown(void)
+{
+	size_t	i;
+
+	for (i = 0; i < MAX_CONNS; i++)
+		subs_remove_all(&conns_[i]);
+	REQ_EQ(subs_ntopics(), 0);
+	REQ_EQ(subs_nsubscriptions(), 0);
+	subs_free_all();
+}
+
+struct walk {
+	struct topic	**seen;
+	size_t		  n, cap, subs, stop_after;
+};
+
+/* subs_foreach callback: records every topic. */
+static int
+walk_collect(struct topic *t, void *arg)
+{
+	struct walk	*w = arg;
+
+	if (w->n == w->cap) {
+		w->cap = w->cap ? w->cap * 2 : 256;
+		w->seen = realloc(w->seen, w->cap * sizeof *w->seen);
+		REQ((w->seen) != NULL);
+	}
+	w->seen[w->n++] = t;
+	w->subs += t->nsubs;
+	return w->stop_after != 0 && w->n >= w->stop_after;
+}
+
+/* Checks both indexes agree, for the given connections and every topic:
+ * c->subs[i] points at a topic entry that points back at (c, i) and vice
+ * versa, every topic is findable and non-empty, and the counters match. */
+static void
+assert_registry_consistent(struct conn *cs, size_t ncs)
+{
+	struct walk	 w = { NULL, 0, 0, 0, 0 };
+	size_t		 i, conn_subs = 0;
+	uint32_t	 j;
+
+	for (i = 0; i < ncs; i++) {
+		struct conn *c = &cs[i];
+
+		REQ(c->nsubs <= c->subs_cap);
+		for (j = 0; j < c->nsubs; j++) {
+			struct topic *t = c->subs[j].topic;
+			uint32_t ti = c->subs[j].topic_idx;
+
+			REQ((t) != NULL);
+			REQ((ti) < (t->nsubs));
+			REQ((t->subs[ti].conn) == (c));
+			REQ_EQ(t->subs[ti].conn_idx, j);
+		}
+		conn_subs += c->nsubs;
+	}
+	subs_foreach(walk_collect, &w);
+	REQ_EQ(w.n, subs_ntopics());
+	REQ_EQ(w.subs, subs_nsubscriptions());
+	REQ_EQ(conn_subs, subs_nsubscriptions());
+	for (i = 0; i < w.n; i++) {
+		struct topic *t = w.seen[i];
+
+		REQ((t->nsubs) > (0));
+		REQ(t->nsubs <= t->cap);
+		REQ((subs_find(&t->key)) == (t));
+		for (j = 0; j < t->nsubs; j++) {
+			struct conn *c = t->subs[j].conn;
+			uint32_t ci = t->subs[j].conn_idx;
+
+			REQ((ci) < (c->nsubs));
+			REQ((c->subs[ci].topic) == (t));
+			REQ_EQ(c->subs[ci].topic_idx, j);
+		}
+	}
+	free(w.seen);
+}
+
+/* ---- basics ------------------------------------------------------------- */
+
+START_TEST(test_add_holds_remove)
+{
+	struct conn		*a = &conns_[0], *b = &conns_[1];
+	struct topic_key	 k1 = key_n(1), k2 = key_n(2);
+	struct topic		*t;
+
+	REQ((subs_find(&k1)) == NULL);
+	REQ_EQ(subs_holds(a, &k1), 0);
+	REQ_EQ(subs_add(a, &k1), 1);
+	REQ_EQ(subs_holds(a, &k1), 1);
+	REQ_EQ(subs_holds(b, &k1), 0);
+	REQ_EQ(subs_holds(a, &k2), 0);
+	t = subs_find(&k1);
+	REQ((t) != NULL);
+	REQ(memcmp(&t->key, &k1, sizeof k1) == 0);
+	REQ_EQ(t->nsubs, 1);
+	REQ_EQ(a->nsubs, 1);
+	REQ_EQ(subs_ntopics(), 1);
+	REQ_EQ(subs_nsubscriptions(), 1);
+	/* Idempotent add. */
+	REQ_EQ(subs_add(a, &k1), 0);
+	REQ_EQ(subs_add(a, &k1), 0);
+	REQ_EQ(t->nsubs, 1);
+	REQ_EQ(a->nsubs, 1);
+	REQ_EQ(subs_nsubscriptions(), 1);
+	/* A second connection on the same topic, and a second topic. */
+	REQ_EQ(subs_add(b, &k1), 1);
+	REQ_EQ(subs_add(b, &k2), 1);
+	REQ((subs_find(&k1)) == (t));
+	REQ_EQ(t->nsubs, 2);
+	REQ_EQ(subs_ntopics(), 2);
+	REQ_EQ(subs_nsubscriptions(), 3);
+	assert_registry_consistent(conns_, 2);
+	/* Remove, then remove again: the second is a no-op. */
+	REQ_EQ(subs_remove(a, &k1), 1);
+	REQ_EQ(subs_holds(a, &k1), 0);
+	REQ_EQ(subs_holds(b, &k1), 1);
+	REQ_EQ(subs_remove(a, &k1), 0);
+	REQ_EQ(subs_nsubscriptions(), 2);
+	REQ_EQ(a->nsubs, 0);
+	assert_registry_consistent(conns_, 2);
+	/* Re-adding after removal works. */
+	REQ_EQ(subs_add(a, &k1), 1);
+	REQ_EQ(subs_holds(a, &k1), 1);
+	assert_registry_consistent(conns_, 2);
+}
+END_TEST
+
+START_TEST(test_remove_not_held)
+{
+	struct conn		*a = &conns_[0], *b = &conns_[1];
+	struct topic_key	 k1 = key_n(1), k9 = key_n(9);
+
+	/* A topic that does not exist at all. */
+	REQ_EQ(subs_remove(a, &k9), 0);
+	REQ_EQ(subs_ntopics(), 0);
+	/* A topic that exists but is held by someone else. */
+	REQ_EQ(subs_add(b, &k1), 1);
+	REQ_EQ(subs_remove(a, &k1), 0);
+	REQ_EQ(subs_holds(b, &k1), 1);
+	REQ((subs_find(&k1)) != NULL);
+	REQ_EQ(subs_ntopics(), 1);
+	REQ_EQ(subs_nsubscriptions(), 1);
+	REQ_EQ(a->nsubs, 0);
+	/* When the remover holds many topics and the topic has one sub, and
+	 * the other way round (both scan directions). */
+	{
+		struct topic_key	k100 = key_n(100);
+		uint32_t		i;
+
+		/* a holds 50 topics, k1 has one subscriber (b). */
+		for (i = 100; i < 150; i++) {
+			struct topic_key k = key_n(i);
+
+			REQ_EQ(subs_add(a, &k), 1);
+		}
+		REQ_EQ(subs_remove(a, &k1), 0);
+		REQ_EQ(subs_holds(a, &k1), 0);
+		/* Topic 100 gets 59 subscribers; b holds only k1. */
+		for (i = 2; i < 60; i++)
+			REQ_EQ(subs_add(&conns_[i], &k100), 1);
+		REQ_EQ(subs_find(&k100)->nsubs, 59);
+		REQ_EQ(subs_holds(b, &k100), 0);
+		REQ_EQ(subs_remove(b, &k100), 0);
+		REQ_EQ(subs_find(&k100)->nsubs, 59);
+		REQ_EQ(b->nsubs, 1);
+	}
+	assert_registry_consistent(conns_, 60);
+}
+END_TEST
+
+START_TEST(test_topic_freed_with_last_subscriber)
+{
+	struct topic_key	k = key_n(7);
+	size_t			i;
+
+	for (i = 0; i < 5; i++)
+		REQ_EQ(subs_add(&conns_[i], &k), 1);
+	REQ_EQ(subs_ntopics(), 1);
+	for (i = 0; i < 5; i++) {
+		REQ((subs_find(&k)) != NULL);
+		REQ_EQ(subs_find(&k)->nsubs, 5 - i);
+		REQ_EQ(subs_remove(&conns_[(i * 3) % 5], &k), 1);
+		assert_registry_consistent(conns_, 5);
+	}
+	REQ((subs_find(&k)) == NULL);
+	REQ_EQ(subs_ntopics(), 0);
+	REQ_EQ(subs_nsubscriptions(), 0);
+	for (i = 0; i < 5; i++)
+		REQ_EQ(subs_holds(&conns_[i], &k), 0);
+	/* The topic comes back fresh on the next subscribe. */
+	REQ_EQ(subs_add(&conns_[3], &k), 1);
+	REQ_EQ(subs_find(&k)->nsubs, 1);
+	REQ((subs_find(&k)->subs[0].conn) == (&conns_[3]));
+	REQ_EQ(subs_ntopics(), 1);
+}
+END_TEST
+
+START_TEST(test_counts)
+{
+	size_t		i, j, want_subs = 0;
+	struct topic_key k;
+
+	/* Connection i holds topics 0..i: topic j has 10-j subscribers. */
+	for (i = 0; i < 10; i++)
+		for (j = 0; j <= i; j++) {
+			k = key_n((uint32_t)j);
+			REQ_EQ(subs_add(&conns_[i], &k), 1);
+			want_subs++;
+			REQ_EQ(subs_nsubscriptions(), want_subs);
+		}
+	REQ_EQ(subs_ntopics(), 10);
+	for (j = 0; j < 10; j++) {
+		k = key_n((uint32_t)j);
+		REQ_EQ(subs_find(&k)->nsubs, 10 - j);
+	}
+	for (i = 0; i < 10; i++)
+		REQ_EQ(conns_[i].nsubs, i + 1);
+	assert_registry_consistent(conns_, 10);
+}
+END_TEST
+
+START_TEST(test_remove_all)
+{
+	struct conn		*a = &conns_[0], *b = &conns_[1];
+	struct topic_key	 k;
+	uint32_t		 i;
+
+	for (i = 0; i < 200; i++) {
+		k = key_n(i);
+		REQ_EQ(subs_add(a, &k), 1);
+		if (i % 4 == 0)
+			REQ_EQ(subs_add(b, &k), 1);
+	}
+	REQ_EQ(subs_ntopics(), 200);
+	REQ_EQ(subs_nsubscriptions(), 250);
+	subs_remove_all(a);
+	REQ_EQ(a->nsubs, 0);
+	REQ((a->subs) == NULL);
+	REQ_EQ(a->subs_cap, 0);
+	/* Shared topics stay with b, the others are gone. */
+	REQ_EQ(subs_ntopics(), 50);
+	REQ_EQ(subs_nsubscriptions(), 50);
+	for (i = 0; i < 200; i++) {
+		k = key_n(i);
+		REQ_EQ(subs_holds(a, &k), 0);
+		if (i % 4 == 0) {
+			REQ((subs_find(&k)) != NULL);
+			REQ_EQ(subs_find(&k)->nsubs, 1);
+			REQ_EQ(subs_holds(b, &k), 1);
+		} else
+			REQ((subs_find(&k)) == NULL);
+	}
+	assert_registry_consistent(conns_, 2);
+	/* remove_all on an empty connection, twice. */
+	subs_remove_all(a);
+	subs_remove_all(a);
+	REQ_EQ(subs_ntopics(), 50);
+	/* The connection can subscribe again afterwards. */
+	k = key_n(1);
+	REQ_EQ(subs_add(a, &k), 1);
+	k = key_n(0);
+	REQ_EQ(subs_add(a, &k), 1);
+	REQ_EQ(subs_find(&k)->nsubs, 2);
+	assert_registry_consistent(conns_, 2);
+	subs_remove_all(b);
+	REQ_EQ(subs_ntopics(), 2);
+	REQ_EQ(subs_nsubscriptions(), 2);
+	assert_registry_consistent(conns_, 2);
+}
+END_TEST
+
+START_TEST(test_swap_remove_integrity)
+{
+	const size_t	nc = 20;
+	uint32_t	i, c, round;
+	struct topic_key k;
+
+	rng_state = 0xc0ffee;
+	/* Dense: every connection on most of 300 topics. */
+	for (c = 0; c < nc; c++)
+		for (i = 0; i < 300; i++)
+			if (rng_next() % 4 != 0) {
+				k = key_n(i);
+				REQ_EQ(subs_add(&conns_[c], &k), 1);
+			}
+	assert_registry_consistent(conns_, nc);
+	/* Random removals, checking both directions after each batch. */
+	for (round = 0; round < 60; round++) {
+		for (i = 0; i < 50; i++) {
+			c = (uint32_t)(rng_next() % nc);
+			k = key_n((uint32_t)(rng_next() % 300));
+			(void)subs_remove(&conns_[c], &k);
+		}
+		assert_registry_consistent(conns_, nc);
+		/* Removing a connection's first, middle and last entries. */
+		c = (uint32_t)(rng_next() % nc);
+		if (conns_[c].nsubs >= 3) {
+			struct topic *first = conns_[c].subs[0].topic;
+			struct topic *mid = conns_[c].subs[conns_[c].nsubs / 2].topic;
+			struct topic *last = conns_[c].subs[conns_[c].nsubs - 1].topic;
+			struct topic_key kf = first->key, km = mid->key,
+			    kl = last->key;
+
+			REQ_EQ(subs_remove(&conns_[c], &km), 1);
+			REQ_EQ(subs_remove(&conns_[c], &kl), 1);
+			REQ_EQ(subs_remove(&conns_[c], &kf), 1);
+			REQ_EQ(subs_holds(&conns_[c], &kf), 0);
+			REQ_EQ(subs_holds(&conns_[c], &km), 0);
+			REQ_EQ(subs_holds(&conns_[c], &kl), 0);
+			assert_registry_consistent(conns_, nc);
+		}
+	}
+}
+END_TEST
+
+/* ---- the hash table ----------------------------------------------------------- */
+
+START_TEST(test_table_growth)
+{
+	const uint32_t	 n = 5000;
+	struct conn	*a = &conns_[0];
+	uint8_t		*held;
+	uint32_t	 i, j;
+	struct topic_key k;
+
+	held = calloc(n, 1);
+	REQ((held) != NULL);
+	/* Past 1024 slots several times; every key findable after each
+	 * doubling boundary. */
+	for (i = 0; i < n; i++) {
+		k = key_n(i * 2654435761u);
+		REQ_EQ(subs_add(a, &k), 1);
+		held[i] = 1;
+		if (i == 511 || i == 512 || i == 513 || i == 1024 ||
+		    i == 1025 || i == 2048 || i == 4096)
+			for (j = 0; j <= i; j++) {
+				k = key_n(j * 2654435761u);
+				REQ((subs_find(&k)) != NULL);
+			}
+	}
+	REQ_EQ(subs_ntopics(), n);
+	assert_registry_consistent(conns_, 1);
+	/* Remove a random half; the rest stay findable, the removed do not. */
+	rng_state = 99;
+	for (i = 0; i < n; i++)
+		if (rng_next() & 1) {
+			k = key_n(i * 2654435761u);
+			REQ_EQ(subs_remove(a, &k), 1);
+			held[i] = 0;
+		}
+	for (i = 0; i < n; i++) {
+		k = key_n(i * 2654435761u);
+		REQ_EQ(subs_find(&k) != NULL, held[i]);
+		REQ_EQ(subs_holds(a, &k), held[i]);
+	}
+	assert_registry_consistent(conns_, 1);
+	/* Random keys (no shared bytes), added and removed in bulk. */
+	for (i = 0; i < 3000; i++) {
+		k = key_random();
+		REQ_EQ(subs_add(&conns_[1], &k), 1);
+	}
+	assert_registry_consistent(conns_, 2);
+	subs_remove_all(&conns_[1]);
+	for (i = 0; i < n; i++) {
+		k = key_n(i * 2654435761u);
+		REQ_EQ(subs_find(&k) != NULL, held[i]);
+	}
+	assert_registry_consistent(conns_, 2);
+	free(held);
+}
+END_TEST
+
+/* The table's own hash of k, read back from a probe subscription. */
+static uint32_t
+table_hash(const struct topic_key *k)
+{
+	struct conn	 probe;
+	struct topic	*t;
+	uint32_t	 h;
+
+	memset(&probe, 0, sizeof probe);
+	REQ_EQ(subs_add(&probe, k), 1);
+	t = subs_find(k);
+	REQ((t) != NULL);
+	h = t->hash;
+	subs_remove_all(&probe);
+	return h;
+}
+
+START_TEST(test_backward_shift_collisions)
+{
+	/* The first table has 1024 slots; keys are picked by their home slot
+	 * (hash & 1023) so that runs collide, chain into each other and wrap
+	 * around the end of the table. Deletions in random order must keep
+	 * every remaining key findable. */
+	enum { NKEYS = 400 };
+	static const uint32_t	 homes[] = { 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 6, 6,
+	    7, 9, 1020, 1020, 1020, 1020, 1020, 1021, 1022, 1023, 1023, 1023,
+	    0, 0, 1, 2, 500, 500, 500, 501, 503, 503 };
+	struct topic_key	*keys;
+	uint8_t			*held;
+	size_t			 nkeys = 0, i, want, tries, round;
+	struct conn		*a = &conns_[0];
+
+	keys = calloc(NKEYS, sizeof *keys);
+	held = calloc(NKEYS, 1);
+	REQ((keys) != NULL);
+	REQ((held) != NULL);
+	rng_state = 2024;
+	for (want = 0; want < sizeof homes / sizeof homes[0]; want++) {
+		for (tries = 0; tries < 1000000; tries++) {
+			struct topic_key k = key_random();
+
+			if ((table_hash(&k) & 1023) == homes[want]) {
+				keys[nkeys++] = k;
+				break;
+			}
+		}
+		REQ_MSG(tries < 1000000, "no key for home %u",
+		    homes[want]);
+	}
+	/* Filler keys with any home, keeping the load under one half. */
+	while (nkeys < NKEYS)
+		keys[nkeys++] = key_random();
+	for (round = 0; round < 20; round++) {
+		for (i = 0; i < nkeys; i++) {
+			REQ_EQ(subs_add(a, &keys[i]), 1);
+			held[i] = 1;
+		}
+		/* Remove in random order, verifying all keys each time for the
+		 * collision set, and sampling the fillers. */
+		for (i = 0; i < nkeys; i++) {
+			size_t victim = (size_t)(rng_next() % nkeys), j;
+
+			if (!held[victim])
+				continue;
+			REQ_EQ(subs_remove(a, &keys[victim]), 1);
+			held[victim] = 0;
+			for (j = 0; j < nkeys; j++)
+				REQ_MSG((subs_find(&keys[j]) != NULL) ==
+				    held[j], "round %zu: key %zu %s after "
+				    "removing %zu", round, j, held[j] ?
+				    "lost" : "still found", victim);
+		}
+		subs_remove_all(a);
+		for (i = 0; i < nkeys; i++) {
+			held[i] = 0;
+			REQ((subs_find(&keys[i])) == NULL);
+		}
+		REQ_EQ(subs_ntopics(), 0);
+	}
+	free(keys);
+	free(held);
+}
+END_TEST
+
+/* ---- randomized model ---------------------------------------------------------- */
+
+#define MODEL_CONNS	50
+#define MODEL_TOPICS	500
+
+static uint8_t	model[MODEL_CONNS][MODEL_TOPICS];
+
+/* Compares the registry with the boolean matrix, all of it. */
+static void
+assert_matches_model(size_t step)
+{
+	static uint8_t	row[MODEL_TOPICS];
+	size_t		c, t, col, total = 0, topics = 0;
+	uint32_t	j;
+
+	for (c = 0; c < MODEL_CONNS; c++) {
+		memset(row, 0, sizeof row);
+		for (j = 0; j < conns_[c].nsubs; j++) {
+			uint32_t n = key_number(&conns_[c].subs[j].topic->key);
+
+			REQ((n) < (MODEL_TOPICS));
+			REQ_MSG(row[n] == 0, "step %zu: conn %zu holds "
+			    "topic %u twice", step, c, n);
+			row[n] = 1;
+		}
+		REQ_MSG(memcmp(row, model[c], sizeof row) == 0,
+		    "step %zu: conn %zu differs from the model", step, c);
+		total += conns_[c].nsubs;
+	}
+	for (t = 0; t < MODEL_TOPICS; t++) {
+		struct topic_key k = key_n((uint32_t)t);
+		struct topic *tp = subs_find(&k);
+
+		for (col = c = 0; c < MODEL_CONNS; c++)
+			col += model[c][t];
+		if (col == 0)
+			REQ_MSG(tp == NULL, "step %zu: topic %zu lives "
+			    "with no subscriber", step, t);
+		else {
+			REQ_MSG(tp != NULL, "step %zu: topic %zu lost",
+			    step, t);
+			REQ_EQ(tp->nsubs, col);
+			topics++;
+		}
+	}
+	REQ_EQ(subs_ntopics(), topics);
+	REQ_EQ(subs_nsubscriptions(), total);
+}
+
+START_TEST(test_random_model)
+{
+	size_t		step, c, t;
+	int		r;
+	struct topic_key k;
+
+	memset(model, 0, sizeof model);
+	rng_state = 0x5eed0001ULL + (uint64_t)_i;
+	for (step = 0; step < 7000; step++) {
+		uint64_t op = rng_next() % 1000;
+
+		/* Skewed towards low topic numbers, so that topics gather
+		 * many subscribers and removals mostly hit held pairs. */
+		c = (size_t)(rng_next() % MODEL_CONNS);
+		t = (size_t)(rng_next() % (1 + rng_next() % MODEL_TOPICS));
+		k = key_n((uint32_t)t);
+		if (op < 520) {
+			r = subs_add(&conns_[c], &k);
+			REQ_EQ(r, model[c][t] ? 0 : 1);
+			model[c][t] = 1;
+		} else if (op < 995) {
+			r = subs_remove(&conns_[c], &k);
+			REQ_EQ(r, model[c][t] ? 1 : 0);
+			model[c][t] = 0;
+		} else {
+			subs_remove_all(&conns_[c]);
+			memset(model[c], 0, sizeof model[c]);
+		}
+		REQ_EQ(subs_holds(&conns_[c], &k), model[c][t]);
+		assert_matches_model(step);
+		if (step % 200 == 0)
+			assert_registry_consistent(conns_, MODEL_CONNS);
+	}
+	assert_registry_consistent(conns_, MODEL_CONNS);
+}
+END_TEST
+
+/* ---- subs_foreach ------------------------------------------------------------- */
+
+static int
+cmp_ptr(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t)*(void *const *)a, y = (uintptr_t)*(void *const *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+START_TEST(test_foreach_once)
+{
+	struct walk		 w = { NULL, 0, 0, 0, 0 };
+	struct topic_key	 k;
+	uint32_t		 i;
+	size_t			 j;
+
+	subs_foreach(walk_collect, &w);
+	REQ_EQ(w.n, 0);
+	for (i = 0; i < 3000; i++) {
+		k = key_n(i);
+		REQ_EQ(subs_add(&conns_[i % 7], &k), 1);
+		if (i % 3 == 0)
+			REQ_EQ(subs_add(&conns_[7 + i % 5], &k), 1);
+	}
+	subs_foreach(walk_collect, &w);
+	REQ_EQ(w.n, 3000);
+	REQ_EQ(w.n, subs_ntopics());
+	REQ_EQ(w.subs, subs_nsubscriptions());
+	qsort(w.seen, w.n, sizeof *w.seen, cmp_ptr);
+	for (j = 1; j < w.n; j++)
+		REQ((w.seen[j - 1]) != (w.seen[j]));
+	for (j = 0; j < w.n; j++) {
+		REQ((subs_find(&w.seen[j]->key)) == (w.seen[j]));
+		REQ((key_number(&w.seen[j]->key)) < (3000));
+	}
+	/* Early stop: the callback's non-zero return ends the walk. */
+	w.n = w.subs = 0;
+	w.stop_after = 5;
+	subs_foreach(walk_collect, &w);
+	REQ_EQ(w.n, 5);
+	free(w.seen);
+}
+END_TEST
+
+static Suite *
+subs_suite(void)
+{
+	Suite	*s = suite_create("unit_subs");
+	TCase	*tc;
+
+	tc = tcase_create("registry");
+	tcase_set_timeout(tc, 10);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_add_holds_remove);
+	tcase_add_test(tc, test_remove_not_held);
+	tcase_add_test(tc, test_topic_freed_with_last_subscriber);
+	tcase_add_test(tc, test_counts);
+	tcase_add_test(tc, test_remove_all);
+	tcase_add_test(tc, test_swap_remove_integrity);
+	tcase_add_test(tc, test_foreach_once);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("table");
+	tcase_set_timeout(tc, 10);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_table_growth);
+	tcase_add_test(tc, test_backward_shift_collisions);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("model");
+	tcase_set_timeout(tc, 10);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_loop_test(tc, test_random_model, 0, 3);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(subs_suite());
+	int	 failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
