@@ -857,6 +857,59 @@ START_TEST(test_stalled_daemon)
 }
 END_TEST
 
+/* Connect and subscribe give up after their timeouts when the daemon does
+ * not answer; the subscription goes live later with a resync (subscribed). */
+START_TEST(test_request_timeouts_and_late_confirmation)
+{
+	struct crmpubsub_message m;
+	struct h_conn	*h;
+	crmpubsub	*c;
+	char		 t1[80], u1[37], i1[37];
+	double		 t0, dt;
+	json_t		*r;
+
+	up(NULL);
+	h_topic(1, t1);
+	h_uuid(1, u1);
+	h_uuid(0x44, i1);
+	c = crmpubsub_new();
+	crmpubsub_set_socket_path(c, daemon_.sock);
+	ck_assert_int_eq(crmpubsub_set_timeout(c, CRMPUBSUB_TIMEOUT_CONNECT,
+	    150), 0);
+	ck_assert_int_eq(crmpubsub_set_timeout(c, CRMPUBSUB_TIMEOUT_REQUEST,
+	    150), 0);
+	kill(daemon_.pid, SIGSTOP);
+	t0 = now_ms();
+	errno = 0;
+	ck_assert_int_eq(crmpubsub_connect(c), -1);
+	dt = now_ms() - t0;
+	ck_assert_int_eq(errno, ETIMEDOUT);
+	ck_assert_msg(dt >= 140 && dt < 1500, "connect gave up after %.0f ms",
+	    dt);
+	t0 = now_ms();
+	ck_assert_int_eq(crmpubsub_subscribe(c, t1), CRMPUBSUB_PENDING);
+	dt = now_ms() - t0;
+	ck_assert_msg(dt >= 140 && dt < 1500, "subscribe gave up after "
+	    "%.0f ms", dt);
+	kill(daemon_.pid, SIGCONT);
+	ck_assert_int_eq(crmpubsub_next_message(c, &m, H_TIMEOUT_MS), 1);
+	ck_assert_int_eq(m.type, CRMPUBSUB_MSG_RESYNC);
+	ck_assert_int_eq(m.reason, CRMPUBSUB_RESYNC_SUBSCRIBED);
+	ck_assert(crmpubsub_is_connected(c));
+	h = raw();
+	r = h_requestf(h, "{\"op\":\"broadcast_to_contacts\",\"event\":"
+	    "\"interaction_created\",\"interaction_uuid\":\"%s\","
+	    "\"contact_uuids\":[\"%s\"]}", i1, u1);
+	ck_assert_int_eq(h_int(r, "delivered"), 1);
+	json_decref(r);
+	ck_assert_int_eq(crmpubsub_next_message(c, &m, H_TIMEOUT_MS), 1);
+	ck_assert_int_eq(m.type, CRMPUBSUB_MSG_CRM);
+	ck_assert_str_eq(m.interaction_uuid, i1);
+	h_close(h);
+	crmpubsub_close(c);
+}
+END_TEST
+
 /* The descriptor works in a plain poll(2) loop; dispatch hands messages to
  * the callback and says how many. */
 static void
@@ -1042,6 +1095,7 @@ client_api_suite(void)
 	tcase_add_test(tc, test_no_daemon_best_effort);
 	tcase_add_test(tc, test_daemon_gone_no_sigpipe);
 	tcase_add_test(tc, test_stalled_daemon);
+	tcase_add_test(tc, test_request_timeouts_and_late_confirmation);
 	tcase_add_test(tc, test_fd_poll_and_dispatch);
 	tcase_add_test(tc, test_shutdown_passed_through);
 	tcase_add_test(tc, test_daemon_resync_passed_through);
