@@ -2,6 +2,7 @@
 /* Settings: one table of options shared by the command line, the config
  * file, the usage text and reloads, so none of them can drift. */
 
+#include <sys/stat.h>
 #include <ctype.h>
 #include <getopt.h>
 #include <errno.h>
@@ -243,16 +244,24 @@ trim(char *s)
 int
 config_load_file(struct config *c, const char *path, char **cause)
 {
-	FILE	*f;
-	char	 line[4096], *p, *eq, *err = NULL;
-	int	 lineno = 0, rc = 0;
+	FILE		*f;
+	struct stat	 st;
+	char		*line = NULL, *p, *eq, *err = NULL;
+	size_t		 cap = 0;
+	int		 lineno = 0, rc = 0;
 
 	if ((f = fopen(path, "r")) == NULL) {
 		if (asprintf(cause, "%s: %s", path, strerror(errno)) == -1)
 			*cause = NULL;
 		return -1;
 	}
-	while (fgets(line, sizeof line, f) != NULL) {
+	if (fstat(fileno(f), &st) == -1 || !S_ISREG(st.st_mode)) {
+		if (asprintf(cause, "%s: not a regular file", path) == -1)
+			*cause = NULL;
+		fclose(f);
+		return -1;
+	}
+	while (getline(&line, &cap, f) != -1) {
 		lineno++;
 		if ((p = strchr(line, '#')) != NULL)
 			*p = '\0';
@@ -274,6 +283,12 @@ config_load_file(struct config *c, const char *path, char **cause)
 		rc = -1;
 		break;
 	}
+	if (rc == 0 && ferror(f)) {
+		if (asprintf(cause, "%s: %s", path, strerror(errno)) == -1)
+			*cause = NULL;
+		rc = -1;
+	}
+	free(line);
 	fclose(f);
 	return rc;
 }

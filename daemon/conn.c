@@ -137,7 +137,9 @@ conn_push(struct conn *c, const char *data, size_t len)
 		return 0;
 	}
 	if (buf_append(&c->out, data, len) == -1) {
-		/* Out of memory is a lag like any other: announced by resync. */
+		/* Out of memory is a lag like any other: announced by resync.
+		 * buf_append changed nothing, so there is nothing to undo. */
+		buf_clear_failed(&c->out);
 		conn_start_lag(c);
 		c->dropped++;
 		stats.dropped++;
@@ -152,10 +154,15 @@ conn_push(struct conn *c, const char *data, size_t len)
 static void
 conn_check_resume(struct conn *c)
 {
-	if (!(c->flags & CONN_LAGGED) || buf_len(&c->out) >= cfg->max_outbuf / 2)
+	size_t	mark = buf_len(&c->out);
+
+	if (!(c->flags & CONN_LAGGED) || mark >= cfg->max_outbuf / 2)
 		return;
-	if (push_resync(&c->out, "lagged", c->dropped) == -1)
+	if (push_resync(&c->out, "lagged", c->dropped) == -1) {
+		buf_truncate(&c->out, mark);	/* try again at the next write */
+		buf_clear_failed(&c->out);
 		return;
+	}
 	log_debug("%s: resumed after dropping %llu pushes", conn_label(c),
 	    c->dropped);
 	c->flags &= ~CONN_LAGGED;
@@ -206,10 +213,15 @@ static void
 conn_too_long(struct conn *c)
 {
 	char	msg[96];
+	size_t	mark = buf_len(&c->out);
 
 	snprintf(msg, sizeof msg, "request line exceeds max_line (%zu bytes)",
 	    cfg->max_line);
 	ops_reply_error(&c->out, NULL, NULL, PERR_LINE_TOO_LONG, msg);
+	if (buf_clear_failed(&c->out)) {
+		buf_truncate(&c->out, mark);
+		conn_kill(c, "out of memory");
+	}
 	conn_output_added(c);
 	buf_free(&c->in);
 	c->flags |= CONN_DISCARD;

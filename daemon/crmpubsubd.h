@@ -204,8 +204,10 @@ void	 broadcast_run(enum crm_event, const uint8_t interaction_uuid[16],
 
 /* ---- fastpath.c: ping and broadcasts without a jansson tree ---------------- */
 
-/* 1 when the request was handled, 0 to take the general path. */
-int	 fastpath_dispatch(struct conn *, const char *line, size_t len);
+/* 1 when the request was handled, 0 to take the general path. fields is
+ * scratch space for the reply's fields. */
+int	 fastpath_dispatch(struct conn *, const char *line, size_t len,
+	     struct buf *fields);
 
 /* Queues the push for one topic to its local subscribers; returns how many
  * were queued. Federation calls it for messages received from Redis. */

@@ -13,7 +13,6 @@
 
 static struct jscan	js;
 static struct uuid_list	contacts;
-static struct buf	fields;
 
 /* A UUID string token: 0 parsed into out, -1 anything else. */
 static int
@@ -85,7 +84,8 @@ fast_interaction(uint8_t iu[16])
 }
 
 int
-fastpath_dispatch(struct conn *c, const char *line, size_t len)
+fastpath_dispatch(struct conn *c, const char *line, size_t len,
+    struct buf *fields)
 {
 	const struct jscan_tok	*id_tok = NULL;
 	enum crm_event		 e;
@@ -105,7 +105,7 @@ fastpath_dispatch(struct conn *c, const char *line, size_t len)
 		    id_tok->is_integer))
 			return 0;
 	}
-	buf_reset(&fields);
+	buf_reset(fields);
 	if (jscan_streq(&js, op, "ping"))
 		opname = "ping";
 	else {
@@ -127,14 +127,14 @@ fastpath_dispatch(struct conn *c, const char *line, size_t len)
 		    fast_interaction(iu);
 		if (r == -1)
 			return 0;
-		broadcast_run(e, iu, &contacts, &fields);
+		broadcast_run(e, iu, &contacts, fields);
 	}
 	reply_begin_raw(&c->out, opname, id_tok ? line + id_tok->start -
 	    (id_tok->type == JS_STRING) : NULL, id_tok ? id_tok->len +
 	    2 * (id_tok->type == JS_STRING) : 0);
-	if (buf_len(&fields) > 0) {
+	if (buf_len(fields) > 0) {
 		buf_putc(&c->out, ',');
-		buf_append(&c->out, buf_head(&fields), buf_len(&fields));
+		buf_append(&c->out, buf_head(fields), buf_len(fields));
 	}
 	reply_end(&c->out);
 	return 1;

@@ -101,9 +101,11 @@ ops_dispatch(struct conn *c, const char *line, size_t len)
 	json_error_t		 jerr;
 	struct proto_fail	 f;
 	char			 text[sizeof jerr.text];
+	size_t			 mark;
 
 	stats.requests++;
-	if (fastpath_dispatch(c, line, len))
+	mark = buf_len(&c->out);
+	if (fastpath_dispatch(c, line, len, &fields))
 		goto done_fast;
 	req = json_loadb(line, len, JSON_DECODE_ANY, &jerr);
 	if (req == NULL) {
@@ -161,6 +163,12 @@ fail:
 done:
 	json_decref(req);
 done_fast:
+	if (buf_clear_failed(&fields) | buf_clear_failed(&c->out)) {
+		/* Out of memory: a partial reply must never reach the peer. */
+		buf_truncate(&c->out, mark);
+		conn_kill(c, "out of memory");
+		return;
+	}
 	conn_output_added(c);
 	conn_check_reply_budget(c);
 }

@@ -28,15 +28,19 @@ buf_reserve(struct buf *b, size_t extra)
 		ncap *= 2;
 	if (b->off > 0) {
 		p = malloc(ncap);
-		if (p == NULL)
+		if (p == NULL) {
+			b->failed = 1;
 			return -1;
+		}
 		memcpy(p, b->data + b->off, b->len);
 		free(b->data);
 		b->off = 0;
 	} else {
 		p = realloc(b->data, ncap);
-		if (p == NULL)
+		if (p == NULL) {
+			b->failed = 1;
 			return -1;
+		}
 	}
 	b->data = p;
 	b->cap = ncap;
@@ -86,6 +90,22 @@ buf_consume(struct buf *b, size_t n)
 	b->len -= n;
 }
 
+void
+buf_truncate(struct buf *b, size_t len)
+{
+	if (len < b->len)
+		b->len = len;
+}
+
+int
+buf_clear_failed(struct buf *b)
+{
+	int	failed = b->failed;
+
+	b->failed = 0;
+	return failed;
+}
+
 /* Empties the buffer but keeps its memory. */
 void
 buf_reset(struct buf *b)
@@ -101,6 +121,7 @@ buf_free(struct buf *b)
 	free(b->data);
 	b->data = NULL;
 	b->off = b->len = b->cap = 0;
+	b->failed = 0;
 }
 
 /* Appends s as a JSON string: quotes, escapes for '"', '\\' and controls.

@@ -12,9 +12,10 @@ struct buf {
 	size_t	 off;	/* first unconsumed byte */
 	size_t	 len;	/* unconsumed bytes, starting at data + off */
 	size_t	 cap;
+	int	 failed;	/* an append failed since the last buf_clear_failed */
 };
 
-#define BUF_INIT { NULL, 0, 0, 0 }
+#define BUF_INIT { NULL, 0, 0, 0, 0 }
 
 /* Bytes still queued. */
 static inline size_t buf_len(const struct buf *b) { return b->len; }
@@ -26,11 +27,16 @@ int	 buf_append(struct buf *, const void *, size_t);
 int	 buf_putc(struct buf *, char);
 int	 buf_puts(struct buf *, const char *);
 void	 buf_consume(struct buf *, size_t);
+/* Drops queued bytes past the first len (undoes a partly written line). */
+void	 buf_truncate(struct buf *, size_t len);
+/* Whether an append failed since the last call, and clears the mark. */
+int	 buf_clear_failed(struct buf *);
 void	 buf_reset(struct buf *);			/* empty, keep memory */
 void	 buf_free(struct buf *);			/* empty, release memory */
 
-/* JSON writer: these append JSON text; a failed allocation makes the buffer
- * "broken" (see buf_json_ok) instead of failing each call. */
+/* JSON writer. Each call returns -1 when memory runs out, and any failed
+ * append also sets b->failed, so a writer may make many calls and check once
+ * (buf_clear_failed), then buf_truncate the partial line away. */
 int	 buf_put_jstr(struct buf *, const char *, size_t);	/* quoted, escaped */
 int	 buf_put_jstrz(struct buf *, const char *);
 int	 buf_put_int(struct buf *, long long);
