@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -24,6 +25,7 @@ static unsigned long		 fm_every = 10;
 static unsigned long		 fm_calls;	/* allocations while armed */
 static unsigned long		 fm_failed;	/* of which failed */
 static const char		*fm_report;
+static char			 fm_report_tmp[4096];	/* renamed into place */
 
 /* Whether this allocation is one to fail. */
 static int
@@ -82,10 +84,12 @@ fm_disarm(int sig)
 	do
 		*--p = (char)('0' + v % 10);
 	while ((v /= 10) != 0);
-	fd = open(fm_report, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	/* Written aside and renamed, so a reader never sees it half done. */
+	fd = open(fm_report_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd != -1) {
 		(void)!write(fd, p, (size_t)(text + sizeof text - p));
 		close(fd);
+		rename(fm_report_tmp, fm_report);
 	}
 	errno = saved;
 }
@@ -100,6 +104,12 @@ fm_init(void)
 	if (every != NULL && strtoul(every, NULL, 10) > 0)
 		fm_every = strtoul(every, NULL, 10);
 	fm_report = getenv("FAILMALLOC_REPORT");
+	if (fm_report != NULL && strlen(fm_report) + 5 > sizeof fm_report_tmp)
+		fm_report = NULL;
+	if (fm_report != NULL) {
+		strcpy(fm_report_tmp, fm_report);
+		strcat(fm_report_tmp, ".tmp");
+	}
 	memset(&sa, 0, sizeof sa);
 	sa.sa_flags = SA_RESTART;
 	sigemptyset(&sa.sa_mask);
