@@ -132,7 +132,8 @@ fed_addr_free(struct fed_addr *a)
 }
 
 /* Parses unix:///PATH or redis://[[USER]:PASSWORD@]HOST[:PORT][/DB];
- * 0, or -1 when s is not such an address. */
+ * 0, or -1 when s is not such an address. A user without a password
+ * takes the password from redis_password. */
 static int
 fed_parse_address(const char *s, struct fed_addr *a)
 {
@@ -158,11 +159,11 @@ fed_parse_address(const char *s, struct fed_addr *a)
 	if ((at = memchr(p, '@', (size_t)(end - p))) != NULL) {
 		const char *colon = memchr(p, ':', (size_t)(at - p));
 
-		if (colon == NULL)	/* redis://PASSWORD@… is ambiguous */
-			return -1;
+		if (colon == NULL)	/* redis://USER@…: password elsewhere */
+			colon = at;
 		if (colon > p && (a->user = strndup(p, (size_t)(colon - p))) == NULL)
 			goto fail;
-		if ((a->password = strndup(colon + 1,
+		if (colon < at && (a->password = strndup(colon + 1,
 		    (size_t)(at - colon - 1))) == NULL)
 			goto fail;
 		p = at + 1;

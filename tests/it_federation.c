@@ -36,6 +36,7 @@ struct redis {
 };
 
 static struct redis	redis_;
+static const char	*redis_password;	/* --requirepass, or NULL */
 static struct h_daemon	daemons[NDAEMONS];
 static char		redis_arg[400];
 
@@ -99,9 +100,12 @@ redis_spawn(struct redis *r)
 			dup2(logfd, 1);
 			dup2(logfd, 2);
 		}
-		execlp("redis-server", "redis-server", "--port", "0",
+		const char *argv[] = { "redis-server", "--port", "0",
 		    "--unixsocket", r->sock, "--save", "", "--appendonly", "no",
-		    "--dir", r->dir, (char *)NULL);
+		    "--dir", r->dir, redis_password ? "--requirepass" : NULL,
+		    redis_password, NULL };
+
+		execvp(argv[0], (char *const *)argv);
 		_exit(127);
 	}
 	deadline = now_ms() + 4 * H_TIMEOUT_MS;
@@ -808,6 +812,22 @@ START_TEST(test_prefix_isolation)
 }
 END_TEST
 
+/* With requirepass, only a daemon that knows the password links; one
+ * without stays down and keeps serving locally. */
+START_TEST(test_auth)
+{
+	redis_kill(&redis_, SIGTERM);
+	redis_password = "s3cret";
+	redis_up();
+	daemon_up(1, NULL, NULL);
+	daemon_up(0, "--redis-password", "s3cret");
+	ck_assert(wait_state(&daemons[0], "up"));
+	ck_assert(wait_state(&daemons[1], "down"));
+	ck_assert_int_eq(fed_int(&daemons[1], "reconnects"), 0);
+	ck_assert_int_eq(fed_int(&daemons[1], "published"), 0);
+}
+END_TEST
+
 /* Without the redis option nothing federates and the link is "off". */
 START_TEST(test_off_without_option)
 {
@@ -827,7 +847,7 @@ END_TEST
 START_TEST(test_bad_address)
 {
 	const char *bad[] = { "foo", "redis://", "redis://host:0",
-	    "redis://host:99999", "unix://relative.sock", "redis://pass@h",
+	    "redis://host:99999", "unix://relative.sock", "redis://[::1", "redis://h:1/x",
 	    "http://h:1" };
 	char buf[512];
 	size_t i;
@@ -910,6 +930,7 @@ federation_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_redis_restart);
 	tcase_add_test(tc, test_off_without_option);
+	tcase_add_test(tc, test_auth);
 	tcase_add_test(tc, test_bad_address);
 	tcase_add_test(tc, test_config_file_tcp_down);
 	suite_add_tcase(s, tc);
