@@ -1648,6 +1648,61 @@ START_TEST(test_buf_consume_compaction)
 }
 END_TEST
 
+START_TEST(test_buf_truncate_failed_mark)
+{
+	struct buf	b = BUF_INIT;
+
+	buf_puts(&b, "{\"ok\":true}\n{\"partial\":");
+	ck_assert_int_eq(buf_clear_failed(&b), 0);
+	/* Cut back to the end of the first line. */
+	buf_truncate(&b, 12);
+	ck_assert_str_eq(buf_text(&b), "{\"ok\":true}\n");
+	/* A length at or past the end changes nothing. */
+	buf_truncate(&b, 12);
+	buf_truncate(&b, 1000);
+	ck_assert_str_eq(buf_text(&b), "{\"ok\":true}\n");
+	/* Lengths count from the unconsumed head. */
+	buf_consume(&b, 1);
+	buf_truncate(&b, 4);
+	ck_assert_str_eq(buf_text(&b), "\"ok\"");
+	buf_puts(&b, ":1");
+	ck_assert_str_eq(buf_text(&b), "\"ok\":1");
+	buf_truncate(&b, 0);
+	ck_assert_uint_eq(buf_len(&b), 0);
+	ck_assert_int_eq(buf_clear_failed(&b), 0);
+	buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_buf_reserve_wraps)
+{
+	/* A request whose size wraps around size_t fails (-1, failed mark)
+	 * and leaves the queued bytes alone; it must not claim success. */
+	struct buf	b = BUF_INIT;
+
+	buf_puts(&b, "hello");
+	ck_assert_int_eq(buf_reserve(&b, SIZE_MAX), -1);
+	ck_assert_int_eq(buf_clear_failed(&b), 1);
+	ck_assert_int_eq(buf_clear_failed(&b), 0);
+	ck_assert_str_eq(buf_text(&b), "hello");
+	buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_buf_reserve_huge)
+{
+	/* Just over half the address space: the capacity doubling must not
+	 * overflow (or spin); the answer is -1. */
+	struct buf	b = BUF_INIT;
+
+	buf_puts(&b, "hello");
+	ck_assert_int_eq(buf_reserve(&b, SIZE_MAX / 2 + 2), -1);
+	ck_assert_int_eq(buf_clear_failed(&b), 1);
+	ck_assert_str_eq(buf_text(&b), "hello");
+	buf_free(&b);
+}
+END_TEST
+
 START_TEST(test_buf_numbers)
 {
 	struct buf	b = BUF_INIT;
@@ -1979,6 +2034,15 @@ proto_suite(void)
 	tcase_add_test(tc, test_buf_growth);
 	tcase_add_test(tc, test_buf_consume_compaction);
 	tcase_add_test(tc, test_buf_numbers);
+	tcase_add_test(tc, test_buf_truncate_failed_mark);
+	suite_add_tcase(s, tc);
+
+	/* Size overflow in buf_reserve: a bug here can spin, so a short
+	 * timeout of its own. */
+	tc = tcase_create("buf_overflow");
+	tcase_set_timeout(tc, 3);
+	tcase_add_test(tc, test_buf_reserve_wraps);
+	tcase_add_test(tc, test_buf_reserve_huge);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("sockpath");
