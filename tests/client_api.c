@@ -142,6 +142,40 @@ now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+/* Call durations of one test, to check the broadcast time bound. The bound
+ * (5 ms by default) is what a call may wait; on a loaded machine the
+ * scheduler adds its own delays, so: 99% of calls within the bound, and
+ * none anywhere near the 1-2 s a blocking connect or request would take. */
+struct timing {
+	double	ms[4000];
+	int	n;
+};
+
+static void
+timing_add(struct timing *t, double ms)
+{
+	if (t->n < (int)(sizeof t->ms / sizeof t->ms[0]))
+		t->ms[t->n++] = ms;
+}
+
+static int
+cmp_ms(const void *a, const void *b)
+{
+	double	x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void
+timing_check(struct timing *t)
+{
+	qsort(t->ms, (size_t)t->n, sizeof t->ms[0], cmp_ms);
+	ck_assert_msg(t->ms[t->n * 99 / 100] < 5.0, "p99 broadcast %.2f ms",
+	    t->ms[t->n * 99 / 100]);
+	ck_assert_msg(t->ms[t->n - 1] < 250.0, "slowest broadcast %.2f ms",
+	    t->ms[t->n - 1]);
+}
+
 /* Upper-cases a UUID string in place (the daemon canonicalises). */
 static char *
 upper(char *s)
@@ -722,7 +756,8 @@ START_TEST(test_no_daemon_best_effort)
 	crmpubsub		*c;
 	char			 dir[] = "/tmp/crmpubsub-nodaemon.XXXXXX";
 	char			 path[128], u1[37], i1[37];
-	double			 t0, dt, worst = 0;
+	static struct timing	 tm;
+	double			 t0;
 	int			 fds_before, i;
 
 	count_sigpipes();
@@ -751,12 +786,9 @@ START_TEST(test_no_daemon_best_effort)
 		t0 = now_ms();
 		ck_assert_int_eq(crmpubsub_broadcast_interaction(c,
 		    CRMPUBSUB_INTERACTION_CREATED, &it), 0);
-		dt = now_ms() - t0;
-		if (dt > worst)
-			worst = dt;
+		timing_add(&tm, now_ms() - t0);
 	}
-	/* Default bound 5 ms; generous slack for sanitizers and CI noise. */
-	ck_assert_msg(worst < 5 + 20, "slowest broadcast took %.2f ms", worst);
+	timing_check(&tm);
 	crmpubsub_stats(c, &st);
 	ck_assert_uint_eq(st.broadcasts, 2000);
 	ck_assert_uint_eq(st.acked, 0);
@@ -781,7 +813,8 @@ START_TEST(test_daemon_gone_no_sigpipe)
 	crmpubsub		*c;
 	char			 u1[37], i1[37];
 	const char		*cs[1];
-	double			 t0, worst = 0, dt;
+	static struct timing	 tm;
+	double			 t0;
 	int			 i, fds;
 
 	up(NULL);
@@ -800,11 +833,9 @@ START_TEST(test_daemon_gone_no_sigpipe)
 		t0 = now_ms();
 		crmpubsub_broadcast_to_contacts(c,
 		    CRMPUBSUB_INTERACTION_UPDATED, i1, cs, 1);
-		dt = now_ms() - t0;
-		if (dt > worst)
-			worst = dt;
+		timing_add(&tm, now_ms() - t0);
 	}
-	ck_assert_msg(worst < 5 + 20, "slowest broadcast took %.2f ms", worst);
+	timing_check(&tm);
 	ck_assert_int_eq(sigpipes, 0);
 	ck_assert(!crmpubsub_is_connected(c));
 	crmpubsub_stats(c, &st);
@@ -824,7 +855,8 @@ START_TEST(test_stalled_daemon)
 	crmpubsub		*c;
 	char			 u1[37], inter[37];
 	const char		*cs[1];
-	double			 t0, t_all, worst = 0, dt;
+	static struct timing	 tm;
+	double			 t0, t_all;
 	int			 i;
 
 	up(NULL);
@@ -838,15 +870,13 @@ START_TEST(test_stalled_daemon)
 		t0 = now_ms();
 		ck_assert_int_eq(crmpubsub_broadcast_to_contacts(c,
 		    CRMPUBSUB_INTERACTION_UPDATED, inter, cs, 1), 0);
-		dt = now_ms() - t0;
-		if (dt > worst)
-			worst = dt;
+		timing_add(&tm, now_ms() - t0);
 	}
 	t_all = now_ms() - t_all;
 	kill(daemon_.pid, SIGCONT);
-	ck_assert_msg(worst < 5 + 20, "slowest broadcast took %.2f ms", worst);
+	timing_check(&tm);
 	/* Only the call that found the socket full waited its bound. */
-	ck_assert_msg(t_all < 1000, "3000 broadcasts took %.0f ms", t_all);
+	ck_assert_msg(t_all < 2000, "3000 broadcasts took %.0f ms", t_all);
 	crmpubsub_stats(c, &st);
 	ck_assert_uint_gt(st.pending, 0);
 	ck_assert_int_eq(crmpubsub_flush(c, 4 * H_TIMEOUT_MS), 0);
