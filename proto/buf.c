@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT — crmpubsub */
 /* Growable byte buffers and the small JSON writer built on them. */
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,10 @@ buf_reserve(struct buf *b, size_t extra)
 
 	if (b->cap - b->off - b->len >= extra)
 		return 0;
+	if (extra > SIZE_MAX / 2 - b->len) {
+		b->failed = 1;		/* no buffer can be this large */
+		return -1;
+	}
 	need = b->len + extra;
 	if (b->off > 0 && b->cap >= need && b->off >= b->len) {
 		/* Compacting is cheap when at least half is consumed. */
