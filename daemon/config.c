@@ -141,7 +141,7 @@ parse_ids(const char *s, struct id_list *out)
 		s = end;
 		while (*s == ' ' || *s == '\t')
 			s++;
-		if (*s == ',')
+		if (*s == ',' && s[1] != '\0')
 			s++;
 		else if (*s != '\0')
 			goto bad;
@@ -189,6 +189,10 @@ config_set(struct config *c, const char *key, const char *value, char **cause)
 			*(unsigned *)field = (unsigned)n;
 		return 0;
 	case OPT_SECONDS:
+		/* Plain decimals only: no sign, blanks, hex or exponent. */
+		if (!isdigit((unsigned char)*value) ||
+		    value[strspn(value, "0123456789.")] != '\0')
+			goto bad;
 		errno = 0;
 		d = strtod(value, &end);
 		if (errno != 0 || end == value || *end != '\0' || !isfinite(d) ||
@@ -201,6 +205,8 @@ config_set(struct config *c, const char *key, const char *value, char **cause)
 			goto bad;
 		return 0;
 	case OPT_MODE:
+		if (value[strspn(value, "01234567")] != '\0')
+			goto bad;
 		errno = 0;
 		n = strtoull(value, &end, 8);
 		if (errno != 0 || end == value || *end != '\0' || n > o->max)
