@@ -610,8 +610,8 @@ fed_reset(const char *why)
 	struct evdns_getaddrinfo_request *req = resolving;
 	redisAsyncContext		*s = sub_ac, *p = pub_ac;
 
-	if (state == FED_OFF)
-		return;
+	if (state == FED_OFF || state == FED_DOWN)
+		return;		/* already waiting for the next attempt */
 	if (state == FED_UP)
 		log_warnx("federation: link to %s down: %s; local delivery "
 		    "continues", addr_text, why);

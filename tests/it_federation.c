@@ -349,6 +349,17 @@ fed_int(const struct h_daemon *d, const char *key)
 	return v;
 }
 
+/* Polls until a federation counter reaches want (bounded); the last value. */
+static long long
+wait_fed_int(const struct h_daemon *d, const char *key, long long want)
+{
+	long long deadline = now_ms() + CONVERGE_MS, v;
+
+	while ((v = fed_int(d, key)) != want && now_ms() < deadline)
+		nap();
+	return v;
+}
+
 /* Polls until the daemon's link state is want (bounded); 1 when reached. */
 static int
 wait_state(const struct h_daemon *d, const char *want)
@@ -512,7 +523,7 @@ START_TEST(test_every_subscriber_once)
 		/* One PUBLISH per involved topic, listened to or not. */
 		ck_assert_int_eq(fed_int(&daemons[i], "published"), 2);
 		ck_assert_int_eq(fed_int(&daemons[i], "received"), NDAEMONS - 1);
-		ck_assert_int_eq(fed_int(&daemons[i], "echoes"), 1);
+		ck_assert_int_eq(wait_fed_int(&daemons[i], "echoes", 1), 1);
 		h_close(pub[i]);
 		h_close(sub[i]);
 	}
