@@ -26,11 +26,15 @@
  *
  * Threads: every function may be called from any thread, concurrently, on
  * the same handle (one mutex per handle, never held while waiting), except
- * crmpubsub_close, which must be the last call on a handle. Callbacks: the
+ * crmpubsub_close, which must be the last call on a handle. When a call
+ * returns with requests still queued (socket full, daemon away), the handle
+ * starts one helper thread (all signals blocked) that writes them and
+ * reconnects as needed, so queued broadcasts leave even if the application
+ * makes no further call; it ends with crmpubsub_close. Callbacks: the
  * message callback of crmpubsub_dispatch runs without the lock and may call
- * the library; the log callback runs with the handle locked and must not
- * call the library with the same handle. A handle must not be used in both
- * the parent and the child of fork(2).
+ * the library; the log callback runs with the handle locked, possibly in
+ * that helper thread, and must not call the library with the same handle.
+ * A handle must not be used in both the parent and the child of fork(2).
  *
  * Errors: functions that can fail return -1 and set errno. */
 #ifndef CRMPUBSUB_H

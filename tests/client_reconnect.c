@@ -185,15 +185,16 @@ START_TEST(test_sigterm_restart)
 END_TEST
 
 /* Broadcasts made while the daemon is down wait in the bounded queue and
- * are sent, in order, once it is back. */
+ * are sent once it is back, without the application calling again. */
 START_TEST(test_writer_queue_survives_restart)
 {
 	struct crmpubsub_stats	st;
 	struct h_conn		*h;
 	crmpubsub		*c;
-	char			 u1[37], inter[37], t1[80], want[37];
+	char			 u1[37], inter[37];
 	const char		*cs[1];
-	json_t			*r, *p;
+	json_t			*r;
+	long long		 n = -1;
 	int			 i;
 
 	ck_assert_int_eq(h_daemon_start(&first, NULL), 0);
@@ -211,27 +212,26 @@ START_TEST(test_writer_queue_survives_restart)
 	crmpubsub_stats(c, &st);
 	ck_assert_uint_eq(st.pending, 5);
 
+	/* Nobody calls the writer from here: its flusher reconnects and sends
+	 * the queue once the daemon is back. */
 	restart_on_same_socket();
 	h = h_connect(second.sock);
 	ck_assert_ptr_nonnull(h);
-	h_topic(1, t1);
-	r = h_requestf(h, "{\"op\":\"subscribe\",\"topic\":\"%s\"}", t1);
-	ck_assert(h_is_ok(r));
-	json_decref(r);
-	/* The writer only reconnects when called: flush does it. */
+	for (i = 0; i < 200; i++) {
+		r = h_request(h, "{\"op\":\"stats\"}");
+		ck_assert(h_is_ok(r));
+		n = h_int(json_object_get(r, "stats"), "broadcasts");
+		json_decref(r);
+		if (n == 5)
+			break;
+		usleep(20000);
+	}
+	ck_assert_int_eq(n, 5);
 	ck_assert_int_eq(crmpubsub_flush(c, 4 * H_TIMEOUT_MS), 0);
 	crmpubsub_stats(c, &st);
 	ck_assert_uint_eq(st.acked, 5);
 	ck_assert_uint_eq(st.lost, 0);
-	ck_assert_uint_eq(st.delivered, 5);
-	for (i = 0; i < 5; i++) {
-		p = h_recv_push(h, H_TIMEOUT_MS);
-		ck_assert_ptr_nonnull(p);
-		h_uuid(0xb0 + (unsigned long)i, want);
-		ck_assert_str_eq(json_string_value(json_object_get(
-		    json_object_get(p, "payload"), "interaction_uuid")), want);
-		json_decref(p);
-	}
+	ck_assert_uint_eq(st.pending, 0);
 	h_close(h);
 	crmpubsub_close(c);
 }

@@ -87,6 +87,7 @@ cl_broadcast(crmpubsub *c, const struct buf *line, const char *op,
 			break;
 		cl_wait_io(c, deadline, true);
 	}
+	cl_flusher_kick(c);
 out:
 	pthread_mutex_unlock(&c->lock);
 }

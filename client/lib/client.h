@@ -81,6 +81,15 @@ struct cl_msgq {
 struct crmpubsub {
 	pthread_mutex_t		 lock;
 
+	/* the flusher thread: started the first time a call returns with
+	 * output still queued, it writes that output (reconnecting if need
+	 * be) without waiting for the application's next call */
+	pthread_cond_t		 flusher_cond;	/* output queued, or closing */
+	pthread_t		 flusher;
+	bool			 flusher_started;
+	bool			 closing;
+	int			 wakefd;	/* eventfd: interrupts its poll */
+
 	/* options */
 	char			*socket_opt;	/* explicit path, or NULL */
 	char			*name;		/* hello name, or NULL */
@@ -168,6 +177,12 @@ void	 cl_disconnect(crmpubsub *, const char *why);
 void	 cl_wait_io(crmpubsub *, int64_t deadline, bool want_write);
 /* Writes what the socket takes now. */
 void	 cl_write_some(crmpubsub *);
+
+/* flusher.c */
+/* After a call that leaves output queued: make sure it gets written. */
+void	 cl_flusher_kick(crmpubsub *);
+/* Stops the flusher (called unlocked, by close). */
+void	 cl_flusher_stop(crmpubsub *);
 
 /* replies.c */
 /* Handles one line received from the daemon. 0, or -1: protocol error. */

@@ -83,8 +83,14 @@ crmpubsub_new(void)
 	c = calloc(1, sizeof *c);
 	if (c == NULL)
 		return NULL;
-	c->epfd = c->tfd = c->evfd = c->sock = -1;
+	c->epfd = c->tfd = c->evfd = c->wakefd = c->sock = -1;
 	if (pthread_mutex_init(&c->lock, NULL) != 0) {
+		free(c);
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (pthread_cond_init(&c->flusher_cond, NULL) != 0) {
+		pthread_mutex_destroy(&c->lock);
 		free(c);
 		errno = ENOMEM;
 		return NULL;
@@ -96,7 +102,8 @@ crmpubsub_new(void)
 	c->epfd = epoll_create1(EPOLL_CLOEXEC);
 	c->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	c->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (c->epfd == -1 || c->tfd == -1 || c->evfd == -1 ||
+	c->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (c->epfd == -1 || c->tfd == -1 || c->evfd == -1 || c->wakefd == -1 ||
 	    cl_epoll_add(c->epfd, c->tfd) == -1 ||
 	    cl_epoll_add(c->epfd, c->evfd) == -1)
 		goto fail;
@@ -120,6 +127,9 @@ fail:
 		close(c->tfd);
 	if (c->evfd != -1)
 		close(c->evfd);
+	if (c->wakefd != -1)
+		close(c->wakefd);
+	pthread_cond_destroy(&c->flusher_cond);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 	errno = saved;
@@ -153,6 +163,7 @@ crmpubsub_close(crmpubsub *c)
 
 	if (c == NULL)
 		return;
+	cl_flusher_stop(c);
 	pthread_mutex_lock(&c->lock);
 	/* Give queued requests one bounded chance to leave. */
 	deadline = cl_now_ns() +
@@ -179,7 +190,9 @@ crmpubsub_close(crmpubsub *c)
 	close(c->epfd);
 	close(c->tfd);
 	close(c->evfd);
+	close(c->wakefd);
 	pthread_mutex_unlock(&c->lock);
+	pthread_cond_destroy(&c->flusher_cond);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }

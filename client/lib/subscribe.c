@@ -255,8 +255,10 @@ crmpubsub_unsubscribe(crmpubsub *c, const char *topic)
 		memset(&r, 0, sizeof r);
 		r.kind = CL_REQ_UNSUBSCRIBE;
 		r.len = (uint32_t)buf_len(&line);
-		if (cl_queue_request(c, &line, &r) == 0)
+		if (cl_queue_request(c, &line, &r) == 0) {
 			cl_pump(c, cl_now_ns());
+			cl_flusher_kick(c);
+		}
 	}
 	pthread_mutex_unlock(&c->lock);
 	buf_free(&line);
