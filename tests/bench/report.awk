@@ -49,11 +49,11 @@ function fmtratio(x) {
 	return x == "" ? "–" : sprintf("%.2f×", x)
 }
 
-function row(label, w, m, digits,    c, r) {
+function row(label, w, m, digits, noratio,    c, r) {
 	c = med(w, "crm", m)
 	r = med(w, "redis", m)
 	printf "| %s | %s | %s | %s |\n", label, fmt(c, digits), fmt(r, digits),
-	    fmtratio(ratio(w, m))
+	    noratio ? "" : fmtratio(ratio(w, m))
 }
 
 function checks(w, t) {
@@ -140,7 +140,7 @@ END {
 			row("server RSS (KiB)", w, "srv_rss_kb")
 			row("generator CPU (cores)", w, "gen_cpu", 2)
 			if (mode[w] == "open")
-				row("broadcasts held back by the window", w, "late")
+				row("broadcasts held back by the window", w, "late", 0, 1)
 		}
 		printf "| correctness checks | %s | %s | |\n", checks(w, "crm"), checks(w, "redis")
 	}
@@ -185,6 +185,7 @@ END {
 		}
 		if (pp[1] == "closed") {
 			cd[s] = med(w, "crm", "dps"); rd[s] = med(w, "redis", "dps")
+			ce[s] = med(w, "crm", "dps_per_cpu"); re[s] = med(w, "redis", "dps_per_cpu")
 		} else {
 			cp[s] = med(w, "crm", "p99_us"); rp[s] = med(w, "redis", "p99_us")
 		}
@@ -196,14 +197,16 @@ END {
 		sl[j + 1] = t
 	}
 	if (ns > 0 && plotdat != "") {
-		print "# S crm_dps redis_dps crm_p99_us redis_p99_us" > plotdat
+		print "# S crm_dps redis_dps crm_p99_us redis_p99_us crm_dps_per_cpu redis_dps_per_cpu" > plotdat
 		for (i = 1; i <= ns; i++) {
 			s = sl[i]
-			printf "%d %s %s %s %s\n", s,
+			printf "%d %s %s %s %s %s %s\n", s,
 			    (s in cd) && cd[s] != "" ? cd[s] : "?",
 			    (s in rd) && rd[s] != "" ? rd[s] : "?",
 			    (s in cp) && cp[s] != "" ? cp[s] : "?",
-			    (s in rp) && rp[s] != "" ? rp[s] : "?" > plotdat
+			    (s in rp) && rp[s] != "" ? rp[s] : "?",
+			    (s in ce) && ce[s] != "" ? ce[s] : "?",
+			    (s in re) && re[s] != "" ? re[s] : "?" > plotdat
 		}
 		close(plotdat)
 	}

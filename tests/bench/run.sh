@@ -8,9 +8,9 @@
 # usage: tests/bench/run.sh [--top REPO_ROOT] [--out DIR]
 # environment:
 #   BENCH_QUICK=1         smoke run: one round, short phases, fewer workloads
-#   BENCH_ROUNDS=N        rounds (default 3; quick 1)
-#   BENCH_DURATION=S      measured seconds per run (default 3; quick 1)
-#   BENCH_WARMUP=S        warm-up seconds per run (default 1; quick 0.5)
+#   BENCH_ROUNDS=N        rounds (default 5; quick 1)
+#   BENCH_DURATION=S      measured seconds per run (default 2; quick 1)
+#   BENCH_WARMUP=S        warm-up seconds per run (default 0.5; quick 0.5)
 #   BENCH_TARGETS="crm redis"   servers to compare (default both)
 #   BENCH_ONLY="w64 idle" run only these workloads
 set -euo pipefail
@@ -31,8 +31,8 @@ if [ "$quick" = 1 ]; then
 	rounds=${BENCH_ROUNDS:-1}; duration=${BENCH_DURATION:-1}
 	warmup=${BENCH_WARMUP:-0.5}
 else
-	rounds=${BENCH_ROUNDS:-3}; duration=${BENCH_DURATION:-3}
-	warmup=${BENCH_WARMUP:-1}
+	rounds=${BENCH_ROUNDS:-5}; duration=${BENCH_DURATION:-2}
+	warmup=${BENCH_WARMUP:-0.5}
 fi
 targets=${BENCH_TARGETS:-crm redis}
 loadgen="$here/loadgen"
@@ -167,7 +167,8 @@ for w in "${workloads[@]}"; do
 	selected "$name" && printf 'WORKLOAD %s %s %s\n' "$name" "$plot" "$desc" >>"$raw"
 done
 
-log "rounds=$rounds duration=${duration}s warmup=${warmup}s targets='$targets' cpus=$ncpu"
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+log "rounds=$rounds duration=${duration}s warmup=${warmup}s targets='$targets' cpus=$ncpu load=$load_start"
 log "output: $out"
 failures=0
 for ((round = 1; round <= rounds; round++)); do
@@ -196,8 +197,20 @@ for ((round = 1; round <= rounds; round++)); do
 	done
 done
 
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+
 # --- report -----------------------------------------------------------------------
 awk -v plotdat="$out/plot.dat" -f "$here/report.awk" "$raw" >"$out/results.md"
+# The client library's cost per pipelined broadcast (tests/bench/client_cost.c).
+if [ -x "$here/client_cost" ] && [ -x "$daemon" ]; then
+	{
+		printf '\n### Client library: cost of a pipelined broadcast to its caller\n\n'
+		printf '```\n'
+		"${pin_gen[@]}" "$here/client_cost" -d "$daemon" 2>/dev/null ||
+			echo "client_cost failed"
+		printf '```\n'
+	} >>"$out/results.md"
+fi
 cat "$out/results.md"
 if [ -s "$out/plot.dat" ]; then
 	gnuplot -e "datafile='$out/plot.dat'; outfile='$out/performance.png'" \
@@ -207,7 +220,8 @@ fi
 	echo
 	echo "Machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')," \
 		"kernel $(uname -r); Redis $(redis-server --version | sed -E 's/.*v=([^ ]+).*/\1/')."
-	echo "Run: rounds=$rounds duration=${duration}s warmup=${warmup}s, $(date -u '+%Y-%m-%d %H:%M UTC')."
+	echo "Run: rounds=$rounds duration=${duration}s warmup=${warmup}s, $(date -u '+%Y-%m-%d %H:%M UTC');" \
+		"load average before $load_start, after $load_end (anything well above 2 means other work shared the cores)."
 } | tee -a "$out/results.md"
 if [ "$failures" != 0 ]; then
 	log "$failures run(s) failed their correctness check (see $raw and the messages above)"
