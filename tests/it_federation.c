@@ -360,11 +360,12 @@ wait_fed_int(const struct h_daemon *d, const char *key, long long want)
 	return v;
 }
 
-/* Polls until the daemon's link state is want (bounded); 1 when reached. */
+/* Polls until the daemon's link state is want (bounded by ms); 1 when
+ * reached. */
 static int
-wait_state(const struct h_daemon *d, const char *want)
+wait_state_ms(const struct h_daemon *d, const char *want, int ms)
 {
-	long long deadline = now_ms() + CONVERGE_MS;
+	long long deadline = now_ms() + ms;
 	json_t *f;
 	int ok;
 
@@ -377,6 +378,12 @@ wait_state(const struct h_daemon *d, const char *want)
 			return ok;
 		nap();
 	}
+}
+
+static int
+wait_state(const struct h_daemon *d, const char *want)
+{
+	return wait_state_ms(d, want, CONVERGE_MS);
 }
 
 static void
@@ -713,6 +720,40 @@ START_TEST(test_redis_restart)
 }
 END_TEST
 
+/* Redis stuck (SIGSTOP: socket open, no answers): broadcasts are answered
+ * and delivered locally at once, the daemon declares the link down after
+ * its PING goes unanswered, and relinks with a resync once Redis runs. */
+START_TEST(test_redis_stalled)
+{
+	struct h_conn *pa, *sa;
+	long long t0;
+	unsigned long i;
+
+	daemon_up(0, NULL, NULL);
+	ck_assert(wait_state(&daemons[0], "up"));
+	pa = conn(&daemons[0]);
+	sa = conn(&daemons[0]);
+	subscribe(sa, 35);
+
+	ck_assert_int_eq(kill(redis_.pid, SIGSTOP), 0);
+	t0 = now_ms();
+	for (i = 0; i < 200; i++) {
+		ck_assert_int_eq(broadcast(pa, "interaction_updated", 450 + i,
+		    35, 0), 1);
+		expect_crm(sa, "local sub", "interaction_updated", 450 + i, 35);
+	}
+	ck_assert_int_lt(now_ms() - t0, 2000);
+	/* PING every second, 5 s without an answer: down. */
+	ck_assert(wait_state_ms(&daemons[0], "down", 4 * CONVERGE_MS));
+	ck_assert_int_eq(kill(redis_.pid, SIGCONT), 0);
+	ck_assert(wait_state(&daemons[0], "up"));
+	expect_resync(sa, "local sub");
+	ck_assert_int_eq(fed_int(&daemons[0], "reconnects"), 1);
+	h_close(pa);
+	h_close(sa);
+}
+END_TEST
+
 /* Redis down when the daemon starts: it serves locally, then links once
  * Redis appears, and its subscribers learn that they may have missed
  * remote updates. */
@@ -940,6 +981,7 @@ federation_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_redis_restart);
+	tcase_add_test(tc, test_redis_stalled);
 	tcase_add_test(tc, test_off_without_option);
 	tcase_add_test(tc, test_auth);
 	tcase_add_test(tc, test_bad_address);
