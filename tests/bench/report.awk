@@ -56,6 +56,13 @@ function row(label, w, m, digits, noratio,    c, r) {
 	    noratio ? "" : fmtratio(ratio(w, m))
 }
 
+function saturated(w, t,    g) {
+	g = med(w, t, "gen_cpu")
+	if (g == "")
+		return "–"
+	return g >= 0.9 ? "**yes**" : "no"
+}
+
 function checks(w, t) {
 	if (!((w, t) in runs))
 		return "–"
@@ -139,6 +146,8 @@ END {
 			row("deliveries per server CPU-second", w, "dps_per_cpu")
 			row("server RSS (KiB)", w, "srv_rss_kb")
 			row("generator CPU (cores)", w, "gen_cpu", 2)
+			printf "| generator saturated (≥ 0.9 core)? | %s | %s | |\n",
+			    saturated(w, "crm"), saturated(w, "redis")
 			if (mode[w] == "open")
 				row("broadcasts held back by the window", w, "late", 0, 1)
 		}

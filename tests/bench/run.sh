@@ -192,7 +192,10 @@ for ((round = 1; round <= rounds; round++)); do
 			log "round $round $(printf '%-10s %-5s' "$name" "$target") $(
 				printf '%s\n' "$line" | tr ' ' '\n' |
 					grep -E '^(dps|p99_us|srv_cpu|gen_cpu|per_conn_b|check)=' |
-					tr '\n' ' ')"
+					tr '\n' ' ')$(
+				printf '%s\n' "$line" | awk '{ for (i = 1; i <= NF; i++)
+					if ($i ~ /^gen_cpu=/ && substr($i, 9) + 0 >= 0.9)
+						print "GENERATOR-SATURATED" }')"
 		done
 	done
 done
