@@ -16,7 +16,7 @@
  * is set, else PING). Any failure of either connection resets both. A reset abandons the
  * contexts at once (their late callbacks are ignored) and frees them on a
  * later loop turn, never inside their own callbacks. Retries back off from
- * 100 ms, doubling to 5 s. On every link-up the daemon re-subscribes all its
+ * 100 ms, doubling to 5 s, and start over once a link has held for 10 s. On every link-up the daemon re-subscribes all its
  * topics and, once Redis has confirmed the last of them, queues
  * {"type":"resync","reason":"federation","dropped":0} to every connection
  * holding a topic: remote updates may have been missed while the link was
@@ -46,6 +46,7 @@
 #define FED_TICK_MS		1000
 #define FED_CONNECT_TIMEOUT_MS	5000
 #define FED_PING_TIMEOUT_MS	5000
+#define FED_STABLE_MS		10000	/* up this long: back-off starts over */
 #define FED_MAX_INFLIGHT	65536	/* unanswered PUBLISHes */
 #define FED_SUBSCRIBE_BATCH	512	/* channels per re-subscribe command */
 #define FED_PREFIX_MAX		200
@@ -86,6 +87,7 @@ static struct evdns_getaddrinfo_request *resolving;
 
 static unsigned			 backoff_ms = FED_BACKOFF_MIN_MS;
 static uint64_t			 connect_started_ms;
+static uint64_t			 up_since_ms;
 static int			 ping_outstanding;
 static uint64_t			 ping_sent_ms;
 static unsigned long		 inflight;
@@ -406,7 +408,7 @@ fed_link_up(void)
 	struct fed_batch	*b;
 
 	state = FED_UP;
-	backoff_ms = FED_BACKOFF_MIN_MS;
+	up_since_ms = fed_now_ms();
 	ping_outstanding = 0;
 	inflight = 0;
 	if (ever_up)
@@ -660,6 +662,10 @@ fed_tick_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (state != FED_UP)
 		return;
+	/* Only a link that holds resets the back-off: one that Redis drops at
+	 * once (say, refused subscriptions) keeps backing off. */
+	if (now - up_since_ms >= FED_STABLE_MS)
+		backoff_ms = FED_BACKOFF_MIN_MS;
 	if (ping_outstanding) {
 		if (now - ping_sent_ms > FED_PING_TIMEOUT_MS)
 			fed_reset("no reply to PING");
