@@ -250,7 +250,9 @@ lg_reserve(struct lg_conn *c, size_t n)
 static void
 set_pollout(struct lg_conn *c, bool on)
 {
-	struct epoll_event ev = { .events = EPOLLIN | (on ? EPOLLOUT : 0), .data.ptr = c };
+	struct epoll_event ev = {
+		.events = EPOLLIN | EPOLLET | (on ? EPOLLOUT : 0), .data.ptr = c
+	};
 
 	if (c->pollout == on)
 		return;
@@ -353,7 +355,10 @@ refill(struct lg_conn *w)
 	lg_flush(w);
 }
 
-/* Reads once (big buffer) and parses what is complete; false on EOF/error. */
+/* Reads and parses what is complete. Descriptors are edge-triggered: a
+ * short read means the socket was drained (new data raises a new edge), so
+ * only a full buffer costs a second read, and epoll does not re-poll idle
+ * sockets on every wait. */
 static void
 conn_read(struct lg_conn *c)
 {
@@ -361,34 +366,36 @@ conn_read(struct lg_conn *c)
 	size_t have, used;
 	uint64_t now;
 
-	if (rbuf_cap < c->carry_len + READ_CHUNK) {
-		rbuf_cap = c->carry_len + READ_CHUNK;
-		if (!(rbuf = realloc(rbuf, rbuf_cap)))
-			die("realloc");
-	}
-	if (c->carry_len)
-		memcpy(rbuf, c->carry, c->carry_len);
-	do
-		n = read(c->fd, rbuf + c->carry_len, READ_CHUNK);
-	while (n < 0 && errno == EINTR);
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-		return;
-	if (n <= 0) {
-		conn_dead(c, n < 0 ? strerror(errno) : "server closed the connection");
-		return;
-	}
-	now = now_ns();
-	have = c->carry_len + (size_t)n;
-	used = wire_parse(c, rbuf, have, now);
-	c->carry_len = have - used;
-	if (c->carry_len) {
-		if (c->carry_cap < c->carry_len) {
-			c->carry_cap = c->carry_len < 512 ? 512 : c->carry_len;
-			if (!(c->carry = realloc(c->carry, c->carry_cap)))
+	do {
+		if (rbuf_cap < c->carry_len + READ_CHUNK) {
+			rbuf_cap = c->carry_len + READ_CHUNK;
+			if (!(rbuf = realloc(rbuf, rbuf_cap)))
 				die("realloc");
 		}
-		memcpy(c->carry, rbuf + used, c->carry_len);
-	}
+		if (c->carry_len)
+			memcpy(rbuf, c->carry, c->carry_len);
+		do
+			n = read(c->fd, rbuf + c->carry_len, READ_CHUNK);
+		while (n < 0 && errno == EINTR);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0) {
+			conn_dead(c, n < 0 ? strerror(errno) : "server closed the connection");
+			return;
+		}
+		now = now_ns();
+		have = c->carry_len + (size_t)n;
+		used = wire_parse(c, rbuf, have, now);
+		c->carry_len = have - used;
+		if (c->carry_len) {
+			if (c->carry_cap < c->carry_len) {
+				c->carry_cap = c->carry_len < 512 ? 512 : c->carry_len;
+				if (!(c->carry = realloc(c->carry, c->carry_cap)))
+					die("realloc");
+			}
+			memcpy(c->carry, rbuf + used, c->carry_len);
+		}
+	} while ((size_t)n == READ_CHUNK && !c->dead);
 }
 
 /* Connects to the server socket (blocking, so a full backlog waits for
@@ -419,7 +426,7 @@ connect_server(void)
 static void
 conn_open(struct lg_conn *c, enum lg_role role, uint32_t idx)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.ptr = c };
 
 	c->fd = connect_server();
 	c->role = (uint8_t)role;
