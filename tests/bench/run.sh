@@ -69,13 +69,18 @@ case " $targets " in
 *" crm "*) [ -x "$daemon" ] || { log "$daemon not built (run make first)"; exit 1; } ;;
 esac
 
-# Descriptors: every subscriber is one on each side.
+# Descriptors: every subscriber is one on each side (root may raise the
+# hard limit; the soft limit goes up to it).
+need_fds=$((max_conn + 200))
 hard=$(ulimit -Hn)
-if [ "$hard" != unlimited ] && [ "$hard" -lt $((max_conn + 200)) ]; then
-	log "descriptor limit $hard is below $((max_conn + 200)); raise it (ulimit -Hn)"
-	exit 1
+if [ "$hard" != unlimited ] && [ "$hard" -lt "$need_fds" ]; then
+	if ! ulimit -Hn "$need_fds" 2>/dev/null; then
+		log "descriptor limit $hard is below $need_fds; raise it (ulimit -Hn) or run as root"
+		exit 1
+	fi
+	hard=$need_fds
 fi
-ulimit -n "$hard" 2>/dev/null || ulimit -n $((max_conn + 200))
+ulimit -n "$hard"
 
 # Cores: server on one, generator on another.
 ncpu=$(nproc)
