@@ -233,10 +233,33 @@ channel_of(unsigned long n, char out[120])
 
 /* ---- daemons -------------------------------------------------------------- */
 
+/* Exit handler: a failed assertion skips the teardown; the server and its
+ * directory must not outlive the test anyway. */
+static void
+redis_cleanup(void)
+{
+	char conf[400];
+
+	redis_kill(&redis_, SIGKILL);
+	if (redis_.dir[0] == '\0')
+		return;
+	snprintf(conf, sizeof conf, "%s/crmpubsubd.conf", redis_.dir);
+	unlink(conf);
+	unlink(redis_.sock);
+	unlink(redis_.log);
+	rmdir(redis_.dir);
+}
+
 /* Makes the private directory; the Redis socket lives there. */
 static void
 redis_setup(void)
 {
+	static int registered;
+
+	if (!registered) {
+		atexit(redis_cleanup);
+		registered = 1;
+	}
 	memset(&redis_, 0, sizeof redis_);
 	snprintf(redis_.dir, sizeof redis_.dir, "/tmp/crmpubsub-fed-XXXXXX");
 	ck_assert(mkdtemp(redis_.dir) != NULL);
@@ -269,9 +292,7 @@ teardown(void)
 		st[i] = daemons[i].pid > 0 ?
 		    h_daemon_stop(&daemons[i], SIGTERM, H_TIMEOUT_MS) : 0;
 	redis_kill(&redis_, SIGTERM);
-	unlink(redis_.sock);
-	unlink(redis_.log);
-	rmdir(redis_.dir);
+	redis_cleanup();
 	/* A clean exit 0 also means no sanitizer or leak report. */
 	for (i = 0; i < NDAEMONS; i++)
 		ck_assert_msg(st[i] != -1 && WIFEXITED(st[i]) &&
