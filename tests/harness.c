@@ -9,6 +9,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 
+#include <check.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -28,7 +29,6 @@
 #define H_POLL_STEP_NS	5000000L	/* 5 ms between readiness / exit probes */
 #define H_DIR_PREFIX	"crmpubsub-test."
 
-static long long	 h_now_ms(void);
 static int		 h_remaining(long long deadline);
 static void		 h_nap(void);
 static int		 h_exited(pid_t pid);
@@ -133,8 +133,7 @@ h_reap_leftovers(void)
 	}
 }
 
-/* Monotonic clock in milliseconds. */
-static long long
+long long
 h_now_ms(void)
 {
 	struct timespec ts;
@@ -856,4 +855,123 @@ h_topic(unsigned long n, char out[80])
 
 	h_uuid(n, u);
 	snprintf(out, 80, "crm:contact:%s:interactions", u);
+}
+
+void
+h_nap_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+const char *
+h_dump(const json_t *j)
+{
+	char *s;
+
+	if (j == NULL)
+		return "(no reply)";
+	s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+	return s != NULL ? s : "(unprintable)";
+}
+
+void
+h_show_log(const struct h_daemon *d)
+{
+	char buf[4096];
+	size_t n;
+	FILE *f = fopen(d->log, "r");
+
+	if (f == NULL)
+		return;
+	fprintf(stderr, "--- %s ---\n", d->log);
+	while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+		fwrite(buf, 1, n, stderr);
+	fclose(f);
+}
+
+void
+h_daemon_start_or_fail(struct h_daemon *d, const char *const *args)
+{
+	ck_assert_msg(h_daemon_start(d, args) == 0,
+	    "daemon %s did not become ready", h_daemon_bin());
+}
+
+void
+h_daemon_stop_clean(struct h_daemon *d)
+{
+	int status;
+
+	if (d->pid <= 0)
+		return;
+	kill(d->pid, SIGTERM);
+	status = h_daemon_wait_exit(d, 3 * H_TIMEOUT_MS);
+	if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		h_show_log(d);
+	h_daemon_stop(d, SIGKILL, H_TIMEOUT_MS);
+	ck_assert_msg(status != -1 && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 0, "daemon exit status %#x after SIGTERM",
+	    (unsigned)status);
+}
+
+struct h_conn *
+h_connect_or_fail(const char *sock)
+{
+	struct h_conn *c = h_connect(sock);
+
+	ck_assert_msg(c != NULL, "connect to %s failed", sock);
+	return c;
+}
+
+long long
+h_stat(struct h_conn *c, const char *key)
+{
+	json_t *r = h_request(c, "{\"op\":\"stats\"}");
+	long long v = -1;
+
+	if (h_is_ok(r))
+		v = h_int(json_object_get(r, "stats"), key);
+	json_decref(r);
+	return v;
+}
+
+int
+h_wait_stat(struct h_conn *c, const char *key, long long want,
+    int timeout_ms)
+{
+	long long deadline = h_now_ms() + timeout_ms;
+
+	for (;;) {
+		if (h_stat(c, key) == want)
+			return 1;
+		if (h_now_ms() >= deadline)
+			return 0;
+		h_nap_ms(10);
+	}
+}
+
+int
+h_wait_fds(pid_t pid, int want, int timeout_ms)
+{
+	long long deadline = h_now_ms() + timeout_ms;
+
+	for (;;) {
+		if (h_fd_count(pid) == want)
+			return 1;
+		if (h_now_ms() >= deadline)
+			return 0;
+		h_nap_ms(10);
+	}
+}
+
+long long
+h_stat_or_fail(struct h_conn *c, const char *key)
+{
+	json_t *r = h_request(c, "{\"op\":\"stats\"}");
+	long long v = h_int(json_object_get(r, "stats"), key);
+
+	ck_assert_msg(v >= 0, "stats.%s: %s", key, h_dump(r));
+	json_decref(r);
+	return v;
 }

@@ -88,4 +88,41 @@ void		 h_uuid(unsigned long n, char out[37]);
 /* The topic of h_uuid(n). */
 void		 h_topic(unsigned long n, char out[80]);
 
+/* Monotonic clock in milliseconds. */
+long long	 h_now_ms(void);
+/* Pause of ms between two probes of a bounded poll (never a
+ * synchronisation). */
+void		 h_nap_ms(int ms);
+/* Compact text of a JSON value for failure messages; "(no reply)" for NULL.
+ * The string is leaked on purpose (it only ever feeds a message). */
+const char	*h_dump(const json_t *j);
+/* Copies the daemon's stderr log to ours (a failure's context). */
+void		 h_show_log(const struct h_daemon *d);
+
+/*
+ * Asserting helpers for check suites (they fail the current test through
+ * check's ck_assert_msg).
+ */
+/* h_daemon_start, asserted: "daemon <bin> did not become ready". */
+void		 h_daemon_start_or_fail(struct h_daemon *d,
+		     const char *const *args);
+/* Teardown: SIGTERM, waits up to 3 * H_TIMEOUT_MS and asserts exit status 0
+ * (no crash, no sanitizer report at exit); prints the daemon's log when the
+ * exit is not clean. Always reaps and removes the temp dir. No-op when
+ * d->pid <= 0. */
+void		 h_daemon_stop_clean(struct h_daemon *d);
+/* h_connect, asserted. */
+struct h_conn	*h_connect_or_fail(const char *sock);
+
+/* One counter of the stats op; -1 when the request fails or key is absent. */
+long long	 h_stat(struct h_conn *c, const char *key);
+/* h_stat, asserted present (>= 0); the failure shows the stats reply. */
+long long	 h_stat_or_fail(struct h_conn *c, const char *key);
+/* Polls h_stat every 10 ms until key equals want; 1 when reached within
+ * timeout_ms, else 0. */
+int		 h_wait_stat(struct h_conn *c, const char *key, long long want,
+		     int timeout_ms);
+/* Polls h_fd_count(pid) every 10 ms until it equals want; 1 or 0. */
+int		 h_wait_fds(pid_t pid, int want, int timeout_ms);
+
 #endif
