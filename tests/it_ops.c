@@ -28,24 +28,7 @@ static struct h_daemon daemon_;
 static void
 up(const char *const *args)
 {
-	ck_assert_msg(h_daemon_start(&daemon_, args) == 0,
-	    "daemon %s did not become ready", h_daemon_bin());
-}
-
-/* Copies the daemon's stderr log to ours (for a failure's context). */
-static void
-show_daemon_log(void)
-{
-	char buf[4096];
-	size_t n;
-	FILE *f = fopen(daemon_.log, "r");
-
-	if (f == NULL)
-		return;
-	fprintf(stderr, "--- %s ---\n", daemon_.log);
-	while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-		fwrite(buf, 1, n, stderr);
-	fclose(f);
+	h_daemon_start_or_fail(&daemon_, args);
 }
 
 /* Teardown: stops the test's daemon with SIGTERM and asserts a clean exit
@@ -53,40 +36,14 @@ show_daemon_log(void)
 static void
 down(void)
 {
-	int status;
-
-	if (daemon_.pid <= 0)
-		return;
-	kill(daemon_.pid, SIGTERM);
-	status = h_daemon_wait_exit(&daemon_, 3 * H_TIMEOUT_MS);
-	if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		show_daemon_log();
-	h_daemon_stop(&daemon_, SIGKILL, H_TIMEOUT_MS);
-	ck_assert_msg(status != -1 && WIFEXITED(status) &&
-	    WEXITSTATUS(status) == 0, "daemon exit status %#x after SIGTERM",
-	    (unsigned)status);
+	h_daemon_stop_clean(&daemon_);
 }
 
 /* A new connection to the test's daemon, asserted. */
 static struct h_conn *
 conn(void)
 {
-	struct h_conn *c = h_connect(daemon_.sock);
-
-	ck_assert_msg(c != NULL, "connect to %s failed", daemon_.sock);
-	return c;
-}
-
-/* Compact text of a JSON value for failure messages (leaks on purpose). */
-static const char *
-dump(const json_t *j)
-{
-	char *s;
-
-	if (j == NULL)
-		return "(no reply)";
-	s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
-	return s != NULL ? s : "(unprintable)";
+	return h_connect_or_fail(daemon_.sock);
 }
 
 /* Sends a printf-formatted request and asserts an ok reply. */
@@ -102,12 +59,12 @@ ok(struct h_conn *c, const char *fmt, ...)
 	ck_assert(vasprintf(&line, fmt, ap) >= 0);
 	va_end(ap);
 	r = h_request(c, line);
-	ck_assert_msg(h_is_ok(r), "request %s: got %s", line, dump(r));
+	ck_assert_msg(h_is_ok(r), "request %s: got %s", line, h_dump(r));
 	ck_assert_msg(json_object_get(r, "type") == NULL &&
 	    json_object_get(r, "error") == NULL &&
 	    json_object_get(r, "message") == NULL,
 	    "request %s: success reply with type/error/message: %s", line,
-	    dump(r));
+	    h_dump(r));
 	free(line);
 	return r;
 }
@@ -121,24 +78,24 @@ check_error(const json_t *r, const char *code, const char *op,
 	const char *msg;
 
 	ck_assert_msg(h_is_error(r, code), "%s: want %s, got %s", what, code,
-	    dump(r));
+	    h_dump(r));
 	jop = json_object_get(r, "op");
 	if (op == NULL)
 		ck_assert_msg(json_is_null(jop), "%s: op should be null: %s",
-		    what, dump(r));
+		    what, h_dump(r));
 	else
 		ck_assert_msg(json_is_string(jop) &&
 		    strcmp(json_string_value(jop), op) == 0,
-		    "%s: op should be %s: %s", what, op, dump(r));
+		    "%s: op should be %s: %s", what, op, h_dump(r));
 	msg = h_str(r, "message");
 	ck_assert_msg(msg != NULL && *msg != '\0', "%s: no message: %s", what,
-	    dump(r));
+	    h_dump(r));
 	ck_assert_msg(json_object_get(r, "type") == NULL,
-	    "%s: reply carries type: %s", what, dump(r));
+	    "%s: reply carries type: %s", what, h_dump(r));
 	/* Exactly ok, op, error, message, plus the echoed id if any. */
 	ck_assert_msg(json_object_size(r) ==
 	    (json_object_get(r, "id") != NULL ? 5u : 4u),
-	    "%s: unexpected keys: %s", what, dump(r));
+	    "%s: unexpected keys: %s", what, h_dump(r));
 }
 
 /* Sends line and asserts the error reply; frees it. */
@@ -150,6 +107,23 @@ expect_error(struct h_conn *c, const char *line, const char *code,
 
 	check_error(r, code, op, line);
 	json_decref(r);
+}
+
+/* One request line and the error reply it must get (op NULL = JSON null). */
+struct error_case {
+	const char	*line;
+	const char	*code;
+	const char	*op;
+};
+
+/* expect_error for each case, in order. */
+static void
+expect_errors(struct h_conn *c, const struct error_case *cases, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		expect_error(c, cases[i].line, cases[i].code, cases[i].op);
 }
 
 /* Receives one line and asserts it equals want byte for byte. */
@@ -192,7 +166,7 @@ stats(struct h_conn *c)
 	json_t *r = ok(c, "{\"op\":\"stats\"}"), *s;
 
 	s = json_object_get(r, "stats");
-	ck_assert_msg(json_is_object(s), "stats reply: %s", dump(r));
+	ck_assert_msg(json_is_object(s), "stats reply: %s", h_dump(r));
 	json_incref(s);
 	json_decref(r);
 	return s;
@@ -205,7 +179,7 @@ stat_of(struct h_conn *c, const char *key)
 	json_t *s = stats(c);
 	long long v = h_int(s, key);
 
-	ck_assert_msg(v >= 0, "stats.%s missing: %s", key, dump(s));
+	ck_assert_msg(v >= 0, "stats.%s missing: %s", key, h_dump(s));
 	json_decref(s);
 	return v;
 }
@@ -234,7 +208,7 @@ client_entry(struct h_conn *c, long long id)
 	size_t i;
 
 	arr = json_object_get(r, "clients");
-	ck_assert_msg(json_is_array(arr), "clients reply: %s", dump(r));
+	ck_assert_msg(json_is_array(arr), "clients reply: %s", h_dump(r));
 	json_array_foreach(arr, i, e) {
 		if (h_int(e, "id") == id) {
 			found = e;
@@ -254,7 +228,7 @@ hello_id(struct h_conn *c, const char *name)
 	    ok(c, "{\"op\":\"hello\"}");
 	long long id = h_int(r, "client_id");
 
-	ck_assert_msg(id >= 0, "hello client_id: %s", dump(r));
+	ck_assert_msg(id >= 0, "hello client_id: %s", h_dump(r));
 	json_decref(r);
 	return id;
 }
@@ -274,7 +248,7 @@ START_TEST(test_hello)
 	ck_assert_str_eq(h_str(r, "version"), "1.0.0");
 	ck_assert_int_eq(h_int(r, "protocol"), 1);
 	id = h_int(r, "client_id");
-	ck_assert_msg(id >= 0, "client_id: %s", dump(r));
+	ck_assert_msg(id >= 0, "client_id: %s", h_dump(r));
 	ck_assert(json_object_get(r, "type") == NULL);
 	json_decref(r);
 
@@ -297,7 +271,7 @@ START_TEST(test_hello)
 	e = client_entry(c, other_id);
 	ck_assert_msg(e != NULL, "client %lld not listed", other_id);
 	ck_assert_msg(json_is_null(json_object_get(e, "name")),
-	    "name should be null: %s", dump(e));
+	    "name should be null: %s", h_dump(e));
 	json_decref(e);
 	h_close(other);
 	h_close(c);
@@ -319,7 +293,7 @@ START_TEST(test_hello_name_limits)
 	id = hello_id(c, name);
 	e = client_entry(c, id);
 	ck_assert_msg(e != NULL && h_str(e, "name") != NULL &&
-	    strcmp(h_str(e, "name"), name) == 0, "128-byte name: %s", dump(e));
+	    strcmp(h_str(e, "name"), name) == 0, "128-byte name: %s", h_dump(e));
 	json_decref(e);
 
 	/* The limit is in bytes: 64 two-byte characters fit, 65 do not. */
@@ -336,7 +310,7 @@ START_TEST(test_hello_name_limits)
 	e = client_entry(c, id);
 	ck_assert_msg(e != NULL && h_str(e, "name") != NULL &&
 	    strcmp(h_str(e, "name"), "a\"b\\c\t") == 0, "escaped name: %s",
-	    dump(e));
+	    h_dump(e));
 	json_decref(e);
 
 	memset(name, 'n', 129);
@@ -373,7 +347,7 @@ START_TEST(test_ping_and_id_echo)
 
 		ck_assert_msg(h_is_ok(r) && h_str(r, "id") != NULL &&
 		    strcmp(h_str(r, "id"), "q\"b\\s\xc3\xa9\n") == 0,
-		    "escaped id: %s", dump(r));
+		    "escaped id: %s", h_dump(r));
 		json_decref(r);
 	}
 	h_close(c);
@@ -433,24 +407,27 @@ END_TEST
 
 START_TEST(test_request_shape_errors)
 {
+	static const struct error_case cases[] = {
+		{ "{\"op\":5}", "bad_request", NULL },
+		{ "{\"op\":null}", "bad_request", NULL },
+		{ "{\"op\":[\"ping\"]}", "bad_request", NULL },
+		{ "{\"op\":{\"x\":1}}", "bad_request", NULL },
+		{ "{\"id\":1}", "bad_request", NULL },
+		{ "{}", "bad_request", NULL },
+		{ "[]", "bad_request", NULL },
+		{ "[{\"op\":\"ping\"}]", "bad_request", NULL },
+		{ "42", "bad_request", NULL },
+		{ "\"ping\"", "bad_request", NULL },
+		{ "null", "bad_request", NULL },
+		{ "{\"op\":\"nope\"}", "unknown_op", "nope" },
+		{ "{\"op\":\"PING\"}", "unknown_op", "PING" },
+		{ "{\"op\":\"\"}", "unknown_op", "" },
+	};
 	struct h_conn *c;
 
 	up(NULL);
 	c = conn();
-	expect_error(c, "{\"op\":5}", "bad_request", NULL);
-	expect_error(c, "{\"op\":null}", "bad_request", NULL);
-	expect_error(c, "{\"op\":[\"ping\"]}", "bad_request", NULL);
-	expect_error(c, "{\"op\":{\"x\":1}}", "bad_request", NULL);
-	expect_error(c, "{\"id\":1}", "bad_request", NULL);
-	expect_error(c, "{}", "bad_request", NULL);
-	expect_error(c, "[]", "bad_request", NULL);
-	expect_error(c, "[{\"op\":\"ping\"}]", "bad_request", NULL);
-	expect_error(c, "42", "bad_request", NULL);
-	expect_error(c, "\"ping\"", "bad_request", NULL);
-	expect_error(c, "null", "bad_request", NULL);
-	expect_error(c, "{\"op\":\"nope\"}", "unknown_op", "nope");
-	expect_error(c, "{\"op\":\"PING\"}", "unknown_op", "PING");
-	expect_error(c, "{\"op\":\"\"}", "unknown_op", "");
+	expect_errors(c, cases, sizeof cases / sizeof cases[0]);
 	/* The connection still works after all of that. */
 	exchange(c, "{\"op\":\"ping\"}", "{\"ok\":true,\"op\":\"ping\"}");
 	h_close(c);
@@ -463,33 +440,39 @@ START_TEST(test_bad_json)
 	static const char nul_inside[] = "{\"op\":\"pi\0ng\"}\n";
 	static const char bad_utf8[] = "{\"op\":\"ping\",\"x\":\"\xff\xfe\"}\n";
 	static const char overlong_utf8[] = "{\"op\":\"ping\",\"x\":\"\xc0\xaf\"}\n";
+	static const struct error_case text_cases[] = {
+		{ "{", "bad_json", NULL },
+		{ "{\"op\":\"ping\"", "bad_json", NULL },
+		{ "{\"op\":\"ping\"}}", "bad_json", NULL },
+		{ "{\"op\":\"ping\"} {\"op\":\"ping\"}", "bad_json", NULL },
+		{ "not json", "bad_json", NULL },
+		{ "{'op':'ping'}", "bad_json", NULL },
+	};
+	/* Lines that a C string cannot carry whole: sent with their length. */
+	static const struct {
+		const char	*data;
+		size_t		 len;
+		const char	*what;
+	} raw_cases[] = {
+		{ nul_line, sizeof nul_line - 1, "NUL after object" },
+		{ nul_inside, sizeof nul_inside - 1, "NUL inside string" },
+		{ bad_utf8, sizeof bad_utf8 - 1, "invalid UTF-8" },
+		{ overlong_utf8, sizeof overlong_utf8 - 1, "overlong UTF-8" },
+	};
 	struct h_conn *c;
 	json_t *r;
+	size_t i;
 
 	up(NULL);
 	c = conn();
-	expect_error(c, "{", "bad_json", NULL);
-	expect_error(c, "{\"op\":\"ping\"", "bad_json", NULL);
-	expect_error(c, "{\"op\":\"ping\"}}", "bad_json", NULL);
-	expect_error(c, "{\"op\":\"ping\"} {\"op\":\"ping\"}", "bad_json", NULL);
-	expect_error(c, "not json", "bad_json", NULL);
-	expect_error(c, "{'op':'ping'}", "bad_json", NULL);
-	ck_assert_int_eq(h_send(c, nul_line, sizeof nul_line - 1), 0);
-	r = h_recv_reply(c, H_TIMEOUT_MS);
-	check_error(r, "bad_json", NULL, "NUL after object");
-	json_decref(r);
-	ck_assert_int_eq(h_send(c, nul_inside, sizeof nul_inside - 1), 0);
-	r = h_recv_reply(c, H_TIMEOUT_MS);
-	check_error(r, "bad_json", NULL, "NUL inside string");
-	json_decref(r);
-	ck_assert_int_eq(h_send(c, bad_utf8, sizeof bad_utf8 - 1), 0);
-	r = h_recv_reply(c, H_TIMEOUT_MS);
-	check_error(r, "bad_json", NULL, "invalid UTF-8");
-	json_decref(r);
-	ck_assert_int_eq(h_send(c, overlong_utf8, sizeof overlong_utf8 - 1), 0);
-	r = h_recv_reply(c, H_TIMEOUT_MS);
-	check_error(r, "bad_json", NULL, "overlong UTF-8");
-	json_decref(r);
+	expect_errors(c, text_cases, sizeof text_cases / sizeof text_cases[0]);
+	for (i = 0; i < sizeof raw_cases / sizeof raw_cases[0]; i++) {
+		ck_assert_int_eq(h_send(c, raw_cases[i].data, raw_cases[i].len),
+		    0);
+		r = h_recv_reply(c, H_TIMEOUT_MS);
+		check_error(r, "bad_json", NULL, raw_cases[i].what);
+		json_decref(r);
+	}
 	exchange(c, "{\"op\":\"ping\"}", "{\"ok\":true,\"op\":\"ping\"}");
 	h_close(c);
 }
@@ -559,7 +542,7 @@ START_TEST(test_subscribe_topics_dedup)
 	    t2, t1, t2, t3);
 	topics = json_object_get(r, "topics");
 	ck_assert_msg(json_is_array(topics) && json_array_size(topics) == 4,
-	    "topics: %s", dump(r));
+	    "topics: %s", h_dump(r));
 	ck_assert_str_eq(json_string_value(json_array_get(topics, 0)), t2);
 	ck_assert_str_eq(json_string_value(json_array_get(topics, 1)),
 	    TOPIC_OF(LOWER_UUID));
@@ -572,7 +555,7 @@ START_TEST(test_subscribe_topics_dedup)
 	h_topic(4, t3);
 	r = ok(c, "{\"op\":\"subscribe\",\"topics\":[\"%s\",\"%s\"]}", t1, t3);
 	topics = json_object_get(r, "topics");
-	ck_assert_msg(json_array_size(topics) == 2, "topics: %s", dump(r));
+	ck_assert_msg(json_array_size(topics) == 2, "topics: %s", h_dump(r));
 	ck_assert_int_eq(h_int(r, "subscribed"), 5);
 	json_decref(r);
 	ck_assert_int_eq(stat_of(c, "subscriptions"), 5);
@@ -765,18 +748,15 @@ START_TEST(test_stats_counters)
 	up(NULL);
 	a = conn();
 	r = ok(a, "{\"op\":\"stats\",\"id\":1}");
-	ck_assert_msg(json_object_size(r) == 4, "stats reply keys: %s", dump(r));
+	ck_assert_msg(json_object_size(r) == 4, "stats reply keys: %s", h_dump(r));
 	s = json_object_get(r, "stats");
 	for (i = 0; keys[i] != NULL; i++)
 		ck_assert_msg(json_is_integer(json_object_get(s, keys[i])) &&
-		    h_int(s, keys[i]) >= 0, "stats.%s: %s", keys[i], dump(s));
-	ck_assert_int_eq(h_int(s, "topics"), 0);
-	ck_assert_int_eq(h_int(s, "subscriptions"), 0);
-	ck_assert_int_eq(h_int(s, "broadcasts"), 0);
-	ck_assert_int_eq(h_int(s, "delivered"), 0);
-	ck_assert_int_eq(h_int(s, "dropped"), 0);
-	ck_assert_int_eq(h_int(s, "resyncs"), 0);
-	ck_assert_int_eq(h_int(s, "errors"), 0);
+		    h_int(s, keys[i]) >= 0, "stats.%s: %s", keys[i], h_dump(s));
+	/* Everything but uptime_s and connections starts at zero. */
+	for (i = 2; keys[i] != NULL; i++)
+		ck_assert_msg(h_int(s, keys[i]) == 0, "fresh stats.%s: %s",
+		    keys[i], h_dump(s));
 	json_decref(r);
 	await_stat(a, "connections", 1);
 
@@ -837,6 +817,12 @@ END_TEST
 
 START_TEST(test_topics_op)
 {
+	static const struct error_case bad_limits[] = {
+		{ "{\"op\":\"topics\",\"limit\":-1}", "bad_request", "topics" },
+		{ "{\"op\":\"topics\",\"limit\":\"3\"}", "bad_request", "topics" },
+		{ "{\"op\":\"topics\",\"limit\":1.5}", "bad_request", "topics" },
+		{ "{\"op\":\"topics\",\"limit\":null}", "bad_request", "topics" },
+	};
 	struct h_conn *a, *b;
 	char t[5][80];
 	json_t *r, *arr, *e;
@@ -857,11 +843,11 @@ START_TEST(test_topics_op)
 
 	r = ok(a, "{\"op\":\"topics\"}");
 	ck_assert_msg(json_is_false(json_object_get(r, "truncated")),
-	    "truncated: %s", dump(r));
+	    "truncated: %s", h_dump(r));
 	arr = json_object_get(r, "topics");
-	ck_assert_msg(json_array_size(arr) == 5, "topics: %s", dump(r));
+	ck_assert_msg(json_array_size(arr) == 5, "topics: %s", h_dump(r));
 	json_array_foreach(arr, i, e) {
-		ck_assert_msg(json_object_size(e) == 2, "entry: %s", dump(e));
+		ck_assert_msg(json_object_size(e) == 2, "entry: %s", h_dump(e));
 		for (k = 0; k < 5; k++) {
 			if (h_str(e, "topic") != NULL &&
 			    strcmp(h_str(e, "topic"), t[k]) == 0) {
@@ -889,21 +875,14 @@ START_TEST(test_topics_op)
 	ck_assert_str_eq(h_str(r, "id"), "z");
 	json_decref(r);
 
-	expect_error(a, "{\"op\":\"topics\",\"limit\":-1}", "bad_request",
-	    "topics");
-	expect_error(a, "{\"op\":\"topics\",\"limit\":\"3\"}", "bad_request",
-	    "topics");
-	expect_error(a, "{\"op\":\"topics\",\"limit\":1.5}", "bad_request",
-	    "topics");
-	expect_error(a, "{\"op\":\"topics\",\"limit\":null}", "bad_request",
-	    "topics");
+	expect_errors(a, bad_limits, sizeof bad_limits / sizeof bad_limits[0]);
 
 	/* A topic disappears with its last subscriber. */
 	json_decref(ok(a, "{\"op\":\"unsubscribe\",\"topics\":[\"%s\",\"%s\"]}",
 	    t[0], t[1]));
 	r = ok(a, "{\"op\":\"topics\"}");
 	arr = json_object_get(r, "topics");
-	ck_assert_msg(json_array_size(arr) == 4, "topics: %s", dump(r));
+	ck_assert_msg(json_array_size(arr) == 4, "topics: %s", h_dump(r));
 	json_array_foreach(arr, i, e) {
 		ck_assert_str_ne(h_str(e, "topic"), t[0]);
 		if (strcmp(h_str(e, "topic"), t[1]) == 0)
@@ -914,7 +893,7 @@ START_TEST(test_topics_op)
 	await_stat(a, "connections", 1);
 	r = ok(a, "{\"op\":\"topics\"}");
 	ck_assert_msg(json_array_size(json_object_get(r, "topics")) == 3,
-	    "topics: %s", dump(r));
+	    "topics: %s", h_dump(r));
 	json_decref(r);
 	h_close(a);
 }
@@ -944,16 +923,16 @@ START_TEST(test_clients_op)
 
 	r = ok(a, "{\"op\":\"clients\"}");
 	arr = json_object_get(r, "clients");
-	ck_assert_msg(json_array_size(arr) == 2, "clients: %s", dump(r));
+	ck_assert_msg(json_array_size(arr) == 2, "clients: %s", h_dump(r));
 	json_array_foreach(arr, i, e) {
-		ck_assert_msg(json_object_size(e) == 7, "entry: %s", dump(e));
+		ck_assert_msg(json_object_size(e) == 7, "entry: %s", h_dump(e));
 		for (k = 0; keys[k] != NULL; k++)
 			ck_assert_msg(json_object_get(e, keys[k]) != NULL,
-			    "%s missing: %s", keys[k], dump(e));
+			    "%s missing: %s", keys[k], h_dump(e));
 		ck_assert_int_eq(h_int(e, "pid"), getpid());
 		ck_assert_int_eq(h_int(e, "uid"), getuid());
 		ck_assert_int_eq(h_int(e, "gid"), getgid());
-		ck_assert_msg(h_int(e, "outbuf") >= 0, "outbuf: %s", dump(e));
+		ck_assert_msg(h_int(e, "outbuf") >= 0, "outbuf: %s", h_dump(e));
 	}
 	json_decref(r);
 	e = client_entry(a, ida);
@@ -972,7 +951,7 @@ START_TEST(test_clients_op)
 	r = ok(a, "{\"op\":\"clients\",\"id\":4}");
 	ck_assert_int_eq(h_int(r, "id"), 4);
 	ck_assert_msg(json_array_size(json_object_get(r, "clients")) == 1,
-	    "clients: %s", dump(r));
+	    "clients: %s", h_dump(r));
 	json_decref(r);
 	h_close(a);
 }
