@@ -95,7 +95,8 @@ enum crmpubsub_resync_reason {
 	CRMPUBSUB_RESYNC_LAGGED = 1,	  /* the daemon dropped pushes (slow reader) */
 	CRMPUBSUB_RESYNC_RECONNECTED = 2, /* connection lost, restored, topics re-subscribed */
 	CRMPUBSUB_RESYNC_OVERFLOW = 3,	  /* the library's message queue was full */
-	CRMPUBSUB_RESYNC_SUBSCRIBED = 4	  /* a subscribe that returned PENDING is now live */
+	CRMPUBSUB_RESYNC_SUBSCRIBED = 4,  /* a subscribe that returned PENDING is now live */
+	CRMPUBSUB_RESYNC_FEDERATION = 5	  /* the daemon's link to other hosts was restored */
 };
 
 /* One message, filled in by crmpubsub_next_message or passed to a dispatch

@@ -50,6 +50,7 @@ resync_reason(enum crmpubsub_resync_reason r)
 	case CRMPUBSUB_RESYNC_RECONNECTED:	return "reconnected";
 	case CRMPUBSUB_RESYNC_OVERFLOW:		return "overflow";
 	case CRMPUBSUB_RESYNC_SUBSCRIBED:	return "subscribed";
+	case CRMPUBSUB_RESYNC_FEDERATION:	return "federation";
 	}
 	return "unknown";
 }

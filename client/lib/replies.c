@@ -180,15 +180,22 @@ cl_handle_push(crmpubsub *c, const json_t *o, const char *type)
 {
 	struct crmpubsub_message	m;
 	json_int_t			dropped;
+	const char			*reason;
+	int				 federation;
 
 	if (strcmp(type, "crm") == 0) {
 		cl_handle_crm(c, o);
 	} else if (strcmp(type, "resync") == 0) {
 		dropped = json_integer_value(json_object_get(o, "dropped"));
+		reason = json_string_value(json_object_get(o, "reason"));
+		/* Any other reason still means "refetch"; name it as lagged. */
+		federation = reason != NULL && strcmp(reason, "federation") == 0;
 		cl_log(c, CRMPUBSUB_LOG_WARNING,
-		    "daemon dropped %lld pushes (lagged): resync",
+		    "daemon resync (%s, %lld pushes dropped)",
+		    federation ? "federation link restored" : "lagged",
 		    (long long)dropped);
-		cl_msg_resync(c, CRMPUBSUB_RESYNC_LAGGED,
+		cl_msg_resync(c, federation ? CRMPUBSUB_RESYNC_FEDERATION :
+		    CRMPUBSUB_RESYNC_LAGGED,
 		    dropped > 0 ? (unsigned long long)dropped : 0);
 	} else if (strcmp(type, "shutdown") == 0) {
 		memset(&m, 0, sizeof m);
