@@ -24,24 +24,7 @@ static struct h_daemon daemon_;
 static void
 up(const char *const *args)
 {
-	ck_assert_msg(h_daemon_start(&daemon_, args) == 0,
-	    "daemon %s did not become ready", h_daemon_bin());
-}
-
-/* Copies the daemon's stderr log to ours (for a failure's context). */
-static void
-show_daemon_log(void)
-{
-	char buf[4096];
-	size_t n;
-	FILE *f = fopen(daemon_.log, "r");
-
-	if (f == NULL)
-		return;
-	fprintf(stderr, "--- %s ---\n", daemon_.log);
-	while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-		fwrite(buf, 1, n, stderr);
-	fclose(f);
+	h_daemon_start_or_fail(&daemon_, args);
 }
 
 /* Teardown: stops the test's daemon with SIGTERM and asserts a clean exit
@@ -49,40 +32,14 @@ show_daemon_log(void)
 static void
 down(void)
 {
-	int status;
-
-	if (daemon_.pid <= 0)
-		return;
-	kill(daemon_.pid, SIGTERM);
-	status = h_daemon_wait_exit(&daemon_, 3 * H_TIMEOUT_MS);
-	if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		show_daemon_log();
-	h_daemon_stop(&daemon_, SIGKILL, H_TIMEOUT_MS);
-	ck_assert_msg(status != -1 && WIFEXITED(status) &&
-	    WEXITSTATUS(status) == 0, "daemon exit status %#x after SIGTERM",
-	    (unsigned)status);
+	h_daemon_stop_clean(&daemon_);
 }
 
 /* A new connection to the test's daemon, asserted. */
 static struct h_conn *
 conn(void)
 {
-	struct h_conn *c = h_connect(daemon_.sock);
-
-	ck_assert_msg(c != NULL, "connect to %s failed", daemon_.sock);
-	return c;
-}
-
-/* Compact text of a JSON value for failure messages (leaks on purpose). */
-static const char *
-dump(const json_t *j)
-{
-	char *s;
-
-	if (j == NULL)
-		return "(no reply)";
-	s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
-	return s != NULL ? s : "(unprintable)";
+	return h_connect_or_fail(daemon_.sock);
 }
 
 /* Sends raw bytes (a C string), asserted. */
@@ -110,9 +67,9 @@ expect_too_long(struct h_conn *c)
 	json_t *r = h_recv_json(c, H_TIMEOUT_MS);
 
 	ck_assert_msg(h_is_error(r, "line_too_long"), "want line_too_long: %s",
-	    dump(r));
-	ck_assert_msg(json_is_null(json_object_get(r, "op")), "op: %s", dump(r));
-	ck_assert_msg(h_str(r, "message") != NULL, "message: %s", dump(r));
+	    h_dump(r));
+	ck_assert_msg(json_is_null(json_object_get(r, "op")), "op: %s", h_dump(r));
+	ck_assert_msg(h_str(r, "message") != NULL, "message: %s", h_dump(r));
 	json_decref(r);
 }
 
@@ -156,18 +113,6 @@ send_padded(struct h_conn *c, size_t len, const char *ending)
 	free(p);
 }
 
-/* The stats counter key, asserted present. */
-static long long
-stat_of(struct h_conn *c, const char *key)
-{
-	json_t *r = h_request(c, "{\"op\":\"stats\"}");
-	long long v = h_int(json_object_get(r, "stats"), key);
-
-	ck_assert_msg(v >= 0, "stats.%s: %s", key, dump(r));
-	json_decref(r);
-	return v;
-}
-
 START_TEST(test_crlf)
 {
 	struct h_conn *c;
@@ -189,7 +134,7 @@ START_TEST(test_crlf)
 	{
 		json_t *r = h_recv_json(c, H_TIMEOUT_MS);
 
-		ck_assert_msg(h_is_error(r, "unknown_op"), "%s", dump(r));
+		ck_assert_msg(h_is_error(r, "unknown_op"), "%s", h_dump(r));
 		ck_assert_str_eq(h_str(r, "op"), "nope");
 		json_decref(r);
 	}
@@ -219,7 +164,7 @@ START_TEST(test_blank_lines_ignored)
 	send_raw(c, "\n\n  \n\r\n{\"op\":\"ping\",\"id\":\"after\"}\n\t\n\n");
 	expect_ping(c, "after");
 	ck_assert_msg(h_silent(c, 200), "a blank line was answered");
-	ck_assert_int_eq(stat_of(c, "errors"), 0);
+	ck_assert_int_eq(h_stat_or_fail(c, "errors"), 0);
 	h_close(c);
 }
 END_TEST
@@ -403,34 +348,34 @@ START_TEST(test_replies_in_request_order)
 	ck_assert_int_eq(h_send(c, buf, len), 0);
 	expect_line(c, "{\"ok\":true,\"op\":\"ping\",\"id\":1}");
 	r = h_recv_json(c, H_TIMEOUT_MS);
-	ck_assert_msg(h_is_ok(r) && h_int(r, "id") == 2, "%s", dump(r));
+	ck_assert_msg(h_is_ok(r) && h_int(r, "id") == 2, "%s", h_dump(r));
 	json_decref(r);
 	r = h_recv_json(c, H_TIMEOUT_MS);
-	ck_assert_msg(h_is_error(r, "bad_json"), "%s", dump(r));
+	ck_assert_msg(h_is_error(r, "bad_json"), "%s", h_dump(r));
 	json_decref(r);
 	r = h_recv_json(c, H_TIMEOUT_MS);
 	ck_assert_msg(h_is_ok(r) && h_int(r, "id") == 4 &&
-	    strcmp(h_str(r, "op"), "stats") == 0, "%s", dump(r));
+	    strcmp(h_str(r, "op"), "stats") == 0, "%s", h_dump(r));
 	json_decref(r);
 	r = h_recv_json(c, H_TIMEOUT_MS);
 	ck_assert_msg(h_is_error(r, "unknown_op") && h_int(r, "id") == 5, "%s",
-	    dump(r));
+	    h_dump(r));
 	json_decref(r);
 	r = h_recv_json(c, H_TIMEOUT_MS);
 	ck_assert_msg(h_is_ok(r) && h_int(r, "id") == 6 &&
-	    json_array_size(json_object_get(r, "topics")) == 1, "%s", dump(r));
+	    json_array_size(json_object_get(r, "topics")) == 1, "%s", h_dump(r));
 	json_decref(r);
 	r = h_recv_json(c, H_TIMEOUT_MS);
-	ck_assert_msg(h_is_ok(r) && h_int(r, "id") == 7, "%s", dump(r));
+	ck_assert_msg(h_is_ok(r) && h_int(r, "id") == 7, "%s", h_dump(r));
 	json_decref(r);
 	r = h_recv_json(c, H_TIMEOUT_MS);
-	ck_assert_msg(h_is_ok(r) && h_int(r, "id") == 8, "%s", dump(r));
+	ck_assert_msg(h_is_ok(r) && h_int(r, "id") == 8, "%s", h_dump(r));
 	json_decref(r);
 	expect_line(c, "{\"ok\":true,\"op\":\"unsubscribe\",\"id\":9,"
 	    "\"subscribed\":0}");
 	r = h_recv_json(c, H_TIMEOUT_MS);
 	ck_assert_msg(h_is_error(r, "bad_topic") && h_int(r, "id") == 10, "%s",
-	    dump(r));
+	    h_dump(r));
 	json_decref(r);
 	expect_line(c, "{\"ok\":true,\"op\":\"ping\",\"id\":11}");
 	h_close(c);
