@@ -26,24 +26,7 @@ static struct h_daemon daemon_;
 static void
 up(const char *const *args)
 {
-	ck_assert_msg(h_daemon_start(&daemon_, args) == 0,
-	    "daemon %s did not become ready", h_daemon_bin());
-}
-
-/* Copies the daemon's stderr log to ours (for a failure's context). */
-static void
-show_daemon_log(void)
-{
-	char buf[4096];
-	size_t n;
-	FILE *f = fopen(daemon_.log, "r");
-
-	if (f == NULL)
-		return;
-	fprintf(stderr, "--- %s ---\n", daemon_.log);
-	while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-		fwrite(buf, 1, n, stderr);
-	fclose(f);
+	h_daemon_start_or_fail(&daemon_, args);
 }
 
 /* Teardown: stops the test's daemon with SIGTERM and asserts a clean exit
@@ -51,40 +34,14 @@ show_daemon_log(void)
 static void
 down(void)
 {
-	int status;
-
-	if (daemon_.pid <= 0)
-		return;
-	kill(daemon_.pid, SIGTERM);
-	status = h_daemon_wait_exit(&daemon_, 3 * H_TIMEOUT_MS);
-	if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		show_daemon_log();
-	h_daemon_stop(&daemon_, SIGKILL, H_TIMEOUT_MS);
-	ck_assert_msg(status != -1 && WIFEXITED(status) &&
-	    WEXITSTATUS(status) == 0, "daemon exit status %#x after SIGTERM",
-	    (unsigned)status);
+	h_daemon_stop_clean(&daemon_);
 }
 
 /* A new connection to the test's daemon, asserted. */
 static struct h_conn *
 conn(void)
 {
-	struct h_conn *c = h_connect(daemon_.sock);
-
-	ck_assert_msg(c != NULL, "connect to %s failed", daemon_.sock);
-	return c;
-}
-
-/* Compact text of a JSON value for failure messages (leaks on purpose). */
-static const char *
-dump(const json_t *j)
-{
-	char *s;
-
-	if (j == NULL)
-		return "(no reply)";
-	s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
-	return s != NULL ? s : "(unprintable)";
+	return h_connect_or_fail(daemon_.sock);
 }
 
 /* Sends a printf-formatted request; returns its reply (maybe NULL). */
@@ -108,10 +65,10 @@ req(struct h_conn *c, const char *fmt, ...)
 static void
 check_counts(json_t *r, long long topics, long long delivered)
 {
-	ck_assert_msg(h_is_ok(r), "broadcast failed: %s", dump(r));
+	ck_assert_msg(h_is_ok(r), "broadcast failed: %s", h_dump(r));
 	ck_assert_msg(h_int(r, "topics") == topics &&
 	    h_int(r, "delivered") == delivered,
-	    "want topics %lld delivered %lld: %s", topics, delivered, dump(r));
+	    "want topics %lld delivered %lld: %s", topics, delivered, h_dump(r));
 	json_decref(r);
 }
 
@@ -119,9 +76,9 @@ check_counts(json_t *r, long long topics, long long delivered)
 static void
 check_error(json_t *r, const char *code)
 {
-	ck_assert_msg(h_is_error(r, code), "want %s: %s", code, dump(r));
-	ck_assert_msg(h_str(r, "message") != NULL, "message: %s", dump(r));
-	ck_assert_msg(json_object_get(r, "type") == NULL, "type: %s", dump(r));
+	ck_assert_msg(h_is_error(r, code), "want %s: %s", code, h_dump(r));
+	ck_assert_msg(h_str(r, "message") != NULL, "message: %s", h_dump(r));
+	ck_assert_msg(json_object_get(r, "type") == NULL, "type: %s", h_dump(r));
 	json_decref(r);
 }
 
@@ -146,7 +103,7 @@ sub(struct h_conn *c, unsigned long n)
 
 	h_topic(n, t);
 	r = req(c, "{\"op\":\"subscribe\",\"topic\":\"%s\"}", t);
-	ck_assert_msg(h_is_ok(r), "subscribe %s: %s", t, dump(r));
+	ck_assert_msg(h_is_ok(r), "subscribe %s: %s", t, h_dump(r));
 	json_decref(r);
 }
 
@@ -190,18 +147,6 @@ static void
 expect_quiet(struct h_conn *c, const char *who)
 {
 	ck_assert_msg(h_silent(c, 150), "%s received something unexpected", who);
-}
-
-/* One stats counter. */
-static long long
-stat_of(struct h_conn *c, const char *key)
-{
-	json_t *r = h_request(c, "{\"op\":\"stats\"}");
-	long long v = h_int(json_object_get(r, "stats"), key);
-
-	ck_assert_msg(v >= 0, "stats.%s: %s", key, dump(r));
-	json_decref(r);
-	return v;
 }
 
 /* Opens NSUB subscribers; s[i] holds contact i + 1. */
@@ -340,7 +285,7 @@ START_TEST(test_interaction_party_not_object)
 		    u1, parties[i]), "bad_request");
 	expect_quiet(s[0], "contact 1");
 	expect_quiet(s[1], "contact 2");
-	ck_assert_int_eq(stat_of(w, "broadcasts"), 0);
+	ck_assert_int_eq(h_stat_or_fail(w, "broadcasts"), 0);
 	close_all(s);
 	h_close(w);
 }
@@ -365,8 +310,8 @@ START_TEST(test_topics_count_unheard_contacts)
 	    "\"interaction\":{\"uuid\":\"%s\",\"contact_uuid\":\"%s\","
 	    "\"parties\":[{\"contact_uuid\":\"%s\"}]}}", EV_DELETED, iu, u[0],
 	    u[1]), 2, 0);
-	ck_assert_int_eq(stat_of(w, "broadcasts"), 2);
-	ck_assert_int_eq(stat_of(w, "delivered"), 0);
+	ck_assert_int_eq(h_stat_or_fail(w, "broadcasts"), 2);
+	ck_assert_int_eq(h_stat_or_fail(w, "delivered"), 0);
 	h_close(w);
 }
 END_TEST
@@ -414,7 +359,7 @@ START_TEST(test_delivered_counts_pushes)
 	push_line(line, sizeof line, EV_UPDATED, 2, iu);
 	ck_assert_msg(strcmp(seen[0], line) == 0 || strcmp(seen[1], line) == 0,
 	    "no push for %s: %s / %s", t2, seen[0], seen[1]);
-	ck_assert_int_eq(stat_of(w, "delivered"), 6);
+	ck_assert_int_eq(h_stat_or_fail(w, "delivered"), 6);
 	for (i = 0; i < 3; i++)
 		h_close(one[i]);
 	h_close(two);
@@ -453,7 +398,7 @@ START_TEST(test_to_contacts_nulls_and_duplicates)
 	    EV_CREATED, iu), 0, 0);
 	expect_quiet(s[0], "contact 1");
 	expect_quiet(s[1], "contact 2");
-	ck_assert_int_eq(stat_of(w, "broadcasts"), 3);
+	ck_assert_int_eq(h_stat_or_fail(w, "broadcasts"), 3);
 	close_all(s);
 	h_close(w);
 }
@@ -532,8 +477,8 @@ START_TEST(test_failed_broadcast_delivers_nothing)
 	    EV_CREATED, u1), "bad_uuid");
 	expect_quiet(s[0], "contact 1");
 	expect_quiet(s[1], "contact 2");
-	ck_assert_int_eq(stat_of(w, "broadcasts"), 0);
-	ck_assert_int_eq(stat_of(w, "delivered"), 0);
+	ck_assert_int_eq(h_stat_or_fail(w, "broadcasts"), 0);
+	ck_assert_int_eq(h_stat_or_fail(w, "delivered"), 0);
 	/* The next good broadcast is the first thing subscribers see. */
 	check_counts(req(w, "{\"op\":\"broadcast_to_contacts\",\"event\":\"%s\","
 	    "\"interaction_uuid\":\"%s\",\"contact_uuids\":[\"%s\"]}",
@@ -642,7 +587,7 @@ START_TEST(test_max_contacts)
 	check_error(req(w, "{\"op\":\"broadcast_to_contacts\",\"event\":\"x\","
 	    "\"interaction_uuid\":\"%s\",\"contact_uuids\":[\"%s\",\"%s\","
 	    "\"%s\",\"%s\",\"%s\"]}", iu, u9, u9, u9, u9, u9), "bad_event");
-	ck_assert_int_eq(stat_of(w, "broadcasts"), 6);
+	ck_assert_int_eq(h_stat_or_fail(w, "broadcasts"), 6);
 	h_close(w);
 }
 END_TEST
@@ -728,14 +673,14 @@ START_TEST(test_ordering_pipelined)
 	for (i = 0; i < N; i++) {
 		r = h_recv_json(w, H_TIMEOUT_MS);
 		ck_assert_msg(h_is_ok(r) && h_int(r, "id") == i &&
-		    h_int(r, "delivered") == 1, "reply %d: %s", i, dump(r));
+		    h_int(r, "delivered") == 1, "reply %d: %s", i, h_dump(r));
 		json_decref(r);
 	}
 	for (i = 0; i < N; i++)
 		expect_push(s, EV_CREATED, 1, 0x10000 + (unsigned long)i);
 	expect_quiet(s, "subscriber");
-	ck_assert_int_eq(stat_of(w, "broadcasts"), N);
-	ck_assert_int_eq(stat_of(w, "delivered"), N);
+	ck_assert_int_eq(h_stat_or_fail(w, "broadcasts"), N);
+	ck_assert_int_eq(h_stat_or_fail(w, "delivered"), N);
 	h_close(s);
 	h_close(w);
 }
@@ -760,17 +705,17 @@ START_TEST(test_subscribe_reply_precedes_pushes)
 	send_sequence(w, 0x20000, N);
 	r = h_recv_json(s, H_TIMEOUT_MS);
 	ck_assert_msg(h_is_ok(r) && strcmp(h_str(r, "op"), "subscribe") == 0,
-	    "first line to the subscriber is not its reply: %s", dump(r));
+	    "first line to the subscriber is not its reply: %s", h_dump(r));
 	json_decref(r);
 	for (i = 0; i < N; i++) {
 		r = h_recv_json(w, H_TIMEOUT_MS);
 		ck_assert_msg(h_is_ok(r) && h_int(r, "id") == i, "reply %d: %s",
-		    i, dump(r));
+		    i, h_dump(r));
 		/* Once the subscribe is handled, every later broadcast hits. */
 		if (h_int(r, "delivered") == 1 && first_delivered < 0)
 			first_delivered = i;
 		ck_assert_msg(h_int(r, "delivered") ==
-		    (first_delivered >= 0 ? 1 : 0), "reply %d: %s", i, dump(r));
+		    (first_delivered >= 0 ? 1 : 0), "reply %d: %s", i, h_dump(r));
 		delivered += h_int(r, "delivered");
 		json_decref(r);
 	}
@@ -821,7 +766,7 @@ START_TEST(test_subscribe_then_broadcast_same_connection)
 			    "interaction_uuid"), iu);
 			got_push++;
 		} else {
-			ck_assert_msg(h_int(j, "delivered") == 1, "%s", dump(j));
+			ck_assert_msg(h_int(j, "delivered") == 1, "%s", h_dump(j));
 			got_reply++;
 		}
 		json_decref(j);
@@ -856,9 +801,9 @@ START_TEST(test_several_subscribers_same_topic)
 	/* An unsubscribed or closed subscriber is no longer counted. */
 	json_decref(req(s[0], "{\"op\":\"unsubscribe\"}"));
 	h_close(s[1]);
-	for (i = 0; i < 200 && stat_of(w, "connections") != M; i++)
+	for (i = 0; i < 200 && h_stat_or_fail(w, "connections") != M; i++)
 		h_silent(w, 10);
-	ck_assert_int_eq(stat_of(w, "connections"), M);
+	ck_assert_int_eq(h_stat_or_fail(w, "connections"), M);
 	check_counts(req(w, "{\"op\":\"broadcast_interaction\",\"event\":\"%s\","
 	    "\"interaction\":{\"uuid\":\"%s\",\"contact_uuid\":\"%s\"}}",
 	    EV_DELETED, iu, u1), 1, M - 2);
