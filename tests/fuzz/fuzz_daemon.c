@@ -26,6 +26,7 @@
 			"\",\"" FZ_TOPIC_B "\"]}\n"
 #define FZ_NPROFILES	4
 #define FZ_PUMP_ROUNDS	16
+#define FZ_CHUNKS_PER_TURN	4
 
 int	LLVMFuzzerInitialize(int *, char ***);
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -211,7 +212,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct fz_peer	 sub, peer;
 	int			 sfd[2], pfd[2];
 	struct conn		*cs, *cp, *c;
-	size_t			 chunk, off, n;
+	size_t			 chunk, off, n, turn;
 	unsigned		 profile;
 
 	if (size < 2)
@@ -237,11 +238,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (chunk == 0)
 		chunk = size;
-	for (off = 0; off < size; off += n) {
+	/* The loop runs after every FZ_CHUNKS_PER_TURN chunks, as if that
+	 * many reads had happened in one turn. */
+	for (off = 0, turn = 0; off < size; off += n) {
 		n = size - off < chunk ? size - off : chunk;
 		if (fz_feed(cp, data + off, n) == -1)
 			break;
-		fz_pump(&sub, &peer);
+		if (++turn % FZ_CHUNKS_PER_TURN == 0)
+			fz_pump(&sub, &peer);
 	}
 	/* The peer hangs up: the daemon notices through its read callback. */
 	if (peer.fd != -1)

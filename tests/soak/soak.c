@@ -19,7 +19,8 @@
  * of its topics and that was sent after its subscribe reply arrived (the
  * daemon handled it later). Earlier broadcasts may or may not reach it.
  *
- * The daemon's RSS is sampled every second (flat after warm-up) and its fd
+ * The daemon's RSS is sampled every second (flat after warm-up; not judged
+ * for an ASan build, whose quarantine holds freed memory) and its fd
  * count must return to the baseline once every client has gone. Figures are
  * printed as "soak: key=value" lines. Exit status 0 only if every check
  * held. */
@@ -653,6 +654,29 @@ daemon_stat(const char *key)
 	return p ? strtoll(p + strlen(pat), NULL, 10) : -1;
 }
 
+/* Whether the daemon binary links the ASan runtime, whose quarantine makes
+ * RSS meaningless as a leak signal. */
+static int
+binary_has_asan(const char *path)
+{
+	static const char	needle[] = "libasan.so";
+	char			buf[1 << 16];
+	size_t			n, keep = 0;
+	FILE			*f = fopen(path, "rb");
+	int			found = 0;
+
+	if (f == NULL)
+		return 0;
+	while (!found && (n = fread(buf + keep, 1, sizeof buf - keep, f)) > 0) {
+		n += keep;
+		found = memmem(buf, n, needle, sizeof needle - 1) != NULL;
+		keep = sizeof needle - 1;
+		memmove(buf, buf + n - keep, keep);
+	}
+	fclose(f);
+	return found;
+}
+
 /* ---- the load ------------------------------------------------------------ */
 
 static void
@@ -1064,7 +1088,10 @@ main(int argc, char **argv)
 	d_dropped = (unsigned long long)daemon_stat("dropped");
 	d_resyncs = (unsigned long long)daemon_stat("resyncs");
 	d_delivered = (unsigned long long)daemon_stat("delivered");
-	if (d_dropped != announced)
+	/* Pushes dropped to a churner that hung up with a large reply unread
+	 * (clients) can never be announced: only the laggers' are checked
+	 * exactly, above. */
+	if (d_dropped < announced)
 		fail("daemon dropped %llu pushes, laggers were told of %llu",
 		    d_dropped, announced);
 
@@ -1096,7 +1123,8 @@ main(int argc, char **argv)
 	rss_idle = rss_kib();
 	/* Flat: after warm-up RSS may move by allocator noise, not grow with
 	 * the number of broadcasts or connections churned. */
-	if (rss_warm > 0 && rss_max > rss_warm + rss_warm / 5 + 4096)
+	if (rss_warm > 0 && rss_max > rss_warm + rss_warm / 5 + 4096 &&
+	    !binary_has_asan(opt.daemon))
 		fail("daemon RSS grew after warm-up: %ld KiB -> %ld KiB",
 		    rss_warm, rss_max);
 
@@ -1106,8 +1134,9 @@ main(int argc, char **argv)
 	    "daemon_dropped=%llu daemon_resyncs=%llu\n", pushes, d_delivered,
 	    d_dropped, d_resyncs);
 	printf("soak: lagger_received=%llu lagger_missed=%llu "
-	    "lagger_announced=%llu lagger_resyncs=%llu\n", lag_received, missed,
-	    announced, lag_resyncs);
+	    "lagger_announced=%llu lagger_resyncs=%llu "
+	    "dropped_to_departed=%llu\n", lag_received, missed, announced,
+	    lag_resyncs, d_dropped - announced);
 	printf("soak: churn_reconnects=%llu midline_hangups=%llu "
 	    "unread_hangups=%llu total_connects=%llu backlog_retries=%llu\n",
 	    churn_connects, churn_midline, churn_unread, total_connects,
