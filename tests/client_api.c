@@ -4,6 +4,10 @@
  * log callback, pass-through of the daemon's resync and shutdown, the
  * library's own overflow resync, and best effort with no daemon at all. */
 
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
 #include <check.h>
 #include <errno.h>
 #include <poll.h>
@@ -1102,6 +1106,92 @@ START_TEST(test_daemon_resync_passed_through)
 }
 END_TEST
 
+/* Plays the daemon's part on one connection: answers hello and subscribe
+ * (echoing ids), then pushes a federation and a lagged resync, and waits
+ * for the client to go. Runs in a child process. */
+static void
+fake_daemon(int lfd, const char *topic)
+{
+	struct h_conn	 peer;
+	char		 line[1024], reply[1024];
+	json_t		*req, *id;
+	int		 i, fd = accept(lfd, NULL, NULL);
+
+	if (fd == -1)
+		_exit(1);
+	memset(&peer, 0, sizeof peer);
+	peer.fd = fd;
+	for (i = 0; i < 2; i++) {
+		if (h_recv_line(&peer, line, sizeof line, H_TIMEOUT_MS) < 0 ||
+		    (req = json_loads(line, 0, NULL)) == NULL)
+			_exit(1);
+		id = json_object_get(req, "id");
+		snprintf(reply, sizeof reply, i == 0 ?
+		    "{\"ok\":true,\"op\":\"hello\"%s%s,\"server\":"
+		    "\"crmpubsubd\",\"version\":\"1.0.0\",\"protocol\":1,"
+		    "\"client_id\":1}" :
+		    "{\"ok\":true,\"op\":\"subscribe\"%s%s,\"topics\":"
+		    "[\"%s\"],\"subscribed\":1}",
+		    id ? ",\"id\":" : "", id ? json_dumps(id, JSON_ENCODE_ANY) :
+		    "", topic);
+		json_decref(req);
+		if (h_send_line(&peer, reply) == -1)
+			_exit(1);
+	}
+	if (h_send_line(&peer, "{\"type\":\"resync\",\"reason\":"
+	    "\"federation\",\"dropped\":0}") == -1 ||
+	    h_send_line(&peer, "{\"type\":\"resync\",\"reason\":"
+	    "\"lagged\",\"dropped\":3}") == -1)
+		_exit(1);
+	_exit(h_wait_eof(&peer, 2 * H_TIMEOUT_MS) ? 0 : 1);
+}
+
+/* The daemon's resync reasons reach the application as such. */
+START_TEST(test_resync_reasons)
+{
+	struct crmpubsub_message m;
+	struct sockaddr_un	 sun;
+	crmpubsub		*c;
+	char			 dir[] = "/tmp/crmpubsub-fake.XXXXXX", t1[80];
+	int			 lfd, status;
+	pid_t			 pid;
+
+	h_topic(1, t1);
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof sun.sun_path, "%s/fake.sock", dir);
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_ge(lfd, 0);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sun, sizeof sun), 0);
+	ck_assert_int_eq(listen(lfd, 1), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		fake_daemon(lfd, t1);
+	close(lfd);
+
+	c = crmpubsub_new();
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(crmpubsub_set_socket_path(c, sun.sun_path), 0);
+	ck_assert_int_eq(crmpubsub_connect(c), 0);
+	ck_assert_int_eq(crmpubsub_subscribe(c, t1), 0);
+	ck_assert_int_eq(crmpubsub_next_message(c, &m, H_TIMEOUT_MS), 1);
+	ck_assert_int_eq(m.type, CRMPUBSUB_MSG_RESYNC);
+	ck_assert_int_eq(m.reason, CRMPUBSUB_RESYNC_FEDERATION);
+	ck_assert_uint_eq(m.dropped, 0);
+	ck_assert_int_eq(crmpubsub_next_message(c, &m, H_TIMEOUT_MS), 1);
+	ck_assert_int_eq(m.type, CRMPUBSUB_MSG_RESYNC);
+	ck_assert_int_eq(m.reason, CRMPUBSUB_RESYNC_LAGGED);
+	ck_assert_uint_eq(m.dropped, 3);
+	crmpubsub_close(c);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	unlink(sun.sun_path);
+	rmdir(dir);
+}
+END_TEST
+
 /* The library's own queue overflows: N messages kept, then one resync
  * (overflow) with the number dropped. */
 START_TEST(test_library_overflow_resync)
@@ -1176,6 +1266,7 @@ client_api_suite(void)
 	tcase_add_test(tc, test_fd_poll_and_dispatch);
 	tcase_add_test(tc, test_shutdown_passed_through);
 	tcase_add_test(tc, test_daemon_resync_passed_through);
+	tcase_add_test(tc, test_resync_reasons);
 	tcase_add_test(tc, test_library_overflow_resync);
 	suite_add_tcase(s, tc);
 	return s;
