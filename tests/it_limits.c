@@ -16,12 +16,9 @@
 
 #define KIB		1024L
 
-static long long	 now_ms(void);
-static void		 nap_ms(int ms);
-static long long	 stat_of(struct h_conn *c, const char *key);
-static int		 wait_stat(struct h_conn *c, const char *key,
-			     long long want, int timeout_ms);
 static long long	 held_count(struct h_conn *c);
+static char		*strings_json(void (*name)(unsigned long, char *),
+			     unsigned long first, unsigned long n);
 static char		*topics_json(unsigned long first, unsigned long n);
 static char		*uuids_json(unsigned long first, unsigned long n);
 static json_t		*broadcast_contacts(struct h_conn *c, unsigned long iuuid,
@@ -31,53 +28,6 @@ static long long	 hello_id(struct h_conn *c, const char *name);
 static int		 topic_listed(struct h_conn *c, unsigned long n);
 static char		*sized_ping(size_t len, int with_cr);
 static long		 quarantine_kib(pid_t pid);
-
-/* Monotonic clock in milliseconds. */
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Pause between two probes of a bounded poll (never a synchronisation). */
-static void
-nap_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
-/* One counter of the stats op, -1 when the request fails. */
-static long long
-stat_of(struct h_conn *c, const char *key)
-{
-	json_t *r = h_request(c, "{\"op\":\"stats\"}");
-	long long v = -1;
-
-	if (h_is_ok(r))
-		v = h_int(json_object_get(r, "stats"), key);
-	json_decref(r);
-	return v;
-}
-
-/* Polls stats until key equals want; 1 when reached within timeout_ms. */
-static int
-wait_stat(struct h_conn *c, const char *key, long long want, int timeout_ms)
-{
-	long long deadline = now_ms() + timeout_ms;
-
-	for (;;) {
-		if (stat_of(c, key) == want)
-			return 1;
-		if (now_ms() >= deadline)
-			return 0;
-		nap_ms(10);
-	}
-}
 
 /* Topics this connection holds, read without changing anything
  * (unsubscribe with an empty list is a no-op). */
@@ -93,42 +43,39 @@ held_count(struct h_conn *c)
 	return v;
 }
 
-/* JSON array of the topics h_topic(first) … h_topic(first+n-1). */
+/* JSON array of the strings name(first) … name(first+n-1), where name is
+ * h_topic or h_uuid. */
 static char *
-topics_json(unsigned long first, unsigned long n)
+strings_json(void (*name)(unsigned long, char *), unsigned long first,
+    unsigned long n)
 {
-	char *s = malloc(n * 72 + 8), t[80];
+	char *s = malloc(n * 84 + 8), one[80];
 	size_t off = 0;
 	unsigned long i;
 
 	ck_assert_ptr_nonnull(s);
 	s[off++] = '[';
 	for (i = 0; i < n; i++) {
-		h_topic(first + i, t);
-		off += (size_t)sprintf(s + off, "%s\"%s\"", i ? "," : "", t);
+		name(first + i, one);
+		off += (size_t)sprintf(s + off, "%s\"%s\"", i ? "," : "", one);
 	}
 	s[off++] = ']';
 	s[off] = '\0';
 	return s;
 }
 
+/* JSON array of the topics h_topic(first) … h_topic(first+n-1). */
+static char *
+topics_json(unsigned long first, unsigned long n)
+{
+	return strings_json(h_topic, first, n);
+}
+
 /* JSON array of the UUIDs h_uuid(first) … h_uuid(first+n-1). */
 static char *
 uuids_json(unsigned long first, unsigned long n)
 {
-	char *s = malloc(n * 40 + 8), u[37];
-	size_t off = 0;
-	unsigned long i;
-
-	ck_assert_ptr_nonnull(s);
-	s[off++] = '[';
-	for (i = 0; i < n; i++) {
-		h_uuid(first + i, u);
-		off += (size_t)sprintf(s + off, "%s\"%s\"", i ? "," : "", u);
-	}
-	s[off++] = ']';
-	s[off] = '\0';
-	return s;
+	return strings_json(h_uuid, first, n);
 }
 
 /* broadcast_to_contacts of interaction h_uuid(iuuid) to n consecutive contacts. */
@@ -277,22 +224,19 @@ START_TEST(test_max_connections)
 	long n;
 	int i;
 
-	ck_assert_int_eq(h_daemon_start(&d, args), 0);
-	c[0] = h_connect(d.sock);
-	ck_assert_ptr_nonnull(c[0]);
+	h_daemon_start_or_fail(&d, args);
+	c[0] = h_connect_or_fail(d.sock);
 	/* The readiness probe's connection must be gone before counting. */
-	ck_assert(wait_stat(c[0], "connections", 1, H_TIMEOUT_MS));
+	ck_assert(h_wait_stat(c[0], "connections", 1, H_TIMEOUT_MS));
 	for (i = 1; i < 3; i++) {
-		c[i] = h_connect(d.sock);
-		ck_assert_ptr_nonnull(c[i]);
+		c[i] = h_connect_or_fail(d.sock);
 		r = h_request(c[i], "{\"op\":\"ping\"}");
 		ck_assert(h_is_ok(r));
 		json_decref(r);
 	}
-	ck_assert_int_eq(stat_of(c[0], "connections"), 3);
+	ck_assert_int_eq(h_stat(c[0], "connections"), 3);
 
-	extra = h_connect(d.sock);
-	ck_assert_ptr_nonnull(extra);
+	extra = h_connect_or_fail(d.sock);
 	n = h_recv_line(extra, line, sizeof line, H_TIMEOUT_MS);
 	ck_assert_int_gt(n, 0);
 	r = json_loads(line, 0, NULL);
@@ -305,16 +249,15 @@ START_TEST(test_max_connections)
 	/* Exactly one line, then EOF. */
 	ck_assert_int_eq(h_recv_line(extra, line, sizeof line, H_TIMEOUT_MS), -2);
 	h_close(extra);
-	ck_assert_int_eq(stat_of(c[0], "connections"), 3);
+	ck_assert_int_eq(h_stat(c[0], "connections"), 3);
 
 	h_close(c[1]);
-	ck_assert(wait_stat(c[0], "connections", 2, H_TIMEOUT_MS));
-	c[1] = h_connect(d.sock);
-	ck_assert_ptr_nonnull(c[1]);
+	ck_assert(h_wait_stat(c[0], "connections", 2, H_TIMEOUT_MS));
+	c[1] = h_connect_or_fail(d.sock);
 	r = h_request(c[1], "{\"op\":\"ping\"}");
 	ck_assert_msg(h_is_ok(r), "a freed slot is not reusable");
 	json_decref(r);
-	ck_assert_int_eq(stat_of(c[0], "connections"), 3);
+	ck_assert_int_eq(h_stat(c[0], "connections"), 3);
 
 	for (i = 0; i < 3; i++)
 		h_close(c[i]);
@@ -332,9 +275,8 @@ START_TEST(test_max_subscriptions_list)
 	char *list, t[80];
 	json_t *r;
 
-	ck_assert_int_eq(h_daemon_start(&d, args), 0);
-	a = h_connect(d.sock);
-	ck_assert_ptr_nonnull(a);
+	h_daemon_start_or_fail(&d, args);
+	a = h_connect_or_fail(d.sock);
 
 	list = topics_json(1, 5);
 	r = h_requestf(a, "{\"op\":\"subscribe\",\"topics\":%s}", list);
@@ -343,7 +285,7 @@ START_TEST(test_max_subscriptions_list)
 	ck_assert_str_eq(h_str(r, "op"), "subscribe");
 	json_decref(r);
 	ck_assert_int_eq(held_count(a), 0);
-	ck_assert_int_eq(stat_of(a, "subscriptions"), 0);
+	ck_assert_int_eq(h_stat(a, "subscriptions"), 0);
 	ck_assert(!topic_listed(a, 1));
 
 	list = topics_json(1, 4);
@@ -402,11 +344,9 @@ START_TEST(test_max_subscriptions_cumulative)
 	unsigned long i;
 	json_t *r;
 
-	ck_assert_int_eq(h_daemon_start(&d, args), 0);
-	a = h_connect(d.sock);
-	b = h_connect(d.sock);
-	ck_assert_ptr_nonnull(a);
-	ck_assert_ptr_nonnull(b);
+	h_daemon_start_or_fail(&d, args);
+	a = h_connect_or_fail(d.sock);
+	b = h_connect_or_fail(d.sock);
 
 	for (i = 10; i < 12; i++) {
 		h_topic(i, t);
@@ -444,8 +384,8 @@ START_TEST(test_max_subscriptions_cumulative)
 	r = h_requestf(b, "{\"op\":\"subscribe\",\"topic\":\"%s\"}", t);
 	ck_assert(h_is_error(r, "too_many"));
 	json_decref(r);
-	ck_assert_int_eq(stat_of(a, "subscriptions"), 8);
-	ck_assert_int_eq(stat_of(a, "topics"), 4);
+	ck_assert_int_eq(h_stat(a, "subscriptions"), 8);
+	ck_assert_int_eq(h_stat(a, "topics"), 4);
 
 	h_close(a);
 	h_close(b);
@@ -464,11 +404,9 @@ START_TEST(test_max_contacts)
 	json_t *r, *p;
 	int i;
 
-	ck_assert_int_eq(h_daemon_start(&d, args), 0);
-	w = h_connect(d.sock);
-	s = h_connect(d.sock);
-	ck_assert_ptr_nonnull(w);
-	ck_assert_ptr_nonnull(s);
+	h_daemon_start_or_fail(&d, args);
+	w = h_connect_or_fail(d.sock);
+	s = h_connect_or_fail(d.sock);
 	for (i = 0; i < 5; i++)
 		h_uuid((unsigned long)(i + 1), u[i]);
 	h_uuid(0xaa, iu);
@@ -510,8 +448,8 @@ START_TEST(test_max_contacts)
 	json_decref(r);
 	/* Refused broadcasts deliver nothing and are not counted. */
 	ck_assert(h_silent(s, 200));
-	ck_assert_int_eq(stat_of(w, "broadcasts"), 0);
-	ck_assert_int_eq(stat_of(w, "delivered"), 0);
+	ck_assert_int_eq(h_stat(w, "broadcasts"), 0);
+	ck_assert_int_eq(h_stat(w, "delivered"), 0);
 
 	/* At the limit both forms are accepted. */
 	r = broadcast_contacts(w, 0xab, 1, 4);
@@ -534,7 +472,7 @@ START_TEST(test_max_contacts)
 		json_decref(p);
 	}
 	ck_assert(h_silent(s, 100));
-	ck_assert_int_eq(stat_of(w, "broadcasts"), 2);
+	ck_assert_int_eq(h_stat(w, "broadcasts"), 2);
 
 	h_close(w);
 	h_close(s);
@@ -552,9 +490,8 @@ START_TEST(test_max_line)
 	char *line;
 	json_t *r;
 
-	ck_assert_int_eq(h_daemon_start(&d, args), 0);
-	c = h_connect(d.sock);
-	ck_assert_ptr_nonnull(c);
+	h_daemon_start_or_fail(&d, args);
+	c = h_connect_or_fail(d.sock);
 
 	line = sized_ping(64, 0);
 	ck_assert_int_eq(h_send(c, line, strlen(line)), 0);
@@ -616,11 +553,9 @@ START_TEST(test_slow_consumer_outbuf)
 	unsigned long i;
 	int lagged_at = -1;
 
-	ck_assert_int_eq(h_daemon_start(&d, args), 0);
-	w = h_connect(d.sock);
-	s = h_connect(d.sock);
-	ck_assert_ptr_nonnull(w);
-	ck_assert_ptr_nonnull(s);
+	h_daemon_start_or_fail(&d, args);
+	w = h_connect_or_fail(d.sock);
+	s = h_connect_or_fail(d.sock);
 	sid = hello_id(s, "slow");
 	for (i = 0; i < OBUF_CONTACTS; i += 250) {
 		list = topics_json(1 + i, 250);
@@ -648,10 +583,10 @@ START_TEST(test_slow_consumer_outbuf)
 	for (i = 0; i < OBUF_FLOOD; i++) {
 		long long topics, delivered;
 
-		t0 = now_ms();
+		t0 = h_now_ms();
 		r = broadcast_contacts(w, 1000001 + i, 1, OBUF_CONTACTS);
-		if (now_ms() - t0 > worst_ms)
-			worst_ms = now_ms() - t0;
+		if (h_now_ms() - t0 > worst_ms)
+			worst_ms = h_now_ms() - t0;
 		ck_assert_msg(h_is_ok(r), "broadcast %lu got no ok reply", i);
 		topics = h_int(r, "topics");
 		delivered = h_int(r, "delivered");
@@ -667,10 +602,10 @@ START_TEST(test_slow_consumer_outbuf)
 	    OBUF_FLOOD);
 	ck_assert_msg(worst_ms < 1000, "writer waited %lld ms for a reply",
 	    worst_ms);
-	dropped = stat_of(w, "dropped");
+	dropped = h_stat(w, "dropped");
 	ck_assert_int_gt(dropped, 0);
 	ck_assert_int_eq(dropped, sum_dropped);
-	ck_assert_int_eq(stat_of(w, "delivered"), OBUF_CONTACTS + sum_delivered);
+	ck_assert_int_eq(h_stat(w, "delivered"), OBUF_CONTACTS + sum_delivered);
 
 	/* Queued output is visible and within the limit. */
 	cl = client_by_id(w, sid);
@@ -713,7 +648,7 @@ START_TEST(test_slow_consumer_outbuf)
 	json_decref(p);
 	ck_assert_int_eq(got, sum_delivered);
 	ck_assert(h_silent(s, 100));
-	ck_assert_int_eq(stat_of(w, "resyncs"), 1);
+	ck_assert_int_eq(h_stat(w, "resyncs"), 1);
 
 	/* Normal pushes resume and the queue is empty again. */
 	r = broadcast_contacts(w, 2000000, 1, 3);
@@ -733,7 +668,7 @@ START_TEST(test_slow_consumer_outbuf)
 	ck_assert_ptr_nonnull(cl);
 	ck_assert_int_eq(h_int(cl, "outbuf"), 0);
 	json_decref(cl);
-	ck_assert_int_eq(stat_of(w, "dropped"), dropped);
+	ck_assert_int_eq(h_stat(w, "dropped"), dropped);
 
 	h_close(w);
 	h_close(s);
@@ -754,13 +689,10 @@ START_TEST(test_lag_timeout_closes)
 	json_t *r, *p;
 	int i;
 
-	ck_assert_int_eq(h_daemon_start(&d, args), 0);
-	w = h_connect(d.sock);
-	s = h_connect(d.sock);
-	reader = h_connect(d.sock);
-	ck_assert_ptr_nonnull(w);
-	ck_assert_ptr_nonnull(s);
-	ck_assert_ptr_nonnull(reader);
+	h_daemon_start_or_fail(&d, args);
+	w = h_connect_or_fail(d.sock);
+	s = h_connect_or_fail(d.sock);
+	reader = h_connect_or_fail(d.sock);
 	list = topics_json(1, 10);
 	r = h_requestf(s, "{\"op\":\"subscribe\",\"topics\":%s}", list);
 	free(list);
@@ -770,12 +702,12 @@ START_TEST(test_lag_timeout_closes)
 	r = h_requestf(reader, "{\"op\":\"subscribe\",\"topic\":\"%s\"}", t);
 	ck_assert(h_is_ok(r));
 	json_decref(r);
-	ck_assert(wait_stat(w, "connections", 3, H_TIMEOUT_MS));
+	ck_assert(h_wait_stat(w, "connections", 3, H_TIMEOUT_MS));
 
 	/* Ten pushes (~2 KB) per broadcast fit the 4 KB limit, so drops start
 	 * only once the socket buffer is full and the queue has grown. */
 	for (i = 0; i < 20000 && t_first_drop < 0; i++) {
-		t0 = now_ms();
+		t0 = h_now_ms();
 		r = broadcast_contacts(w, 3000000 + (unsigned long)i, 1, 10);
 		ck_assert(h_is_ok(r));
 		/* 10 to s and 1 to reader, unless s dropped some. */
@@ -788,14 +720,14 @@ START_TEST(test_lag_timeout_closes)
 	}
 	ck_assert_msg(t_first_drop >= 0, "s never lagged");
 
-	ck_assert_msg(wait_stat(w, "connections", 2, 5000),
+	ck_assert_msg(h_wait_stat(w, "connections", 2, 5000),
 	    "lagged connection was not closed");
-	t_closed = now_ms();
+	t_closed = h_now_ms();
 	ck_assert_msg(t_closed - t_first_drop >= 450,
 	    "closed %lld ms after the first drop, lag_timeout is 500 ms",
 	    t_closed - t_first_drop);
 	ck_assert_msg(h_wait_eof(s, H_TIMEOUT_MS), "no EOF on the lagged one");
-	ck_assert_int_eq(stat_of(w, "subscriptions"), 1);
+	ck_assert_int_eq(h_stat(w, "subscriptions"), 1);
 
 	/* The reader is untouched. */
 	r = broadcast_contacts(w, 3999999, 1, 1);
@@ -826,12 +758,10 @@ START_TEST(test_unread_replies_close)
 	size_t off = 0;
 	int i, closed = 0;
 
-	ck_assert_int_eq(h_daemon_start(&d, args), 0);
-	w = h_connect(d.sock);
-	p = h_connect(d.sock);
-	ck_assert_ptr_nonnull(w);
-	ck_assert_ptr_nonnull(p);
-	ck_assert(wait_stat(w, "connections", 2, H_TIMEOUT_MS));
+	h_daemon_start_or_fail(&d, args);
+	w = h_connect_or_fail(d.sock);
+	p = h_connect_or_fail(d.sock);
+	ck_assert(h_wait_stat(w, "connections", 2, H_TIMEOUT_MS));
 	for (i = 0; i < 200; i++)
 		off += (size_t)sprintf(batch + off, "{\"op\":\"stats\"}\n");
 
@@ -842,13 +772,13 @@ START_TEST(test_unread_replies_close)
 			closed = 1;
 			break;
 		}
-		if (i % 20 == 19 && stat_of(w, "connections") == 1) {
+		if (i % 20 == 19 && h_stat(w, "connections") == 1) {
 			closed = 1;
 			break;
 		}
 	}
 	ck_assert_msg(closed, "pipelining connection never closed");
-	ck_assert(wait_stat(w, "connections", 1, H_TIMEOUT_MS));
+	ck_assert(h_wait_stat(w, "connections", 1, H_TIMEOUT_MS));
 	ck_assert(h_wait_eof(p, H_TIMEOUT_MS));
 
 	h_close(w);
@@ -869,9 +799,8 @@ START_TEST(test_pipelined_reader_served)
 	json_t *r;
 	int i;
 
-	ck_assert_int_eq(h_daemon_start(&d, args), 0);
-	c = h_connect(d.sock);
-	ck_assert_ptr_nonnull(c);
+	h_daemon_start_or_fail(&d, args);
+	c = h_connect_or_fail(d.sock);
 	batch = malloc(1000 * 32);
 	ck_assert_ptr_nonnull(batch);
 	for (i = 0; i < 1000; i++)
@@ -901,11 +830,9 @@ START_TEST(test_outbuf_idle_zero)
 	long long id;
 	json_t *cl;
 
-	ck_assert_int_eq(h_daemon_start(&d, NULL), 0);
-	a = h_connect(d.sock);
-	b = h_connect(d.sock);
-	ck_assert_ptr_nonnull(a);
-	ck_assert_ptr_nonnull(b);
+	h_daemon_start_or_fail(&d, NULL);
+	a = h_connect_or_fail(d.sock);
+	b = h_connect_or_fail(d.sock);
 	id = hello_id(b, "idle");
 	cl = client_by_id(a, id);
 	ck_assert_ptr_nonnull(cl);
