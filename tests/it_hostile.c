@@ -24,15 +24,9 @@
 #define SUB_CONTACT	1UL		/* the bystander subscriber's contact */
 #define MAX_LINE_ARG	"1048576"	/* big enough for the nesting bombs */
 
-static long long	 now_ms(void);
-static void		 nap_ms(int ms);
 static uint64_t		 prng_next(uint64_t *state);
 static int		 raw_connect(const char *path);
 static int		 pump(int fd, const char *data, size_t len, int timeout_ms);
-static long long	 stat_of(struct h_conn *c, const char *key);
-static int		 wait_stat(struct h_conn *c, const char *key,
-			     long long want, int timeout_ms);
-static int		 wait_fds(pid_t pid, int want, int timeout_ms);
 static void		 check_alive(void);
 static void		 expect_error(struct h_conn *c, const void *data,
 			     size_t len, const char *code);
@@ -47,25 +41,6 @@ static struct h_conn	*sub;		/* bystander subscriber */
 static struct h_conn	*writer;	/* bystander writer */
 static int		 fd_baseline;
 static unsigned long	 next_interaction = 0x100000;
-
-/* Monotonic clock in milliseconds. */
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Pause between two probes of a bounded poll. */
-static void
-nap_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
 
 /* xorshift64*: a seeded, reproducible byte source. */
 static uint64_t
@@ -110,13 +85,13 @@ raw_connect(const char *path)
 static int
 pump(int fd, const char *data, size_t len, int timeout_ms)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = h_now_ms() + timeout_ms;
 	char sink[65536];
 	struct pollfd pfd;
 	ssize_t n;
 
 	while (len > 0) {
-		if (now_ms() >= deadline)
+		if (h_now_ms() >= deadline)
 			return -1;
 		pfd.fd = fd;
 		pfd.events = POLLIN | POLLOUT;
@@ -140,49 +115,6 @@ pump(int fd, const char *data, size_t len, int timeout_ms)
 			return -1;
 	}
 	return 0;
-}
-
-/* One counter of the stats op, -1 when the request fails. */
-static long long
-stat_of(struct h_conn *c, const char *key)
-{
-	json_t *r = h_request(c, "{\"op\":\"stats\"}");
-	long long v = -1;
-
-	if (h_is_ok(r))
-		v = h_int(json_object_get(r, "stats"), key);
-	json_decref(r);
-	return v;
-}
-
-/* Polls stats until key equals want; 1 when reached within timeout_ms. */
-static int
-wait_stat(struct h_conn *c, const char *key, long long want, int timeout_ms)
-{
-	long long deadline = now_ms() + timeout_ms;
-
-	for (;;) {
-		if (stat_of(c, key) == want)
-			return 1;
-		if (now_ms() >= deadline)
-			return 0;
-		nap_ms(10);
-	}
-}
-
-/* Polls the daemon's descriptor count until it equals want. */
-static int
-wait_fds(pid_t pid, int want, int timeout_ms)
-{
-	long long deadline = now_ms() + timeout_ms;
-
-	for (;;) {
-		if (h_fd_count(pid) == want)
-			return 1;
-		if (now_ms() >= deadline)
-			return 0;
-		nap_ms(10);
-	}
 }
 
 /* The daemon runs, answers ping, and the bystander subscriber gets exactly
@@ -269,16 +201,14 @@ setup(void)
 	char topic[80];
 	json_t *r;
 
-	ck_assert_int_eq(h_daemon_start(&d, args), 0);
-	sub = h_connect(d.sock);
-	writer = h_connect(d.sock);
-	ck_assert_ptr_nonnull(sub);
-	ck_assert_ptr_nonnull(writer);
+	h_daemon_start_or_fail(&d, args);
+	sub = h_connect_or_fail(d.sock);
+	writer = h_connect_or_fail(d.sock);
 	h_topic(SUB_CONTACT, topic);
 	r = h_requestf(sub, "{\"op\":\"subscribe\",\"topic\":\"%s\"}", topic);
 	ck_assert(h_is_ok(r));
 	json_decref(r);
-	ck_assert(wait_stat(writer, "connections", 2, H_TIMEOUT_MS));
+	ck_assert(h_wait_stat(writer, "connections", 2, H_TIMEOUT_MS));
 	fd_baseline = h_fd_count(d.pid);
 	ck_assert_int_gt(fd_baseline, 0);
 	check_alive();
@@ -289,11 +219,11 @@ static void
 teardown(void)
 {
 	check_alive();
-	ck_assert_msg(wait_stat(writer, "connections", 2, 10000),
+	ck_assert_msg(h_wait_stat(writer, "connections", 2, 10000),
 	    "connections did not return to the two bystanders");
-	ck_assert_msg(wait_fds(d.pid, fd_baseline, 10000),
+	ck_assert_msg(h_wait_fds(d.pid, fd_baseline, 10000),
 	    "daemon has %d fds, baseline %d", h_fd_count(d.pid), fd_baseline);
-	ck_assert_int_eq(stat_of(writer, "subscriptions"), 1);
+	ck_assert_int_eq(h_stat(writer, "subscriptions"), 1);
 	h_close(sub);
 	h_close(writer);
 	ck_assert_int_eq(h_daemon_stop(&d, SIGTERM, H_TIMEOUT_MS), 0);
@@ -322,8 +252,7 @@ START_TEST(test_random_bytes)
 	for (i = short_part; i < len; i++)
 		if (data[i] == '\n')
 			data[i] = 'x';
-	c = h_connect(d.sock);
-	ck_assert_ptr_nonnull(c);
+	c = h_connect_or_fail(d.sock);
 	ck_assert_int_eq(pump(c->fd, data, len, 20000), 0);
 	free(data);
 	check_alive();
@@ -331,8 +260,8 @@ START_TEST(test_random_bytes)
 	/* End the pending line, then find the marked ping's reply; every line
 	 * before it must be an error reply. */
 	ck_assert_int_eq(h_send_line(c, "\n{\"op\":\"ping\",\"id\":\"after\"}"), 0);
-	deadline = now_ms() + 10000;
-	while (!found && now_ms() < deadline) {
+	deadline = h_now_ms() + 10000;
+	while (!found && h_now_ms() < deadline) {
 		r = h_recv_json(c, H_TIMEOUT_MS);
 		ck_assert_msg(r != NULL, "a line back was not JSON or none came");
 		if (h_is_ok(r)) {
@@ -365,14 +294,13 @@ START_TEST(test_nul_bytes)
 	json_t *r;
 	size_t i;
 
-	c = h_connect(d.sock);
-	ck_assert_ptr_nonnull(c);
+	c = h_connect_or_fail(d.sock);
 	for (i = 0; i < sizeof cases / sizeof cases[0]; i++)
 		expect_error(c, cases[i].s, cases[i].n, "bad_json");
 	r = h_request(c, "{\"op\":\"ping\"}");
 	ck_assert(h_is_ok(r));
 	json_decref(r);
-	ck_assert_int_ge(stat_of(c, "errors"), 5);
+	ck_assert_int_ge(h_stat(c, "errors"), 5);
 	h_close(c);
 }
 END_TEST
@@ -395,8 +323,7 @@ START_TEST(test_invalid_utf8)
 	json_t *r;
 	size_t i;
 
-	c = h_connect(d.sock);
-	ck_assert_ptr_nonnull(c);
+	c = h_connect_or_fail(d.sock);
 	for (i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		expect_error(c, bad[i], strlen(bad[i]), "bad_json");
 	r = h_request(c, "{\"op\":\"hello\",\"name\":\"caf\xc3\xa9 "
@@ -416,8 +343,7 @@ START_TEST(test_deep_nesting)
 	size_t off;
 	json_t *r;
 
-	c = h_connect(d.sock);
-	ck_assert_ptr_nonnull(c);
+	c = h_connect_or_fail(d.sock);
 	buf = malloc(depth * 6 + 64);
 	ck_assert_ptr_nonnull(buf);
 
@@ -466,13 +392,23 @@ END_TEST
 /* Huge, tiny and extreme numbers in every numeric position. */
 START_TEST(test_huge_numbers)
 {
+	/* Ids no integer holds: any sane ping reply. */
+	static const char *const odd_ids[] = {
+		"{\"op\":\"ping\",\"id\":123456789012345678901234567890}",
+		"{\"op\":\"ping\",\"id\":1e999999}",
+		"{\"op\":\"ping\",\"id\":1e-999999}",
+	};
+	static const char *const bad_limits[] = {
+		"{\"op\":\"topics\",\"limit\":1e300}",
+		"{\"op\":\"topics\",\"limit\":-1}",
+		"{\"op\":\"topics\",\"limit\":-9223372036854775808}",
+	};
 	struct h_conn *c;
 	char *digits, iu[37];
 	json_t *r;
-	size_t n = 100000;
+	size_t n = 100000, i;
 
-	c = h_connect(d.sock);
-	ck_assert_ptr_nonnull(c);
+	c = h_connect_or_fail(d.sock);
 
 	r = h_request(c, "{\"op\":\"ping\",\"id\":9223372036854775807}");
 	ck_assert(h_is_ok(r));
@@ -483,15 +419,11 @@ START_TEST(test_huge_numbers)
 	ck_assert(json_integer_value(json_object_get(r, "id")) == INT64_MIN);
 	json_decref(r);
 
-	r = h_request(c, "{\"op\":\"ping\",\"id\":123456789012345678901234567890}");
-	ck_assert(reply_is_sane(r, "ping"));
-	json_decref(r);
-	r = h_request(c, "{\"op\":\"ping\",\"id\":1e999999}");
-	ck_assert(reply_is_sane(r, "ping"));
-	json_decref(r);
-	r = h_request(c, "{\"op\":\"ping\",\"id\":1e-999999}");
-	ck_assert(reply_is_sane(r, "ping"));
-	json_decref(r);
+	for (i = 0; i < sizeof odd_ids / sizeof odd_ids[0]; i++) {
+		r = h_request(c, odd_ids[i]);
+		ck_assert_msg(reply_is_sane(r, "ping"), "%s", odd_ids[i]);
+		json_decref(r);
+	}
 
 	digits = malloc(n + 64);
 	ck_assert_ptr_nonnull(digits);
@@ -507,15 +439,11 @@ START_TEST(test_huge_numbers)
 	ck_assert(reply_is_sane(r, "topics"));
 	ck_assert(!h_is_ok(r));
 	json_decref(r);
-	r = h_request(c, "{\"op\":\"topics\",\"limit\":1e300}");
-	ck_assert(h_is_error(r, "bad_request"));
-	json_decref(r);
-	r = h_request(c, "{\"op\":\"topics\",\"limit\":-1}");
-	ck_assert(h_is_error(r, "bad_request"));
-	json_decref(r);
-	r = h_request(c, "{\"op\":\"topics\",\"limit\":-9223372036854775808}");
-	ck_assert(h_is_error(r, "bad_request"));
-	json_decref(r);
+	for (i = 0; i < sizeof bad_limits / sizeof bad_limits[0]; i++) {
+		r = h_request(c, bad_limits[i]);
+		ck_assert_msg(h_is_error(r, "bad_request"), "%s", bad_limits[i]);
+		json_decref(r);
+	}
 	r = h_request(c, "{\"op\":\"topics\",\"limit\":9223372036854775807}");
 	ck_assert(h_is_ok(r));
 	ck_assert(json_is_false(json_object_get(r, "truncated")));
@@ -623,9 +551,9 @@ START_TEST(test_vanishing_peers)
 	check_alive();
 
 	/* Everything those peers subscribed to is gone with them. */
-	ck_assert(wait_stat(writer, "connections", 2, 10000));
-	ck_assert(wait_stat(writer, "subscriptions", 1, H_TIMEOUT_MS));
-	ck_assert_int_eq(stat_of(writer, "topics"), 1);
+	ck_assert(h_wait_stat(writer, "connections", 2, 10000));
+	ck_assert(h_wait_stat(writer, "subscriptions", 1, H_TIMEOUT_MS));
+	ck_assert_int_eq(h_stat(writer, "topics"), 1);
 	for (j = 0; j < 2; j++) {
 		json_t *r = h_request(writer, "{\"op\":\"clients\"}");
 
@@ -649,8 +577,7 @@ START_TEST(test_concurrent_garbage)
 	int i, round;
 
 	for (i = 0; i < N; i++) {
-		c[i] = h_connect(d.sock);
-		ck_assert_ptr_nonnull(c[i]);
+		c[i] = h_connect_or_fail(d.sock);
 	}
 	for (round = 0; round < 20; round++) {
 		for (i = 0; i < N; i++) {
