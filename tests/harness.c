@@ -17,6 +17,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -974,4 +975,93 @@ h_stat_or_fail(struct h_conn *c, const char *key)
 	ck_assert_msg(v >= 0, "stats.%s: %s", key, h_dump(r));
 	json_decref(r);
 	return v;
+}
+
+void
+h_scratch_make(char *dir, size_t cap, const char *tag)
+{
+	snprintf(dir, cap, "/tmp/crmpubsub-%s.XXXXXX", tag);
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+void
+h_scratch_remove(const char *dir)
+{
+	char cmd[300];
+
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+int
+h_wait_child(pid_t pid, int timeout_ms)
+{
+	long long deadline = h_now_ms() + timeout_ms;
+	int status;
+
+	for (;;) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return status;
+		if (h_now_ms() >= deadline) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			return -1;
+		}
+		h_nap_ms(5);
+	}
+}
+
+int
+h_notify_bind(const char *path)
+{
+	struct sockaddr_un sun;
+	socklen_t len;
+	int fd;
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	ck_assert_uint_lt(strlen(path), sizeof sun.sun_path);
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
+	if (path[0] == '@')
+		sun.sun_path[0] = '\0';
+	else
+		len++;
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ne(fd, -1);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, len), 0);
+	return fd;
+}
+
+int
+h_notify_wait(int fd, const char *what, int timeout_ms)
+{
+	long long deadline = h_now_ms() + timeout_ms;
+	size_t wl = strlen(what);
+	struct pollfd pfd;
+	char buf[4096], *p;
+	ssize_t n;
+
+	for (;;) {
+		long long left = deadline - h_now_ms();
+
+		if (left <= 0)
+			return 0;
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, (int)left) <= 0)
+			continue;
+		n = recv(fd, buf, sizeof buf - 1, 0);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		for (p = buf; p != NULL && *p != '\0';) {
+			if (strncmp(p, what, wl) == 0 &&
+			    (p[wl] == '\n' || p[wl] == '\0'))
+				return 1;
+			p = strchr(p, '\n');
+			if (p != NULL)
+				p++;
+		}
+	}
 }

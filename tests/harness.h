@@ -125,4 +125,19 @@ int		 h_wait_stat(struct h_conn *c, const char *key, long long want,
 /* Polls h_fd_count(pid) every 10 ms until it equals want; 1 or 0. */
 int		 h_wait_fds(pid_t pid, int want, int timeout_ms);
 
+/* A private scratch directory /tmp/crmpubsub-<tag>.XXXXXX (for files that
+ * must exist before a daemon starts), asserted; dir receives its path. */
+void		 h_scratch_make(char *dir, size_t cap, const char *tag);
+/* rm -rf of a scratch directory, asserted. */
+void		 h_scratch_remove(const char *dir);
+/* Waits for a child process to exit; its wait status, or -1 after SIGKILL
+ * (and reaping) on timeout. */
+int		 h_wait_child(pid_t pid, int timeout_ms);
+/* A datagram socket bound at path ("@name": abstract), for a daemon's
+ * NOTIFY_SOCKET, asserted; the fd. */
+int		 h_notify_bind(const char *path);
+/* 1 when a datagram on fd carries the line what (e.g. "READY=1") within
+ * timeout_ms, else 0. */
+int		 h_notify_wait(int fd, const char *what, int timeout_ms);
+
 #endif
