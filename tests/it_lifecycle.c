@@ -30,14 +30,14 @@ struct scratch {
 	char	path[320];	/* <dir>/<name> */
 };
 
-static long long	 now_ms(void);
-static void		 nap_ms(int ms);
 static void		 scratch_make(struct scratch *s, const char *name);
-static void		 scratch_remove(struct scratch *s);
 static void		 write_file(const char *path, const char *text);
 static char		*read_file(const char *path);
 static int		 wait_log(const char *path, size_t from,
 			     const char *needle, int timeout_ms);
+static void		 spawn_on(struct h_daemon *d, const char *sock);
+static struct h_conn	*start_with_config(struct scratch *cfg,
+			     struct h_daemon *d, const char *text);
 static int		 run_capture(const char *const *argv, char *out,
 			     size_t outcap, char *err, size_t errcap,
 			     int timeout_ms);
@@ -51,42 +51,12 @@ static void		 shutdown_case(int sig);
 static void		 acl_case(const char *const *args, int allowed);
 static int		 wait_accepting_tight(const char *path, int timeout_ms);
 
-/* Monotonic clock in milliseconds. */
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Pause between two probes of a bounded poll. */
-static void
-nap_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
 /* Makes a private directory; s->path names <dir>/<name> (not created). */
 static void
 scratch_make(struct scratch *s, const char *name)
 {
-	snprintf(s->dir, sizeof s->dir, "/tmp/crmpubsub-lc.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(s->dir));
+	h_scratch_make(s->dir, sizeof s->dir, "lc");
 	snprintf(s->path, sizeof s->path, "%s/%s", s->dir, name);
-}
-
-/* Removes the scratch directory and the files directly inside it. */
-static void
-scratch_remove(struct scratch *s)
-{
-	char cmd[300];
-
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", s->dir);
-	ck_assert_int_eq(system(cmd), 0);
 }
 
 /* Replaces a file's content atomically (write a temp file, rename). */
@@ -132,7 +102,7 @@ read_file(const char *path)
 static int
 wait_log(const char *path, size_t from, const char *needle, int timeout_ms)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = h_now_ms() + timeout_ms;
 	char *text;
 	int found;
 
@@ -142,10 +112,35 @@ wait_log(const char *path, size_t from, const char *needle, int timeout_ms)
 		free(text);
 		if (found)
 			return 1;
-		if (now_ms() >= deadline)
+		if (h_now_ms() >= deadline)
 			return 0;
-		nap_ms(10);
+		h_nap_ms(10);
 	}
+}
+
+/* Spawns d with "-s sock" and no other option (no readiness wait),
+ * asserted. */
+static void
+spawn_on(struct h_daemon *d, const char *sock)
+{
+	const char *args[3] = { "-s", NULL, NULL };
+
+	args[1] = sock;
+	ck_assert_int_eq(h_daemon_spawn(d, args, NULL), 0);
+}
+
+/* Writes text to a fresh config file in cfg, starts d with "-c <that file>"
+ * and returns a connection to it, all asserted. */
+static struct h_conn *
+start_with_config(struct scratch *cfg, struct h_daemon *d, const char *text)
+{
+	const char *args[3] = { "-c", NULL, NULL };
+
+	scratch_make(cfg, "crmpubsubd.conf");
+	write_file(cfg->path, text);
+	args[1] = cfg->path;
+	h_daemon_start_or_fail(d, args);
+	return h_connect_or_fail(d->sock);
 }
 
 /* Runs argv with stdout and stderr captured; returns the wait status, or
@@ -154,7 +149,7 @@ static int
 run_capture(const char *const *argv, char *out, size_t outcap, char *err,
     size_t errcap, int timeout_ms)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = h_now_ms() + timeout_ms;
 	int po[2], pe[2], status, open_pipes = 2;
 	size_t lens[2] = { 0, 0 }, caps[2] = { outcap, errcap };
 	char *bufs[2] = { out, err };
@@ -186,9 +181,9 @@ run_capture(const char *const *argv, char *out, size_t outcap, char *err,
 	close(pe[1]);
 	pfd[0].fd = po[0];
 	pfd[1].fd = pe[0];
-	while (open_pipes > 0 && now_ms() < deadline) {
+	while (open_pipes > 0 && h_now_ms() < deadline) {
 		pfd[0].events = pfd[1].events = POLLIN;
-		if (poll(pfd, 2, (int)(deadline - now_ms())) <= 0)
+		if (poll(pfd, 2, (int)(deadline - h_now_ms())) <= 0)
 			continue;
 		for (i = 0; i < 2; i++) {
 			if (pfd[i].fd < 0 || !(pfd[i].revents & (POLLIN | POLLHUP)))
@@ -211,12 +206,12 @@ run_capture(const char *const *argv, char *out, size_t outcap, char *err,
 	for (;;) {
 		if (waitpid(pid, &status, WNOHANG) == pid)
 			return status;
-		if (now_ms() >= deadline) {
+		if (h_now_ms() >= deadline) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
 			return -1;
 		}
-		nap_ms(5);
+		h_nap_ms(5);
 	}
 }
 
@@ -251,14 +246,14 @@ expect_usage_error(const char *const *tail, const char *name_a,
 	    (name_b != NULL && strstr(err, name_b) != NULL),
 	    "%s: stderr does not name %s: %s", tail[0], name_a, err);
 	ck_assert_int_eq(access(s.path, F_OK), -1);
-	scratch_remove(&s);
+	h_scratch_remove(s.dir);
 }
 
 /* Connects and pings, retrying until the daemon answers (bounded). */
 static struct h_conn *
 connect_ping(const char *sock, int timeout_ms)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = h_now_ms() + timeout_ms;
 	struct h_conn *c;
 	json_t *r;
 
@@ -272,9 +267,9 @@ connect_ping(const char *sock, int timeout_ms)
 			json_decref(r);
 			h_close(c);
 		}
-		if (now_ms() >= deadline)
+		if (h_now_ms() >= deadline)
 			return NULL;
-		nap_ms(10);
+		h_nap_ms(10);
 	}
 }
 
@@ -320,10 +315,9 @@ shutdown_case(int sig)
 	json_t *r, *p;
 	int i, status;
 
-	ck_assert_int_eq(h_daemon_start(&d, NULL), 0);
+	h_daemon_start_or_fail(&d, NULL);
 	for (i = 0; i < 3; i++) {
-		c[i] = h_connect(d.sock);
-		ck_assert_ptr_nonnull(c[i]);
+		c[i] = h_connect_or_fail(d.sock);
 	}
 	r = subscribe_range(c[0], 1, 2);
 	ck_assert(h_is_ok(r));
@@ -371,7 +365,7 @@ END_TEST
 static int
 wait_accepting_tight(const char *path, int timeout_ms)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = h_now_ms() + timeout_ms;
 	struct timespec pause = { 0, 100000 };
 	struct sockaddr_un sun;
 	int fd, rc;
@@ -387,7 +381,7 @@ wait_accepting_tight(const char *path, int timeout_ms)
 		close(fd);
 		if (rc == 0)
 			return 1;
-		if (now_ms() >= deadline)
+		if (h_now_ms() >= deadline)
 			return 0;
 		nanosleep(&pause, NULL);
 	}
@@ -398,7 +392,6 @@ wait_accepting_tight(const char *path, int timeout_ms)
 START_TEST(test_sigterm_right_after_ready)
 {
 	struct h_daemon d;
-	const char *args[3];
 	char sock[320];
 	int i, status;
 
@@ -407,10 +400,7 @@ START_TEST(test_sigterm_right_after_ready)
 
 		scratch_make(&s, "crmpubsub.sock");
 		snprintf(sock, sizeof sock, "%s", s.path);
-		args[0] = "-s";
-		args[1] = sock;
-		args[2] = NULL;
-		ck_assert_int_eq(h_daemon_spawn(&d, args, NULL), 0);
+		spawn_on(&d, sock);
 		ck_assert_msg(wait_accepting_tight(sock, 4 * H_TIMEOUT_MS),
 		    "run %d: daemon never accepted", i);
 		ck_assert_int_eq(kill(d.pid, SIGTERM), 0);
@@ -422,7 +412,7 @@ START_TEST(test_sigterm_right_after_ready)
 		    " (killed by the signal)" : "");
 		ck_assert_msg(access(sock, F_OK) == -1, "run %d: socket left", i);
 		h_daemon_stop(&d, SIGKILL, 0);
-		scratch_remove(&s);
+		h_scratch_remove(s.dir);
 	}
 }
 END_TEST
@@ -440,11 +430,9 @@ START_TEST(test_shutdown_stuck_reader)
 	json_t *r;
 	int i, status;
 
-	ck_assert_int_eq(h_daemon_start(&d, args), 0);
-	s = h_connect(d.sock);
-	w = h_connect(d.sock);
-	ck_assert_ptr_nonnull(s);
-	ck_assert_ptr_nonnull(w);
+	h_daemon_start_or_fail(&d, args);
+	s = h_connect_or_fail(d.sock);
+	w = h_connect_or_fail(d.sock);
 	r = subscribe_range(s, 1, 50);
 	ck_assert(h_is_ok(r));
 	json_decref(r);
@@ -466,7 +454,7 @@ START_TEST(test_shutdown_stuck_reader)
 	}
 	ck_assert_msg(dropped > 0, "the stuck reader never filled up");
 
-	t0 = now_ms();
+	t0 = h_now_ms();
 	ck_assert_int_eq(kill(d.pid, SIGTERM), 0);
 	r = h_recv_json(w, H_TIMEOUT_MS);
 	ck_assert_ptr_nonnull(r);
@@ -475,7 +463,7 @@ START_TEST(test_shutdown_stuck_reader)
 	status = h_daemon_wait_exit(&d, 8000);
 	ck_assert_msg(status != -1, "daemon did not exit with a stuck reader");
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	ck_assert_msg(now_ms() - t0 < 4000, "exit took %lld ms", now_ms() - t0);
+	ck_assert_msg(h_now_ms() - t0 < 4000, "exit took %lld ms", h_now_ms() - t0);
 	h_close(s);
 	h_close(w);
 	h_daemon_stop(&d, SIGKILL, 0);
@@ -488,20 +476,12 @@ START_TEST(test_sighup_max_subscriptions)
 	struct scratch cfg;
 	struct h_daemon d;
 	struct h_conn *a, *b;
-	const char *args[3];
 	long long deadline;
 	json_t *r;
 	char t[80];
 	int applied = 0;
 
-	scratch_make(&cfg, "crmpubsubd.conf");
-	write_file(cfg.path, "max_subscriptions = 10\n");
-	args[0] = "-c";
-	args[1] = cfg.path;
-	args[2] = NULL;
-	ck_assert_int_eq(h_daemon_start(&d, args), 0);
-	a = h_connect(d.sock);
-	ck_assert_ptr_nonnull(a);
+	a = start_with_config(&cfg, &d, "max_subscriptions = 10\n");
 	r = subscribe_range(a, 1, 3);
 	ck_assert(h_is_ok(r));
 	ck_assert_int_eq(h_int(r, "subscribed"), 3);
@@ -511,14 +491,14 @@ START_TEST(test_sighup_max_subscriptions)
 	ck_assert_int_eq(kill(d.pid, SIGHUP), 0);
 	/* Re-subscribing the three held topics is a no-op under 10 and
 	 * too_many under 2: a probe that changes nothing either way. */
-	deadline = now_ms() + H_TIMEOUT_MS;
-	while (!applied && now_ms() < deadline) {
+	deadline = h_now_ms() + H_TIMEOUT_MS;
+	while (!applied && h_now_ms() < deadline) {
 		r = subscribe_range(a, 1, 3);
 		ck_assert(h_is_ok(r) || h_is_error(r, "too_many"));
 		applied = h_is_error(r, "too_many");
 		json_decref(r);
 		if (!applied)
-			nap_ms(20);
+			h_nap_ms(20);
 	}
 	ck_assert_msg(applied, "SIGHUP did not apply max_subscriptions");
 	h_topic(4, t);
@@ -526,8 +506,7 @@ START_TEST(test_sighup_max_subscriptions)
 	ck_assert(h_is_error(r, "too_many"));
 	json_decref(r);
 
-	b = h_connect(d.sock);
-	ck_assert_ptr_nonnull(b);
+	b = h_connect_or_fail(d.sock);
 	r = subscribe_range(b, 1, 2);
 	ck_assert(h_is_ok(r));
 	json_decref(r);
@@ -538,7 +517,7 @@ START_TEST(test_sighup_max_subscriptions)
 	h_close(a);
 	h_close(b);
 	ck_assert_int_eq(h_daemon_stop(&d, SIGTERM, H_TIMEOUT_MS), 0);
-	scratch_remove(&cfg);
+	h_scratch_remove(cfg.dir);
 }
 END_TEST
 
@@ -548,27 +527,19 @@ START_TEST(test_sighup_publish_uids)
 	struct scratch cfg;
 	struct h_daemon d;
 	struct h_conn *w;
-	const char *args[3];
 	long long deadline;
 	json_t *r;
 	int seen;
 
-	scratch_make(&cfg, "crmpubsubd.conf");
-	write_file(cfg.path, "# no ACL yet\n");
-	args[0] = "-c";
-	args[1] = cfg.path;
-	args[2] = NULL;
-	ck_assert_int_eq(h_daemon_start(&d, args), 0);
-	w = h_connect(d.sock);
-	ck_assert_ptr_nonnull(w);
+	w = start_with_config(&cfg, &d, "# no ACL yet\n");
 	r = broadcast_one(w, 1);
 	ck_assert(h_is_ok(r));
 	json_decref(r);
 
 	write_file(cfg.path, "publish_uids = 12345\n");
 	ck_assert_int_eq(kill(d.pid, SIGHUP), 0);
-	deadline = now_ms() + H_TIMEOUT_MS;
-	for (seen = 0; !seen && now_ms() < deadline; nap_ms(seen ? 0 : 20)) {
+	deadline = h_now_ms() + H_TIMEOUT_MS;
+	for (seen = 0; !seen && h_now_ms() < deadline; h_nap_ms(seen ? 0 : 20)) {
 		r = broadcast_one(w, 1);
 		ck_assert(h_is_ok(r) || h_is_error(r, "forbidden"));
 		seen = h_is_error(r, "forbidden");
@@ -581,8 +552,8 @@ START_TEST(test_sighup_publish_uids)
 
 	write_file(cfg.path, "publish_uids = 0\n");
 	ck_assert_int_eq(kill(d.pid, SIGHUP), 0);
-	deadline = now_ms() + H_TIMEOUT_MS;
-	for (seen = 0; !seen && now_ms() < deadline; nap_ms(seen ? 0 : 20)) {
+	deadline = h_now_ms() + H_TIMEOUT_MS;
+	for (seen = 0; !seen && h_now_ms() < deadline; h_nap_ms(seen ? 0 : 20)) {
 		r = broadcast_one(w, 1);
 		ck_assert(h_is_ok(r) || h_is_error(r, "forbidden"));
 		seen = h_is_ok(r);
@@ -592,7 +563,7 @@ START_TEST(test_sighup_publish_uids)
 
 	h_close(w);
 	ck_assert_int_eq(h_daemon_stop(&d, SIGTERM, H_TIMEOUT_MS), 0);
-	scratch_remove(&cfg);
+	h_scratch_remove(cfg.dir);
 }
 END_TEST
 
@@ -603,21 +574,13 @@ START_TEST(test_sighup_bad_config_keeps_old)
 	struct scratch cfg;
 	struct h_daemon d;
 	struct h_conn *a, *b;
-	const char *args[3];
 	long long deadline;
 	size_t logged;
 	char *text, t[80];
 	json_t *r;
 	int applied;
 
-	scratch_make(&cfg, "crmpubsubd.conf");
-	write_file(cfg.path, "max_subscriptions = 2\n");
-	args[0] = "-c";
-	args[1] = cfg.path;
-	args[2] = NULL;
-	ck_assert_int_eq(h_daemon_start(&d, args), 0);
-	a = h_connect(d.sock);
-	ck_assert_ptr_nonnull(a);
+	a = start_with_config(&cfg, &d, "max_subscriptions = 2\n");
 	r = subscribe_range(a, 1, 2);
 	ck_assert(h_is_ok(r));
 	json_decref(r);
@@ -658,20 +621,20 @@ START_TEST(test_sighup_bad_config_keeps_old)
 	/* A good file later still applies. */
 	write_file(cfg.path, "max_subscriptions = 3\n");
 	ck_assert_int_eq(kill(d.pid, SIGHUP), 0);
-	deadline = now_ms() + H_TIMEOUT_MS;
-	for (applied = 0; !applied && now_ms() < deadline;) {
+	deadline = h_now_ms() + H_TIMEOUT_MS;
+	for (applied = 0; !applied && h_now_ms() < deadline;) {
 		r = h_requestf(a, "{\"op\":\"subscribe\",\"topic\":\"%s\"}", t);
 		applied = h_is_ok(r);
 		json_decref(r);
 		if (!applied)
-			nap_ms(20);
+			h_nap_ms(20);
 	}
 	ck_assert_msg(applied, "good config after a bad one not applied");
 
 	h_close(a);
 	h_close(b);
 	ck_assert_int_eq(h_daemon_stop(&d, SIGTERM, H_TIMEOUT_MS), 0);
-	scratch_remove(&cfg);
+	h_scratch_remove(cfg.dir);
 }
 END_TEST
 
@@ -681,19 +644,11 @@ START_TEST(test_config_file_applies)
 	struct scratch cfg;
 	struct h_daemon d;
 	struct h_conn *a;
-	const char *args[3];
 	json_t *r;
 
-	scratch_make(&cfg, "crmpubsubd.conf");
-	write_file(cfg.path, "# limits for the test\n\n"
+	a = start_with_config(&cfg, &d, "# limits for the test\n\n"
 	    "max_subscriptions = 2   # two topics\n"
 	    "max_contacts=3\n");
-	args[0] = "-c";
-	args[1] = cfg.path;
-	args[2] = NULL;
-	ck_assert_int_eq(h_daemon_start(&d, args), 0);
-	a = h_connect(d.sock);
-	ck_assert_ptr_nonnull(a);
 	r = subscribe_range(a, 1, 3);
 	ck_assert(h_is_error(r, "too_many"));
 	json_decref(r);
@@ -708,7 +663,7 @@ START_TEST(test_config_file_applies)
 	json_decref(r);
 	h_close(a);
 	ck_assert_int_eq(h_daemon_stop(&d, SIGTERM, H_TIMEOUT_MS), 0);
-	scratch_remove(&cfg);
+	h_scratch_remove(cfg.dir);
 }
 END_TEST
 
@@ -728,9 +683,8 @@ START_TEST(test_command_line_wins)
 	args[2] = "-c";
 	args[3] = cfg.path;
 	args[4] = NULL;
-	ck_assert_int_eq(h_daemon_start(&d, args), 0);
-	a = h_connect(d.sock);
-	ck_assert_ptr_nonnull(a);
+	h_daemon_start_or_fail(&d, args);
+	a = h_connect_or_fail(d.sock);
 	r = subscribe_range(a, 1, 4);
 	ck_assert_msg(h_is_ok(r), "config overrode the command line");
 	json_decref(r);
@@ -739,7 +693,7 @@ START_TEST(test_command_line_wins)
 	json_decref(r);
 	h_close(a);
 	ck_assert_int_eq(h_daemon_stop(&d, SIGTERM, H_TIMEOUT_MS), 0);
-	scratch_remove(&cfg);
+	h_scratch_remove(cfg.dir);
 }
 END_TEST
 
@@ -767,14 +721,14 @@ START_TEST(test_config_socket_key)
 	ck_assert_int_eq(access(other.path, F_OK), -1);
 
 	/* -s wins: the config's path stays unused. */
-	ck_assert_int_eq(h_daemon_start(&d, args), 0);
+	h_daemon_start_or_fail(&d, args);
 	c = connect_ping(d.sock, H_TIMEOUT_MS);
 	ck_assert_ptr_nonnull(c);
 	h_close(c);
 	ck_assert_int_eq(access(other.path, F_OK), -1);
 	ck_assert_int_eq(h_daemon_stop(&d, SIGTERM, H_TIMEOUT_MS), 0);
-	scratch_remove(&cfg);
-	scratch_remove(&other);
+	h_scratch_remove(cfg.dir);
+	h_scratch_remove(other.dir);
 }
 END_TEST
 
@@ -825,7 +779,7 @@ START_TEST(test_bad_config_lines)
 		write_file(cfg.path, cases[i].text);
 		expect_usage_error(tail, cases[i].name, cases[i].line);
 	}
-	scratch_remove(&cfg);
+	h_scratch_remove(cfg.dir);
 }
 END_TEST
 
@@ -865,7 +819,6 @@ START_TEST(test_stale_socket_replaced)
 	struct scratch s;
 	struct h_daemon d;
 	struct h_conn *c;
-	const char *args[3];
 	int fd;
 
 	scratch_make(&s, "stale.sock");
@@ -881,15 +834,12 @@ START_TEST(test_stale_socket_replaced)
 	ck_assert_int_eq(errno, ECONNREFUSED);
 	close(fd);
 
-	args[0] = "-s";
-	args[1] = s.path;
-	args[2] = NULL;
-	ck_assert_int_eq(h_daemon_spawn(&d, args, NULL), 0);
+	spawn_on(&d, s.path);
 	c = connect_ping(s.path, 4 * H_TIMEOUT_MS);
 	ck_assert_msg(c != NULL, "stale socket not replaced");
 	h_close(c);
 	ck_assert_int_eq(h_daemon_stop(&d, SIGTERM, H_TIMEOUT_MS), 0);
-	scratch_remove(&s);
+	h_scratch_remove(s.dir);
 }
 END_TEST
 
@@ -899,19 +849,14 @@ START_TEST(test_second_instance_refused)
 {
 	struct h_daemon first, second;
 	struct h_conn *c, *fresh;
-	const char *args[3];
 	struct stat st;
 	char *log;
 	json_t *r;
 	int status;
 
-	ck_assert_int_eq(h_daemon_start(&first, NULL), 0);
-	c = h_connect(first.sock);
-	ck_assert_ptr_nonnull(c);
-	args[0] = "-s";
-	args[1] = first.sock;
-	args[2] = NULL;
-	ck_assert_int_eq(h_daemon_spawn(&second, args, NULL), 0);
+	h_daemon_start_or_fail(&first, NULL);
+	c = h_connect_or_fail(first.sock);
+	spawn_on(&second, first.sock);
 	status = h_daemon_wait_exit(&second, 4 * H_TIMEOUT_MS);
 	ck_assert_msg(status != -1, "second instance kept running");
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1,
@@ -939,17 +884,13 @@ START_TEST(test_regular_file_kept)
 {
 	struct scratch s;
 	struct h_daemon d;
-	const char *args[3];
 	struct stat st;
 	char *text;
 	int status;
 
 	scratch_make(&s, "crmpubsub.sock");
 	write_file(s.path, "precious\n");
-	args[0] = "-s";
-	args[1] = s.path;
-	args[2] = NULL;
-	ck_assert_int_eq(h_daemon_spawn(&d, args, NULL), 0);
+	spawn_on(&d, s.path);
 	status = h_daemon_wait_exit(&d, 4 * H_TIMEOUT_MS);
 	ck_assert_msg(status != -1, "daemon started over a regular file");
 	ck_assert_msg(!(WIFEXITED(status) && WEXITSTATUS(status) == 0),
@@ -960,7 +901,7 @@ START_TEST(test_regular_file_kept)
 	text = read_file(s.path);
 	ck_assert_str_eq(text, "precious\n");
 	free(text);
-	scratch_remove(&s);
+	h_scratch_remove(s.dir);
 }
 END_TEST
 
@@ -971,14 +912,14 @@ START_TEST(test_socket_mode)
 	struct h_daemon d;
 	struct stat st;
 
-	ck_assert_int_eq(h_daemon_start(&d, NULL), 0);
+	h_daemon_start_or_fail(&d, NULL);
 	ck_assert_int_eq(stat(d.sock, &st), 0);
 	ck_assert(S_ISSOCK(st.st_mode));
 	ck_assert_msg((st.st_mode & 07777) == 0660, "default mode %o",
 	    (unsigned)(st.st_mode & 07777));
 	ck_assert_int_eq(h_daemon_stop(&d, SIGTERM, H_TIMEOUT_MS), 0);
 
-	ck_assert_int_eq(h_daemon_start(&d, args), 0);
+	h_daemon_start_or_fail(&d, args);
 	ck_assert_int_eq(stat(d.sock, &st), 0);
 	ck_assert_msg((st.st_mode & 07777) == 0600, "--socket-mode 0600 gave %o",
 	    (unsigned)(st.st_mode & 07777));
@@ -1001,7 +942,7 @@ START_TEST(test_socket_group)
 	args[0] = "--socket-group";
 	args[1] = name;
 	args[2] = NULL;
-	ck_assert_int_eq(h_daemon_start(&d, args), 0);
+	h_daemon_start_or_fail(&d, args);
 	ck_assert_int_eq(stat(d.sock, &st), 0);
 	ck_assert_int_eq(st.st_gid, 1);
 	ck_assert_int_eq(h_daemon_stop(&d, SIGTERM, H_TIMEOUT_MS), 0);
@@ -1031,11 +972,9 @@ acl_case(const char *const *args, int allowed)
 
 	ck_assert_msg(getuid() == 0 && getgid() == 0,
 	    "the ACL tests expect to run as root");
-	ck_assert_int_eq(h_daemon_start(&d, args), 0);
-	w = h_connect(d.sock);
-	s = h_connect(d.sock);
-	ck_assert_ptr_nonnull(w);
-	ck_assert_ptr_nonnull(s);
+	h_daemon_start_or_fail(&d, args);
+	w = h_connect_or_fail(d.sock);
+	s = h_connect_or_fail(d.sock);
 	h_topic(1, topic);
 	r = h_requestf(s, "{\"op\":\"subscribe\",\"topic\":\"%s\"}", topic);
 	ck_assert(h_is_ok(r));
