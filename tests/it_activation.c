@@ -26,53 +26,9 @@
 #define ACTIVATE	"systemd-socket-activate"
 #define START_MS	(4 * H_TIMEOUT_MS)	/* sanitizer builds start slowly */
 
-static long long	 now_ms(void);
-static void		 nap_ms(int ms);
-static void		 scratch_make(char *dir, size_t cap);
-static void		 scratch_remove(const char *dir);
 static pid_t		 spawn_activate(const char *dir, const char *listen,
 			     const char *const *daemon_args);
-static int		 wait_child(pid_t pid, int timeout_ms);
 static int		 wait_listening(const char *path, int timeout_ms);
-static int		 notify_bind(const char *path);
-static int		 notify_wait(int fd, const char *what, int timeout_ms);
-
-/* Monotonic clock in milliseconds. */
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Pause between two probes of a bounded poll. */
-static void
-nap_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
-/* A private directory for this test's sockets and logs. */
-static void
-scratch_make(char *dir, size_t cap)
-{
-	snprintf(dir, cap, "/tmp/crmpubsub-act.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-}
-
-/* rm -rf of a scratch directory. */
-static void
-scratch_remove(const char *dir)
-{
-	char cmd[300];
-
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	ck_assert_int_eq(system(cmd), 0);
-}
 
 /* Starts "systemd-socket-activate -l listen DAEMON daemon_args…" with its
  * stderr (and so the daemon's) in <dir>/stderr.log. On the first connection
@@ -124,31 +80,11 @@ spawn_activate(const char *dir, const char *listen,
 	return pid;
 }
 
-/* Waits for a child to exit; its wait status, or -1 after SIGKILL on
- * timeout. */
-static int
-wait_child(pid_t pid, int timeout_ms)
-{
-	long long deadline = now_ms() + timeout_ms;
-	int status;
-
-	for (;;) {
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			return status;
-		if (now_ms() >= deadline) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			return -1;
-		}
-		nap_ms(5);
-	}
-}
-
 /* Waits until something listens on path (a connect succeeds). */
 static int
 wait_listening(const char *path, int timeout_ms)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = h_now_ms() + timeout_ms;
 	struct sockaddr_un sun;
 	int fd, rc;
 
@@ -163,68 +99,9 @@ wait_listening(const char *path, int timeout_ms)
 		close(fd);
 		if (rc == 0)
 			return 1;
-		if (now_ms() >= deadline)
+		if (h_now_ms() >= deadline)
 			return 0;
-		nap_ms(10);
-	}
-}
-
-/* Binds the datagram socket a service manager would listen on; a path
- * starting with '@' is in the abstract namespace. */
-static int
-notify_bind(const char *path)
-{
-	struct sockaddr_un sun;
-	socklen_t len;
-	int fd;
-
-	memset(&sun, 0, sizeof sun);
-	sun.sun_family = AF_UNIX;
-	ck_assert_uint_lt(strlen(path), sizeof sun.sun_path);
-	memcpy(sun.sun_path, path, strlen(path) + 1);
-	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
-	if (path[0] == '@')
-		sun.sun_path[0] = '\0';
-	else
-		len++;
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	ck_assert_int_ne(fd, -1);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, len), 0);
-	return fd;
-}
-
-/* Waits for a notification datagram holding the line what (e.g.
- * "READY=1"); other datagrams are skipped. */
-static int
-notify_wait(int fd, const char *what, int timeout_ms)
-{
-	long long deadline = now_ms() + timeout_ms;
-	size_t wl = strlen(what);
-	struct pollfd pfd;
-	char buf[4096], *p;
-	ssize_t n;
-
-	for (;;) {
-		long long left = deadline - now_ms();
-
-		if (left <= 0)
-			return 0;
-		pfd.fd = fd;
-		pfd.events = POLLIN;
-		if (poll(&pfd, 1, (int)left) <= 0)
-			continue;
-		n = recv(fd, buf, sizeof buf - 1, 0);
-		if (n <= 0)
-			continue;
-		buf[n] = '\0';
-		for (p = buf; p != NULL && *p != '\0';) {
-			if (strncmp(p, what, wl) == 0 &&
-			    (p[wl] == '\n' || p[wl] == '\0'))
-				return 1;
-			p = strchr(p, '\n');
-			if (p != NULL)
-				p++;
-		}
+		h_nap_ms(10);
 	}
 }
 
@@ -242,7 +119,7 @@ START_TEST(test_socket_activation)
 	pid_t pid;
 	int status;
 
-	scratch_make(dir, sizeof dir);
+	h_scratch_make(dir, sizeof dir, "act");
 	snprintf(listen, sizeof listen, "%s/activated.sock", dir);
 	snprintf(other, sizeof other, "%s/named-by-s.sock", dir);
 	args[0] = "-s";
@@ -253,8 +130,7 @@ START_TEST(test_socket_activation)
 	    ACTIVATE " does not listen on %s", listen);
 
 	/* The connection that triggers the start is served. */
-	c = h_connect(listen);
-	ck_assert_ptr_nonnull(c);
+	c = h_connect_or_fail(listen);
 	ck_assert_int_eq(h_send_line(c, "{\"op\":\"ping\",\"id\":1}"), 0);
 	r = h_recv_reply(c, START_MS);
 	ck_assert_msg(h_is_ok(r), "the activating connection was not served");
@@ -272,8 +148,7 @@ START_TEST(test_socket_activation)
 	exe[n] = '\0';
 	ck_assert_msg(strstr(exe, "crmpubsubd") != NULL, "pid runs %s", exe);
 
-	c2 = h_connect(listen);
-	ck_assert_ptr_nonnull(c2);
+	c2 = h_connect_or_fail(listen);
 	r = h_request(c2, "{\"op\":\"stats\"}");
 	ck_assert(h_is_ok(r));
 	ck_assert_int_eq(h_int(json_object_get(r, "stats"), "connections"), 2);
@@ -286,14 +161,14 @@ START_TEST(test_socket_activation)
 	ck_assert_ptr_nonnull(r);
 	ck_assert_str_eq(h_str(r, "type"), "shutdown");
 	json_decref(r);
-	status = wait_child(pid, H_TIMEOUT_MS);
+	status = h_wait_child(pid, H_TIMEOUT_MS);
 	ck_assert_msg(status != -1 && WIFEXITED(status) &&
 	    WEXITSTATUS(status) == 0, "wait status %d", status);
 	ck_assert_msg(stat(listen, &st) == 0 && S_ISSOCK(st.st_mode),
 	    "the inherited socket was removed");
 	h_close(c);
 	h_close(c2);
-	scratch_remove(dir);
+	h_scratch_remove(dir);
 }
 END_TEST
 
@@ -309,16 +184,16 @@ notify_case(const char *notify_path)
 	json_t *r;
 	int fd, status;
 
-	scratch_make(dir, sizeof dir);
+	h_scratch_make(dir, sizeof dir, "act");
 	snprintf(sock, sizeof sock, "%s/crmpubsub.sock", dir);
-	fd = notify_bind(notify_path);
+	fd = h_notify_bind(notify_path);
 	snprintf(env, sizeof env, "NOTIFY_SOCKET=%s", notify_path);
 	args[0] = "-s";
 	args[1] = sock;
 	args[2] = NULL;
 	ck_assert_int_eq(h_daemon_spawn(&d, args, envp), 0);
 
-	ck_assert_msg(notify_wait(fd, "READY=1", START_MS), "no READY=1");
+	ck_assert_msg(h_notify_wait(fd, "READY=1", START_MS), "no READY=1");
 	/* Ready means accepting: the very next connect is served. */
 	c = h_connect(sock);
 	ck_assert_msg(c != NULL, "connect right after READY=1 failed");
@@ -327,14 +202,14 @@ notify_case(const char *notify_path)
 	json_decref(r);
 
 	ck_assert_int_eq(kill(d.pid, SIGTERM), 0);
-	ck_assert_msg(notify_wait(fd, "STOPPING=1", H_TIMEOUT_MS),
+	ck_assert_msg(h_notify_wait(fd, "STOPPING=1", H_TIMEOUT_MS),
 	    "no STOPPING=1");
 	status = h_daemon_wait_exit(&d, H_TIMEOUT_MS);
 	ck_assert(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	h_close(c);
 	close(fd);
 	h_daemon_stop(&d, SIGKILL, 0);
-	scratch_remove(dir);
+	h_scratch_remove(dir);
 }
 
 /* NOTIFY_SOCKET as a path. */
@@ -342,10 +217,10 @@ START_TEST(test_notify_path)
 {
 	char dir[256], path[320];
 
-	scratch_make(dir, sizeof dir);
+	h_scratch_make(dir, sizeof dir, "act");
 	snprintf(path, sizeof path, "%s/notify.sock", dir);
 	notify_case(path);
-	scratch_remove(dir);
+	h_scratch_remove(dir);
 }
 END_TEST
 
