@@ -34,15 +34,6 @@ static char inst[256];		/* DESTDIR of the shared install */
 static int install_status = -1;	/* exit status of that `make install` */
 static char install_log[320];
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static const char *
 top(void)
 {
@@ -679,47 +670,6 @@ unit_argv(char **argv, int max, char *store, size_t cap)
 	return n;
 }
 
-/* Binds a datagram socket like a service manager's NOTIFY_SOCKET. */
-static int
-notify_bind(const char *path)
-{
-	struct sockaddr_un sun;
-	int fd;
-
-	memset(&sun, 0, sizeof sun);
-	sun.sun_family = AF_UNIX;
-	ck_assert(strlen(path) < sizeof sun.sun_path);
-	strcpy(sun.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	ck_assert(fd != -1);
-	ck_assert(bind(fd, (struct sockaddr *)&sun, sizeof sun) == 0);
-	return fd;
-}
-
-/* 1 when a notification containing the line `what` arrives in time. */
-static int
-notify_wait(int fd, const char *what, int timeout_ms)
-{
-	long long deadline = now_ms() + timeout_ms;
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	char buf[4096], *p;
-	ssize_t n;
-	size_t wl = strlen(what);
-
-	while (now_ms() < deadline) {
-		if (poll(&pfd, 1, (int)(deadline - now_ms())) != 1)
-			continue;
-		if ((n = recv(fd, buf, sizeof buf - 1, 0)) <= 0)
-			continue;
-		buf[n] = '\0';
-		for (p = buf; p != NULL; p = strchr(p, '\n'), p = p ? p + 1 : p)
-			if (strncmp(p, what, wl) == 0 &&
-			    (p[wl] == '\n' || p[wl] == '\0'))
-				return 1;
-	}
-	return 0;
-}
-
 /* Forks argv with stderr to log, stdin/stdout on /dev/null; extra env
  * entries are put before exec; fd listen_fd (if >= 0) becomes fd 3 with
  * LISTEN_FDS=1 and LISTEN_PID set to the child. */
@@ -760,24 +710,6 @@ spawn(char *const *argv, const char *log, char *const *env, int listen_fd)
 	_exit(127);
 }
 
-/* Wait status of pid, or -1 after SIGKILL when it outlives timeout_ms. */
-static int
-wait_exit(pid_t pid, int timeout_ms)
-{
-	long long deadline = now_ms() + timeout_ms;
-	int st;
-
-	while (waitpid(pid, &st, WNOHANG) == 0) {
-		if (now_ms() >= deadline) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &st, 0);
-			return -1;
-		}
-		poll(NULL, 0, 10);
-	}
-	return st;
-}
-
 /* The unit's ExecStart under systemd-socket-activate, as systemd would run
  * it: the first connection starts it, it says READY=1 and STOPPING=1, it
  * serves the inherited socket and does not bind its own, and the socket
@@ -800,7 +732,7 @@ START_TEST(test_unit_execstart_socket_activated)
 	snprintf(xdg, sizeof xdg, "%s/xdg", dir);
 	snprintf(log, sizeof log, "%s/stderr.log", dir);
 	ck_assert(mkdir(xdg, 0700) == 0);
-	nfd = notify_bind(notify);
+	nfd = h_notify_bind(notify);
 	n = unit_argv(uargv, 16, store, sizeof store);
 	ck_assert_msg(n >= 1 && strstr(uargv[0], inst) == uargv[0],
 	    "ExecStart binary %s not in the installed tree", uargv[0]);
@@ -821,10 +753,10 @@ START_TEST(test_unit_execstart_socket_activated)
 
 	/* The first connection starts the daemon and is served. */
 	{
-		long long deadline = now_ms() + START_MS;
+		long long deadline = h_now_ms() + START_MS;
 
 		/* The file appears at bind(), a moment before listen(). */
-		while ((c = h_connect(listen)) == NULL && now_ms() < deadline)
+		while ((c = h_connect(listen)) == NULL && h_now_ms() < deadline)
 			poll(NULL, 0, 10);
 	}
 	ck_assert_msg(c != NULL, "systemd-socket-activate not listening");
@@ -833,19 +765,19 @@ START_TEST(test_unit_execstart_socket_activated)
 	ck_assert_msg(h_is_ok(r), "the activating connection was not served");
 	ck_assert_str_eq(h_str(r, "server"), "crmpubsubd");
 	json_decref(r);
-	ck_assert_msg(notify_wait(nfd, "READY=1", START_MS), "no READY=1");
+	ck_assert_msg(h_notify_wait(nfd, "READY=1", START_MS), "no READY=1");
 	snprintf(own, sizeof own, "%s/crmpubsub.sock", xdg);
 	ck_assert_msg(access(own, F_OK) == -1,
 	    "the daemon bound its own socket despite LISTEN_FDS");
 
 	ck_assert_int_eq(kill(pid, SIGTERM), 0);
-	ck_assert_msg(notify_wait(nfd, "STOPPING=1", H_TIMEOUT_MS),
+	ck_assert_msg(h_notify_wait(nfd, "STOPPING=1", H_TIMEOUT_MS),
 	    "no STOPPING=1");
 	r = h_recv_push(c, H_TIMEOUT_MS);
 	ck_assert_msg(r != NULL && strcmp(h_str(r, "type"), "shutdown") == 0,
 	    "no shutdown push");
 	json_decref(r);
-	status = wait_exit(pid, H_TIMEOUT_MS);
+	status = h_wait_child(pid, H_TIMEOUT_MS);
 	ck_assert_msg(status != -1 && WIFEXITED(status) &&
 	    WEXITSTATUS(status) == 0, "exit status %d", status);
 	ck_assert_msg(stat(listen, &st) == 0 && S_ISSOCK(st.st_mode),
@@ -891,7 +823,7 @@ START_TEST(test_restart_keeps_socket_and_clients)
 	ck_assert_msg(h_is_ok(r), "first start did not serve");
 	json_decref(r);
 	kill(pid, SIGTERM);
-	status = wait_exit(pid, H_TIMEOUT_MS);
+	status = h_wait_child(pid, H_TIMEOUT_MS);
 	ck_assert(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	ck_assert_msg(stat(path, &st) == 0 && S_ISSOCK(st.st_mode),
 	    "socket file removed by the stopping service");
@@ -906,7 +838,7 @@ START_TEST(test_restart_keeps_socket_and_clients)
 	    "the waiting client was not served after the restart");
 	json_decref(r);
 	kill(pid, SIGTERM);
-	status = wait_exit(pid, H_TIMEOUT_MS);
+	status = h_wait_child(pid, H_TIMEOUT_MS);
 	ck_assert(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	h_close(a);
 	h_close(b);
