@@ -986,55 +986,71 @@ START_TEST(test_involved_check_order)
 }
 END_TEST
 
+/* One involved_from_list input with max 4: the canonical list it yields, or
+ * (want NULL) the error it fails with. */
+struct list_case {
+	const char		*json;
+	const char		*want;
+	enum proto_error	 err;
+};
+
+/* run_list (max 4) and the matching assert_involved_* for each case. */
+static void
+check_list_cases(const struct list_case *cases, size_t n)
+{
+	struct inv_result	 r;
+	size_t			 i;
+
+	for (i = 0; i < n; i++) {
+		run_list(cases[i].json, 4, &r);
+		if (cases[i].want != NULL)
+			assert_involved_ok(&r, cases[i].want);
+		else
+			assert_involved_fails(&r, cases[i].err);
+	}
+}
+
 START_TEST(test_involved_from_list)
 {
+	/* Accepted lists, each with its canonical result (max 4). */
+	static const struct list_case plain[] = {
+		{ "[]", "", 0 },
+		{ "[null,null]", "", 0 },
+		{ "[\"" U2 "\",null,\"" U1 "\",\""
+		    "0190A5B2-7C1E-7A01-8F00-000000000002\"]", U2 "," U1, 0 },
+	};
+	static const struct list_case rejected[] = {
+		/* An element that is neither null nor a UUID string. */
+		{ "[\"" U1 "\",1]", NULL, PERR_BAD_UUID },
+		{ "[{\"contact_uuid\":\"" U1 "\"}]", NULL, PERR_BAD_UUID },
+		{ "[[\"" U1 "\"]]", NULL, PERR_BAD_UUID },
+		{ "[false]", NULL, PERR_BAD_UUID },
+		{ "[\"\"]", NULL, PERR_BAD_UUID },
+		{ "[\"" U1 "\",\"x\"]", NULL, PERR_BAD_UUID },
+		/* Not an array. */
+		{ "null", NULL, PERR_BAD_REQUEST },
+		{ "{}", NULL, PERR_BAD_REQUEST },
+		{ "\"" U1 "\"", NULL, PERR_BAD_REQUEST },
+		/* max boundary counts entries as sent, nulls and duplicates
+		 * too. */
+		{ "[null,null,null,null]", "", 0 },
+		{ "[null,null,null,null,null]", NULL, PERR_TOO_MANY },
+		{ "[\"" U1 "\",\"" U1 "\",\"" U1 "\",\"" U1 "\"]", U1, 0 },
+		{ "[\"" U1 "\",\"" U1 "\",\"" U1 "\",\"" U1 "\",\"" U1 "\"]", NULL,
+		    PERR_TOO_MANY },
+	};
 	struct inv_result	 r;
 	struct buf		 b = BUF_INIT;
 	char			 one[UUID_TEXT_LEN + 1];
 	uint8_t			 u[16];
 	size_t			 i;
 
-	run_list("[]", 4, &r);
-	assert_involved_ok(&r, "");
-	run_list("[null,null]", 4, &r);
-	assert_involved_ok(&r, "");
-	run_list("[\"" U2 "\",null,\"" U1 "\",\""
-	    "0190A5B2-7C1E-7A01-8F00-000000000002\"]", 4, &r);
-	assert_involved_ok(&r, U2 "," U1);
+	check_list_cases(plain, sizeof plain / sizeof plain[0]);
 	run_list("[\"" UMIX "\"]", 4, &r);
 	ck_assert_int_eq(r.rc, 0);
 	lower_copy(UMIX, one);
 	ck_assert_str_eq(r.list, one);
-	/* An element that is neither null nor a UUID string. */
-	run_list("[\"" U1 "\",1]", 4, &r);
-	assert_involved_fails(&r, PERR_BAD_UUID);
-	run_list("[{\"contact_uuid\":\"" U1 "\"}]", 4, &r);
-	assert_involved_fails(&r, PERR_BAD_UUID);
-	run_list("[[\"" U1 "\"]]", 4, &r);
-	assert_involved_fails(&r, PERR_BAD_UUID);
-	run_list("[false]", 4, &r);
-	assert_involved_fails(&r, PERR_BAD_UUID);
-	run_list("[\"\"]", 4, &r);
-	assert_involved_fails(&r, PERR_BAD_UUID);
-	run_list("[\"" U1 "\",\"x\"]", 4, &r);
-	assert_involved_fails(&r, PERR_BAD_UUID);
-	/* Not an array. */
-	run_list("null", 4, &r);
-	assert_involved_fails(&r, PERR_BAD_REQUEST);
-	run_list("{}", 4, &r);
-	assert_involved_fails(&r, PERR_BAD_REQUEST);
-	run_list("\"" U1 "\"", 4, &r);
-	assert_involved_fails(&r, PERR_BAD_REQUEST);
-	/* max boundary counts entries as sent, nulls and duplicates too. */
-	run_list("[null,null,null,null]", 4, &r);
-	assert_involved_ok(&r, "");
-	run_list("[null,null,null,null,null]", 4, &r);
-	assert_involved_fails(&r, PERR_TOO_MANY);
-	run_list("[\"" U1 "\",\"" U1 "\",\"" U1 "\",\"" U1 "\"]", 4, &r);
-	assert_involved_ok(&r, U1);
-	run_list("[\"" U1 "\",\"" U1 "\",\"" U1 "\",\"" U1 "\",\"" U1 "\"]",
-	    4, &r);
-	assert_involved_fails(&r, PERR_TOO_MANY);
+	check_list_cases(rejected, sizeof rejected / sizeof rejected[0]);
 	/* 1024 distinct entries at the default limit, then one more. */
 	buf_putc(&b, '[');
 	for (i = 0; i < 1024; i++) {
@@ -1201,49 +1217,52 @@ empty_reply(const char *op, json_t *id)
 
 START_TEST(test_reply_begin_end_ids)
 {
+	/* An id of each kind ('s'tring, 'i'nteger, 'r'eal) and its reply. */
+	static const struct {
+		const char	*op;
+		char		 kind;
+		const char	*s;
+		long long	 i;
+		double		 d;
+		const char	*want;
+	} ids[] = {
+		{ "ping", 's', "req-1", 0, 0,
+		    "{\"ok\":true,\"op\":\"ping\",\"id\":\"req-1\"}\n" },
+		{ "ping", 's', "", 0, 0,
+		    "{\"ok\":true,\"op\":\"ping\",\"id\":\"\"}\n" },
+		{ "ping", 's', "q\"\\\n\x01" "\xc3\xa9", 0, 0,
+		    "{\"ok\":true,\"op\":\"ping\",\"id\":\"q\\\"\\\\\\n\\u0001"
+		    "\xc3\xa9\"}\n" },
+		{ "stats", 'i', NULL, 42, 0,
+		    "{\"ok\":true,\"op\":\"stats\",\"id\":42}\n" },
+		{ "stats", 'i', NULL, -7, 0,
+		    "{\"ok\":true,\"op\":\"stats\",\"id\":-7}\n" },
+		{ "stats", 'i', NULL, 0, 0,
+		    "{\"ok\":true,\"op\":\"stats\",\"id\":0}\n" },
+		{ "stats", 'i', NULL, LLONG_MAX, 0,
+		    "{\"ok\":true,\"op\":\"stats\",\"id\":9223372036854775807}\n" },
+		{ "ping", 'r', NULL, 0, 1.5,
+		    "{\"ok\":true,\"op\":\"ping\",\"id\":1.5}\n" },
+		{ "ping", 'r', NULL, 0, -2.25e10,
+		    "{\"ok\":true,\"op\":\"ping\",\"id\":-22500000000.0}\n" },
+	};
 	json_t	*id;
+	size_t	 i;
 
 	ck_assert_str_eq(empty_reply("ping", NULL),
 	    "{\"ok\":true,\"op\":\"ping\"}\n");
 	ck_assert_str_eq(empty_reply(NULL, NULL),
 	    "{\"ok\":true,\"op\":null}\n");
-	id = json_string("req-1");
-	ck_assert_str_eq(empty_reply("ping", id),
-	    "{\"ok\":true,\"op\":\"ping\",\"id\":\"req-1\"}\n");
-	json_decref(id);
-	id = json_string("");
-	ck_assert_str_eq(empty_reply("ping", id),
-	    "{\"ok\":true,\"op\":\"ping\",\"id\":\"\"}\n");
-	json_decref(id);
-	id = json_string("q\"\\\n\x01" "\xc3\xa9");
-	ck_assert_str_eq(empty_reply("ping", id),
-	    "{\"ok\":true,\"op\":\"ping\",\"id\":\"q\\\"\\\\\\n\\u0001"
-	    "\xc3\xa9\"}\n");
-	json_decref(id);
-	id = json_integer(42);
-	ck_assert_str_eq(empty_reply("stats", id),
-	    "{\"ok\":true,\"op\":\"stats\",\"id\":42}\n");
-	json_decref(id);
-	id = json_integer(-7);
-	ck_assert_str_eq(empty_reply("stats", id),
-	    "{\"ok\":true,\"op\":\"stats\",\"id\":-7}\n");
-	json_decref(id);
-	id = json_integer(0);
-	ck_assert_str_eq(empty_reply("stats", id),
-	    "{\"ok\":true,\"op\":\"stats\",\"id\":0}\n");
-	json_decref(id);
-	id = json_integer(LLONG_MAX);
-	ck_assert_str_eq(empty_reply("stats", id),
-	    "{\"ok\":true,\"op\":\"stats\",\"id\":9223372036854775807}\n");
-	json_decref(id);
-	id = json_real(1.5);
-	ck_assert_str_eq(empty_reply("ping", id),
-	    "{\"ok\":true,\"op\":\"ping\",\"id\":1.5}\n");
-	json_decref(id);
-	id = json_real(-2.25e10);
-	ck_assert_str_eq(empty_reply("ping", id),
-	    "{\"ok\":true,\"op\":\"ping\",\"id\":-22500000000.0}\n");
-	json_decref(id);
+	for (i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+		if (ids[i].kind == 's')
+			id = json_string(ids[i].s);
+		else if (ids[i].kind == 'i')
+			id = json_integer(ids[i].i);
+		else
+			id = json_real(ids[i].d);
+		ck_assert_str_eq(empty_reply(ids[i].op, id), ids[i].want);
+		json_decref(id);
+	}
 	/* A real that needs all digits still decodes to the same double. */
 	id = json_real(0.1);
 	empty_reply("ping", id);
@@ -1564,9 +1583,18 @@ assert_buf_is(const struct buf *b, const char *model, size_t n)
 
 START_TEST(test_buf_consume_compaction)
 {
+	static const struct compaction {
+		char	first;
+		size_t	first_len, consumed;
+		char	second;
+		size_t	second_len;
+	} compactions[] = {
+		{ 'a', 300, 250, 'b', 400 },	/* mostly consumed */
+		{ 'c', 300, 10, 'd', 4000 },	/* little consumed */
+	};
 	struct buf	 b = BUF_INIT;
 	char		*model;
-	size_t		 mlen = 0, mcap = 1 << 22, n, i, step;
+	size_t		 mlen = 0, mcap = 1 << 22, n, i, k, step;
 	char		 chunk[5000];
 
 	buf_puts(&b, "hello world");
@@ -1580,30 +1608,24 @@ START_TEST(test_buf_consume_compaction)
 	ck_assert_str_eq(buf_text(&b), "x");
 	buf_free(&b);
 
-	/* Compaction: mostly consumed, then an append that needs room. */
-	memset(chunk, 'a', 300);
-	buf_append(&b, chunk, 300);
-	buf_consume(&b, 250);
-	memset(chunk, 'b', 400);
-	REQ_EQ(buf_append(&b, chunk, 400), 0);
-	REQ_EQ(buf_len(&b), 450);
-	for (i = 0; i < 50; i++)
-		REQ_EQ(buf_head(&b)[i], 'a');
-	for (i = 50; i < 450; i++)
-		REQ_EQ(buf_head(&b)[i], 'b');
-	buf_free(&b);
-	/* Little consumed, then an append past capacity. */
-	memset(chunk, 'c', 300);
-	buf_append(&b, chunk, 300);
-	buf_consume(&b, 10);
-	memset(chunk, 'd', 4000);
-	REQ_EQ(buf_append(&b, chunk, 4000), 0);
-	REQ_EQ(buf_len(&b), 4290);
-	for (i = 0; i < 290; i++)
-		REQ_EQ(buf_head(&b)[i], 'c');
-	for (i = 290; i < 4290; i++)
-		REQ_EQ(buf_head(&b)[i], 'd');
-	buf_free(&b);
+	/* Compaction: `first` bytes appended, most or little of them
+	 * consumed, then an append that needs room or goes past capacity. */
+	for (k = 0; k < sizeof compactions / sizeof compactions[0]; k++) {
+		const struct compaction *c = &compactions[k];
+		size_t kept = c->first_len - c->consumed;
+
+		memset(chunk, c->first, c->first_len);
+		buf_append(&b, chunk, c->first_len);
+		buf_consume(&b, c->consumed);
+		memset(chunk, c->second, c->second_len);
+		REQ_EQ(buf_append(&b, chunk, c->second_len), 0);
+		REQ_EQ(buf_len(&b), kept + c->second_len);
+		for (i = 0; i < kept; i++)
+			REQ_EQ(buf_head(&b)[i], c->first);
+		for (i = kept; i < kept + c->second_len; i++)
+			REQ_EQ(buf_head(&b)[i], c->second);
+		buf_free(&b);
+	}
 
 	/* Random appends and consumes against a flat model. */
 	model = malloc(mcap);
