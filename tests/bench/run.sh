@@ -226,6 +226,9 @@ if [ -s "$out/plot.dat" ]; then
 fi
 {
 	echo
+	rev=$(git -C "$top" log -1 --format='%h %cd' --date=format:'%Y-%m-%d %H:%M' 2>/dev/null || echo unknown)
+	echo "crmpubsubd: $("$daemon" --version 2>/dev/null | head -n 1), tree at commit $rev" \
+		"(the binary was built from the working tree then)."
 	echo "Machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')," \
 		"kernel $(uname -r); Redis $(redis-server --version | sed -E 's/.*v=([^ ]+).*/\1/')."
 	echo "Run: rounds=$rounds duration=${duration}s warmup=${warmup}s, $(date -u '+%Y-%m-%d %H:%M UTC');" \
