@@ -110,6 +110,14 @@ set_bad(const char *key, const char *value)
 	return 1;
 }
 
+/* set_bad for each of the NULL-terminated values, in order. */
+static void
+set_bad_each(const char *key, const char *const *values)
+{
+	for (; *values != NULL; values++)
+		set_bad(key, *values);
+}
+
 /* ---- defaults ------------------------------------------------------------- */
 
 START_TEST(test_defaults)
@@ -171,25 +179,13 @@ START_TEST(test_sizes_bounds)
 	ck_assert_uint_eq(c->max_outbuf, 256);
 	/* Values that are not sizes; the old value stays. */
 	set_ok("max_outbuf", "4096");
-	set_bad("max_outbuf", "");
-	set_bad("max_outbuf", "K");
-	set_bad("max_outbuf", "-1");
-	set_bad("max_outbuf", "-1K");
-	set_bad("max_outbuf", "+4096");
-	set_bad("max_outbuf", " 4096");
-	set_bad("max_outbuf", "4096 ");
-	set_bad("max_outbuf", "4 K");
-	set_bad("max_outbuf", "4KB");
-	set_bad("max_outbuf", "4KK");
-	set_bad("max_outbuf", "4T");
-	set_bad("max_outbuf", "1.5K");
-	set_bad("max_outbuf", "0x1000");
-	set_bad("max_outbuf", "lots");
+	set_bad_each("max_outbuf", (const char *const[]){ "", "K", "-1", "-1K",
+	    "+4096", " 4096", "4096 ", "4 K", "4KB", "4KK", "4T", "1.5K",
+	    "0x1000", "lots", NULL });
 	/* Overflow of the number and of number * suffix. */
-	set_bad("max_outbuf", "18446744073709551616");
-	set_bad("max_outbuf", "99999999999999999999999");
-	set_bad("max_outbuf", "17179869184G");
-	set_bad("max_outbuf", "18014398509481984K");
+	set_bad_each("max_outbuf", (const char *const[]){
+	    "18446744073709551616", "99999999999999999999999", "17179869184G",
+	    "18014398509481984K", NULL });
 	ck_assert_uint_eq(c->max_outbuf, 4096);
 	/* Upper bounds. */
 	set_bad("max_line", "2G");
@@ -216,17 +212,9 @@ START_TEST(test_uint_options)
 		ck_assert_uint_eq(*field, 10000000);
 		set_ok(keys[i], "5");
 		/* No suffixes on counts, minimum 1. */
-		set_bad(keys[i], "1K");
-		set_bad(keys[i], "1k");
-		set_bad(keys[i], "2M");
-		set_bad(keys[i], "1G");
-		set_bad(keys[i], "0");
-		set_bad(keys[i], "-5");
-		set_bad(keys[i], "");
-		set_bad(keys[i], "5x");
-		set_bad(keys[i], "5.0");
-		set_bad(keys[i], "99999999999999999999999");
-		set_bad(keys[i], "4294967296");
+		set_bad_each(keys[i], (const char *const[]){ "1K", "1k", "2M",
+		    "1G", "0", "-5", "", "5x", "5.0",
+		    "99999999999999999999999", "4294967296", NULL });
 		ck_assert_uint_eq(*field, 5);
 	}
 	/* Upper bounds. */
@@ -252,18 +240,9 @@ START_TEST(test_seconds)
 	set_ok("lag_timeout", "31536000");
 	ck_assert_double_eq(c->lag_timeout, 31536000.0);
 	set_ok("lag_timeout", "12.25");
-	set_bad("lag_timeout", "0");
-	set_bad("lag_timeout", "0.0");
-	set_bad("lag_timeout", "-1");
-	set_bad("lag_timeout", "-0.5");
-	set_bad("lag_timeout", "");
-	set_bad("lag_timeout", "abc");
-	set_bad("lag_timeout", "5s");
-	set_bad("lag_timeout", "1,5");
-	set_bad("lag_timeout", "nan");
-	set_bad("lag_timeout", "inf");
-	set_bad("lag_timeout", "1e999");
-	set_bad("lag_timeout", "31536001");
+	set_bad_each("lag_timeout", (const char *const[]){ "0", "0.0", "-1",
+	    "-0.5", "", "abc", "5s", "1,5", "nan", "inf", "1e999", "31536001",
+	    NULL });
 	ck_assert_double_eq(c->lag_timeout, 12.25);
 }
 END_TEST
@@ -332,14 +311,8 @@ START_TEST(test_modes)
 	set_ok("socket_mode", "0");
 	ck_assert_uint_eq(c->socket_mode, 0);
 	set_ok("socket_mode", "0640");
-	set_bad("socket_mode", "01000");
-	set_bad("socket_mode", "1777");
-	set_bad("socket_mode", "8");
-	set_bad("socket_mode", "0689");
-	set_bad("socket_mode", "");
-	set_bad("socket_mode", "rw-rw----");
-	set_bad("socket_mode", "0660x");
-	set_bad("socket_mode", "-1");
+	set_bad_each("socket_mode", (const char *const[]){ "01000", "1777",
+	    "8", "0689", "", "rw-rw----", "0660x", "-1", NULL });
 	ck_assert_uint_eq(c->socket_mode, 0640);
 }
 END_TEST
@@ -357,10 +330,8 @@ START_TEST(test_flags)
 		ck_assert_int_eq(c->verbose, 0);
 	}
 	set_ok("verbose", "yes");
-	set_bad("verbose", "");
-	set_bad("verbose", "maybe");
-	set_bad("verbose", "2");
-	set_bad("verbose", "yess");
+	set_bad_each("verbose", (const char *const[]){ "", "maybe", "2",
+	    "yess", NULL });
 	ck_assert_int_eq(c->verbose, 1);
 }
 END_TEST
@@ -388,12 +359,9 @@ START_TEST(test_redis_address)
 	ck_assert_str_eq(c->redis, "unix:///run/redis/redis.sock");
 	set_ok("redis", "redis://127.0.0.1:6379");
 	ck_assert_str_eq(c->redis, "redis://127.0.0.1:6379");
-	set_bad("redis", "127.0.0.1:6379");
-	set_bad("redis", "unix://relative.sock");
-	set_bad("redis", "redis://host:0");
-	set_bad("redis", "redis://host:65536");
-	set_bad("redis", "redis://");
-	set_bad("redis", "http://host:6379");
+	set_bad_each("redis", (const char *const[]){ "127.0.0.1:6379",
+	    "unix://relative.sock", "redis://host:0", "redis://host:65536",
+	    "redis://", "http://host:6379", NULL });
 	ck_assert_str_eq(c->redis, "redis://127.0.0.1:6379");
 	set_ok("redis", "");
 	ck_assert_ptr_null(c->redis);
