@@ -938,31 +938,88 @@ h_stat(struct h_conn *c, const char *key)
 }
 
 int
-h_wait_stat(struct h_conn *c, const char *key, long long want,
-    int timeout_ms)
+h_wait_until(int (*done)(void *), void *arg, int timeout_ms, int nap_ms)
 {
 	long long deadline = h_now_ms() + timeout_ms;
 
 	for (;;) {
-		if (h_stat(c, key) == want)
+		if (done(arg))
 			return 1;
 		if (h_now_ms() >= deadline)
 			return 0;
-		h_nap_ms(10);
+		h_nap_ms(nap_ms);
 	}
+}
+
+/* What h_wait_stat waits for. */
+struct h_stat_goal {
+	struct h_conn	*c;
+	const char	*key;
+	long long	 want;
+};
+
+static int
+h_stat_reached(void *arg)
+{
+	struct h_stat_goal *g = arg;
+
+	return h_stat(g->c, g->key) == g->want;
+}
+
+int
+h_wait_stat(struct h_conn *c, const char *key, long long want,
+    int timeout_ms)
+{
+	struct h_stat_goal g = { c, key, want };
+
+	return h_wait_until(h_stat_reached, &g, timeout_ms, 10);
+}
+
+/* What h_wait_fds waits for. */
+struct h_fds_goal {
+	pid_t	pid;
+	int	want;
+};
+
+static int
+h_fds_reached(void *arg)
+{
+	struct h_fds_goal *g = arg;
+
+	return h_fd_count(g->pid) == g->want;
 }
 
 int
 h_wait_fds(pid_t pid, int want, int timeout_ms)
 {
-	long long deadline = h_now_ms() + timeout_ms;
+	struct h_fds_goal g = { pid, want };
 
+	return h_wait_until(h_fds_reached, &g, timeout_ms, 10);
+}
+
+int
+h_wait_listening(const char *path, int timeout_ms, int pause_us)
+{
+	long long deadline = h_now_ms() + timeout_ms;
+	struct timespec pause = { pause_us / 1000000,
+	    (long)(pause_us % 1000000) * 1000L };
+	struct sockaddr_un sun;
+	int fd, rc;
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	ck_assert_uint_lt(strlen(path), sizeof sun.sun_path);
+	memcpy(sun.sun_path, path, strlen(path) + 1);
 	for (;;) {
-		if (h_fd_count(pid) == want)
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		ck_assert_int_ne(fd, -1);
+		rc = connect(fd, (struct sockaddr *)&sun, sizeof sun);
+		close(fd);
+		if (rc == 0)
 			return 1;
 		if (h_now_ms() >= deadline)
 			return 0;
-		h_nap_ms(10);
+		nanosleep(&pause, NULL);
 	}
 }
 
@@ -1064,4 +1121,24 @@ h_notify_wait(int fd, const char *what, int timeout_ms)
 				p++;
 		}
 	}
+}
+
+struct h_daemon	h_test_daemon;
+
+void
+h_test_up(const char *const *args)
+{
+	h_daemon_start_or_fail(&h_test_daemon, args);
+}
+
+void
+h_test_down(void)
+{
+	h_daemon_stop_clean(&h_test_daemon);
+}
+
+struct h_conn *
+h_test_conn(void)
+{
+	return h_connect_or_fail(h_test_daemon.sock);
 }

@@ -114,10 +114,24 @@ void		 h_daemon_stop_clean(struct h_daemon *d);
 /* h_connect, asserted. */
 struct h_conn	*h_connect_or_fail(const char *sock);
 
+/* The daemon of the current test, for suites that start one per test. */
+extern struct h_daemon	h_test_daemon;
+/* h_daemon_start_or_fail of h_test_daemon with extra args (NULL-terminated
+ * or NULL). */
+void		 h_test_up(const char *const *args);
+/* h_daemon_stop_clean of h_test_daemon: a checked-fixture teardown. */
+void		 h_test_down(void);
+/* A new connection to h_test_daemon, asserted. */
+struct h_conn	*h_test_conn(void);
+
 /* One counter of the stats op; -1 when the request fails or key is absent. */
 long long	 h_stat(struct h_conn *c, const char *key);
 /* h_stat, asserted present (>= 0); the failure shows the stats reply. */
 long long	 h_stat_or_fail(struct h_conn *c, const char *key);
+/* Calls done(arg) every nap_ms until it returns non-zero; 1 when that
+ * happens within timeout_ms, else 0. */
+int		 h_wait_until(int (*done)(void *), void *arg, int timeout_ms,
+		     int nap_ms);
 /* Polls h_stat every 10 ms until key equals want; 1 when reached within
  * timeout_ms, else 0. */
 int		 h_wait_stat(struct h_conn *c, const char *key, long long want,
@@ -133,6 +147,11 @@ void		 h_scratch_remove(const char *dir);
 /* Waits for a child process to exit; its wait status, or -1 after SIGKILL
  * (and reaping) on timeout. */
 int		 h_wait_child(pid_t pid, int timeout_ms);
+/* Connects to the Unix socket path (closing again at once), pausing pause_us
+ * between tries, until one succeeds: 1, or 0 after timeout_ms. Unlike
+ * h_daemon_wait_ready it needs no h_daemon (socket activation, a daemon
+ * spawned with its own -s). */
+int		 h_wait_listening(const char *path, int timeout_ms, int pause_us);
 /* A datagram socket bound at path ("@name": abstract), for a daemon's
  * NOTIFY_SOCKET, asserted; the fd. */
 int		 h_notify_bind(const char *path);
