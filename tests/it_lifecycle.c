@@ -49,7 +49,6 @@ static json_t		*subscribe_range(struct h_conn *c, unsigned long first,
 static json_t		*broadcast_one(struct h_conn *c, unsigned long contact);
 static void		 shutdown_case(int sig);
 static void		 acl_case(const char *const *args, int allowed);
-static int		 wait_accepting_tight(const char *path, int timeout_ms);
 
 /* Makes a private directory; s->path names <dir>/<name> (not created). */
 static void
@@ -98,24 +97,33 @@ read_file(const char *path)
 	return buf;
 }
 
+/* What wait_log waits for: needle in the file at or after byte from. */
+struct log_goal {
+	const char	*path;
+	size_t		 from;
+	const char	*needle;
+};
+
+static int
+log_holds(void *arg)
+{
+	struct log_goal *g = arg;
+	char *text = read_file(g->path);
+	int found;
+
+	found = strlen(text) > g->from && strstr(text + g->from, g->needle)
+	    != NULL;
+	free(text);
+	return found;
+}
+
 /* Waits until the file holds needle at or after byte offset from. */
 static int
 wait_log(const char *path, size_t from, const char *needle, int timeout_ms)
 {
-	long long deadline = h_now_ms() + timeout_ms;
-	char *text;
-	int found;
+	struct log_goal g = { path, from, needle };
 
-	for (;;) {
-		text = read_file(path);
-		found = strlen(text) > from && strstr(text + from, needle) != NULL;
-		free(text);
-		if (found)
-			return 1;
-		if (h_now_ms() >= deadline)
-			return 0;
-		h_nap_ms(10);
-	}
+	return h_wait_until(log_holds, &g, timeout_ms, 10);
 }
 
 /* Spawns d with "-s sock" and no other option (no readiness wait),
@@ -360,33 +368,6 @@ START_TEST(test_sigint_shutdown)
 }
 END_TEST
 
-/* Connects to path as fast as possible until it accepts; 1 or 0 after
- * timeout_ms. Tighter than the harness's readiness probe on purpose. */
-static int
-wait_accepting_tight(const char *path, int timeout_ms)
-{
-	long long deadline = h_now_ms() + timeout_ms;
-	struct timespec pause = { 0, 100000 };
-	struct sockaddr_un sun;
-	int fd, rc;
-
-	memset(&sun, 0, sizeof sun);
-	sun.sun_family = AF_UNIX;
-	ck_assert_uint_lt(strlen(path), sizeof sun.sun_path);
-	memcpy(sun.sun_path, path, strlen(path) + 1);
-	for (;;) {
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		ck_assert_int_ne(fd, -1);
-		rc = connect(fd, (struct sockaddr *)&sun, sizeof sun);
-		close(fd);
-		if (rc == 0)
-			return 1;
-		if (h_now_ms() >= deadline)
-			return 0;
-		nanosleep(&pause, NULL);
-	}
-}
-
 /* A SIGTERM the moment the socket accepts is already a clean shutdown:
  * exit 0 and the socket unlinked, never death by the signal. */
 START_TEST(test_sigterm_right_after_ready)
@@ -401,7 +382,9 @@ START_TEST(test_sigterm_right_after_ready)
 		scratch_make(&s, "crmpubsub.sock");
 		snprintf(sock, sizeof sock, "%s", s.path);
 		spawn_on(&d, sock);
-		ck_assert_msg(wait_accepting_tight(sock, 4 * H_TIMEOUT_MS),
+		/* A probe every 100 us: tighter than the harness's readiness
+		 * probe on purpose, to signal the moment it accepts. */
+		ck_assert_msg(h_wait_listening(sock, 4 * H_TIMEOUT_MS, 100),
 		    "run %d: daemon never accepted", i);
 		ck_assert_int_eq(kill(d.pid, SIGTERM), 0);
 		status = h_daemon_wait_exit(&d, H_TIMEOUT_MS);
