@@ -28,7 +28,6 @@
 
 static pid_t		 spawn_activate(const char *dir, const char *listen,
 			     const char *const *daemon_args);
-static int		 wait_listening(const char *path, int timeout_ms);
 
 /* Starts "systemd-socket-activate -l listen DAEMON daemon_args…" with its
  * stderr (and so the daemon's) in <dir>/stderr.log. On the first connection
@@ -80,31 +79,6 @@ spawn_activate(const char *dir, const char *listen,
 	return pid;
 }
 
-/* Waits until something listens on path (a connect succeeds). */
-static int
-wait_listening(const char *path, int timeout_ms)
-{
-	long long deadline = h_now_ms() + timeout_ms;
-	struct sockaddr_un sun;
-	int fd, rc;
-
-	memset(&sun, 0, sizeof sun);
-	sun.sun_family = AF_UNIX;
-	ck_assert_uint_lt(strlen(path), sizeof sun.sun_path);
-	memcpy(sun.sun_path, path, strlen(path) + 1);
-	for (;;) {
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		ck_assert_int_ne(fd, -1);
-		rc = connect(fd, (struct sockaddr *)&sun, sizeof sun);
-		close(fd);
-		if (rc == 0)
-			return 1;
-		if (h_now_ms() >= deadline)
-			return 0;
-		h_nap_ms(10);
-	}
-}
-
 /* The first connection starts the daemon through systemd-socket-activate;
  * it serves the inherited socket although -s names another path, and
  * leaves that socket in place when it stops. */
@@ -126,7 +100,7 @@ START_TEST(test_socket_activation)
 	args[1] = other;
 	args[2] = NULL;
 	pid = spawn_activate(dir, listen, args);
-	ck_assert_msg(wait_listening(listen, H_TIMEOUT_MS),
+	ck_assert_msg(h_wait_listening(listen, H_TIMEOUT_MS, 10000),
 	    ACTIVATE " does not listen on %s", listen);
 
 	/* The connection that triggers the start is served. */
