@@ -1142,3 +1142,13 @@ h_test_conn(void)
 {
 	return h_connect_or_fail(h_test_daemon.sock);
 }
+
+void
+h_expect_line(struct h_conn *c, const char *want)
+{
+	char got[8192];
+	long n = h_recv_line(c, got, sizeof got, H_TIMEOUT_MS);
+
+	ck_assert_msg(n >= 0, "no line (%ld), wanted %s", n, want);
+	ck_assert_str_eq(got, want);
+}

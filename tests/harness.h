@@ -124,6 +124,9 @@ void		 h_test_down(void);
 /* A new connection to h_test_daemon, asserted. */
 struct h_conn	*h_test_conn(void);
 
+/* Receives one line (bounded) and asserts it equals want byte for byte. */
+void		 h_expect_line(struct h_conn *c, const char *want);
+
 /* One counter of the stats op; -1 when the request fails or key is absent. */
 long long	 h_stat(struct h_conn *c, const char *key);
 /* h_stat, asserted present (>= 0); the failure shows the stats reply. */
