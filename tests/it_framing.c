@@ -18,46 +18,11 @@
 #define PING_PAD_TAIL	"\"}"
 #define PING_PAD_MIN	(sizeof PING_PAD_HEAD - 1 + sizeof PING_PAD_TAIL - 1)
 
-static struct h_daemon daemon_;
-
-/* Starts a daemon for this test with extra args (NULL-terminated or NULL). */
-static void
-up(const char *const *args)
-{
-	h_daemon_start_or_fail(&daemon_, args);
-}
-
-/* Teardown: stops the test's daemon with SIGTERM and asserts a clean exit
- * (status 0: no crash, no sanitizer report at exit). */
-static void
-down(void)
-{
-	h_daemon_stop_clean(&daemon_);
-}
-
-/* A new connection to the test's daemon, asserted. */
-static struct h_conn *
-conn(void)
-{
-	return h_connect_or_fail(daemon_.sock);
-}
-
 /* Sends raw bytes (a C string), asserted. */
 static void
 send_raw(struct h_conn *c, const char *bytes)
 {
 	ck_assert_int_eq(h_send(c, bytes, strlen(bytes)), 0);
-}
-
-/* Receives one line and asserts it equals want byte for byte. */
-static void
-expect_line(struct h_conn *c, const char *want)
-{
-	char got[8192];
-	long n = h_recv_line(c, got, sizeof got, H_TIMEOUT_MS);
-
-	ck_assert_msg(n >= 0, "no line (%ld), wanted %s", n, want);
-	ck_assert_str_eq(got, want);
 }
 
 /* Asserts the next line is the line_too_long error. */
@@ -81,7 +46,7 @@ expect_ping(struct h_conn *c, const char *id)
 
 	snprintf(want, sizeof want, "{\"ok\":true,\"op\":\"ping\",\"id\":\"%s\"}",
 	    id);
-	expect_line(c, want);
+	h_expect_line(c, want);
 }
 
 /* A valid ping request of exactly len bytes (no newline), heap-allocated. */
@@ -118,8 +83,8 @@ START_TEST(test_crlf)
 	struct h_conn *c;
 	char t[80], line[256], want[256];
 
-	up(NULL);
-	c = conn();
+	h_test_up(NULL);
+	c = h_test_conn();
 	send_raw(c, "{\"op\":\"ping\",\"id\":\"crlf\"}\r\n");
 	expect_ping(c, "crlf");
 	h_topic(9, t);
@@ -128,7 +93,7 @@ START_TEST(test_crlf)
 	send_raw(c, line);
 	snprintf(want, sizeof want, "{\"ok\":true,\"op\":\"subscribe\","
 	    "\"topics\":[\"%s\"],\"subscribed\":1}", t);
-	expect_line(c, want);
+	h_expect_line(c, want);
 	/* Errors on CRLF lines are ordinary errors, no \r leaks into them. */
 	send_raw(c, "{\"op\":\"nope\"}\r\n");
 	{
@@ -152,8 +117,8 @@ START_TEST(test_blank_lines_ignored)
 {
 	struct h_conn *c;
 
-	up(NULL);
-	c = conn();
+	h_test_up(NULL);
+	c = h_test_conn();
 	send_raw(c, "\n");
 	send_raw(c, "   \n");
 	send_raw(c, "\t \t\n");
@@ -177,8 +142,8 @@ START_TEST(test_many_requests_one_write)
 	size_t len = 0;
 	int i;
 
-	up(NULL);
-	c = conn();
+	h_test_up(NULL);
+	c = h_test_conn();
 	all = malloc((size_t)N * 64);
 	ck_assert(all != NULL);
 	for (i = 0; i < N; i++)
@@ -201,8 +166,8 @@ START_TEST(test_split_byte_by_byte)
 	struct h_conn *c;
 	size_t i;
 
-	up(NULL);
-	c = conn();
+	h_test_up(NULL);
+	c = h_test_conn();
 	for (i = 0; i + 1 < sizeof req - 1; i++)
 		ck_assert_int_eq(h_send(c, req + i, 1), 0);
 	/* Nothing before the newline arrives. */
@@ -225,8 +190,8 @@ START_TEST(test_overlong_line_recovers)
 	char junk[400];
 	int i;
 
-	up(args);
-	c = conn();
+	h_test_up(args);
+	c = h_test_conn();
 	memset(junk, 'x', sizeof junk - 2);
 	junk[sizeof junk - 2] = '\n';
 	junk[sizeof junk - 1] = '\0';
@@ -255,20 +220,20 @@ START_TEST(test_max_line_boundary)
 	static const char *const args[] = { "--max-line", "64", NULL };
 	struct h_conn *c;
 
-	up(args);
-	c = conn();
+	h_test_up(args);
+	c = h_test_conn();
 	send_padded(c, 64, "\n");
-	expect_line(c, "{\"ok\":true,\"op\":\"ping\"}");
+	h_expect_line(c, "{\"ok\":true,\"op\":\"ping\"}");
 	send_padded(c, 65, "\n");
 	expect_too_long(c);
 	/* The \r counts: 63 + \r fits, 64 + \r does not. */
 	send_padded(c, 63, "\r\n");
-	expect_line(c, "{\"ok\":true,\"op\":\"ping\"}");
+	h_expect_line(c, "{\"ok\":true,\"op\":\"ping\"}");
 	send_padded(c, 64, "\r\n");
 	expect_too_long(c);
 	/* State is reset after each line: the limit applies per line. */
 	send_padded(c, 64, "\n");
-	expect_line(c, "{\"ok\":true,\"op\":\"ping\"}");
+	h_expect_line(c, "{\"ok\":true,\"op\":\"ping\"}");
 	h_close(c);
 }
 END_TEST
@@ -277,14 +242,14 @@ START_TEST(test_default_max_line_boundary)
 {
 	struct h_conn *c;
 
-	up(NULL);
-	c = conn();
+	h_test_up(NULL);
+	c = h_test_conn();
 	send_padded(c, 65536, "\n");
-	expect_line(c, "{\"ok\":true,\"op\":\"ping\"}");
+	h_expect_line(c, "{\"ok\":true,\"op\":\"ping\"}");
 	send_padded(c, 65537, "\n");
 	expect_too_long(c);
 	send_padded(c, 65535, "\r\n");
-	expect_line(c, "{\"ok\":true,\"op\":\"ping\"}");
+	h_expect_line(c, "{\"ok\":true,\"op\":\"ping\"}");
 	send_padded(c, 65536, "\r\n");
 	expect_too_long(c);
 	send_raw(c, "{\"op\":\"ping\",\"id\":\"ok\"}\n");
@@ -300,8 +265,8 @@ START_TEST(test_overlong_split_across_writes)
 	struct h_conn *c;
 	int i;
 
-	up(args);
-	c = conn();
+	h_test_up(args);
+	c = h_test_conn();
 	/* 200 writes, none with a newline: the request text inside the long
 	 * line must never be answered. */
 	for (i = 0; i < 200; i++)
@@ -330,8 +295,8 @@ START_TEST(test_replies_in_request_order)
 	json_t *r;
 	size_t len;
 
-	up(NULL);
-	c = conn();
+	h_test_up(NULL);
+	c = h_test_conn();
 	h_topic(3, t);
 	len = (size_t)snprintf(buf, sizeof buf,
 	    "{\"op\":\"ping\",\"id\":1}\n"
@@ -346,7 +311,7 @@ START_TEST(test_replies_in_request_order)
 	    "{\"op\":\"subscribe\",\"id\":10,\"topic\":\"bad\"}\n"
 	    "{\"op\":\"ping\",\"id\":11}\n", t);
 	ck_assert_int_eq(h_send(c, buf, len), 0);
-	expect_line(c, "{\"ok\":true,\"op\":\"ping\",\"id\":1}");
+	h_expect_line(c, "{\"ok\":true,\"op\":\"ping\",\"id\":1}");
 	r = h_recv_json(c, H_TIMEOUT_MS);
 	ck_assert_msg(h_is_ok(r) && h_int(r, "id") == 2, "%s", h_dump(r));
 	json_decref(r);
@@ -371,13 +336,13 @@ START_TEST(test_replies_in_request_order)
 	r = h_recv_json(c, H_TIMEOUT_MS);
 	ck_assert_msg(h_is_ok(r) && h_int(r, "id") == 8, "%s", h_dump(r));
 	json_decref(r);
-	expect_line(c, "{\"ok\":true,\"op\":\"unsubscribe\",\"id\":9,"
+	h_expect_line(c, "{\"ok\":true,\"op\":\"unsubscribe\",\"id\":9,"
 	    "\"subscribed\":0}");
 	r = h_recv_json(c, H_TIMEOUT_MS);
 	ck_assert_msg(h_is_error(r, "bad_topic") && h_int(r, "id") == 10, "%s",
 	    h_dump(r));
 	json_decref(r);
-	expect_line(c, "{\"ok\":true,\"op\":\"ping\",\"id\":11}");
+	h_expect_line(c, "{\"ok\":true,\"op\":\"ping\",\"id\":11}");
 	h_close(c);
 }
 END_TEST
@@ -387,14 +352,14 @@ START_TEST(test_eof_mid_line)
 	struct h_conn *c;
 	int i;
 
-	up(NULL);
+	h_test_up(NULL);
 	/* Peers that vanish halfway through a request do not hurt others. */
 	for (i = 0; i < 20; i++) {
-		c = conn();
+		c = h_test_conn();
 		send_raw(c, "{\"op\":\"subscribe\",\"topic\":\"crm:con");
 		h_close(c);
 	}
-	c = conn();
+	c = h_test_conn();
 	send_raw(c, "{\"op\":\"ping\",\"id\":\"alive\"}\n");
 	expect_ping(c, "alive");
 	h_close(c);
@@ -409,7 +374,7 @@ framing_suite(void)
 	TCase *tc = tcase_create("framing");
 
 	tcase_set_timeout(tc, 20);
-	tcase_add_checked_fixture(tc, NULL, down);
+	tcase_add_checked_fixture(tc, NULL, h_test_down);
 	tcase_add_test(tc, test_crlf);
 	tcase_add_test(tc, test_blank_lines_ignored);
 	tcase_add_test(tc, test_many_requests_one_write);
