@@ -20,47 +20,6 @@
 #define EV_DELETED	"interaction_deleted"
 #define NSUB		5
 
-static struct h_daemon daemon_;
-
-/* Starts a daemon for this test with extra args (NULL-terminated or NULL). */
-static void
-up(const char *const *args)
-{
-	h_daemon_start_or_fail(&daemon_, args);
-}
-
-/* Teardown: stops the test's daemon with SIGTERM and asserts a clean exit
- * (status 0: no crash, no sanitizer report at exit). */
-static void
-down(void)
-{
-	h_daemon_stop_clean(&daemon_);
-}
-
-/* A new connection to the test's daemon, asserted. */
-static struct h_conn *
-conn(void)
-{
-	return h_connect_or_fail(daemon_.sock);
-}
-
-/* Sends a printf-formatted request; returns its reply (maybe NULL). */
-__attribute__((format(printf, 2, 3)))
-static json_t *
-req(struct h_conn *c, const char *fmt, ...)
-{
-	va_list ap;
-	char *line;
-	json_t *r;
-
-	va_start(ap, fmt);
-	ck_assert(vasprintf(&line, fmt, ap) >= 0);
-	va_end(ap);
-	r = h_request(c, line);
-	free(line);
-	return r;
-}
-
 /* Asserts a successful broadcast reply with these counts; frees it. */
 static void
 check_counts(json_t *r, long long topics, long long delivered)
@@ -102,7 +61,7 @@ sub(struct h_conn *c, unsigned long n)
 	json_t *r;
 
 	h_topic(n, t);
-	r = req(c, "{\"op\":\"subscribe\",\"topic\":\"%s\"}", t);
+	r = h_requestf(c, "{\"op\":\"subscribe\",\"topic\":\"%s\"}", t);
 	ck_assert_msg(h_is_ok(r), "subscribe %s: %s", t, h_dump(r));
 	json_decref(r);
 }
@@ -119,17 +78,6 @@ push_line(char *out, size_t cap, const char *event, unsigned long contact,
 	    "\"payload\":{\"interaction_uuid\":\"%s\"}}", event, t, iuuid);
 }
 
-/* Receives one line and asserts it equals want byte for byte. */
-static void
-expect_line(struct h_conn *c, const char *want)
-{
-	char got[8192];
-	long n = h_recv_line(c, got, sizeof got, H_TIMEOUT_MS);
-
-	ck_assert_msg(n >= 0, "no line (%ld), wanted %s", n, want);
-	ck_assert_str_eq(got, want);
-}
-
 /* Asserts the next line is the push for (event, contact, interaction n). */
 static void
 expect_push(struct h_conn *c, const char *event, unsigned long contact,
@@ -139,7 +87,7 @@ expect_push(struct h_conn *c, const char *event, unsigned long contact,
 
 	h_uuid(interaction, iu);
 	push_line(want, sizeof want, event, contact, iu);
-	expect_line(c, want);
+	h_expect_line(c, want);
 }
 
 /* Asserts nothing more arrives on c for a short while. */
@@ -156,7 +104,7 @@ open_subscribers(struct h_conn *s[NSUB])
 	int i;
 
 	for (i = 0; i < NSUB; i++) {
-		s[i] = conn();
+		s[i] = h_test_conn();
 		sub(s[i], (unsigned long)i + 1);
 	}
 }
@@ -176,16 +124,16 @@ START_TEST(test_interaction_involved_contacts)
 	struct h_conn *s[NSUB], *w;
 	char u[6][37], up1[80], iu[37];
 
-	up(NULL);
+	h_test_up(NULL);
 	open_subscribers(s);
-	w = conn();
+	w = h_test_conn();
 	h_uuid(1, u[1]);
 	h_uuid(2, u[2]);
 	h_uuid(3, u[3]);
 	h_uuid(100, iu);
 	/* Subject 1, parties 2, null, unresolved, 1 (upper case), 3, 2; the
 	 * rest of the interaction is ignored. */
-	check_counts(req(w, "{\"op\":\"broadcast_interaction\",\"event\":\"%s\","
+	check_counts(h_requestf(w, "{\"op\":\"broadcast_interaction\",\"event\":\"%s\","
 	    "\"interaction\":{\"uuid\":\"%s\",\"body\":\"hi\",\"inserted_at\":"
 	    "\"2024-01-01T00:00:00Z\",\"contact_uuid\":\"%s\",\"contact\":"
 	    "{\"uuid\":\"%s\"},\"parties\":[{\"contact_uuid\":\"%s\",\"role\":"
@@ -211,18 +159,18 @@ START_TEST(test_interaction_null_subject)
 	struct h_conn *s[NSUB], *w;
 	char u2[37], iu[37];
 
-	up(NULL);
+	h_test_up(NULL);
 	open_subscribers(s);
-	w = conn();
+	w = h_test_conn();
 	h_uuid(2, u2);
 	h_uuid(101, iu);
-	check_counts(req(w, "{\"op\":\"broadcast_interaction\",\"event\":\"%s\","
+	check_counts(h_requestf(w, "{\"op\":\"broadcast_interaction\",\"event\":\"%s\","
 	    "\"interaction\":{\"uuid\":\"%s\",\"contact_uuid\":null,"
 	    "\"parties\":[{\"contact_uuid\":\"%s\"}]}}", EV_UPDATED, iu, u2),
 	    1, 1);
 	expect_push(s[1], EV_UPDATED, 2, 101);
 	/* No subject and no resolvable party: nobody is involved. */
-	check_counts(req(w, "{\"op\":\"broadcast_interaction\",\"event\":\"%s\","
+	check_counts(h_requestf(w, "{\"op\":\"broadcast_interaction\",\"event\":\"%s\","
 	    "\"interaction\":{\"uuid\":\"%s\",\"contact_uuid\":null,"
 	    "\"parties\":[{\"contact_uuid\":null},{}]}}", EV_UPDATED, iu), 0, 0);
 	expect_quiet(s[0], "contact 1");
@@ -241,14 +189,14 @@ START_TEST(test_interaction_parties_not_a_list)
 	char u1[37], iu[37];
 	int i;
 
-	up(NULL);
+	h_test_up(NULL);
 	open_subscribers(s);
-	w = conn();
+	w = h_test_conn();
 	h_uuid(1, u1);
 	/* Parties missing, null or not an array count as no parties. */
 	for (i = 0; shapes[i] != NULL; i++) {
 		h_uuid(200 + (unsigned long)i, iu);
-		check_counts(req(w, "{\"op\":\"broadcast_interaction\",\"event\":"
+		check_counts(h_requestf(w, "{\"op\":\"broadcast_interaction\",\"event\":"
 		    "\"%s\",\"interaction\":{\"uuid\":\"%s\",\"contact_uuid\":"
 		    "\"%s\"%s}}", EV_CREATED, iu, u1, shapes[i]), 1, 1);
 		expect_push(s[0], EV_CREATED, 1, 200 + (unsigned long)i);
@@ -265,9 +213,9 @@ START_TEST(test_interaction_party_not_object)
 	char u1[37], u2[37], iu[37], parties[6][128];
 	int i;
 
-	up(NULL);
+	h_test_up(NULL);
 	open_subscribers(s);
-	w = conn();
+	w = h_test_conn();
 	h_uuid(1, u1);
 	h_uuid(2, u2);
 	h_uuid(300, iu);
@@ -279,7 +227,7 @@ START_TEST(test_interaction_party_not_object)
 	    u2);
 	snprintf(parties[5], sizeof parties[5], "[{},false]");
 	for (i = 0; i < 6; i++)
-		check_error(req(w, "{\"op\":\"broadcast_interaction\","
+		check_error(h_requestf(w, "{\"op\":\"broadcast_interaction\","
 		    "\"event\":\"%s\",\"interaction\":{\"uuid\":\"%s\","
 		    "\"contact_uuid\":\"%s\",\"parties\":%s}}", EV_CREATED, iu,
 		    u1, parties[i]), "bad_request");
@@ -297,16 +245,16 @@ START_TEST(test_topics_count_unheard_contacts)
 	char u[5][37], iu[37];
 	int i;
 
-	up(NULL);
-	w = conn();
+	h_test_up(NULL);
+	w = h_test_conn();
 	for (i = 0; i < 5; i++)
 		h_uuid(50 + (unsigned long)i, u[i]);
 	h_uuid(400, iu);
-	check_counts(req(w, "{\"op\":\"broadcast_to_contacts\",\"event\":\"%s\","
+	check_counts(h_requestf(w, "{\"op\":\"broadcast_to_contacts\",\"event\":\"%s\","
 	    "\"interaction_uuid\":\"%s\",\"contact_uuids\":[\"%s\",\"%s\","
 	    "\"%s\",\"%s\",\"%s\"]}", EV_DELETED, iu, u[0], u[1], u[2], u[3],
 	    u[4]), 5, 0);
-	check_counts(req(w, "{\"op\":\"broadcast_interaction\",\"event\":\"%s\","
+	check_counts(h_requestf(w, "{\"op\":\"broadcast_interaction\",\"event\":\"%s\","
 	    "\"interaction\":{\"uuid\":\"%s\",\"contact_uuid\":\"%s\","
 	    "\"parties\":[{\"contact_uuid\":\"%s\"}]}}", EV_DELETED, iu, u[0],
 	    u[1]), 2, 0);
@@ -323,21 +271,21 @@ START_TEST(test_delivered_counts_pushes)
 	char seen[2][512];
 	int i;
 
-	up(NULL);
+	h_test_up(NULL);
 	for (i = 0; i < 3; i++) {
-		one[i] = conn();
+		one[i] = h_test_conn();
 		sub(one[i], 1);
 	}
-	two = conn();
+	two = h_test_conn();
 	sub(two, 2);
-	both = conn();
+	both = h_test_conn();
 	sub(both, 1);
 	sub(both, 2);
-	w = conn();
+	w = h_test_conn();
 	h_uuid(1, u1);
 	h_uuid(2, u2);
 	h_uuid(500, iu);
-	check_counts(req(w, "{\"op\":\"broadcast_to_contacts\",\"event\":\"%s\","
+	check_counts(h_requestf(w, "{\"op\":\"broadcast_to_contacts\",\"event\":\"%s\","
 	    "\"interaction_uuid\":\"%s\",\"contact_uuids\":[\"%s\",\"%s\"]}",
 	    EV_UPDATED, iu, u1, u2), 2, 6);
 	for (i = 0; i < 3; i++) {
@@ -373,9 +321,9 @@ START_TEST(test_to_contacts_nulls_and_duplicates)
 	struct h_conn *s[NSUB], *w;
 	char u1[37], u2[37], up1[80], iu[37], line[1024];
 
-	up(NULL);
+	h_test_up(NULL);
 	open_subscribers(s);
-	w = conn();
+	w = h_test_conn();
 	h_uuid(1, u1);
 	h_uuid(2, u2);
 	h_uuid(600, iu);
@@ -384,16 +332,16 @@ START_TEST(test_to_contacts_nulls_and_duplicates)
 	    "\"%s\",null,\"%s\",\"%s\"]}", EV_CREATED, iu, u1,
 	    upper(u1, up1), u2, u1);
 	ck_assert_int_eq(h_send_line(w, line), 0);
-	expect_line(w, "{\"ok\":true,\"op\":\"broadcast_to_contacts\","
+	h_expect_line(w, "{\"ok\":true,\"op\":\"broadcast_to_contacts\","
 	    "\"topics\":2,\"delivered\":2}");
 	expect_push(s[0], EV_CREATED, 1, 600);
 	expect_push(s[1], EV_CREATED, 2, 600);
 	expect_quiet(s[0], "contact 1");
 	/* Empty and all-null lists are accepted and reach nobody. */
-	check_counts(req(w, "{\"op\":\"broadcast_to_contacts\",\"event\":\"%s\","
+	check_counts(h_requestf(w, "{\"op\":\"broadcast_to_contacts\",\"event\":\"%s\","
 	    "\"interaction_uuid\":\"%s\",\"contact_uuids\":[]}", EV_CREATED, iu),
 	    0, 0);
-	check_counts(req(w, "{\"op\":\"broadcast_to_contacts\",\"event\":\"%s\","
+	check_counts(h_requestf(w, "{\"op\":\"broadcast_to_contacts\",\"event\":\"%s\","
 	    "\"interaction_uuid\":\"%s\",\"contact_uuids\":[null,null]}",
 	    EV_CREATED, iu), 0, 0);
 	expect_quiet(s[0], "contact 1");
@@ -409,9 +357,9 @@ START_TEST(test_push_format_lowercase)
 	struct h_conn *s, *w;
 	char u1[37], iu[37], t1[80], uu[80], ui[80], ut[80], want[512];
 
-	up(NULL);
-	s = conn();
-	w = conn();
+	h_test_up(NULL);
+	s = h_test_conn();
+	w = h_test_conn();
 	h_uuid(0xabcdef, u1);
 	h_uuid(0xfedcba, iu);
 	h_topic(0xabcdef, t1);
@@ -419,29 +367,29 @@ START_TEST(test_push_format_lowercase)
 	upper(t1, ut);
 	memcpy(ut, "crm:contact:", 12);
 	memcpy(ut + 12 + 36, ":interactions", 14);
-	json_decref(req(s, "{\"op\":\"subscribe\",\"topic\":\"%s\"}", ut));
-	check_counts(req(w, "{\"op\":\"broadcast_to_contacts\",\"event\":\"%s\","
+	json_decref(h_requestf(s, "{\"op\":\"subscribe\",\"topic\":\"%s\"}", ut));
+	check_counts(h_requestf(w, "{\"op\":\"broadcast_to_contacts\",\"event\":\"%s\","
 	    "\"interaction_uuid\":\"%s\",\"contact_uuids\":[\"%s\"]}",
 	    EV_CREATED, upper(iu, ui), upper(u1, uu)), 1, 1);
 	snprintf(want, sizeof want, "{\"type\":\"crm\",\"event\":"
 	    "\"interaction_created\",\"topic\":\"crm:contact:0190a5b2-7c1e-7a01-"
 	    "8f00-000000abcdef:interactions\",\"payload\":{\"interaction_uuid\":"
 	    "\"0190a5b2-7c1e-7a01-8f00-000000fedcba\"}}");
-	expect_line(s, want);
-	check_counts(req(w, "{\"op\":\"broadcast_interaction\",\"event\":\"%s\","
+	h_expect_line(s, want);
+	check_counts(h_requestf(w, "{\"op\":\"broadcast_interaction\",\"event\":\"%s\","
 	    "\"interaction\":{\"uuid\":\"%s\",\"contact_uuid\":\"%s\"}}",
 	    EV_DELETED, ui, uu), 1, 1);
 	snprintf(want, sizeof want, "{\"type\":\"crm\",\"event\":"
 	    "\"interaction_deleted\",\"topic\":\"crm:contact:0190a5b2-7c1e-7a01-"
 	    "8f00-000000abcdef:interactions\",\"payload\":{\"interaction_uuid\":"
 	    "\"0190a5b2-7c1e-7a01-8f00-000000fedcba\"}}");
-	expect_line(s, want);
+	h_expect_line(s, want);
 	/* A party given in upper case is reached as well. */
-	check_counts(req(w, "{\"op\":\"broadcast_interaction\",\"event\":\"%s\","
+	check_counts(h_requestf(w, "{\"op\":\"broadcast_interaction\",\"event\":\"%s\","
 	    "\"interaction\":{\"uuid\":\"%s\",\"contact_uuid\":null,"
 	    "\"parties\":[{\"contact_uuid\":\"%s\"}]}}", EV_UPDATED, iu, uu), 1, 1);
 	push_line(want, sizeof want, EV_UPDATED, 0xabcdef, iu);
-	expect_line(s, want);
+	h_expect_line(s, want);
 	h_close(s);
 	h_close(w);
 }
@@ -452,27 +400,27 @@ START_TEST(test_failed_broadcast_delivers_nothing)
 	struct h_conn *s[NSUB], *w;
 	char u1[37], u2[37], iu[37];
 
-	up(NULL);
+	h_test_up(NULL);
 	open_subscribers(s);
-	w = conn();
+	w = h_test_conn();
 	h_uuid(1, u1);
 	h_uuid(2, u2);
 	h_uuid(700, iu);
-	check_error(req(w, "{\"op\":\"broadcast_to_contacts\",\"event\":\"%s\","
+	check_error(h_requestf(w, "{\"op\":\"broadcast_to_contacts\",\"event\":\"%s\","
 	    "\"interaction_uuid\":\"%s\",\"contact_uuids\":[\"%s\",\"%s-x\","
 	    "\"%s\"]}", EV_CREATED, iu, u1, u2, u2), "bad_uuid");
-	check_error(req(w, "{\"op\":\"broadcast_to_contacts\",\"event\":\"%s\","
+	check_error(h_requestf(w, "{\"op\":\"broadcast_to_contacts\",\"event\":\"%s\","
 	    "\"interaction_uuid\":\"%s\",\"contact_uuids\":[\"%s\",\"%s\",42]}",
 	    EV_CREATED, iu, u1, u2), "bad_uuid");
-	check_error(req(w, "{\"op\":\"broadcast_interaction\",\"event\":\"%s\","
+	check_error(h_requestf(w, "{\"op\":\"broadcast_interaction\",\"event\":\"%s\","
 	    "\"interaction\":{\"uuid\":\"%s\",\"contact_uuid\":\"%s\","
 	    "\"parties\":[{\"contact_uuid\":\"%s\"},{\"contact_uuid\":\"no\"}]}}",
 	    EV_CREATED, iu, u1, u2), "bad_uuid");
-	check_error(req(w, "{\"op\":\"broadcast_interaction\",\"event\":\"%s\","
+	check_error(h_requestf(w, "{\"op\":\"broadcast_interaction\",\"event\":\"%s\","
 	    "\"interaction\":{\"uuid\":\"%s\",\"contact_uuid\":\"%s\","
 	    "\"parties\":[{\"contact_uuid\":\"%s\"},3]}}",
 	    EV_CREATED, iu, u1, u2), "bad_request");
-	check_error(req(w, "{\"op\":\"broadcast_interaction\",\"event\":\"%s\","
+	check_error(h_requestf(w, "{\"op\":\"broadcast_interaction\",\"event\":\"%s\","
 	    "\"interaction\":{\"uuid\":\"bad\",\"contact_uuid\":\"%s\"}}",
 	    EV_CREATED, u1), "bad_uuid");
 	expect_quiet(s[0], "contact 1");
@@ -480,7 +428,7 @@ START_TEST(test_failed_broadcast_delivers_nothing)
 	ck_assert_int_eq(h_stat_or_fail(w, "broadcasts"), 0);
 	ck_assert_int_eq(h_stat_or_fail(w, "delivered"), 0);
 	/* The next good broadcast is the first thing subscribers see. */
-	check_counts(req(w, "{\"op\":\"broadcast_to_contacts\",\"event\":\"%s\","
+	check_counts(h_requestf(w, "{\"op\":\"broadcast_to_contacts\",\"event\":\"%s\","
 	    "\"interaction_uuid\":\"%s\",\"contact_uuids\":[\"%s\"]}",
 	    EV_UPDATED, iu, u1), 1, 1);
 	expect_push(s[0], EV_UPDATED, 1, 700);
@@ -532,7 +480,7 @@ to_contacts(struct h_conn *w, int n, const char *kind)
 	json_t *r;
 
 	h_uuid(800, iu);
-	r = req(w, "{\"op\":\"broadcast_to_contacts\",\"event\":\"%s\","
+	r = h_requestf(w, "{\"op\":\"broadcast_to_contacts\",\"event\":\"%s\","
 	    "\"interaction_uuid\":\"%s\",\"contact_uuids\":%s}", EV_CREATED, iu,
 	    list);
 	free(list);
@@ -547,7 +495,7 @@ interaction(struct h_conn *w, const char *subject, int n, const char *kind)
 	json_t *r;
 
 	h_uuid(801, iu);
-	r = req(w, "{\"op\":\"broadcast_interaction\",\"event\":\"%s\","
+	r = h_requestf(w, "{\"op\":\"broadcast_interaction\",\"event\":\"%s\","
 	    "\"interaction\":{\"uuid\":\"%s\",\"contact_uuid\":%s,"
 	    "\"parties\":%s}}", EV_CREATED, iu, subject, list);
 	free(list);
@@ -560,8 +508,8 @@ START_TEST(test_max_contacts)
 	struct h_conn *w;
 	char subj[64], u9[37], iu[37];
 
-	up(args);
-	w = conn();
+	h_test_up(args);
+	w = h_test_conn();
 	h_uuid(9, u9);
 	h_uuid(802, iu);
 	snprintf(subj, sizeof subj, "\"%s\"", u9);
@@ -580,11 +528,11 @@ START_TEST(test_max_contacts)
 	check_error(interaction(w, "null", 4, "nullparty"), "too_many");
 	check_counts(interaction(w, "null", 3, "nullparty"), 0, 0);
 	/* too_many is checked before UUIDs, bad_event before too_many. */
-	check_error(req(w, "{\"op\":\"broadcast_to_contacts\",\"event\":\"%s\","
+	check_error(h_requestf(w, "{\"op\":\"broadcast_to_contacts\",\"event\":\"%s\","
 	    "\"interaction_uuid\":\"%s\",\"contact_uuids\":[\"%s\",\"%s\","
 	    "\"%s\",\"%s\",\"bad\"]}", EV_CREATED, iu, u9, u9, u9, u9),
 	    "too_many");
-	check_error(req(w, "{\"op\":\"broadcast_to_contacts\",\"event\":\"x\","
+	check_error(h_requestf(w, "{\"op\":\"broadcast_to_contacts\",\"event\":\"x\","
 	    "\"interaction_uuid\":\"%s\",\"contact_uuids\":[\"%s\",\"%s\","
 	    "\"%s\",\"%s\",\"%s\"]}", iu, u9, u9, u9, u9, u9), "bad_event");
 	ck_assert_int_eq(h_stat_or_fail(w, "broadcasts"), 6);
@@ -596,8 +544,8 @@ START_TEST(test_default_max_contacts)
 {
 	struct h_conn *w;
 
-	up(NULL);
-	w = conn();
+	h_test_up(NULL);
+	w = h_test_conn();
 	check_counts(to_contacts(w, 1024, "uuid"), 1024, 0);
 	check_error(to_contacts(w, 1025, "uuid"), "too_many");
 	check_counts(interaction(w, "null", 1023, "party"), 1023, 0);
@@ -614,18 +562,18 @@ START_TEST(test_all_events)
 	char u1[37], iu[37];
 	int i;
 
-	up(NULL);
-	s = conn();
+	h_test_up(NULL);
+	s = h_test_conn();
 	sub(s, 1);
-	w = conn();
+	w = h_test_conn();
 	h_uuid(1, u1);
 	for (i = 0; events[i] != NULL; i++) {
 		h_uuid(900 + (unsigned long)i, iu);
-		check_counts(req(w, "{\"op\":\"broadcast_to_contacts\",\"event\":"
+		check_counts(h_requestf(w, "{\"op\":\"broadcast_to_contacts\",\"event\":"
 		    "\"%s\",\"interaction_uuid\":\"%s\",\"contact_uuids\":"
 		    "[\"%s\"]}", events[i], iu, u1), 1, 1);
 		expect_push(s, events[i], 1, 900 + (unsigned long)i);
-		check_counts(req(w, "{\"op\":\"broadcast_interaction\",\"event\":"
+		check_counts(h_requestf(w, "{\"op\":\"broadcast_interaction\",\"event\":"
 		    "\"%s\",\"interaction\":{\"uuid\":\"%s\",\"contact_uuid\":"
 		    "\"%s\"}}", events[i], iu, u1), 1, 1);
 		expect_push(s, events[i], 1, 900 + (unsigned long)i);
@@ -665,10 +613,10 @@ START_TEST(test_ordering_pipelined)
 	json_t *r;
 	int i;
 
-	up(NULL);
-	s = conn();
+	h_test_up(NULL);
+	s = h_test_conn();
 	sub(s, 1);
-	w = conn();
+	w = h_test_conn();
 	send_sequence(w, 0x10000, N);
 	for (i = 0; i < N; i++) {
 		r = h_recv_json(w, H_TIMEOUT_MS);
@@ -695,9 +643,9 @@ START_TEST(test_subscribe_reply_precedes_pushes)
 	json_t *r;
 	int i, pushes = 0;
 
-	up(NULL);
-	s = conn();
-	w = conn();
+	h_test_up(NULL);
+	s = h_test_conn();
+	w = h_test_conn();
 	h_topic(1, t1);
 	/* The subscribe races a stream of broadcasts to its topic. */
 	snprintf(line, sizeof line, "{\"op\":\"subscribe\",\"topic\":\"%s\"}", t1);
@@ -722,7 +670,7 @@ START_TEST(test_subscribe_reply_precedes_pushes)
 	/* A marker after both sides have caught up. */
 	h_uuid(0x2ffff, iu);
 	h_uuid(1, u1);
-	check_counts(req(w, "{\"op\":\"broadcast_to_contacts\",\"event\":\"%s\","
+	check_counts(h_requestf(w, "{\"op\":\"broadcast_to_contacts\",\"event\":\"%s\","
 	    "\"interaction_uuid\":\"%s\",\"contact_uuids\":[\"%s\"]}",
 	    EV_DELETED, iu, u1), 1, 1);
 	for (i = (int)first_delivered; first_delivered >= 0 && i < N; i++) {
@@ -744,8 +692,8 @@ START_TEST(test_subscribe_then_broadcast_same_connection)
 	json_t *j;
 	int i, got_push = 0, got_reply = 0;
 
-	up(NULL);
-	c = conn();
+	h_test_up(NULL);
+	c = h_test_conn();
 	h_topic(1, t1);
 	h_uuid(1, u1);
 	h_uuid(0x30000, iu);
@@ -756,7 +704,7 @@ START_TEST(test_subscribe_then_broadcast_same_connection)
 	ck_assert_int_eq(h_send(c, buf, strlen(buf)), 0);
 	snprintf(want, sizeof want, "{\"ok\":true,\"op\":\"subscribe\","
 	    "\"topics\":[\"%s\"],\"subscribed\":1}", t1);
-	expect_line(c, want);
+	h_expect_line(c, want);
 	/* Its own push and the broadcast's reply, in either order. */
 	for (i = 0; i < 2; i++) {
 		j = h_recv_json(c, H_TIMEOUT_MS);
@@ -785,26 +733,26 @@ START_TEST(test_several_subscribers_same_topic)
 	char u1[37], iu[37];
 	int i;
 
-	up(NULL);
+	h_test_up(NULL);
 	for (i = 0; i < M; i++) {
-		s[i] = conn();
+		s[i] = h_test_conn();
 		sub(s[i], 1);
 	}
-	w = conn();
+	w = h_test_conn();
 	h_uuid(1, u1);
 	h_uuid(0x40000, iu);
-	check_counts(req(w, "{\"op\":\"broadcast_interaction\",\"event\":\"%s\","
+	check_counts(h_requestf(w, "{\"op\":\"broadcast_interaction\",\"event\":\"%s\","
 	    "\"interaction\":{\"uuid\":\"%s\",\"contact_uuid\":\"%s\"}}",
 	    EV_UPDATED, iu, u1), 1, M);
 	for (i = 0; i < M; i++)
 		expect_push(s[i], EV_UPDATED, 1, 0x40000);
 	/* An unsubscribed or closed subscriber is no longer counted. */
-	json_decref(req(s[0], "{\"op\":\"unsubscribe\"}"));
+	json_decref(h_requestf(s[0], "{\"op\":\"unsubscribe\"}"));
 	h_close(s[1]);
 	for (i = 0; i < 200 && h_stat_or_fail(w, "connections") != M; i++)
 		h_silent(w, 10);
 	ck_assert_int_eq(h_stat_or_fail(w, "connections"), M);
-	check_counts(req(w, "{\"op\":\"broadcast_interaction\",\"event\":\"%s\","
+	check_counts(h_requestf(w, "{\"op\":\"broadcast_interaction\",\"event\":\"%s\","
 	    "\"interaction\":{\"uuid\":\"%s\",\"contact_uuid\":\"%s\"}}",
 	    EV_DELETED, iu, u1), 1, M - 2);
 	expect_quiet(s[0], "unsubscribed");
@@ -826,7 +774,7 @@ broadcast_suite(void)
 
 	tc = tcase_create("fanout");
 	tcase_set_timeout(tc, 20);
-	tcase_add_checked_fixture(tc, NULL, down);
+	tcase_add_checked_fixture(tc, NULL, h_test_down);
 	tcase_add_test(tc, test_interaction_involved_contacts);
 	tcase_add_test(tc, test_interaction_null_subject);
 	tcase_add_test(tc, test_interaction_parties_not_a_list);
@@ -844,7 +792,7 @@ broadcast_suite(void)
 
 	tc = tcase_create("ordering");
 	tcase_set_timeout(tc, 30);
-	tcase_add_checked_fixture(tc, NULL, down);
+	tcase_add_checked_fixture(tc, NULL, h_test_down);
 	tcase_add_test(tc, test_ordering_pipelined);
 	tcase_add_test(tc, test_subscribe_reply_precedes_pushes);
 	tcase_add_test(tc, test_subscribe_then_broadcast_same_connection);
