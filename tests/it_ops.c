@@ -22,30 +22,6 @@
 #define LOWER_UUID	"0190a5b2-7c1e-7a01-8f00-0000000000ab"
 #define TOPIC_OF(u)	"crm:contact:" u ":interactions"
 
-static struct h_daemon daemon_;
-
-/* Starts a daemon for this test with extra args (NULL-terminated or NULL). */
-static void
-up(const char *const *args)
-{
-	h_daemon_start_or_fail(&daemon_, args);
-}
-
-/* Teardown: stops the test's daemon with SIGTERM and asserts a clean exit
- * (status 0: no crash, no sanitizer report at exit). */
-static void
-down(void)
-{
-	h_daemon_stop_clean(&daemon_);
-}
-
-/* A new connection to the test's daemon, asserted. */
-static struct h_conn *
-conn(void)
-{
-	return h_connect_or_fail(daemon_.sock);
-}
-
 /* Sends a printf-formatted request and asserts an ok reply. */
 __attribute__((format(printf, 2, 3)))
 static json_t *
@@ -126,23 +102,12 @@ expect_errors(struct h_conn *c, const struct error_case *cases, size_t n)
 		expect_error(c, cases[i].line, cases[i].code, cases[i].op);
 }
 
-/* Receives one line and asserts it equals want byte for byte. */
-static void
-expect_line(struct h_conn *c, const char *want)
-{
-	char got[8192];
-	long n = h_recv_line(c, got, sizeof got, H_TIMEOUT_MS);
-
-	ck_assert_msg(n >= 0, "no line (%ld), wanted %s", n, want);
-	ck_assert_str_eq(got, want);
-}
-
 /* Sends line and asserts the next line equals want. */
 static void
 exchange(struct h_conn *c, const char *line, const char *want)
 {
 	ck_assert_int_eq(h_send_line(c, line), 0);
-	expect_line(c, want);
+	h_expect_line(c, want);
 }
 
 /* Sends line; asserts the next line starts with prefix and ends in "}. */
@@ -240,8 +205,8 @@ START_TEST(test_hello)
 	long long id, other_id;
 	json_t *r, *e;
 
-	up(NULL);
-	c = conn();
+	h_test_up(NULL);
+	c = h_test_conn();
 	r = ok(c, "{\"op\":\"hello\",\"name\":\"it-ops\"}");
 	ck_assert_str_eq(h_str(r, "op"), "hello");
 	ck_assert_str_eq(h_str(r, "server"), "crmpubsubd");
@@ -265,7 +230,7 @@ START_TEST(test_hello)
 	json_decref(e);
 
 	/* Another connection: a distinct id, name null until hello. */
-	other = conn();
+	other = h_test_conn();
 	other_id = hello_id(other, NULL);
 	ck_assert_int_ne(other_id, id);
 	e = client_entry(c, other_id);
@@ -286,8 +251,8 @@ START_TEST(test_hello_name_limits)
 	long long id;
 	int i;
 
-	up(NULL);
-	c = conn();
+	h_test_up(NULL);
+	c = h_test_conn();
 	memset(name, 'n', 128);
 	name[128] = '\0';
 	id = hello_id(c, name);
@@ -328,8 +293,8 @@ START_TEST(test_ping_and_id_echo)
 {
 	struct h_conn *c;
 
-	up(NULL);
-	c = conn();
+	h_test_up(NULL);
+	c = h_test_conn();
 	exchange(c, "{\"op\":\"ping\"}", "{\"ok\":true,\"op\":\"ping\"}");
 	exchange(c, "{\"op\":\"ping\",\"id\":7}",
 	    "{\"ok\":true,\"op\":\"ping\",\"id\":7}");
@@ -359,8 +324,8 @@ START_TEST(test_error_reply_echoes_id)
 	struct h_conn *c;
 	json_t *r;
 
-	up(NULL);
-	c = conn();
+	h_test_up(NULL);
+	c = h_test_conn();
 	/* Raw form: ok, op, id, error, message, in that order. */
 	expect_prefix(c, "{\"op\":\"nope\",\"id\":\"e1\"}",
 	    "{\"ok\":false,\"op\":\"nope\",\"id\":\"e1\",\"error\":\"unknown_op\","
@@ -392,8 +357,8 @@ START_TEST(test_unknown_fields_ignored)
 	json_t *r;
 	char t[80];
 
-	up(NULL);
-	c = conn();
+	h_test_up(NULL);
+	c = h_test_conn();
 	exchange(c, "{\"op\":\"ping\",\"foo\":[1,2,{\"x\":null}],\"bar\":{}}",
 	    "{\"ok\":true,\"op\":\"ping\"}");
 	h_topic(1, t);
@@ -425,8 +390,8 @@ START_TEST(test_request_shape_errors)
 	};
 	struct h_conn *c;
 
-	up(NULL);
-	c = conn();
+	h_test_up(NULL);
+	c = h_test_conn();
 	expect_errors(c, cases, sizeof cases / sizeof cases[0]);
 	/* The connection still works after all of that. */
 	exchange(c, "{\"op\":\"ping\"}", "{\"ok\":true,\"op\":\"ping\"}");
@@ -463,8 +428,8 @@ START_TEST(test_bad_json)
 	json_t *r;
 	size_t i;
 
-	up(NULL);
-	c = conn();
+	h_test_up(NULL);
+	c = h_test_conn();
 	expect_errors(c, text_cases, sizeof text_cases / sizeof text_cases[0]);
 	for (i = 0; i < sizeof raw_cases / sizeof raw_cases[0]; i++) {
 		ck_assert_int_eq(h_send(c, raw_cases[i].data, raw_cases[i].len),
@@ -483,8 +448,8 @@ START_TEST(test_subscribe_topic)
 	struct h_conn *c;
 	char t1[80], t2[80], req[256], want[256];
 
-	up(NULL);
-	c = conn();
+	h_test_up(NULL);
+	c = h_test_conn();
 	h_topic(1, t1);
 	h_topic(2, t2);
 	snprintf(req, sizeof req, "{\"op\":\"subscribe\",\"topic\":\"%s\"}", t1);
@@ -507,8 +472,8 @@ START_TEST(test_subscribe_canonical_lowercase)
 {
 	struct h_conn *c;
 
-	up(NULL);
-	c = conn();
+	h_test_up(NULL);
+	c = h_test_conn();
 	exchange(c, "{\"op\":\"subscribe\",\"topic\":\"" TOPIC_OF(UPPER_UUID)
 	    "\"}", "{\"ok\":true,\"op\":\"subscribe\",\"topics\":[\""
 	    TOPIC_OF(LOWER_UUID) "\"],\"subscribed\":1}");
@@ -531,8 +496,8 @@ START_TEST(test_subscribe_topics_dedup)
 	char t1[80], t2[80], t3[80];
 	json_t *r, *topics;
 
-	up(NULL);
-	c = conn();
+	h_test_up(NULL);
+	c = h_test_conn();
 	h_topic(1, t1);
 	h_topic(2, t2);
 	h_topic(3, t3);
@@ -587,8 +552,8 @@ START_TEST(test_subscribe_errors)
 	char line[512], t1[80];
 	int i;
 
-	up(NULL);
-	c = conn();
+	h_test_up(NULL);
+	c = h_test_conn();
 	for (i = 0; bad_topics[i] != NULL; i++) {
 		snprintf(line, sizeof line,
 		    "{\"op\":\"subscribe\",\"topic\":\"%s\"}", bad_topics[i]);
@@ -632,8 +597,8 @@ START_TEST(test_subscribe_too_many)
 	json_t *r;
 	int i;
 
-	up(args);
-	c = conn();
+	h_test_up(args);
+	c = h_test_conn();
 	for (i = 0; i < 5; i++)
 		h_topic((unsigned long)i + 1, t[i]);
 	/* More in one request than the limit: too_many, nothing changes. */
@@ -664,7 +629,7 @@ START_TEST(test_subscribe_too_many)
 	json_decref(r);
 	/* The limit is per connection. */
 	h_close(c);
-	c = conn();
+	c = h_test_conn();
 	r = ok(c, "{\"op\":\"subscribe\",\"topics\":[\"%s\",\"%s\",\"%s\"]}",
 	    t[2], t[3], t[4]);
 	ck_assert_int_eq(h_int(r, "subscribed"), 3);
@@ -680,8 +645,8 @@ START_TEST(test_unsubscribe)
 	json_t *r;
 	int i;
 
-	up(NULL);
-	c = conn();
+	h_test_up(NULL);
+	c = h_test_conn();
 	for (i = 0; i < 4; i++)
 		h_topic((unsigned long)i + 1, t[i]);
 	/* Nothing held: every form is a no-op. */
@@ -745,8 +710,8 @@ START_TEST(test_stats_counters)
 	json_t *s, *r;
 	int i;
 
-	up(NULL);
-	a = conn();
+	h_test_up(NULL);
+	a = h_test_conn();
 	r = ok(a, "{\"op\":\"stats\",\"id\":1}");
 	ck_assert_msg(json_object_size(r) == 4, "stats reply keys: %s", h_dump(r));
 	s = json_object_get(r, "stats");
@@ -761,7 +726,7 @@ START_TEST(test_stats_counters)
 	await_stat(a, "connections", 1);
 
 	/* connect() returns once queued; the daemon accepts soon after. */
-	b = conn();
+	b = h_test_conn();
 	await_stat(a, "connections", 2);
 
 	h_topic(1, t1);
@@ -829,9 +794,9 @@ START_TEST(test_topics_op)
 	size_t i;
 	int seen[5] = { 0 }, k;
 
-	up(NULL);
-	a = conn();
-	b = conn();
+	h_test_up(NULL);
+	a = h_test_conn();
+	b = h_test_conn();
 	for (k = 0; k < 5; k++)
 		h_topic((unsigned long)k + 1, t[k]);
 	exchange(a, "{\"op\":\"topics\"}",
@@ -910,9 +875,9 @@ START_TEST(test_clients_op)
 	size_t i;
 	int k;
 
-	up(NULL);
-	a = conn();
-	b = conn();
+	h_test_up(NULL);
+	a = h_test_conn();
+	b = h_test_conn();
 	ida = hello_id(a, "alpha");
 	idb = hello_id(b, NULL);
 	h_topic(1, t1);
@@ -962,8 +927,8 @@ START_TEST(test_broadcast_errors)
 	struct h_conn *c;
 	char u[37], line[1024];
 
-	up(NULL);
-	c = conn();
+	h_test_up(NULL);
+	c = h_test_conn();
 	h_uuid(1, u);
 	/* bad_event */
 	snprintf(line, sizeof line, "{\"op\":\"broadcast_to_contacts\","
@@ -1044,8 +1009,8 @@ START_TEST(test_too_many_broadcast)
 	char u[3][37], line[1024];
 	json_t *r;
 
-	up(args);
-	c = conn();
+	h_test_up(args);
+	c = h_test_conn();
 	h_uuid(1, u[0]);
 	h_uuid(2, u[1]);
 	h_uuid(3, u[2]);
@@ -1074,8 +1039,8 @@ START_TEST(test_line_too_long_reply)
 	char line[200];
 	json_t *r;
 
-	up(args);
-	c = conn();
+	h_test_up(args);
+	c = h_test_conn();
 	memset(line, 'x', 150);
 	line[150] = '\0';
 	expect_prefix(c, line, "{\"ok\":false,\"op\":null,"
@@ -1097,8 +1062,8 @@ START_TEST(test_every_error_counted)
 	long long before;
 	json_t *r;
 
-	up(args);
-	c = conn();
+	h_test_up(args);
+	c = h_test_conn();
 	h_topic(1, t1);
 	h_topic(2, t2);
 	before = stat_of(c, "errors");
@@ -1187,21 +1152,21 @@ START_TEST(test_protocol_example_session)
 	struct h_conn *w;
 	json_t *r;
 
-	up(NULL);
-	socat_start(&s, daemon_.sock);
+	h_test_up(NULL);
+	socat_start(&s, h_test_daemon.sock);
 	ck_assert_int_eq(write(s.in, sub, sizeof sub - 1),
 	    (ssize_t)(sizeof sub - 1));
-	expect_line(s.out, "{\"ok\":true,\"op\":\"subscribe\",\"topics\":["
+	h_expect_line(s.out, "{\"ok\":true,\"op\":\"subscribe\",\"topics\":["
 	    "\"crm:contact:0190a5b2-7c1e-7a01-8f00-000000000001:interactions\"],"
 	    "\"subscribed\":1}");
-	w = conn();
+	w = h_test_conn();
 	r = ok(w, "{\"op\":\"broadcast_to_contacts\",\"event\":"
 	    "\"interaction_created\",\"interaction_uuid\":"
 	    "\"0190a5b2-7c1e-7a01-8f00-0000000000aa\",\"contact_uuids\":["
 	    "\"0190a5b2-7c1e-7a01-8f00-000000000001\"]}");
 	ck_assert_int_eq(h_int(r, "delivered"), 1);
 	json_decref(r);
-	expect_line(s.out, "{\"type\":\"crm\",\"event\":\"interaction_created\","
+	h_expect_line(s.out, "{\"type\":\"crm\",\"event\":\"interaction_created\","
 	    "\"topic\":\"crm:contact:0190a5b2-7c1e-7a01-8f00-000000000001:"
 	    "interactions\",\"payload\":{\"interaction_uuid\":"
 	    "\"0190a5b2-7c1e-7a01-8f00-0000000000aa\"}}");
@@ -1220,7 +1185,7 @@ ops_suite(void)
 
 	tc = tcase_create("ops");
 	tcase_set_timeout(tc, 20);
-	tcase_add_checked_fixture(tc, NULL, down);
+	tcase_add_checked_fixture(tc, NULL, h_test_down);
 	tcase_add_test(tc, test_hello);
 	tcase_add_test(tc, test_hello_name_limits);
 	tcase_add_test(tc, test_ping_and_id_echo);
@@ -1237,7 +1202,7 @@ ops_suite(void)
 
 	tc = tcase_create("errors");
 	tcase_set_timeout(tc, 20);
-	tcase_add_checked_fixture(tc, NULL, down);
+	tcase_add_checked_fixture(tc, NULL, h_test_down);
 	tcase_add_test(tc, test_error_reply_echoes_id);
 	tcase_add_test(tc, test_unknown_fields_ignored);
 	tcase_add_test(tc, test_request_shape_errors);
