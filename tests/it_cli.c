@@ -43,7 +43,6 @@ struct cli_bg {
 	size_t	len;
 };
 
-static struct h_daemon daemon_;
 static char tools_all[PATH_MAX];	/* PATH dir: every tool the CLI uses */
 static char tools_nojq[PATH_MAX];	/* the same minus jq */
 static char tools_nosocat[PATH_MAX];	/* the same minus socat */
@@ -54,19 +53,10 @@ static const char *const cli_tools[] = {
 	"tail", "tr", NULL
 };
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int
 left_ms(long long deadline)
 {
-	long long d = deadline - now_ms();
+	long long d = deadline - h_now_ms();
 
 	return d < 0 ? 0 : (int)d;
 }
@@ -148,25 +138,17 @@ setup(void)
 	make_tool_dir(tools_all, sizeof tools_all, NULL);
 	make_tool_dir(tools_nojq, sizeof tools_nojq, "jq");
 	make_tool_dir(tools_nosocat, sizeof tools_nosocat, "socat");
-	memset(&daemon_, 0, sizeof daemon_);
+	memset(&h_test_daemon, 0, sizeof h_test_daemon);
 }
 
 static void
 teardown(void)
 {
-	if (daemon_.pid > 0)
-		h_daemon_stop(&daemon_, SIGTERM, H_TIMEOUT_MS);
+	if (h_test_daemon.pid > 0)
+		h_daemon_stop(&h_test_daemon, SIGTERM, H_TIMEOUT_MS);
 	remove_tool_dir(tools_all);
 	remove_tool_dir(tools_nojq);
 	remove_tool_dir(tools_nosocat);
-}
-
-/* Starts the test's daemon with extra arguments (NULL-terminated or NULL). */
-static void
-up(const char *const *args)
-{
-	ck_assert_msg(h_daemon_start(&daemon_, args) == 0,
-	    "daemon %s did not become ready", h_daemon_bin());
 }
 
 /* In the child: a clean environment for the CLI. sock_env: value of
@@ -231,7 +213,7 @@ static void
 run_cli_env(struct cli_run *r, const char *path, const char *sock_env,
     const char *xdg, const char *stdin_data, const char *const *args)
 {
-	long long deadline = now_ms() + CLI_TIMEOUT_MS;
+	long long deadline = h_now_ms() + CLI_TIMEOUT_MS;
 	int infd, outfd, errfd, open_fds = 2, status;
 	struct pollfd pfd[2];
 	pid_t pid, w;
@@ -292,7 +274,7 @@ run_cli_env(struct cli_run *r, const char *path, const char *sock_env,
 static void
 run_cli(struct cli_run *r, const char *const *args)
 {
-	run_cli_env(r, tools_all, daemon_.sock, NULL, NULL, args);
+	run_cli_env(r, tools_all, h_test_daemon.sock, NULL, NULL, args);
 }
 
 /* The CLI's stdout as one JSON value (pretty or not), asserted. */
@@ -333,38 +315,24 @@ expect_reply(const struct cli_run *r, int status)
 	return j;
 }
 
-/* A harness connection to the test's daemon, asserted. */
-static struct h_conn *
-conn(void)
-{
-	struct h_conn *c = h_connect(daemon_.sock);
-
-	ck_assert_msg(c != NULL, "connect to %s failed", daemon_.sock);
-	return c;
-}
-
-/* The daemon's stats counter `key`, asked over c. */
-static long long
-stat_of(struct h_conn *c, const char *key)
-{
-	json_t *r = h_request(c, "{\"op\":\"stats\"}");
-	long long v;
-
-	ck_assert_msg(h_is_ok(r), "stats failed");
-	v = h_int(json_object_get(r, "stats"), key);
-	json_decref(r);
-	return v;
-}
-
 /* Waits (bounded) until stats `key` equals want; returns the last value. */
 static long long
 await_stat(struct h_conn *c, const char *key, long long want)
 {
-	long long deadline = now_ms() + H_TIMEOUT_MS, v;
+	long long deadline = h_now_ms() + H_TIMEOUT_MS, v;
 
-	while ((v = stat_of(c, key)) != want && left_ms(deadline) > 0)
+	while ((v = h_stat_or_fail(c, key)) != want && left_ms(deadline) > 0)
 		poll(NULL, 0, 20);
 	return v;
+}
+
+/* The CLI's connection has gone (the daemon sees only the harness connection
+ * c) and took its subscriptions with it. */
+static void
+expect_cli_gone(struct h_conn *c)
+{
+	ck_assert_int_eq(await_stat(c, "connections", 1), 1);
+	ck_assert_int_eq(h_stat_or_fail(c, "subscriptions"), 0);
 }
 
 /* Starts the CLI in the background with stdin at EOF. */
@@ -374,7 +342,7 @@ bg_start(struct cli_bg *b, const char *const *args)
 	int infd;
 
 	memset(b, 0, sizeof *b);
-	b->pid = spawn_cli(args, tools_all, daemon_.sock, NULL, &infd,
+	b->pid = spawn_cli(args, tools_all, h_test_daemon.sock, NULL, &infd,
 	    &b->outfd, &b->errfd);
 	close(infd);
 }
@@ -384,7 +352,7 @@ bg_start(struct cli_bg *b, const char *const *args)
 static long
 bg_line(struct cli_bg *b, int fd, char *out, size_t cap, int timeout_ms)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = h_now_ms() + timeout_ms;
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	char *nl;
 	size_t len;
@@ -429,7 +397,7 @@ bg_line(struct cli_bg *b, int fd, char *out, size_t cap, int timeout_ms)
 static int
 bg_wait(struct cli_bg *b, int timeout_ms)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = h_now_ms() + timeout_ms;
 	int status;
 
 	while (waitpid(b->pid, &status, WNOHANG) == 0) {
@@ -461,7 +429,7 @@ START_TEST(test_ping)
 	struct cli_run r;
 	json_t *j;
 
-	up(NULL);
+	h_test_up(NULL);
 	run_cli(&r, args);
 	j = expect_reply(&r, 0);
 	ck_assert_str_eq(h_str(j, "op"), "ping");
@@ -478,8 +446,8 @@ START_TEST(test_stats)
 	char t1[80], t2[80];
 	json_t *j, *s;
 
-	up(NULL);
-	c = conn();
+	h_test_up(NULL);
+	c = h_test_conn();
 	h_topic(1, t1);
 	h_topic(2, t2);
 	json_decref(h_requestf(c, "{\"op\":\"subscribe\",\"topics\":"
@@ -511,8 +479,8 @@ START_TEST(test_topics)
 	size_t i, k;
 	int seen;
 
-	up(NULL);
-	c = conn();
+	h_test_up(NULL);
+	c = h_test_conn();
 	for (i = 0; i < 3; i++)
 		h_topic(10 + i, t[i]);
 	json_decref(h_requestf(c, "{\"op\":\"subscribe\",\"topics\":"
@@ -554,8 +522,8 @@ START_TEST(test_clients)
 	size_t i;
 	int seen = 0;
 
-	up(NULL);
-	c = conn();
+	h_test_up(NULL);
+	c = h_test_conn();
 	json_decref(h_request(c, "{\"op\":\"hello\",\"name\":\"cli-peer\"}"));
 	run_cli(&r, args);
 	j = expect_reply(&r, 0);
@@ -586,7 +554,7 @@ START_TEST(test_subscribe_follows_until_killed)
 	int i, st;
 	size_t k;
 
-	up(NULL);
+	h_test_up(NULL);
 	h_uuid(21, u1);
 	h_uuid(22, u2);
 	for (k = 0; k <= 36; k++)	/* upper-case form of u1 */
@@ -597,7 +565,7 @@ START_TEST(test_subscribe_follows_until_killed)
 	ck_assert_msg(n > 0 && strstr(line, "following 2 topic") != NULL,
 	    "no subscribed note (%ld): %s", n, n > 0 ? line : "");
 
-	c = conn();
+	c = h_test_conn();
 	r = h_requestf(c, "{\"op\":\"broadcast_to_contacts\",\"event\":"
 	    "\"interaction_updated\",\"interaction_uuid\":\"%s\","
 	    "\"contact_uuids\":[\"%s\",\"%s\"]}", UUID_I, u1, u2);
@@ -624,8 +592,7 @@ START_TEST(test_subscribe_follows_until_killed)
 	ck_assert_msg(st == 130 || st == 128 + SIGINT, "exit after SIGINT: %d",
 	    st);
 	/* Its connection is gone: only the harness connection is left. */
-	ck_assert_int_eq(await_stat(c, "connections", 1), 1);
-	ck_assert_int_eq(stat_of(c, "subscriptions"), 0);
+	expect_cli_gone(c);
 	bg_close(&b);
 	h_close(c);
 }
@@ -639,18 +606,17 @@ START_TEST(test_subscribe_sigterm_to_script_only)
 	struct h_conn *c;
 	long n;
 
-	up(NULL);
+	h_test_up(NULL);
 	h_uuid(23, u);
 	bg_start(&b, args);
 	n = bg_line(&b, b.errfd, line, sizeof line, CLI_TIMEOUT_MS);
 	ck_assert_msg(n > 0, "no subscribed note");
-	c = conn();
-	ck_assert_int_eq(stat_of(c, "subscriptions"), 1);
+	c = h_test_conn();
+	ck_assert_int_eq(h_stat_or_fail(c, "subscriptions"), 1);
 	/* A supervisor signalling the script alone: socat must go too. */
 	kill(b.pid, SIGTERM);
 	ck_assert_int_eq(bg_wait(&b, H_TIMEOUT_MS), 143);
-	ck_assert_int_eq(await_stat(c, "connections", 1), 1);
-	ck_assert_int_eq(stat_of(c, "subscriptions"), 0);
+	expect_cli_gone(c);
 	bg_close(&b);
 	h_close(c);
 }
@@ -664,12 +630,12 @@ START_TEST(test_subscribe_daemon_stops)
 	json_t *p;
 	long n;
 
-	up(NULL);
+	h_test_up(NULL);
 	h_uuid(24, u);
 	bg_start(&b, args);
 	n = bg_line(&b, b.errfd, line, sizeof line, CLI_TIMEOUT_MS);
 	ck_assert_msg(n > 0, "no subscribed note");
-	ck_assert_int_eq(WEXITSTATUS(h_daemon_stop(&daemon_, SIGTERM,
+	ck_assert_int_eq(WEXITSTATUS(h_daemon_stop(&h_test_daemon, SIGTERM,
 	    H_TIMEOUT_MS)), 0);
 	n = bg_line(&b, b.outfd, line, sizeof line, H_TIMEOUT_MS);
 	ck_assert_msg(n > 0, "shutdown push not printed");
@@ -689,7 +655,7 @@ START_TEST(test_subscribe_errors)
 	struct cli_run r;
 	json_t *j;
 
-	up(NULL);
+	h_test_up(NULL);
 	run_cli(&r, none);
 	ck_assert_int_eq(r.status, 2);
 	run_cli(&r, bad);
@@ -711,11 +677,11 @@ START_TEST(test_broadcast)
 	char topic[80];
 	json_t *j, *p;
 
-	up(NULL);
+	h_test_up(NULL);
 	h_uuid(31, u1);
 	h_uuid(32, u2);
 	h_topic(31, topic);
-	c = conn();
+	c = h_test_conn();
 	json_decref(h_requestf(c, "{\"op\":\"subscribe\",\"topic\":\"%s\"}",
 	    topic));
 
@@ -757,7 +723,7 @@ START_TEST(test_broadcast_errors)
 	struct cli_run r;
 	json_t *j;
 
-	up(NULL);
+	h_test_up(NULL);
 	h_uuid(33, u);
 	run_cli(&r, bad_event);
 	j = expect_reply(&r, 1);
@@ -786,7 +752,7 @@ START_TEST(test_broadcast_forbidden)
 	struct cli_run r;
 	json_t *j;
 
-	up(args);
+	h_test_up(args);
 	h_uuid(34, u);
 	run_cli(&r, bc);
 	j = expect_reply(&r, 1);
@@ -805,7 +771,7 @@ START_TEST(test_send)
 	struct cli_run r;
 	json_t *j;
 
-	up(NULL);
+	h_test_up(NULL);
 	run_cli(&r, ping);
 	j = expect_reply(&r, 0);
 	ck_assert_int_eq(h_int(j, "id"), 7);
@@ -831,8 +797,8 @@ START_TEST(test_shell_scripted)
 	char *second;
 	json_t *a, *b;
 
-	up(NULL);
-	run_cli_env(&r, tools_all, daemon_.sock, NULL, in, args);
+	h_test_up(NULL);
+	run_cli_env(&r, tools_all, h_test_daemon.sock, NULL, in, args);
 	ck_assert_msg(r.status == 0, "shell exit %d: %s", r.status, r.err);
 	ck_assert_msg(count_lines(r.out) == 2, "expected two reply lines: [%s]",
 	    r.out);
@@ -859,18 +825,17 @@ START_TEST(test_shell_subscriber_leaves_nothing)
 	struct cli_run r;
 	json_t *j;
 
-	up(NULL);
+	h_test_up(NULL);
 	h_topic(51, topic);
 	snprintf(in, sizeof in, "{\"op\":\"subscribe\",\"topic\":\"%s\"}\n",
 	    topic);
-	run_cli_env(&r, tools_all, daemon_.sock, NULL, in, args);
+	run_cli_env(&r, tools_all, h_test_daemon.sock, NULL, in, args);
 	ck_assert_msg(r.status == 0, "shell exit %d: %s", r.status, r.err);
 	j = json_loads(r.out, 0, NULL);
 	ck_assert_msg(h_is_ok(j), "subscribe reply: [%s]", r.out);
 	json_decref(j);
-	c = conn();
-	ck_assert_int_eq(await_stat(c, "connections", 1), 1);
-	ck_assert_int_eq(stat_of(c, "subscriptions"), 0);
+	c = h_test_conn();
+	expect_cli_gone(c);
 	h_close(c);
 }
 END_TEST
@@ -885,11 +850,11 @@ START_TEST(test_ok_false_from_refused_connection)
 
 	long long deadline;
 
-	up(args);
+	h_test_up(args);
 	/* The readiness probe may still hold the only slot for a moment. */
-	deadline = now_ms() + H_TIMEOUT_MS;
+	deadline = h_now_ms() + H_TIMEOUT_MS;
 	for (;;) {
-		c = conn();
+		c = h_test_conn();
 		j = h_request(c, "{\"op\":\"ping\"}");
 		if (h_is_ok(j) || left_ms(deadline) == 0)
 			break;
@@ -906,7 +871,7 @@ START_TEST(test_ok_false_from_refused_connection)
 	 * anything else is not. */
 	if (r.status == 3) {
 		ck_assert_msg(count_lines(r.err) == 1 &&
-		    strstr(r.err, daemon_.sock) != NULL, "refused: [%s]", r.err);
+		    strstr(r.err, h_test_daemon.sock) != NULL, "refused: [%s]", r.err);
 	} else {
 		j = expect_reply(&r, 1);
 		ck_assert_str_eq(h_str(j, "error"), "too_many");
@@ -999,8 +964,8 @@ START_TEST(test_socat_missing)
 	const char *args[] = { "ping", NULL };
 	struct cli_run r;
 
-	up(NULL);
-	run_cli_env(&r, tools_nosocat, daemon_.sock, NULL, NULL, args);
+	h_test_up(NULL);
+	run_cli_env(&r, tools_nosocat, h_test_daemon.sock, NULL, NULL, args);
 	ck_assert_int_eq(r.status, 4);
 	ck_assert_msg(strstr(r.err, "socat") != NULL, "stderr: %s", r.err);
 	ck_assert_uint_eq(r.outlen, 0);
@@ -1024,20 +989,20 @@ START_TEST(test_without_jq_raw_lines)
 	json_t *j;
 	size_t i;
 
-	up(NULL);
+	h_test_up(NULL);
 	h_uuid(41, u);
 	for (i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
-		run_cli_env(&r, tools_nojq, daemon_.sock, NULL, NULL, cmds[i]);
+		run_cli_env(&r, tools_nojq, h_test_daemon.sock, NULL, NULL, cmds[i]);
 		ck_assert_msg(count_lines(r.out) == 1,
 		    "%s without jq: not one line: [%s]", cmds[i][0], r.out);
 		j = expect_reply(&r, want[i]);
 		json_decref(j);
 	}
 	/* Byte for byte what the daemon says over a plain connection. */
-	c = conn();
+	c = h_test_conn();
 	ck_assert(h_send_line(c, "{\"op\":\"ping\"}") == 0);
 	ck_assert(h_recv_line(c, line, sizeof line, H_TIMEOUT_MS) > 0);
-	run_cli_env(&r, tools_nojq, daemon_.sock, NULL, NULL, ping);
+	run_cli_env(&r, tools_nojq, h_test_daemon.sock, NULL, NULL, ping);
 	ck_assert_int_eq(r.status, 0);
 	ck_assert_uint_eq(r.outlen, strlen(line) + 1);
 	ck_assert(strncmp(r.out, line, strlen(line)) == 0);
@@ -1057,16 +1022,16 @@ START_TEST(test_socket_resolution)
 	struct stat st;
 	struct cli_run r;
 
-	up(NULL);
+	h_test_up(NULL);
 	/* -s wins over CRMPUBSUB_SOCKET. */
-	snprintf(sflag, sizeof sflag, "%s", daemon_.sock);
+	snprintf(sflag, sizeof sflag, "%s", h_test_daemon.sock);
 	run_cli_env(&r, tools_all, "/nonexistent/env.sock", NULL, NULL, with_s);
 	ck_assert_msg(r.status == 0, "-s: exit %d %s", r.status, r.err);
-	snprintf(sock_cmd[0], sizeof sock_cmd[0], "--socket=%s", daemon_.sock);
+	snprintf(sock_cmd[0], sizeof sock_cmd[0], "--socket=%s", h_test_daemon.sock);
 	run_cli_env(&r, tools_all, "/nonexistent/env.sock", NULL, NULL, long_s);
 	ck_assert_msg(r.status == 0, "--socket=: exit %d %s", r.status, r.err);
 	/* CRMPUBSUB_SOCKET wins over XDG_RUNTIME_DIR. */
-	run_cli_env(&r, tools_all, "/nonexistent/env.sock", daemon_.dir, NULL,
+	run_cli_env(&r, tools_all, "/nonexistent/env.sock", h_test_daemon.dir, NULL,
 	    ping);
 	ck_assert_int_eq(r.status, 3);
 	ck_assert(strstr(r.err, "/nonexistent/env.sock") != NULL);
@@ -1076,7 +1041,7 @@ START_TEST(test_socket_resolution)
 		return;
 	}
 	/* $XDG_RUNTIME_DIR/crmpubsub.sock (the harness names it so). */
-	run_cli_env(&r, tools_all, NULL, daemon_.dir, NULL, ping);
+	run_cli_env(&r, tools_all, NULL, h_test_daemon.dir, NULL, ping);
 	ck_assert_msg(r.status == 0, "XDG: exit %d %s", r.status, r.err);
 	/* Last resort: /tmp/crmpubsub-<uid>/crmpubsub.sock. */
 	snprintf(fallback, sizeof fallback, "/tmp/crmpubsub-%u/crmpubsub.sock",
