@@ -687,15 +687,24 @@ START_TEST(test_foreach_once)
 }
 END_TEST
 
+/* A test case with the suite's 10 s timeout and a fresh registry per test. */
+static TCase *
+fresh_tcase(const char *name)
+{
+	TCase	*tc = tcase_create(name);
+
+	tcase_set_timeout(tc, 10);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	return tc;
+}
+
 static Suite *
 subs_suite(void)
 {
 	Suite	*s = suite_create("unit_subs");
 	TCase	*tc;
 
-	tc = tcase_create("registry");
-	tcase_set_timeout(tc, 10);
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tc = fresh_tcase("registry");
 	tcase_add_test(tc, test_add_holds_remove);
 	tcase_add_test(tc, test_remove_not_held);
 	tcase_add_test(tc, test_topic_freed_with_last_subscriber);
@@ -705,16 +714,12 @@ subs_suite(void)
 	tcase_add_test(tc, test_foreach_once);
 	suite_add_tcase(s, tc);
 
-	tc = tcase_create("table");
-	tcase_set_timeout(tc, 10);
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tc = fresh_tcase("table");
 	tcase_add_test(tc, test_table_growth);
 	tcase_add_test(tc, test_backward_shift_collisions);
 	suite_add_tcase(s, tc);
 
-	tc = tcase_create("model");
-	tcase_set_timeout(tc, 10);
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tc = fresh_tcase("model");
 	tcase_add_loop_test(tc, test_random_model, 0, 3);
 	suite_add_tcase(s, tc);
 	return s;
