@@ -157,8 +157,8 @@ static int
 run_capture(const char *const *argv, char *out, size_t outcap, char *err,
     size_t errcap, int timeout_ms)
 {
-	long long deadline = h_now_ms() + timeout_ms;
-	int po[2], pe[2], status, open_pipes = 2;
+	long long deadline = h_now_ms() + timeout_ms, left;
+	int po[2], pe[2], open_pipes = 2;
 	size_t lens[2] = { 0, 0 }, caps[2] = { outcap, errcap };
 	char *bufs[2] = { out, err };
 	struct pollfd pfd[2];
@@ -211,16 +211,8 @@ run_capture(const char *const *argv, char *out, size_t outcap, char *err,
 		if (pfd[i].fd >= 0)
 			close(pfd[i].fd);
 	}
-	for (;;) {
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			return status;
-		if (h_now_ms() >= deadline) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			return -1;
-		}
-		h_nap_ms(5);
-	}
+	left = deadline - h_now_ms();
+	return h_wait_child(pid, left > 0 ? (int)left : 0);
 }
 
 /* The daemon with these arguments exits 2 with exactly one stderr line
@@ -504,15 +496,31 @@ START_TEST(test_sighup_max_subscriptions)
 }
 END_TEST
 
+/* Broadcasts over w (each answer ok or forbidden, asserted) until one is
+ * ok (allowed 1) or forbidden (allowed 0): 1, or 0 after H_TIMEOUT_MS. */
+static int
+await_broadcast_allowed(struct h_conn *w, int allowed)
+{
+	long long deadline = h_now_ms() + H_TIMEOUT_MS;
+	json_t *r;
+	int seen;
+
+	for (seen = 0; !seen && h_now_ms() < deadline; h_nap_ms(seen ? 0 : 20)) {
+		r = broadcast_one(w, 1);
+		ck_assert(h_is_ok(r) || h_is_error(r, "forbidden"));
+		seen = allowed ? h_is_ok(r) : h_is_error(r, "forbidden");
+		json_decref(r);
+	}
+	return seen;
+}
+
 /* SIGHUP applies publish_uids to an existing connection, both ways. */
 START_TEST(test_sighup_publish_uids)
 {
 	struct scratch cfg;
 	struct h_daemon d;
 	struct h_conn *w;
-	long long deadline;
 	json_t *r;
-	int seen;
 
 	w = start_with_config(&cfg, &d, "# no ACL yet\n");
 	r = broadcast_one(w, 1);
@@ -521,34 +529,39 @@ START_TEST(test_sighup_publish_uids)
 
 	write_file(cfg.path, "publish_uids = 12345\n");
 	ck_assert_int_eq(kill(d.pid, SIGHUP), 0);
-	deadline = h_now_ms() + H_TIMEOUT_MS;
-	for (seen = 0; !seen && h_now_ms() < deadline; h_nap_ms(seen ? 0 : 20)) {
-		r = broadcast_one(w, 1);
-		ck_assert(h_is_ok(r) || h_is_error(r, "forbidden"));
-		seen = h_is_error(r, "forbidden");
-		json_decref(r);
-	}
-	ck_assert_msg(seen, "SIGHUP did not apply publish_uids = 12345");
+	ck_assert_msg(await_broadcast_allowed(w, 0),
+	    "SIGHUP did not apply publish_uids = 12345");
 	r = h_request(w, "{\"op\":\"ping\"}");
 	ck_assert(h_is_ok(r));
 	json_decref(r);
 
 	write_file(cfg.path, "publish_uids = 0\n");
 	ck_assert_int_eq(kill(d.pid, SIGHUP), 0);
-	deadline = h_now_ms() + H_TIMEOUT_MS;
-	for (seen = 0; !seen && h_now_ms() < deadline; h_nap_ms(seen ? 0 : 20)) {
-		r = broadcast_one(w, 1);
-		ck_assert(h_is_ok(r) || h_is_error(r, "forbidden"));
-		seen = h_is_ok(r);
-		json_decref(r);
-	}
-	ck_assert_msg(seen, "SIGHUP did not apply publish_uids = 0");
+	ck_assert_msg(await_broadcast_allowed(w, 1),
+	    "SIGHUP did not apply publish_uids = 0");
 
 	h_close(w);
 	ck_assert_int_eq(h_daemon_stop(&d, SIGTERM, H_TIMEOUT_MS), 0);
 	h_scratch_remove(cfg.dir);
 }
 END_TEST
+
+/* Replaces d's config file at path with text the daemon must refuse, sends
+ * SIGHUP and asserts that the log, from then on, names `named`; what says
+ * what was wrong, for the failure message. */
+static void
+hup_refused(struct h_daemon *d, const char *path, const char *text,
+    const char *named, const char *what)
+{
+	char *log = read_file(d->log);
+	size_t logged = strlen(log);
+
+	free(log);
+	write_file(path, text);
+	ck_assert_int_eq(kill(d->pid, SIGHUP), 0);
+	ck_assert_msg(wait_log(d->log, logged, named, H_TIMEOUT_MS),
+	    "%s not logged", what);
+}
 
 /* A bad config file on SIGHUP is logged and nothing of it applies; a good
  * one afterwards still does. */
@@ -558,8 +571,7 @@ START_TEST(test_sighup_bad_config_keeps_old)
 	struct h_daemon d;
 	struct h_conn *a, *b;
 	long long deadline;
-	size_t logged;
-	char *text, t[80];
+	char t[80];
 	json_t *r;
 	int applied;
 
@@ -570,25 +582,15 @@ START_TEST(test_sighup_bad_config_keeps_old)
 	h_topic(3, t);
 
 	/* An unknown key next to a valid change: neither applies. */
-	text = read_file(d.log);
-	logged = strlen(text);
-	free(text);
-	write_file(cfg.path, "max_subscriptions = 5\nno_such_setting = 1\n");
-	ck_assert_int_eq(kill(d.pid, SIGHUP), 0);
-	ck_assert_msg(wait_log(d.log, logged, "no_such_setting", H_TIMEOUT_MS),
-	    "bad config key not logged");
+	hup_refused(&d, cfg.path, "max_subscriptions = 5\nno_such_setting = 1\n",
+	    "no_such_setting", "bad config key");
 	r = h_requestf(a, "{\"op\":\"subscribe\",\"topic\":\"%s\"}", t);
 	ck_assert_msg(h_is_error(r, "too_many"), "half a bad config applied");
 	json_decref(r);
 
 	/* A bad value. */
-	text = read_file(d.log);
-	logged = strlen(text);
-	free(text);
-	write_file(cfg.path, "max_subscriptions = lots\n");
-	ck_assert_int_eq(kill(d.pid, SIGHUP), 0);
-	ck_assert_msg(wait_log(d.log, logged, "max_subscriptions", H_TIMEOUT_MS),
-	    "bad config value not logged");
+	hup_refused(&d, cfg.path, "max_subscriptions = lots\n",
+	    "max_subscriptions", "bad config value");
 	r = h_requestf(a, "{\"op\":\"subscribe\",\"topic\":\"%s\"}", t);
 	ck_assert(h_is_error(r, "too_many"));
 	json_decref(r);
