@@ -20,7 +20,11 @@ struct buf {
 /* Bytes still queued. */
 static inline size_t buf_len(const struct buf *b) { return b->len; }
 /* Start of the queued bytes. */
-static inline const char *buf_head(const struct buf *b) { return b->data + b->off; }
+static inline const char *
+buf_head(const struct buf *b)
+{
+	return b->data != NULL ? b->data + b->off : "";
+}
 
 int	 buf_reserve(struct buf *, size_t extra);	/* -1 on ENOMEM */
 int	 buf_append(struct buf *, const void *, size_t);
