@@ -297,7 +297,8 @@ START_TEST(test_installed_tree_with_pkg_config)
 	/* A clean sub-make: the outer make's variables (O=, SANITIZE=) must
 	 * not leak into the installed tree. */
 	ck_assert_msg(run(out, sizeof out, "cd %s && env -u MAKEFLAGS "
-	    "-u MAKELEVEL -u MFLAGS make -s install DESTDIR=%s PREFIX=/usr",
+	    "-u MAKELEVEL -u MFLAGS -u O -u SANITIZE make -s install DESTDIR=%s "
+	    "PREFIX=/usr",
 	    top_dir(), tmpdir) == 0, "make install failed: %s", out);
 	ck_assert_int_eq(run(out, sizeof out, "test -f %s/usr/include/"
 	    "crmpubsub.h && test -f %s/usr/lib/libcrmpubsub.so.1 && "
