@@ -106,10 +106,28 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+# Every run uses one copy of the daemon, even if the tree is rebuilt meanwhile.
+if [ -x "$daemon" ]; then
+	cp "$daemon" "$workdir/crmpubsubd"
+	daemon="$workdir/crmpubsubd"
+fi
 
 # --- servers --------------------------------------------------------------------
 # start_server crm|redis: starts it on a fresh socket; sets srv_pid, srv_sock.
+# Tries three times (a binary being rebuilt in a working tree cannot run).
 start_server() {
+	local attempt
+	for attempt in 1 2 3; do
+		try_start_server "$1" && return 0
+		srv_pid=""
+		log "$1 did not start (attempt $attempt); its log:"
+		tail -n 5 "$workdir/$1/log" >&2 || true
+		sleep 1
+	done
+	exit 1
+}
+
+try_start_server() {
 	local dir="$workdir/$1" i
 	rm -rf "$dir"; mkdir -p "$dir"
 	srv_sock="$dir/s.sock"
@@ -132,9 +150,9 @@ start_server() {
 		kill -0 "$srv_pid" 2>/dev/null || break
 		sleep 0.05
 	done
-	log "$1 did not start; its log:"
-	tail -n 20 "$dir/log" >&2 || true
-	exit 1
+	kill -TERM "$srv_pid" 2>/dev/null || true
+	wait "$srv_pid" 2>/dev/null || true
+	return 1
 }
 
 stop_server() {
