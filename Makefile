@@ -118,12 +118,15 @@ $(O)/client/examples/%: client/examples/%.c $(LIB_A)
 	  $(LIB_A) $(JANSSON) $(LIBUUID) -pthread
 
 $(O)/tests/unit_%: tests/unit_%.c $(PROTO_OBJS) $(DAEMON_LIB_OBJS)
+	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CPPFLAGS) -Idaemon $(PC_CFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ \
 	  $(LIBEVENT) $(JANSSON) $(LIBUUID) $(CHECKLIBS)
 $(O)/tests/it_%: tests/it_%.c $(TEST_SUPPORT_OBJS) $(PROTO_OBJS)
+	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CPPFLAGS) -Itests $(PC_CFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ \
 	  $(JANSSON) $(LIBUUID) $(CHECKLIBS)
 $(O)/tests/client_%: tests/client_%.c $(TEST_SUPPORT_OBJS) $(LIB_A)
+	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CPPFLAGS) -Itests $(PC_CFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ \
 	  $(JANSSON) $(LIBUUID) $(CHECKLIBS) -pthread
 
