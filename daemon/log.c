@@ -9,13 +9,17 @@
 
 #include "crmpubsubd.h"
 
-static int	log_verbose;
+static int		 log_verbose;
+static const char	*log_prefix = "crmpubsubd: ";
 
 void
 log_init(int verbose)
 {
 	log_verbose = verbose;
 	setvbuf(stderr, NULL, _IOLBF, 0);
+	/* journald already stamps each line with the program name. */
+	if (getenv("JOURNAL_STREAM") != NULL)
+		log_prefix = "";
 }
 
 void
@@ -24,7 +28,7 @@ log_set_verbose(int verbose)
 	log_verbose = verbose;
 }
 
-/* One line: "crmpubsubd: <text>[: <strerror>]". */
+/* One line: "crmpubsubd: <text>[: <strerror>]" (no prefix under journald). */
 static void
 log_vline(const char *fmt, va_list ap, int err)
 {
@@ -32,9 +36,9 @@ log_vline(const char *fmt, va_list ap, int err)
 
 	vsnprintf(line, sizeof line, fmt, ap);
 	if (err != 0)
-		fprintf(stderr, "crmpubsubd: %s: %s\n", line, strerror(err));
+		fprintf(stderr, "%s%s: %s\n", log_prefix, line, strerror(err));
 	else
-		fprintf(stderr, "crmpubsubd: %s\n", line);
+		fprintf(stderr, "%s%s\n", log_prefix, line);
 }
 
 void
