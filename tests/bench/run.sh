@@ -107,6 +107,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 # Every run uses one copy of the daemon, even if the tree is rebuilt meanwhile.
+rev=$(git -C "$top" log -1 --format='%h %cd' --date=format:'%Y-%m-%d %H:%M' 2>/dev/null || echo unknown)
 if [ -x "$daemon" ]; then
 	cp "$daemon" "$workdir/crmpubsubd"
 	daemon="$workdir/crmpubsubd"
@@ -244,9 +245,8 @@ if [ -s "$out/plot.dat" ]; then
 fi
 {
 	echo
-	rev=$(git -C "$top" log -1 --format='%h %cd' --date=format:'%Y-%m-%d %H:%M' 2>/dev/null || echo unknown)
-	echo "crmpubsubd: $("$daemon" --version 2>/dev/null | head -n 1), tree at commit $rev" \
-		"(the binary was built from the working tree then)."
+	echo "crmpubsubd: $("$daemon" --version 2>/dev/null | head -n 1), copied when the tree" \
+		"was at commit $rev (built from the working tree)."
 	echo "Machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')," \
 		"kernel $(uname -r); Redis $(redis-server --version | sed -E 's/.*v=([^ ]+).*/\1/')."
 	echo "Run: rounds=$rounds duration=${duration}s warmup=${warmup}s, $(date -u '+%Y-%m-%d %H:%M UTC');" \
