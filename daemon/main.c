@@ -19,6 +19,7 @@ static struct config_override	*overrides;
 static size_t			 noverrides;
 static int			 stopping;
 static struct event		*stop_poll_ev;
+static struct event		*ev_term, *ev_int, *ev_hup;
 
 /* A bad command line: one line naming the problem, exit 2. */
 static void __attribute__((format(printf, 1, 2), noreturn))
@@ -155,10 +156,27 @@ signal_reload_cb(evutil_socket_t sig, short what, void *arg)
 	    "(no config file)");
 }
 
+/* Releases everything, so a sanitizer run ends with nothing leaked. */
+static void
+teardown(void)
+{
+	federate_shutdown();
+	conn_close_all();
+	subs_free_all();
+	if (stop_poll_ev != NULL)
+		event_free(stop_poll_ev);
+	event_free(ev_term);
+	event_free(ev_int);
+	event_free(ev_hup);
+	event_base_free(base);
+	libevent_global_shutdown();
+	config_free(cfg);
+	free(overrides);
+}
+
 int
 main(int argc, char **argv)
 {
-	struct event	*ev_term, *ev_int, *ev_hup;
 	char		*cause = NULL;
 
 	parse_args(argc, argv);
@@ -189,14 +207,7 @@ main(int argc, char **argv)
 		log_warnx("%s", cause ? cause : "cannot listen");
 		free(cause);
 		listen_stop();
-		conn_close_all();
-		event_free(ev_term);
-		event_free(ev_int);
-		event_free(ev_hup);
-		event_base_free(base);
-		libevent_global_shutdown();
-		config_free(cfg);
-		free(overrides);
+		teardown();
 		return 1;
 	}
 	stats.started = time(NULL);
@@ -214,18 +225,7 @@ main(int argc, char **argv)
 		listen_stop();
 		log_warnx("event loop ended unexpectedly");
 	}
-	federate_shutdown();
-	conn_close_all();
-	subs_free_all();
-	if (stop_poll_ev != NULL)
-		event_free(stop_poll_ev);
-	event_free(ev_term);
-	event_free(ev_int);
-	event_free(ev_hup);
-	event_base_free(base);
-	libevent_global_shutdown();
-	config_free(cfg);
-	free(overrides);
+	teardown();
 	log_info("exited");
 	return 0;
 }
