@@ -66,17 +66,14 @@ struct cl_req {
 	size_t			 nadded;
 };
 
-/* A FIFO of records (ring). */
-struct cl_reqq {
-	struct cl_req	*v;
+/* A FIFO of fixed-size records (ring.c). */
+struct cl_ring {
+	unsigned char	*v;
 	size_t		 head, n, cap;
+	size_t		 size;		/* bytes per record */
 };
 
-/* A FIFO of received messages (ring). */
-struct cl_msgq {
-	struct crmpubsub_message	*v;
-	size_t				 head, n, cap;
-};
+#define CL_RING_INIT(type)	{ NULL, 0, 0, 0, sizeof(type) }
 
 struct crmpubsub {
 	pthread_mutex_t		 lock;
@@ -118,7 +115,7 @@ struct crmpubsub {
 
 	/* output */
 	struct buf		 out;
-	struct cl_reqq		 reqs;
+	struct cl_ring		 reqs;		/* struct cl_req */
 	size_t			 n_written;
 	size_t			 partial;
 	uint64_t		 out_appended;	/* bytes ever appended, this gen */
@@ -133,7 +130,7 @@ struct crmpubsub {
 	size_t			 nheld, held_cap;
 
 	/* messages not yet handed out */
-	struct cl_msgq		 msgs;
+	struct cl_ring		 msgs;		/* struct crmpubsub_message */
 	bool			 ev_signalled;
 	bool			 overflowed;
 	unsigned long long	 overflow_dropped;
@@ -149,10 +146,19 @@ void	 cl_log(crmpubsub *, enum crmpubsub_log_level, const char *fmt, ...)
 /* A broadcast ended badly (rejected, dropped, lost, failed): flush sees it. */
 void	 cl_broadcast_failed(crmpubsub *);
 
+/* ring.c */
+int	 cl_ring_push(struct cl_ring *, const void *rec);
+void	*cl_ring_at(const struct cl_ring *, size_t i);
+void	 cl_ring_pop(struct cl_ring *);
+void	 cl_ring_free(struct cl_ring *);
+
 /* reqq.c */
-int	 cl_reqq_push(struct cl_reqq *, const struct cl_req *);
-struct cl_req *cl_reqq_at(struct cl_reqq *, size_t i);
-void	 cl_reqq_pop(struct cl_reqq *);
+/* The i-th request record from the front. */
+static inline struct cl_req *
+cl_reqq_at(struct cl_ring *q, size_t i)
+{
+	return cl_ring_at(q, i);
+}
 void	 cl_req_release(struct cl_req *);
 /* Queues one request line (with its newline) and its record. -1 ENOMEM. */
 int	 cl_queue_request(crmpubsub *, const struct buf *line,
@@ -196,7 +202,6 @@ void	 cl_msg_resync(crmpubsub *, enum crmpubsub_resync_reason,
 	    unsigned long long dropped);
 /* 1 with *out filled, 0 when empty. */
 int	 cl_msg_pop(crmpubsub *, struct crmpubsub_message *out);
-void	 cl_msgq_free(struct cl_msgq *);
 
 /* subscribe.c */
 bool	 cl_held_has(const crmpubsub *, const struct topic_key *);

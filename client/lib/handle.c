@@ -84,6 +84,8 @@ crmpubsub_new(void)
 	if (c == NULL)
 		return NULL;
 	c->epfd = c->tfd = c->evfd = c->wakefd = c->sock = -1;
+	c->reqs.size = sizeof(struct cl_req);
+	c->msgs.size = sizeof(struct crmpubsub_message);
 	if (pthread_mutex_init(&c->lock, NULL) != 0) {
 		free(c);
 		errno = ENOMEM;
@@ -180,10 +182,10 @@ crmpubsub_close(crmpubsub *c)
 		close(c->sock);
 	for (i = 0; i < c->reqs.n; i++)
 		cl_req_release(cl_reqq_at(&c->reqs, i));
-	free(c->reqs.v);
+	cl_ring_free(&c->reqs);
 	buf_free(&c->out);
 	buf_free(&c->in);
-	cl_msgq_free(&c->msgs);
+	cl_ring_free(&c->msgs);
 	free(c->held);
 	free(c->socket_opt);
 	free(c->name);

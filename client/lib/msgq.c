@@ -26,35 +26,11 @@ cl_msg_signal(crmpubsub *c, bool readable)
 	c->ev_signalled = readable;
 }
 
-/* Appends without the limit check; false when out of memory. */
-static bool
-cl_msgq_append(struct cl_msgq *q, const struct crmpubsub_message *m)
-{
-	struct crmpubsub_message	*nv;
-	size_t				 ncap, i;
-
-	if (q->n == q->cap) {
-		ncap = q->cap ? q->cap * 2 : 16;
-		nv = malloc(ncap * sizeof *nv);
-		if (nv == NULL)
-			return false;
-		for (i = 0; i < q->n; i++)
-			nv[i] = q->v[(q->head + i) % q->cap];
-		free(q->v);
-		q->v = nv;
-		q->cap = ncap;
-		q->head = 0;
-	}
-	q->v[(q->head + q->n) % q->cap] = *m;
-	q->n++;
-	return true;
-}
-
 void
 cl_msg_push(crmpubsub *c, const struct crmpubsub_message *m)
 {
 	if (c->overflowed || c->msgs.n >= c->max_messages ||
-	    !cl_msgq_append(&c->msgs, m)) {
+	    cl_ring_push(&c->msgs, m) == -1) {
 		if (!c->overflowed)
 			cl_log(c, CRMPUBSUB_LOG_WARNING, "message queue full "
 			    "(%zu unread): dropping until the application "
@@ -91,9 +67,8 @@ cl_msg_pop(crmpubsub *c, struct crmpubsub_message *out)
 			cl_msg_signal(c, false);
 			return 0;
 		}
-		*out = c->msgs.v[c->msgs.head];
-		c->msgs.head = (c->msgs.head + 1) % c->msgs.cap;
-		c->msgs.n--;
+		*out = *(struct crmpubsub_message *)cl_ring_at(&c->msgs, 0);
+		cl_ring_pop(&c->msgs);
 		/* Nothing for a topic unsubscribed since it was queued. */
 		if (out->type != CRMPUBSUB_MSG_CRM ||
 		    (topic_parse(out->topic, strlen(out->topic), &k) == 0 &&
@@ -111,16 +86,8 @@ cl_msg_pop(crmpubsub *c, struct crmpubsub_message *out)
 		m.dropped = c->overflow_dropped;
 		c->overflowed = false;
 		c->overflow_dropped = 0;
-		(void)cl_msgq_append(&c->msgs, &m);
+		(void)cl_ring_push(&c->msgs, &m);
 	}
 	cl_msg_signal(c, c->msgs.n > 0);
 	return 1;
-}
-
-void
-cl_msgq_free(struct cl_msgq *q)
-{
-	free(q->v);
-	q->v = NULL;
-	q->head = q->n = q->cap = 0;
 }

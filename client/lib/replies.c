@@ -62,7 +62,7 @@ cl_handle_reply(crmpubsub *c, const json_t *o)
 	if (c->n_written == 0 || c->reqs.n == 0)
 		return -1;	/* a reply nobody asked for */
 	r = *cl_reqq_at(&c->reqs, 0);
-	cl_reqq_pop(&c->reqs);
+	cl_ring_pop(&c->reqs);
 	c->n_written--;
 	code = json_string_value(json_object_get(o, "error"));
 	text = json_string_value(json_object_get(o, "message"));
@@ -229,7 +229,7 @@ cl_fast_broadcast_ack(crmpubsub *c, const char *line, size_t len)
 	if (p == end || (*p != '}' && *p != ','))
 		return 0;
 	cl_req_release(r);
-	cl_reqq_pop(&c->reqs);
+	cl_ring_pop(&c->reqs);
 	c->n_written--;
 	c->st.pending--;
 	c->st.acked++;

@@ -8,46 +8,6 @@
 
 #include "client.h"
 
-/* Appends a record; -1 when out of memory. */
-int
-cl_reqq_push(struct cl_reqq *q, const struct cl_req *r)
-{
-	struct cl_req	*nv;
-	size_t		 ncap, i;
-
-	if (q->n == q->cap) {
-		ncap = q->cap ? q->cap * 2 : 64;
-		nv = malloc(ncap * sizeof *nv);
-		if (nv == NULL)
-			return -1;
-		for (i = 0; i < q->n; i++)
-			nv[i] = q->v[(q->head + i) % q->cap];
-		free(q->v);
-		q->v = nv;
-		q->cap = ncap;
-		q->head = 0;
-	}
-	q->v[(q->head + q->n) % q->cap] = *r;
-	q->n++;
-	return 0;
-}
-
-/* The i-th record from the front. */
-struct cl_req *
-cl_reqq_at(struct cl_reqq *q, size_t i)
-{
-	return &q->v[(q->head + i) % q->cap];
-}
-
-/* Removes the front record (its resources must be released first). */
-void
-cl_reqq_pop(struct cl_reqq *q)
-{
-	q->head = (q->head + 1) % q->cap;
-	if (--q->n == 0)
-		q->head = 0;
-}
-
 /* Frees what a record owns. */
 void
 cl_req_release(struct cl_req *r)
@@ -64,7 +24,7 @@ cl_queue_request(crmpubsub *c, const struct buf *line, const struct cl_req *r)
 
 	if (buf_append(&c->out, buf_head(line), buf_len(line)) == -1)
 		return -1;
-	if (cl_reqq_push(&c->reqs, r) == -1) {
+	if (cl_ring_push(&c->reqs, r) == -1) {
 		c->out.len = before;	/* undo the append */
 		return -1;
 	}
@@ -89,7 +49,7 @@ void
 cl_out_disconnected(crmpubsub *c)
 {
 	struct buf	 keep = BUF_INIT;
-	struct cl_reqq	 kept = { NULL, 0, 0, 0 };
+	struct cl_ring	 kept = CL_RING_INIT(struct cl_req);
 	struct cl_req	*r;
 	const char	*p = buf_head(&c->out);
 	size_t		 i, skip;
@@ -110,7 +70,7 @@ cl_out_disconnected(crmpubsub *c)
 	for (i = skip; i < c->reqs.n; i++) {
 		r = cl_reqq_at(&c->reqs, i);
 		if (r->kind == CL_REQ_BROADCAST && ok) {
-			if (cl_reqq_push(&kept, r) == 0) {
+			if (cl_ring_push(&kept, r) == 0) {
 				if (buf_append(&keep, p, r->len) == 0) {
 					p += r->len;
 					continue;
@@ -124,7 +84,7 @@ cl_out_disconnected(crmpubsub *c)
 	}
 	buf_free(&c->out);
 	c->out = keep;
-	free(c->reqs.v);
+	cl_ring_free(&c->reqs);
 	c->reqs = kept;
 	c->n_written = 0;
 	c->partial = 0;
@@ -150,7 +110,7 @@ int
 cl_out_connected(crmpubsub *c)
 {
 	struct buf	 pre = BUF_INIT, line = BUF_INIT;
-	struct cl_reqq	 q = { NULL, 0, 0, 0 };
+	struct cl_ring	 q = CL_RING_INIT(struct cl_req);
 	struct cl_req	 r;
 	size_t		 i, n;
 
@@ -160,7 +120,7 @@ cl_out_connected(crmpubsub *c)
 	r.kind = CL_REQ_HELLO;
 	r.len = (uint32_t)buf_len(&line);
 	if (buf_append(&pre, buf_head(&line), buf_len(&line)) == -1 ||
-	    cl_reqq_push(&q, &r) == -1)
+	    cl_ring_push(&q, &r) == -1)
 		goto fail;
 	for (i = 0; i < c->nheld; i += n) {
 		n = c->nheld - i;
@@ -175,19 +135,19 @@ cl_out_connected(crmpubsub *c)
 		if (i + n == c->nheld)
 			r.resync = CRMPUBSUB_RESYNC_RECONNECTED;
 		if (buf_append(&pre, buf_head(&line), buf_len(&line)) == -1 ||
-		    cl_reqq_push(&q, &r) == -1)
+		    cl_ring_push(&q, &r) == -1)
 			goto fail;
 	}
 	/* Then the broadcasts queued while disconnected. */
 	if (buf_append(&pre, buf_head(&c->out), buf_len(&c->out)) == -1)
 		goto fail;
 	for (i = 0; i < c->reqs.n; i++)
-		if (cl_reqq_push(&q, cl_reqq_at(&c->reqs, i)) == -1)
+		if (cl_ring_push(&q, cl_reqq_at(&c->reqs, i)) == -1)
 			goto fail;
 	buf_free(&line);
 	buf_free(&c->out);
 	c->out = pre;
-	free(c->reqs.v);
+	cl_ring_free(&c->reqs);
 	c->reqs = q;
 	c->n_written = 0;
 	c->partial = 0;
@@ -197,7 +157,7 @@ cl_out_connected(crmpubsub *c)
 fail:
 	buf_free(&pre);
 	buf_free(&line);
-	free(q.v);
+	cl_ring_free(&q);
 	errno = ENOMEM;
 	return -1;
 }
