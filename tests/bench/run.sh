@@ -245,11 +245,11 @@ if [ -s "$out/plot.dat" ]; then
 fi
 {
 	echo
-	echo "crmpubsubd: $("$daemon" --version 2>/dev/null | head -n 1), copied when the tree" \
+	echo "- crmpubsubd: $("$daemon" --version 2>/dev/null | head -n 1), copied when the tree" \
 		"was at commit $rev (built from the working tree)."
-	echo "Machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')," \
+	echo "- Machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')," \
 		"kernel $(uname -r); Redis $(redis-server --version | sed -E 's/.*v=([^ ]+).*/\1/')."
-	echo "Run: rounds=$rounds duration=${duration}s warmup=${warmup}s, $(date -u '+%Y-%m-%d %H:%M UTC');" \
+	echo "- Run: rounds=$rounds duration=${duration}s warmup=${warmup}s, $(date -u '+%Y-%m-%d %H:%M UTC');" \
 		"load average before $load_start, after $load_end (anything well above 2 means other work shared the cores)."
 } | tee -a "$out/results.md"
 if [ "$failures" != 0 ]; then
