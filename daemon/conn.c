@@ -26,14 +26,21 @@
 #include "crmpubsubd.h"
 #include "push.h"
 
+/* Drained output queues of this capacity range are kept (see conn_write). */
+#define CONN_KEEP_OUT_MIN	(16 * 1024)
+#define CONN_KEEP_OUT_MAX	(1024 * 1024)
+
 struct conn_list	 conns = TAILQ_HEAD_INITIALIZER(conns);
 unsigned		 nconns;
 
 static struct conn_list	 dirty = TAILQ_HEAD_INITIALIZER(dirty);
 static struct event	*flush_ev;
 static uint64_t		 next_id = 1;
-/* Every read lands here first; only a partial last line is copied out. */
-static char		 read_buf[64 * 1024];
+/* Every read lands here first; only a partial last line is copied out. It
+ * is large so that one read takes a pipelining writer's whole socket buffer:
+ * the more broadcasts one loop turn handles, the more pushes share each
+ * subscriber's write. */
+static char		 read_buf[256 * 1024];
 
 static void	conn_read_cb(evutil_socket_t, short, void *);
 static void	conn_write_cb(evutil_socket_t, short, void *);
@@ -341,7 +348,13 @@ conn_write(struct conn *c)
 		return -1;
 	}
 	if (buf_len(&c->out) == 0) {
-		buf_free(&c->out);	/* idle connections hold no buffer */
+		/* Subscribers' small queues are freed, so an idle connection
+		 * holds no buffer; a writer's large reply queue is kept, as it
+		 * would be grown again by the next batch of requests. */
+		if (c->out.cap < CONN_KEEP_OUT_MIN || c->out.cap > CONN_KEEP_OUT_MAX)
+			buf_free(&c->out);
+		else
+			buf_reset(&c->out);
 		if (c->ev_write != NULL)
 			event_del(c->ev_write);
 		if (c->flags & (CONN_CLOSING | CONN_SHUTDOWN)) {

@@ -179,24 +179,28 @@ buf_put_jstrz(struct buf *b, const char *s)
 	return buf_put_jstr(b, s, strlen(s));
 }
 
-/* Appends a signed integer. */
-int
-buf_put_int(struct buf *b, long long v)
-{
-	char	tmp[24];
-	int	n = snprintf(tmp, sizeof tmp, "%lld", v);
-
-	return buf_append(b, tmp, (size_t)n);
-}
-
-/* Appends an unsigned integer. */
+/* Appends an unsigned integer in decimal. */
 int
 buf_put_uint(struct buf *b, unsigned long long v)
 {
-	char	tmp[24];
-	int	n = snprintf(tmp, sizeof tmp, "%llu", v);
+	char	tmp[24], *p = tmp + sizeof tmp;
 
-	return buf_append(b, tmp, (size_t)n);
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	return buf_append(b, p, (size_t)(tmp + sizeof tmp - p));
+}
+
+/* Appends a signed integer in decimal. */
+int
+buf_put_int(struct buf *b, long long v)
+{
+	if (v >= 0)
+		return buf_put_uint(b, (unsigned long long)v);
+	if (buf_putc(b, '-') == -1)
+		return -1;
+	return buf_put_uint(b, 0 - (unsigned long long)v);
 }
 
 /* Appends ,"key": (no comma right after an opening brace or bracket). */

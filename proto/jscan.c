@@ -50,20 +50,27 @@ close_tok(struct jscan_state *s, int t)
 	s->js->tok[t].end = (uint16_t)s->js->ntok;
 }
 
+/* Bytes allowed inside a subset string: printable ASCII except '"', '\\'. */
+static int
+plain_byte(unsigned char c)
+{
+	return c >= 0x20 && c <= 0x7e && c != '"' && c != '\\';
+}
+
 static int
 scan_string(struct jscan_state *s)
 {
-	const char	*q;
+	const char	*q, *r;
 	int		 t;
 
-	q = ++s->p;
-	while (q < s->end && *q != '"') {
-		if ((unsigned char)*q < 0x20 || (unsigned char)*q > 0x7e ||
-		    *q == '\\')
+	s->p++;
+	q = memchr(s->p, '"', (size_t)(s->end - s->p));
+	if (q == NULL)
+		return -1;
+	for (r = s->p; r < q; r++)
+		if (!plain_byte((unsigned char)*r))
 			return -1;
-		q++;
-	}
-	if (q >= s->end || (t = new_tok(s, JS_STRING, s->p)) == -1)
+	if ((t = new_tok(s, JS_STRING, s->p)) == -1)
 		return -1;
 	s->js->tok[t].len = (uint32_t)(q - s->p);
 	close_tok(s, t);
