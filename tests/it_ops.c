@@ -1144,6 +1144,29 @@ done:
 	h_close(p->out);
 }
 
+/* The push every example below causes. */
+#define EXAMPLE_PUSH "{\"type\":\"crm\",\"event\":\"interaction_created\"," \
+	"\"topic\":\"crm:contact:0190a5b2-7c1e-7a01-8f00-000000000001:" \
+	"interactions\",\"payload\":{\"interaction_uuid\":" \
+	"\"0190a5b2-7c1e-7a01-8f00-0000000000aa\"}}"
+
+/* Writes one request line through a socat of its own, as the docs do with
+ * "echo … | socat - UNIX-CONNECT:…", and checks the reply line. */
+static void
+socat_exchange(const char *request, const char *reply)
+{
+	struct socat_proc w;
+	size_t n = strlen(request);
+
+	socat_start(&w, h_test_daemon.sock);
+	ck_assert_int_eq(write(w.in, request, n), (ssize_t)n);
+	ck_assert_int_eq(write(w.in, "\n", 1), 1);
+	h_expect_line(w.out, reply);
+	socat_stop(&w);
+}
+
+/* PROTOCOL.md's session, and the writer sides shown in docs/protocol.md and
+ * README.md, byte for byte through real socat processes. */
 START_TEST(test_protocol_example_session)
 {
 	static const char sub[] = "{\"op\":\"subscribe\",\"topic\":\"crm:contact:"
@@ -1166,10 +1189,26 @@ START_TEST(test_protocol_example_session)
 	    "\"0190a5b2-7c1e-7a01-8f00-000000000001\"]}");
 	ck_assert_int_eq(h_int(r, "delivered"), 1);
 	json_decref(r);
-	h_expect_line(s.out, "{\"type\":\"crm\",\"event\":\"interaction_created\","
-	    "\"topic\":\"crm:contact:0190a5b2-7c1e-7a01-8f00-000000000001:"
-	    "interactions\",\"payload\":{\"interaction_uuid\":"
-	    "\"0190a5b2-7c1e-7a01-8f00-0000000000aa\"}}");
+	h_expect_line(s.out, EXAMPLE_PUSH);
+
+	/* docs/protocol.md: upper-case interaction UUID and a null contact. */
+	socat_exchange("{\"op\":\"broadcast_to_contacts\",\"event\":"
+	    "\"interaction_created\",\"interaction_uuid\":"
+	    "\"0190A5B2-7C1E-7A01-8F00-0000000000AA\",\"contact_uuids\":["
+	    "\"0190a5b2-7c1e-7a01-8f00-000000000001\",null]}",
+	    "{\"ok\":true,\"op\":\"broadcast_to_contacts\",\"topics\":1,"
+	    "\"delivered\":1}");
+	h_expect_line(s.out, EXAMPLE_PUSH);
+
+	/* README.md's 30-second demo. */
+	socat_exchange("{\"op\":\"broadcast_interaction\",\"event\":"
+	    "\"interaction_created\",\"interaction\":{\"uuid\":"
+	    "\"0190a5b2-7c1e-7a01-8f00-0000000000aa\",\"contact_uuid\":"
+	    "\"0190a5b2-7c1e-7a01-8f00-000000000001\",\"parties\":[]}}",
+	    "{\"ok\":true,\"op\":\"broadcast_interaction\",\"topics\":1,"
+	    "\"delivered\":1}");
+	h_expect_line(s.out, EXAMPLE_PUSH);
+
 	ck_assert(h_silent(s.out, 100));
 	socat_stop(&s);
 	h_close(w);
