@@ -15,9 +15,13 @@
  * timeout (default 5 ms), never raise SIGPIPE and never fail because the
  * daemon is absent, restarting, slow or refuses the request; such failures
  * are counted (crmpubsub_stats) and reported through the log callback.
- * Broadcasts are pipelined: a call queues one request line, writes what the
- * socket takes and returns without waiting for the reply; replies are read
- * as they arrive. crmpubsub_flush waits (bounded) for every reply.
+ * Broadcasts are pipelined: a call queues one request line and returns
+ * without waiting for the reply; replies are read as they arrive. Lines
+ * are coalesced: a call appends its line, and the lines leave in one
+ * write once 16 KiB are held or the oldest has waited 200 µs (whether or
+ * not the application calls again); crmpubsub_set_coalesce changes both,
+ * or turns coalescing off. crmpubsub_flush writes at once and waits
+ * (bounded) for every reply.
  * Subscribers never lose pushes silently: when the connection drops, the
  * library reconnects with exponential back-off, subscribes again to every
  * topic the handle holds and then hands the application a RESYNC message
@@ -30,7 +34,8 @@
  * returns with requests still queued (socket full, daemon away), the handle
  * starts one helper thread (all signals blocked) that writes them and
  * reconnects as needed, so queued broadcasts leave even if the application
- * makes no further call; it ends with crmpubsub_close. Callbacks: the
+ * makes no further call, and writes coalesced lines when their delay
+ * ends; it ends with crmpubsub_close. Callbacks: the
  * message callback of crmpubsub_dispatch runs without the lock and may call
  * the library; the log callback runs with the handle locked, possibly in
  * that helper thread, and must not call the library with the same handle.
@@ -207,6 +212,14 @@ CRMPUBSUB_API int	 crmpubsub_set_timeout(crmpubsub *, enum crmpubsub_timeout,
 /* Sets one limit (>= 1). 0, or -1 (EINVAL). */
 CRMPUBSUB_API int	 crmpubsub_set_limit(crmpubsub *, enum crmpubsub_limit,
 			    size_t value);
+/* Broadcast coalescing: a broadcast's line may wait in the handle up to
+ * delay_us microseconds (0..1000000; default 200) so that the lines of
+ * several calls leave in one write(2); they leave at once when max_bytes
+ * (>= 1; default 16384) are waiting, when any other request is sent, and
+ * at crmpubsub_flush. delay_us 0 writes every broadcast in its own call.
+ * Takes effect at once (held lines leave now). 0, or -1 (EINVAL). */
+CRMPUBSUB_API int	 crmpubsub_set_coalesce(crmpubsub *, int delay_us,
+			    size_t max_bytes);
 /* Installs (or with NULL removes) the log callback. */
 CRMPUBSUB_API void	 crmpubsub_set_log(crmpubsub *, crmpubsub_log_fn *fn,
 			    void *arg);

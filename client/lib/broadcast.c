@@ -1,45 +1,143 @@
 /* SPDX-License-Identifier: MIT — crmpubsub */
-/* Best-effort broadcasts (validated, pipelined, bounded in time, always 0),
- * the involved-contacts rule, and flush for callers that want certainty. */
+/* Best-effort broadcasts (validated, pipelined, coalesced, bounded in time,
+ * always 0), the involved-contacts rule, and flush for callers that want
+ * certainty. */
 
 #include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "client.h"
 #include "event.h"
 #include "uuid_canon.h"
 
-/* Appends a UUID in canonical form, or null for NULL. -1 when not a UUID. */
-static int
-cl_put_uuid(struct buf *b, const char *s, bool nullable)
-{
-	char	text[UUID_TEXT_LEN + 1];
-	uint8_t	u[16];
+/* The lowercase form of each hexadecimal digit; 0 for any other byte
+ * (NUL included, so a scan stops at the end of a short string). */
+static const char cl_hex_lower[256] = {
+	['0'] = '0', ['1'] = '1', ['2'] = '2', ['3'] = '3', ['4'] = '4',
+	['5'] = '5', ['6'] = '6', ['7'] = '7', ['8'] = '8', ['9'] = '9',
+	['a'] = 'a', ['b'] = 'b', ['c'] = 'c', ['d'] = 'd', ['e'] = 'e',
+	['f'] = 'f',
+	['A'] = 'a', ['B'] = 'b', ['C'] = 'c', ['D'] = 'd', ['E'] = 'e',
+	['F'] = 'f',
+};
 
-	if (s == NULL)
-		return nullable ? buf_puts(b, "null") : -1;
-	if (uuid_canon_parse(s, strlen(s), u) == -1)
-		return -1;
-	uuid_canon_format(u, text);
-	return buf_put_jstr(b, text, UUID_TEXT_LEN);
+/* Writes s at p as a quoted UUID in canonical (lowercase) form, checking
+ * it in the same pass (the rule of uuid_canon_parse: 36 characters, hex
+ * digits with dashes at 8, 13, 18 and 23), or null for NULL when
+ * nullable. The end of what was written, or NULL when s is not a UUID.
+ * Writes at most UUID_TEXT_LEN + 2 bytes. */
+static char *
+cl_put_uuid(char *p, const char *s, bool nullable)
+{
+	static const unsigned char group_end[] = { 8, 13, 18, 23, 36 };
+	size_t	i = 0, g;
+	char	h;
+
+	if (s == NULL) {
+		if (!nullable)
+			return NULL;
+		memcpy(p, "null", 4);
+		return p + 4;
+	}
+	*p++ = '"';
+	for (g = 0; g < sizeof group_end; g++) {
+		for (; i < group_end[g]; i++) {
+			if ((h = cl_hex_lower[(unsigned char)s[i]]) == 0)
+				return NULL;
+			p[i] = h;
+		}
+		if (i < UUID_TEXT_LEN) {
+			if (s[i] != '-')
+				return NULL;
+			p[i++] = '-';
+		}
+	}
+	if (s[UUID_TEXT_LEN] != '\0')
+		return NULL;
+	p[UUID_TEXT_LEN] = '"';
+	return p + UUID_TEXT_LEN + 1;
 }
 
-/* Queues a formatted broadcast and writes it, all within the time bound.
- * why is NULL when the line is valid, else the reason it was rejected. */
+/* Appends the literal s (a string constant) at p and advances p. */
+#define CL_PUT(p, s)	((void)memcpy((p), (s), sizeof(s) - 1), (p) += sizeof(s) - 1)
+
+/* ,"event":"…" for each event, with its length. */
+#define CL_EVENT_JSON(name)	{ ",\"event\":\"" name "\"", \
+				  sizeof(",\"event\":\"" name "\"") - 1 }
+static const struct {
+	const char	*s;
+	size_t		 len;
+} cl_event_json[] = {
+	[CRMPUBSUB_INTERACTION_CREATED] = CL_EVENT_JSON("interaction_created"),
+	[CRMPUBSUB_INTERACTION_UPDATED] = CL_EVENT_JSON("interaction_updated"),
+	[CRMPUBSUB_INTERACTION_DELETED] = CL_EVENT_JSON("interaction_deleted"),
+};
+_Static_assert(sizeof cl_event_json / sizeof cl_event_json[0] == EVENT_COUNT,
+    "one JSON fragment per event");
+
+/* Appends ,"event":"…" at p; NULL when ev is not an event. */
+static char *
+cl_put_event(char *p, enum crmpubsub_event ev)
+{
+	if ((unsigned)ev >= EVENT_COUNT)
+		return NULL;
+	memcpy(p, cl_event_json[ev].s, cl_event_json[ev].len);
+	return p + cl_event_json[ev].len;
+}
+
+/* Bytes of a line on the stack; longer lines (many contacts) use the heap. */
+#define CL_LINE_STACK	1024
+/* Bound on a line's fixed parts (op, event, interaction uuid, brackets). */
+#define CL_LINE_FIXED	256
+
+/* A buffer of at least need bytes: the stack one, or a heap one (*heap set,
+ * the caller frees it). NULL when out of memory. */
+static char *
+cl_line_buffer(char *stack, size_t need, char **heap)
+{
+	*heap = NULL;
+	if (need <= CL_LINE_STACK)
+		return stack;
+	*heap = malloc(need);
+	return *heap;
+}
+
+/* Whether the line just queued may wait in out (coalescing) instead of
+ * being written by this call. was_empty: out held nothing before it. */
+static bool
+cl_hold(crmpubsub *c, int64_t now, bool was_empty)
+{
+	if (was_empty)
+		c->write_due_ns = now + c->coalesce_ns;
+	if (c->sock == -1)		/* write path only to connect */
+		return now < c->next_attempt_ns;
+	if (c->out_blocked)		/* the flusher waits for POLLOUT */
+		return true;
+	if (buf_len(&c->out) >= c->coalesce_bytes || now >= c->write_due_ns)
+		return false;
+	/* Hold only if the flusher can write it when it is due. */
+	if (!c->flusher_started)
+		cl_flusher_kick(c);
+	return c->flusher_started;
+}
+
+/* Queues a formatted broadcast (len bytes at line) and, unless coalescing
+ * holds it, writes it, all within the time bound. why is NULL when the
+ * line is valid, else the reason it was rejected. */
 static void
-cl_broadcast(crmpubsub *c, const struct buf *line, const char *op,
+cl_broadcast(crmpubsub *c, const char *line, size_t len, const char *op,
     const char *why)
 {
 	struct cl_req	r;
 	int64_t		now, deadline;
 	uint64_t	end;
 	unsigned	gen;
-	bool		backlog;
+	bool		backlog, was_empty;
 
 	pthread_mutex_lock(&c->lock);
 	now = cl_now_ns();
-	deadline = now +
-	    (int64_t)c->timeout_ms[CRMPUBSUB_TIMEOUT_BROADCAST] * 1000000;
 	c->st.broadcasts++;
 	if (why != NULL) {
 		c->st.rejected++;
@@ -47,10 +145,22 @@ cl_broadcast(crmpubsub *c, const struct buf *line, const char *op,
 		cl_log(c, CRMPUBSUB_LOG_WARNING, "%s rejected: %s", op, why);
 		goto out;
 	}
-	if (buf_len(&c->out) + buf_len(line) > c->max_queue) {
-		/* perhaps the socket takes some now */
+	if (buf_len(&c->out) + len > c->max_queue) {
+		/* Perhaps the socket takes some now; if not, wait (bounded)
+		 * for room, unless the previous call already waited in vain
+		 * (a stalled daemon must cost microseconds per call). */
 		cl_pump_budget(c, now, CL_READ_BUDGET_BROADCAST);
-		if (buf_len(&c->out) + buf_len(line) > c->max_queue) {
+		deadline = now + (int64_t)c->timeout_ms[
+		    CRMPUBSUB_TIMEOUT_BROADCAST] * 1000000;
+		while (buf_len(&c->out) + len > c->max_queue &&
+		    c->sock != -1 && !c->queue_full &&
+		    (now = cl_now_ns()) < deadline) {
+			cl_wait_io(c, deadline, true);
+			cl_pump_budget(c, cl_now_ns(),
+			    CL_READ_BUDGET_BROADCAST);
+		}
+		now = cl_now_ns();
+		if (buf_len(&c->out) + len > c->max_queue) {
 			c->st.dropped++;
 			cl_broadcast_failed(c);
 			if (!c->queue_full)
@@ -62,14 +172,17 @@ cl_broadcast(crmpubsub *c, const struct buf *line, const char *op,
 			goto out;
 		}
 	}
-	/* Output already waiting means the daemon is not keeping up (or is
-	 * away): queue behind it without waiting, so a stalled daemon costs
-	 * each call microseconds, not the whole time bound. */
-	backlog = buf_len(&c->out) > 0;
+	/* Output the socket refused, or that waits for a connection, means
+	 * the daemon is not keeping up (or is away): queue behind it without
+	 * waiting, so a stalled daemon costs each call microseconds, not the
+	 * whole time bound. (Output held by coalescing is no such sign.) */
+	was_empty = buf_len(&c->out) == 0;
+	backlog = !was_empty && (c->out_blocked || c->sock == -1 ||
+	    c->coalesce_ns == 0);
 	memset(&r, 0, sizeof r);
 	r.kind = CL_REQ_BROADCAST;
-	r.len = (uint32_t)buf_len(line);
-	if (cl_queue_request(c, line, &r) == -1) {
+	r.len = (uint32_t)len;
+	if (cl_queue_bytes(c, line, len, &r) == -1) {
 		c->st.dropped++;
 		cl_broadcast_failed(c);
 		cl_log(c, CRMPUBSUB_LOG_ERROR, "%s dropped: out of memory", op);
@@ -77,78 +190,84 @@ cl_broadcast(crmpubsub *c, const struct buf *line, const char *op,
 	}
 	c->st.pending++;
 	c->queue_full = false;
+	if (c->coalesce_ns > 0 && cl_hold(c, now, was_empty))
+		goto kick;
 	end = c->out_appended;
 	gen = c->gen;
+	deadline = now +
+	    (int64_t)c->timeout_ms[CRMPUBSUB_TIMEOUT_BROADCAST] * 1000000;
 	/* Wait (bounded) until this line has left for the kernel. */
 	for (;;) {
-		cl_pump_budget(c, cl_now_ns(), CL_READ_BUDGET_BROADCAST);
+		cl_pump_budget(c, now, CL_READ_BUDGET_BROADCAST);
 		if (c->sock == -1 || c->gen != gen || c->out_removed >= end ||
-		    backlog || cl_now_ns() >= deadline)
+		    backlog || (now = cl_now_ns()) >= deadline)
 			break;
 		cl_wait_io(c, deadline, true);
+		now = cl_now_ns();
 	}
+kick:
 	cl_flusher_kick(c);
 out:
 	pthread_mutex_unlock(&c->lock);
-}
-
-/* Appends "event":"…" after the op; NULL reason, or why it is invalid. */
-static const char *
-cl_put_event(struct buf *b, enum crmpubsub_event ev)
-{
-	if ((unsigned)ev >= EVENT_COUNT)
-		return "unknown event";
-	if (buf_puts(b, ",\"event\":") == -1 ||
-	    buf_put_jstrz(b, event_name((enum crm_event)ev)) == -1)
-		return "out of memory";
-	return NULL;
 }
 
 int
 crmpubsub_broadcast_interaction(crmpubsub *c, enum crmpubsub_event ev,
     const struct crmpubsub_interaction *it)
 {
-	struct buf	 line = BUF_INIT;
-	const char	*why;
-	size_t		 i;
-	int		 rc = 0;
+	char		 stack[CL_LINE_STACK], *heap = NULL, *line, *p;
+	const char	*why = NULL;
+	size_t		 i, n;
 
 	if (c == NULL)
 		return 0;
-	(void)buf_reserve(&line, 256);
-	rc |= buf_puts(&line, "{\"op\":\"broadcast_interaction\"");
-	why = cl_put_event(&line, ev);
-	if (why == NULL && it == NULL)
+	line = p = stack;
+	if ((unsigned)ev >= EVENT_COUNT)
+		why = "unknown event";
+	else if (it == NULL)
 		why = "no interaction";
+	else {
+		n = it->parties_not_loaded ? 0 : it->n_parties;
+		if (n > (SIZE_MAX - CL_LINE_FIXED) / 64 ||
+		    (line = p = cl_line_buffer(stack, CL_LINE_FIXED + 64 * n,
+		    &heap)) == NULL)
+			why = "out of memory";
+	}
 	if (why == NULL) {
-		rc |= buf_puts(&line, ",\"interaction\":{\"uuid\":");
-		if (cl_put_uuid(&line, it->uuid, false) == -1)
+		CL_PUT(p, "{\"op\":\"broadcast_interaction\"");
+		p = cl_put_event(p, ev);
+		CL_PUT(p, ",\"interaction\":{\"uuid\":");
+		if ((p = cl_put_uuid(p, it->uuid, false)) == NULL)
 			why = "interaction uuid is not a UUID";
 	}
 	if (why == NULL) {
-		rc |= buf_puts(&line, ",\"contact_uuid\":");
-		if (cl_put_uuid(&line, it->contact_uuid, true) == -1)
+		CL_PUT(p, ",\"contact_uuid\":");
+		if ((p = cl_put_uuid(p, it->contact_uuid, true)) == NULL)
 			why = "interaction contact_uuid is not a UUID";
 	}
 	if (why == NULL && !it->parties_not_loaded) {
 		if (it->n_parties > 0 && it->party_contact_uuids == NULL)
 			why = "n_parties without party_contact_uuids";
-		rc |= buf_puts(&line, ",\"parties\":[");
+		else
+			CL_PUT(p, ",\"parties\":[");
 		for (i = 0; why == NULL && i < it->n_parties; i++) {
-			rc |= buf_puts(&line, i ? ",{\"contact_uuid\":" :
-			    "{\"contact_uuid\":");
-			if (cl_put_uuid(&line, it->party_contact_uuids[i],
-			    true) == -1)
+			if (i > 0)
+				*p++ = ',';
+			CL_PUT(p, "{\"contact_uuid\":");
+			if ((p = cl_put_uuid(p, it->party_contact_uuids[i],
+			    true)) == NULL)
 				why = "a party contact_uuid is not a UUID";
-			rc |= buf_putc(&line, '}');
+			else
+				*p++ = '}';
 		}
-		rc |= buf_putc(&line, ']');
+		if (why == NULL)
+			*p++ = ']';
 	}
-	rc |= buf_puts(&line, "}}\n");
-	if (why == NULL && rc != 0)
-		why = "out of memory";
-	cl_broadcast(c, &line, "broadcast_interaction", why);
-	buf_free(&line);
+	if (why == NULL)
+		CL_PUT(p, "}}\n");
+	cl_broadcast(c, line, why == NULL ? (size_t)(p - line) : 0,
+	    "broadcast_interaction", why);
+	free(heap);
 	return 0;
 }
 
@@ -156,35 +275,41 @@ int
 crmpubsub_broadcast_to_contacts(crmpubsub *c, enum crmpubsub_event ev,
     const char *interaction_uuid, const char *const *contact_uuids, size_t n)
 {
-	struct buf	 line = BUF_INIT;
-	const char	*why;
+	char		 stack[CL_LINE_STACK], *heap = NULL, *line, *p;
+	const char	*why = NULL;
 	size_t		 i;
-	int		 rc = 0;
 
 	if (c == NULL)
 		return 0;
-	(void)buf_reserve(&line, 128 + 40 * n);
-	rc |= buf_puts(&line, "{\"op\":\"broadcast_to_contacts\"");
-	why = cl_put_event(&line, ev);
+	line = p = stack;
+	if ((unsigned)ev >= EVENT_COUNT)
+		why = "unknown event";
+	else if (n > (SIZE_MAX - CL_LINE_FIXED) / 64 ||
+	    (line = p = cl_line_buffer(stack, CL_LINE_FIXED + 40 * n,
+	    &heap)) == NULL)
+		why = "out of memory";
 	if (why == NULL) {
-		rc |= buf_puts(&line, ",\"interaction_uuid\":");
-		if (cl_put_uuid(&line, interaction_uuid, false) == -1)
+		CL_PUT(p, "{\"op\":\"broadcast_to_contacts\"");
+		p = cl_put_event(p, ev);
+		CL_PUT(p, ",\"interaction_uuid\":");
+		if ((p = cl_put_uuid(p, interaction_uuid, false)) == NULL)
 			why = "interaction_uuid is not a UUID";
 	}
 	if (why == NULL && n > 0 && contact_uuids == NULL)
 		why = "n without contact_uuids";
-	rc |= buf_puts(&line, ",\"contact_uuids\":[");
+	if (why == NULL)
+		CL_PUT(p, ",\"contact_uuids\":[");
 	for (i = 0; why == NULL && i < n; i++) {
 		if (i > 0)
-			rc |= buf_putc(&line, ',');
-		if (cl_put_uuid(&line, contact_uuids[i], true) == -1)
+			*p++ = ',';
+		if ((p = cl_put_uuid(p, contact_uuids[i], true)) == NULL)
 			why = "a contact uuid is not a UUID";
 	}
-	rc |= buf_puts(&line, "]}\n");
-	if (why == NULL && rc != 0)
-		why = "out of memory";
-	cl_broadcast(c, &line, "broadcast_to_contacts", why);
-	buf_free(&line);
+	if (why == NULL)
+		CL_PUT(p, "]}\n");
+	cl_broadcast(c, line, why == NULL ? (size_t)(p - line) : 0,
+	    "broadcast_to_contacts", why);
+	free(heap);
 	return 0;
 }
 

@@ -12,6 +12,10 @@
  *   in front of them.
  * - gen changes whenever the connection changes (connect or disconnect), so
  *   a waiter that dropped the lock knows its byte offsets are void.
+ * - unwritten bytes in out while connected are either refused by the socket
+ *   (out_blocked: the flusher waits for POLLOUT) or held by coalescing
+ *   (broadcasts appended without a write; the caller that passes
+ *   coalesce_bytes, or the flusher at write_due_ns, writes them).
  * The mutex guards everything; it is never held across poll(2). */
 #ifndef CRMPUBSUB_CLIENT_H
 #define CRMPUBSUB_CLIENT_H
@@ -40,6 +44,9 @@
 #define CL_MAX_INCOMING_LINE		(1024 * 1024)
 #define CL_WAIT_SLICE_MS		10	/* re-check period of a waiter */
 #define CL_NTIMEOUTS			5
+#define CL_DEFAULT_COALESCE_US		200	/* longest a broadcast is held */
+#define CL_DEFAULT_COALESCE_BYTES	(16 * 1024)	/* held bytes that force a write */
+#define CL_MAX_COALESCE_US		1000000
 
 /* Someone blocked in subscribe, waiting for a particular reply. */
 struct cl_waiter {
@@ -84,6 +91,9 @@ struct crmpubsub {
 	pthread_cond_t		 flusher_cond;	/* output queued, or closing */
 	pthread_t		 flusher;
 	bool			 flusher_started;
+	/* what the flusher is waiting for: -1 not on flusher_cond, 0 output
+	 * (untimed), else the monotonic time (ns) it wakes up by itself */
+	int64_t			 flusher_wait_until;
 	bool			 closing;
 	int			 wakefd;	/* eventfd: interrupts its poll */
 
@@ -93,6 +103,8 @@ struct crmpubsub {
 	int			 timeout_ms[CL_NTIMEOUTS];
 	size_t			 max_queue;
 	size_t			 max_messages;
+	int64_t			 coalesce_ns;	/* 0: every broadcast writes */
+	size_t			 coalesce_bytes;
 	crmpubsub_log_fn	*log_fn;
 	void			*log_arg;
 
@@ -121,6 +133,8 @@ struct crmpubsub {
 	uint64_t		 out_appended;	/* bytes ever appended, this gen */
 	uint64_t		 out_removed;	/* bytes ever written, this gen */
 	bool			 queue_full;	/* dropping broadcasts: log once */
+	bool			 out_blocked;	/* the socket refused the rest of out */
+	int64_t			 write_due_ns;	/* held output must be written by then */
 
 	/* input */
 	struct buf		 in;
@@ -163,6 +177,9 @@ void	 cl_req_release(struct cl_req *);
 /* Queues one request line (with its newline) and its record. -1 ENOMEM. */
 int	 cl_queue_request(crmpubsub *, const struct buf *line,
 	    const struct cl_req *);
+/* cl_queue_request for len bytes at line. */
+int	 cl_queue_bytes(crmpubsub *, const char *line, size_t len,
+	    const struct cl_req *);
 /* Accounts n bytes written from the front of out. */
 void	 cl_out_written(crmpubsub *, size_t n);
 /* After a disconnect: settles written requests, keeps unwritten broadcasts. */
@@ -181,7 +198,7 @@ void	 cl_disconnect(crmpubsub *, const char *why);
 /* Drops the lock and waits until sock or the timer may need attention,
  * at most until deadline (ns, -1 none) and at most one slice. */
 void	 cl_wait_io(crmpubsub *, int64_t deadline, bool want_write);
-/* Writes what the socket takes now. */
+/* Writes what the socket takes now (sets or clears out_blocked). */
 void	 cl_write_some(crmpubsub *);
 
 /* flusher.c */

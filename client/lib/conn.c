@@ -252,11 +252,14 @@ cl_write_some(crmpubsub *c)
 		}
 		if (n == -1 && errno == EINTR)
 			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			c->out_blocked = true;
 			return;
+		}
 		cl_disconnect(c, n == -1 ? strerror(errno) : "write failed");
 		return;
 	}
+	c->out_blocked = false;
 }
 
 /* Splits the input into lines and handles each one. */

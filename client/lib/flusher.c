@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT — crmpubsub */
 /* The flusher: a thread per handle, started lazily the first time a call
- * returns with requests still queued (socket full, or daemon away). It
- * writes them as the socket allows and reconnects when they wait for a
- * connection, so a writer that goes idle after a burst still gets every
- * queued broadcast out. It sleeps on a condition variable while nothing
- * is queued, and blocks every signal so handlers run in the application's
- * own threads. */
+ * returns with requests still queued (held by coalescing, socket full, or
+ * daemon away). It writes held broadcasts when their coalescing delay
+ * ends, writes refused output as the socket allows and reconnects when it
+ * waits for a connection, so a writer that goes idle after a burst still
+ * gets every queued broadcast out. It sleeps on a condition variable while
+ * nothing is queued (or until held output is due), and blocks every
+ * signal so handlers run in the application's own threads. */
 
 #include <errno.h>
 #include <poll.h>
@@ -49,22 +50,56 @@ cl_flusher_wait(crmpubsub *c)
 	pthread_mutex_lock(&c->lock);
 }
 
-/* The thread: pump while output is queued, sleep otherwise. */
+/* Whether out holds coalesced output that is not due yet. */
+static bool
+cl_output_held(const crmpubsub *c, int64_t now)
+{
+	return c->sock != -1 && !c->out_blocked && c->coalesce_ns > 0 &&
+	    now < c->write_due_ns;
+}
+
+/* Sleeps on flusher_cond until woken, or until the absolute monotonic
+ * time until_ns (0: no limit). */
+static void
+cl_flusher_sleep(crmpubsub *c, int64_t until_ns)
+{
+	struct timespec	ts;
+
+	c->flusher_wait_until = until_ns;
+	if (until_ns == 0)
+		pthread_cond_wait(&c->flusher_cond, &c->lock);
+	else {
+		ts.tv_sec = (time_t)(until_ns / 1000000000);
+		ts.tv_nsec = (long)(until_ns % 1000000000);
+		(void)pthread_cond_timedwait(&c->flusher_cond, &c->lock, &ts);
+	}
+	c->flusher_wait_until = -1;
+}
+
+/* The thread: sleep while nothing is queued or until held output is due,
+ * pump otherwise. */
 static void *
 cl_flusher_main(void *arg)
 {
 	crmpubsub	*c = arg;
+	int64_t		 now;
 
 	pthread_mutex_lock(&c->lock);
 	while (!c->closing) {
 		if (buf_len(&c->out) == 0) {
-			pthread_cond_wait(&c->flusher_cond, &c->lock);
+			cl_flusher_sleep(c, 0);
 			continue;
 		}
-		cl_pump(c, cl_now_ns());
+		now = cl_now_ns();
+		if (cl_output_held(c, now)) {
+			cl_flusher_sleep(c, c->write_due_ns);
+			continue;
+		}
+		cl_pump(c, now);
 		if (buf_len(&c->out) > 0 && !c->closing)
 			cl_flusher_wait(c);
 	}
+	c->flusher_wait_until = -1;
 	pthread_mutex_unlock(&c->lock);
 	return NULL;
 }
@@ -73,12 +108,24 @@ void
 cl_flusher_kick(crmpubsub *c)
 {
 	sigset_t	all, old;
+	int64_t		due;
 	int		rc;
 
 	if (buf_len(&c->out) == 0 || c->closing)
 		return;
 	if (c->flusher_started) {
-		pthread_cond_signal(&c->flusher_cond);
+		/* Wake it only if it would otherwise sleep past what the
+		 * output needs: a signal per call would cost a system call
+		 * and a context switch each time. */
+		if (c->flusher_wait_until < 0)
+			return;		/* running, or polling the socket */
+		due = c->sock != -1 && !c->out_blocked && c->coalesce_ns > 0 ?
+		    c->write_due_ns : 0;
+		if (c->flusher_wait_until == 0 ||
+		    due == 0 || due < c->flusher_wait_until) {
+			c->flusher_wait_until = -1;
+			pthread_cond_signal(&c->flusher_cond);
+		}
 		return;
 	}
 	sigfillset(&all);

@@ -74,6 +74,23 @@ cl_epoll_add(int epfd, int fd)
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
+/* A condition variable whose timed waits use CLOCK_MONOTONIC, the clock
+ * of cl_now_ns. 0, or an error number. */
+static int
+cl_cond_init_monotonic(pthread_cond_t *cond)
+{
+	pthread_condattr_t	attr;
+	int			rc;
+
+	if ((rc = pthread_condattr_init(&attr)) != 0)
+		return rc;
+	rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	if (rc == 0)
+		rc = pthread_cond_init(cond, &attr);
+	pthread_condattr_destroy(&attr);
+	return rc;
+}
+
 crmpubsub *
 crmpubsub_new(void)
 {
@@ -91,15 +108,18 @@ crmpubsub_new(void)
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (pthread_cond_init(&c->flusher_cond, NULL) != 0) {
+	if (cl_cond_init_monotonic(&c->flusher_cond) != 0) {
 		pthread_mutex_destroy(&c->lock);
 		free(c);
 		errno = ENOMEM;
 		return NULL;
 	}
+	c->flusher_wait_until = -1;
 	memcpy(c->timeout_ms, cl_default_timeouts, sizeof c->timeout_ms);
 	c->max_queue = CL_DEFAULT_QUEUE_BYTES;
 	c->max_messages = CL_DEFAULT_MESSAGES;
+	c->coalesce_ns = (int64_t)CL_DEFAULT_COALESCE_US * 1000;
+	c->coalesce_bytes = CL_DEFAULT_COALESCE_BYTES;
 	c->client_id = -1;
 	c->epfd = epoll_create1(EPOLL_CLOEXEC);
 	c->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -207,6 +227,9 @@ crmpubsub_is_connected(crmpubsub *c)
 	if (c == NULL)
 		return false;
 	pthread_mutex_lock(&c->lock);
+	/* Progress first: a loss shows only once the socket is read, and a
+	 * writer whose broadcasts are held may not have read it yet. */
+	cl_pump(c, cl_now_ns());
 	up = c->sock != -1 && c->established;
 	pthread_mutex_unlock(&c->lock);
 	return up;
@@ -298,6 +321,25 @@ crmpubsub_set_limit(crmpubsub *c, enum crmpubsub_limit which, size_t value)
 		errno = EINVAL;
 		return -1;
 	}
+	pthread_mutex_unlock(&c->lock);
+	return 0;
+}
+
+int
+crmpubsub_set_coalesce(crmpubsub *c, int delay_us, size_t max_bytes)
+{
+	if (c == NULL || delay_us < 0 || delay_us > CL_MAX_COALESCE_US ||
+	    max_bytes < 1) {
+		errno = EINVAL;
+		return -1;
+	}
+	pthread_mutex_lock(&c->lock);
+	c->coalesce_ns = (int64_t)delay_us * 1000;
+	c->coalesce_bytes = max_bytes;
+	/* Output held under the old setting leaves now. */
+	c->write_due_ns = 0;
+	if (buf_len(&c->out) > 0)
+		cl_flusher_kick(c);
 	pthread_mutex_unlock(&c->lock);
 	return 0;
 }

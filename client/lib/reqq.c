@@ -18,18 +18,25 @@ cl_req_release(struct cl_req *r)
 }
 
 int
-cl_queue_request(crmpubsub *c, const struct buf *line, const struct cl_req *r)
+cl_queue_bytes(crmpubsub *c, const char *line, size_t len,
+    const struct cl_req *r)
 {
 	size_t	before = buf_len(&c->out);
 
-	if (buf_append(&c->out, buf_head(line), buf_len(line)) == -1)
+	if (buf_append(&c->out, line, len) == -1)
 		return -1;
 	if (cl_ring_push(&c->reqs, r) == -1) {
 		c->out.len = before;	/* undo the append */
 		return -1;
 	}
-	c->out_appended += buf_len(line);
+	c->out_appended += len;
 	return 0;
+}
+
+int
+cl_queue_request(crmpubsub *c, const struct buf *line, const struct cl_req *r)
+{
+	return cl_queue_bytes(c, buf_head(line), buf_len(line), r);
 }
 
 void
@@ -90,6 +97,7 @@ cl_out_disconnected(crmpubsub *c)
 	c->partial = 0;
 	c->out_appended = buf_len(&c->out);
 	c->out_removed = 0;
+	c->out_blocked = false;
 }
 
 /* Appends {"op":"hello"[,"name":…]}\n. */
@@ -153,6 +161,7 @@ cl_out_connected(crmpubsub *c)
 	c->partial = 0;
 	c->out_appended = buf_len(&c->out);
 	c->out_removed = 0;
+	c->out_blocked = false;
 	return 0;
 fail:
 	buf_free(&pre);

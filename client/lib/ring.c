@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT — crmpubsub */
 /* A growable FIFO of fixed-size records, stored as a ring: the request
- * records and the received messages both queue in one. */
+ * records and the received messages both queue in one. The capacity is
+ * always a power of two, so positions wrap with a mask. */
 
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,8 @@ cl_ring_push(struct cl_ring *q, const void *rec)
 		q->cap = ncap;
 		q->head = 0;
 	}
-	memcpy(q->v + ((q->head + q->n) % q->cap) * q->size, rec, q->size);
+	memcpy(q->v + ((q->head + q->n) & (q->cap - 1)) * q->size, rec,
+	    q->size);
 	q->n++;
 	return 0;
 }
@@ -34,14 +36,14 @@ cl_ring_push(struct cl_ring *q, const void *rec)
 void *
 cl_ring_at(const struct cl_ring *q, size_t i)
 {
-	return q->v + ((q->head + i) % q->cap) * q->size;
+	return q->v + ((q->head + i) & (q->cap - 1)) * q->size;
 }
 
 /* Drops the front record (what it owns must be released first). */
 void
 cl_ring_pop(struct cl_ring *q)
 {
-	q->head = (q->head + 1) % q->cap;
+	q->head = (q->head + 1) & (q->cap - 1);
 	if (--q->n == 0)
 		q->head = 0;
 }
