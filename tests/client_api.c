@@ -1242,6 +1242,375 @@ START_TEST(test_library_overflow_resync)
 }
 END_TEST
 
+/* --- coalescing and the exact request lines --------------------------------- */
+
+/* A fake daemon on a private socket: answers hello, then acknowledges every
+ * line and keeps the first few for the test to compare byte for byte. */
+struct fake_daemon {
+	char		 dir[128];
+	char		 sock[160];
+	int		 lfd;
+	pthread_t	 tid;
+	char		 lines[8][1024];
+	int		 nlines;
+	int		 want;		/* lines to keep before finishing */
+};
+
+static void *
+fake_daemon_main(void *arg)
+{
+	static const char hello[] =
+	    "{\"ok\":true,\"op\":\"hello\",\"client_id\":7}\n";
+	static const char ack[] =
+	    "{\"ok\":true,\"op\":\"broadcast_interaction\",\"delivered\":0}\n";
+	struct fake_daemon	*f = arg;
+	struct pollfd		 pfd;
+	char			 in[8192];
+	size_t			 have = 0;
+	char			*nl;
+	ssize_t			 n;
+	int			 fd, first = 1;
+
+	pfd.fd = f->lfd;
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, H_TIMEOUT_MS) != 1 ||
+	    (fd = accept(f->lfd, NULL, NULL)) == -1)
+		return NULL;
+	pfd.fd = fd;
+	while (f->nlines < f->want && poll(&pfd, 1, H_TIMEOUT_MS) == 1) {
+		n = read(fd, in + have, sizeof in - have - 1);
+		if (n <= 0)
+			break;
+		have += (size_t)n;
+		in[have] = '\0';
+		while ((nl = strchr(in, '\n')) != NULL) {
+			*nl = '\0';
+			if (first)
+				(void)!write(fd, hello, sizeof hello - 1);
+			else {
+				if (f->nlines < 8 &&
+				    strlen(in) < sizeof f->lines[0])
+					memcpy(f->lines[f->nlines], in,
+					    strlen(in) + 1);
+				f->nlines++;
+				(void)!write(fd, ack, sizeof ack - 1);
+			}
+			first = 0;
+			have -= (size_t)(nl + 1 - in);
+			memmove(in, nl + 1, have + 1);
+		}
+	}
+	close(fd);
+	return NULL;
+}
+
+static void
+fake_daemon_start(struct fake_daemon *f, int want)
+{
+	struct sockaddr_un	sun;
+
+	memset(f, 0, sizeof *f);
+	f->want = want;
+	h_scratch_make(f->dir, sizeof f->dir, "fake");
+	snprintf(f->sock, sizeof f->sock, "%s/fake.sock", f->dir);
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	ck_assert_uint_lt(strlen(f->sock), sizeof sun.sun_path);
+	memcpy(sun.sun_path, f->sock, strlen(f->sock) + 1);
+	f->lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_ne(f->lfd, -1);
+	ck_assert_int_eq(bind(f->lfd, (struct sockaddr *)&sun, sizeof sun), 0);
+	ck_assert_int_eq(listen(f->lfd, 4), 0);
+	ck_assert_int_eq(pthread_create(&f->tid, NULL, fake_daemon_main, f), 0);
+}
+
+static void
+fake_daemon_finish(struct fake_daemon *f)
+{
+	pthread_join(f->tid, NULL);
+	close(f->lfd);
+	unlink(f->sock);
+	h_scratch_remove(f->dir);
+}
+
+/* Each broadcast shape leaves as exactly the line the protocol describes:
+ * canonical lowercase UUIDs, null for a missing subject or party, no
+ * parties key when they were not loaded, every key in its order. */
+START_TEST(test_broadcast_exact_lines)
+{
+	static const char *const want[] = {
+	    "{\"op\":\"broadcast_interaction\",\"event\":\"interaction_created\","
+	    "\"interaction\":{\"uuid\":\"0190a5b2-7c1e-7a01-8f00-0000000000ab\","
+	    "\"contact_uuid\":\"0190a5b2-7c1e-7a01-8f00-000000000001\","
+	    "\"parties\":[{\"contact_uuid\":\"0190a5b2-7c1e-7a01-8f00-000000000002\"},"
+	    "{\"contact_uuid\":null}]}}",
+	    "{\"op\":\"broadcast_interaction\",\"event\":\"interaction_updated\","
+	    "\"interaction\":{\"uuid\":\"0190a5b2-7c1e-7a01-8f00-0000000000ab\","
+	    "\"contact_uuid\":null}}",
+	    "{\"op\":\"broadcast_interaction\",\"event\":\"interaction_deleted\","
+	    "\"interaction\":{\"uuid\":\"0190a5b2-7c1e-7a01-8f00-0000000000ab\","
+	    "\"contact_uuid\":\"0190a5b2-7c1e-7a01-8f00-000000000001\","
+	    "\"parties\":[]}}",
+	    "{\"op\":\"broadcast_to_contacts\",\"event\":\"interaction_updated\","
+	    "\"interaction_uuid\":\"0190a5b2-7c1e-7a01-8f00-0000000000ab\","
+	    "\"contact_uuids\":[\"0190a5b2-7c1e-7a01-8f00-000000000001\",null,"
+	    "\"0190a5b2-7c1e-7a01-8f00-000000000002\"]}",
+	    "{\"op\":\"broadcast_to_contacts\",\"event\":\"interaction_created\","
+	    "\"interaction_uuid\":\"0190a5b2-7c1e-7a01-8f00-0000000000ab\","
+	    "\"contact_uuids\":[]}",
+	};
+	struct crmpubsub_interaction it;
+	struct crmpubsub_stats	st;
+	struct fake_daemon	 f;
+	crmpubsub		*c;
+	char			 u1[37], u2[37], i1[37], bad[40];
+	const char		*parties[2], *cs[3];
+	size_t			 k;
+
+	fake_daemon_start(&f, 5);
+	h_uuid(1, u1);
+	h_uuid(2, u2);
+	h_uuid(0xab, i1);
+	upper(i1);
+	upper(u2);
+	c = crmpubsub_new();
+	crmpubsub_set_socket_path(c, f.sock);
+	ck_assert_int_eq(crmpubsub_connect(c), 0);
+	ck_assert_int_eq(crmpubsub_client_id(c), 7);
+	memset(&it, 0, sizeof it);
+	it.uuid = i1;
+	it.contact_uuid = u1;
+	parties[0] = u2;
+	parties[1] = NULL;
+	it.party_contact_uuids = parties;
+	it.n_parties = 2;
+	crmpubsub_broadcast_interaction(c, CRMPUBSUB_INTERACTION_CREATED, &it);
+	it.contact_uuid = NULL;
+	it.parties_not_loaded = true;
+	crmpubsub_broadcast_interaction(c, CRMPUBSUB_INTERACTION_UPDATED, &it);
+	it.contact_uuid = u1;
+	it.parties_not_loaded = false;
+	it.n_parties = 0;
+	crmpubsub_broadcast_interaction(c, CRMPUBSUB_INTERACTION_DELETED, &it);
+	/* Invalid ones are rejected, never sent: a UUID one character too
+	 * long, one too short, a dash misplaced, a non-hex digit. */
+	snprintf(bad, sizeof bad, "%sa", u1);
+	cs[0] = bad;
+	crmpubsub_broadcast_to_contacts(c, CRMPUBSUB_INTERACTION_UPDATED, i1,
+	    cs, 1);
+	bad[35] = '\0';
+	crmpubsub_broadcast_to_contacts(c, CRMPUBSUB_INTERACTION_UPDATED, i1,
+	    cs, 1);
+	snprintf(bad, sizeof bad, "%s", u1);
+	bad[8] = '0';
+	bad[9] = '-';
+	crmpubsub_broadcast_to_contacts(c, CRMPUBSUB_INTERACTION_UPDATED, i1,
+	    cs, 1);
+	snprintf(bad, sizeof bad, "%s", u1);
+	bad[0] = 'g';
+	crmpubsub_broadcast_to_contacts(c, CRMPUBSUB_INTERACTION_UPDATED, bad,
+	    NULL, 0);
+	cs[0] = u1;
+	cs[1] = NULL;
+	cs[2] = u2;
+	crmpubsub_broadcast_to_contacts(c, CRMPUBSUB_INTERACTION_UPDATED, i1,
+	    cs, 3);
+	crmpubsub_broadcast_to_contacts(c, CRMPUBSUB_INTERACTION_CREATED, i1,
+	    NULL, 0);
+	ck_assert_int_eq(crmpubsub_flush(c, H_TIMEOUT_MS), -1);	/* rejects */
+	ck_assert_int_eq(errno, EIO);
+	crmpubsub_stats(c, &st);
+	ck_assert_uint_eq(st.rejected, 4);
+	ck_assert_uint_eq(st.acked, 5);
+	crmpubsub_close(c);
+	fake_daemon_finish(&f);
+	ck_assert_int_eq(f.nlines, 5);
+	for (k = 0; k < 5; k++)
+		ck_assert_str_eq(f.lines[k], want[k]);
+}
+END_TEST
+
+/* Threads of this process (each handle's flusher is one). */
+static int
+thread_count(void)
+{
+	char	line[256];
+	FILE	*fp = fopen("/proc/self/status", "r");
+	int	n = -1;
+
+	ck_assert_ptr_nonnull(fp);
+	while (fgets(line, sizeof line, fp) != NULL)
+		if (sscanf(line, "Threads: %d", &n) == 1)
+			break;
+	fclose(fp);
+	return n;
+}
+
+/* Broadcasts one interaction (0xc000 + seq) to contact 1. */
+static void
+broadcast_seq(crmpubsub *c, unsigned long seq)
+{
+	char		 u1[37], inter[37];
+	const char	*cs[1] = { u1 };
+
+	h_uuid(1, u1);
+	h_uuid(0xc000 + seq, inter);
+	ck_assert_int_eq(crmpubsub_broadcast_to_contacts(c,
+	    CRMPUBSUB_INTERACTION_UPDATED, inter, cs, 1), 0);
+}
+
+/* Waits for the push of broadcast_seq(seq); ms it took, or -1. */
+static double
+await_seq(struct h_conn *h, unsigned long seq, int timeout_ms)
+{
+	char	inter[37];
+	double	t0 = now_ms();
+	json_t	*p = h_recv_push(h, timeout_ms);
+	int	ok;
+
+	if (p == NULL)
+		return -1;
+	h_uuid(0xc000 + seq, inter);
+	ok = strcmp(json_string_value(json_object_get(json_object_get(p,
+	    "payload"), "interaction_uuid")), inter) == 0;
+	json_decref(p);
+	ck_assert_msg(ok, "push %lu out of order", seq);
+	return now_ms() - t0;
+}
+
+/* Coalescing: a held broadcast leaves by itself once its delay ends (no
+ * further call), at once when max_bytes are held, at crmpubsub_flush,
+ * when the setting changes, and in its own call when the delay is 0. */
+START_TEST(test_coalesce_bounds)
+{
+	static const unsigned long subs[] = { 1 };
+	struct crmpubsub_stats	st;
+	struct h_conn		*h;
+	crmpubsub		*c;
+	double			 t0, ms;
+	int			 threads;
+
+	up(NULL);
+	h = raw_subscriber(subs, 1);
+	c = handle("coalescer");
+	ck_assert_int_eq(crmpubsub_set_coalesce(NULL, 0, 1), -1);
+	ck_assert_int_eq(crmpubsub_set_coalesce(c, -1, 1), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(crmpubsub_set_coalesce(c, 1000001, 1), -1);
+	ck_assert_int_eq(crmpubsub_set_coalesce(c, 200, 0), -1);
+
+	/* Default (200 µs): an idle writer's broadcast arrives promptly. */
+	broadcast_seq(c, 0);
+	ms = await_seq(h, 0, H_TIMEOUT_MS);
+	ck_assert_msg(ms >= 0 && ms < 500, "held broadcast took %.1f ms", ms);
+
+	/* A 1 s delay holds it (no write for now)... */
+	ck_assert_int_eq(crmpubsub_set_coalesce(c, 1000000, 1 << 20), 0);
+	t0 = now_ms();
+	broadcast_seq(c, 1);
+	ck_assert(h_silent(h, 200));
+	/* ...and the flusher writes it when the delay ends. */
+	ck_assert_int_ge(await_seq(h, 1, 3000), 0);
+	ms = now_ms() - t0;
+	ck_assert_msg(ms >= 900 && ms < 3000, "1 s delay ended after %.0f ms",
+	    ms);
+
+	/* crmpubsub_flush writes held lines at once. */
+	broadcast_seq(c, 2);
+	t0 = now_ms();
+	ck_assert_int_eq(crmpubsub_flush(c, 2000), 0);
+	ck_assert_msg(now_ms() - t0 < 500, "flush took %.0f ms", now_ms() - t0);
+	ck_assert_int_ge(await_seq(h, 2, H_TIMEOUT_MS), 0);
+
+	/* A new setting releases what the old one held. */
+	broadcast_seq(c, 3);
+	ck_assert(h_silent(h, 100));
+	ck_assert_int_eq(crmpubsub_set_coalesce(c, 200, 16384), 0);
+	ms = await_seq(h, 3, H_TIMEOUT_MS);
+	ck_assert_msg(ms >= 0 && ms < 500, "released after %.1f ms", ms);
+
+	/* max_bytes reached: the call writes (1 byte: every call). */
+	ck_assert_int_eq(crmpubsub_set_coalesce(c, 1000000, 1), 0);
+	broadcast_seq(c, 4);
+	ms = await_seq(h, 4, H_TIMEOUT_MS);
+	ck_assert_msg(ms >= 0 && ms < 500, "max_bytes write after %.1f ms", ms);
+	ck_assert_int_eq(crmpubsub_flush(c, H_TIMEOUT_MS), 0);
+	crmpubsub_stats(c, &st);
+	ck_assert_uint_eq(st.acked, 5);
+	check_invariant(c);
+	crmpubsub_close(c);
+
+	/* Delay 0: each call writes its own line, and a handle whose lines
+	 * always leave at once starts no flusher thread. */
+	threads = thread_count();
+	c = handle("uncoalesced");
+	ck_assert_int_eq(crmpubsub_set_coalesce(c, 0, 16384), 0);
+	broadcast_seq(c, 5);
+	ms = await_seq(h, 5, H_TIMEOUT_MS);
+	ck_assert_msg(ms >= 0 && ms < 500, "delay 0 write after %.1f ms", ms);
+	ck_assert_int_eq(thread_count(), threads);
+	ck_assert_int_eq(crmpubsub_flush(c, H_TIMEOUT_MS), 0);
+	crmpubsub_close(c);
+	h_close(h);
+}
+END_TEST
+
+/* Many coalesced broadcasts from a fast caller all arrive, in order, and
+ * a full queue makes the caller wait (bounded) for room instead of
+ * dropping while the daemon is merely slow. The daemon is stopped for 3 s
+ * with a broadcast timeout of 2 s: the first call that finds the socket
+ * full waits 2 s in vain, later calls queue behind it until the queue is
+ * full, and the call that finds it full waits for room, which comes when
+ * the daemon resumes. */
+static void *
+resume_later(void *arg)
+{
+	h_nap_ms(3000);
+	kill(*(pid_t *)arg, SIGCONT);
+	return NULL;
+}
+
+START_TEST(test_coalesce_order_and_backpressure)
+{
+	static const unsigned long subs[] = { 1 };
+	struct crmpubsub_stats	st;
+	struct h_conn		*h;
+	crmpubsub		*c;
+	pthread_t		 tid;
+	unsigned long		 i, n = 6000;
+	double			 t0, ms;
+
+	up(NULL);
+	h = raw_subscriber(subs, 1);
+	c = handle("pressed");
+	ck_assert_int_eq(crmpubsub_set_limit(c, CRMPUBSUB_LIMIT_QUEUE_BYTES,
+	    64 * 1024), 0);
+	ck_assert_int_eq(crmpubsub_set_timeout(c, CRMPUBSUB_TIMEOUT_BROADCAST,
+	    2000), 0);
+	kill(daemon_.pid, SIGSTOP);
+	ck_assert_int_eq(pthread_create(&tid, NULL, resume_later,
+	    &daemon_.pid), 0);
+	t0 = now_ms();
+	for (i = 0; i < n; i++)
+		broadcast_seq(c, i);
+	ms = now_ms() - t0;
+	pthread_join(tid, NULL);
+	/* Both waits happened: one in vain, one until the daemon resumed. */
+	ck_assert_msg(ms >= 2500, "%lu broadcasts took %.0f ms", n, ms);
+	ck_assert_int_eq(crmpubsub_flush(c, 4 * H_TIMEOUT_MS), 0);
+	crmpubsub_stats(c, &st);
+	ck_assert_uint_eq(st.dropped, 0);
+	ck_assert_uint_eq(st.acked, n);
+	for (i = 0; i < n; i++)
+		ck_assert_msg(await_seq(h, i, H_TIMEOUT_MS) >= 0,
+		    "push %lu of %lu missing", i, n);
+	ck_assert(h_silent(h, 50));
+	check_invariant(c);
+	crmpubsub_close(c);
+	h_close(h);
+}
+END_TEST
+
 static Suite *
 client_api_suite(void)
 {
@@ -1268,6 +1637,9 @@ client_api_suite(void)
 	tcase_add_test(tc, test_daemon_resync_passed_through);
 	tcase_add_test(tc, test_resync_reasons);
 	tcase_add_test(tc, test_library_overflow_resync);
+	tcase_add_test(tc, test_broadcast_exact_lines);
+	tcase_add_test(tc, test_coalesce_bounds);
+	tcase_add_test(tc, test_coalesce_order_and_backpressure);
 	suite_add_tcase(s, tc);
 	return s;
 }
