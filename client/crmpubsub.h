@@ -215,8 +215,10 @@ CRMPUBSUB_API int	 crmpubsub_set_limit(crmpubsub *, enum crmpubsub_limit,
 /* Broadcast coalescing: a broadcast's line may wait in the handle up to
  * delay_us microseconds (0..1000000; default 200) so that the lines of
  * several calls leave in one write(2); they leave at once when max_bytes
- * (>= 1; default 16384) are waiting, when any other request is sent, and
- * at crmpubsub_flush. delay_us 0 writes every broadcast in its own call.
+ * (>= 1; default 16384) are waiting, when any other request is sent, when
+ * a receiving call or crmpubsub_flush drives the handle, and at close; the
+ * flusher thread writes them when the delay ends if no call comes. delay_us
+ * 0 writes every broadcast in its own call.
  * Takes effect at once (held lines leave now). 0, or -1 (EINVAL). */
 CRMPUBSUB_API int	 crmpubsub_set_coalesce(crmpubsub *, int delay_us,
 			    size_t max_bytes);
