@@ -125,10 +125,12 @@ ops_dispatch(struct conn *c, const char *line, size_t len)
 	if (json_is_string(op))
 		opname = json_string_value(op);
 	id = json_object_get(req, "id");
-	if (id != NULL && !json_is_string(id) && !json_is_number(id)) {
+	/* A null id is echoed as null, as JSON-RPC clients expect. */
+	if (id != NULL && !json_is_string(id) && !json_is_number(id) &&
+	    !json_is_null(id)) {
 		id = NULL;
 		proto_failf(&f, PERR_BAD_REQUEST,
-		    "id must be a string or a number");
+		    "id must be a string, a number or null");
 		goto fail;
 	}
 	if (opname == NULL) {
