@@ -252,7 +252,7 @@ config_load_file(struct config *c, const char *path, char **cause)
 {
 	FILE		*f;
 	struct stat	 st;
-	char		*line = NULL, *p, *eq, *err = NULL;
+	char		*line = NULL, *p, *q, *eq, *key, *err = NULL;
 	size_t		 cap = 0;
 	int		 lineno = 0, rc = 0;
 
@@ -279,7 +279,12 @@ config_load_file(struct config *c, const char *path, char **cause)
 				err = NULL;
 		} else {
 			*eq = '\0';
-			if (config_set(c, trim(p), trim(eq + 1), &err) == 0)
+			key = trim(p);
+			/* "max-outbuf" is accepted for "max_outbuf" too. */
+			for (q = key; *q != '\0'; q++)
+				if (*q == '-')
+					*q = '_';
+			if (config_set(c, key, trim(eq + 1), &err) == 0)
 				continue;
 		}
 		if (asprintf(cause, "%s:%d: %s", path, lineno,
