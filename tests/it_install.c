@@ -404,8 +404,8 @@ START_TEST(test_units_security)
 }
 END_TEST
 
-/* The traps of issue 4: the runtime directory outlives the service, the
- * syscall filter keeps chown for socket_group, LimitNOFILE fits
+/* The known traps of such units: the runtime directory outlives the
+ * service, the syscall filter keeps chown for socket_group, LimitNOFILE fits
  * max_connections, and user and group agree across the files. */
 START_TEST(test_units_content)
 {

@@ -154,7 +154,7 @@ END {
 		printf "| correctness checks | %s | %s | |\n", checks(w, "crm"), checks(w, "redis")
 	}
 
-	printf "\n### Targets (issue 5)\n\n"
+	printf "\n### Targets\n\n"
 	printf "| target | measured | verdict |\n|---|---|---|\n"
 	if ("w64" in desc) {
 		x = ratio("w64", "dps")
