@@ -72,7 +72,7 @@ CLI        = client/crmpubsub-cli
 UNIT_SRCS   = $(wildcard tests/unit_*.c)
 IT_SRCS     = $(wildcard tests/it_*.c)
 CLIENTT_SRCS = $(wildcard tests/client_*.c)
-TEST_SUPPORT_SRCS = tests/harness.c
+TEST_SUPPORT_SRCS = tests/harness.c tests/asan_probe.c
 TEST_SUPPORT_OBJS = $(TEST_SUPPORT_SRCS:%.c=$(O)/%.o)
 TEST_BINS   = $(UNIT_SRCS:%.c=$(O)/%) $(IT_SRCS:%.c=$(O)/%) $(CLIENTT_SRCS:%.c=$(O)/%)
 

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "asan_probe.h"
 #include "harness.h"
 
 #define NSUBS		8	/* subscribers in the restart test */
@@ -35,7 +36,6 @@ static char		*broadcast_line(unsigned long seq);
 static struct h_conn	*connect_retry(const char *sock, int timeout_ms);
 static struct h_conn	*subscriber(const char *sock, unsigned long contact);
 static int		 daemon_alive(pid_t pid);
-static int		 binary_has_asan(const char *path);
 static int		 build_failer(const char *dir, char *so, size_t cap);
 static int		 rm_entry(const char *, const struct stat *, int,
 			     struct FTW *);
@@ -152,29 +152,6 @@ daemon_alive(pid_t pid)
 	if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == -1)
 		return 0;
 	return si.si_pid != pid;
-}
-
-/* Whether the binary links the ASan runtime (an LD_PRELOAD malloc cannot
- * coexist with it). */
-static int
-binary_has_asan(const char *path)
-{
-	static const char needle[] = "libasan.so";
-	char buf[1 << 16];
-	size_t n, keep = 0;
-	FILE *f = fopen(path, "rb");
-	int found = 0;
-
-	if (f == NULL)
-		return 0;
-	while (!found && (n = fread(buf + keep, 1, sizeof buf - keep, f)) > 0) {
-		n += keep;
-		found = memmem(buf, n, needle, sizeof needle - 1) != NULL;
-		keep = sizeof needle - 1;
-		memmove(buf, buf + n - keep, keep);
-	}
-	fclose(f);
-	return found;
 }
 
 /* Compiles tests/soak/failmalloc.c into dir/failmalloc.so. 0 or -1. */

@@ -46,6 +46,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "asan_probe.h"
+
 #define MAX_WRITERS	8
 #define HOT_TOPICS	200	/* topics 0 … HOT_TOPICS-1 get half the traffic */
 #define LAGGER_TOPICS	HOT_TOPICS
@@ -652,29 +654,6 @@ daemon_stat(const char *key)
 	snprintf(pat, sizeof pat, "\"%s\":", key);
 	p = strstr(buf, pat);
 	return p ? strtoll(p + strlen(pat), NULL, 10) : -1;
-}
-
-/* Whether the daemon binary links the ASan runtime, whose quarantine makes
- * RSS meaningless as a leak signal. */
-static int
-binary_has_asan(const char *path)
-{
-	static const char	needle[] = "libasan.so";
-	char			buf[1 << 16];
-	size_t			n, keep = 0;
-	FILE			*f = fopen(path, "rb");
-	int			found = 0;
-
-	if (f == NULL)
-		return 0;
-	while (!found && (n = fread(buf + keep, 1, sizeof buf - keep, f)) > 0) {
-		n += keep;
-		found = memmem(buf, n, needle, sizeof needle - 1) != NULL;
-		keep = sizeof needle - 1;
-		memmove(buf, buf + n - keep, keep);
-	}
-	fclose(f);
-	return found;
 }
 
 /* ---- the load ------------------------------------------------------------ */
