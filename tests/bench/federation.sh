@@ -16,16 +16,12 @@
 #   FED_SECONDS=S       throughput phase per path (default 3; quick 1)
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-out="$here/out"
-while [ $# -gt 0 ]; do
-	case "$1" in
-	--top) top=$(cd "$2" && pwd); shift 2 ;;
-	--out) out=$2; shift 2 ;;
-	*) echo "usage: $0 [--top DIR] [--out DIR]" >&2; exit 2 ;;
-	esac
-done
+# shellcheck source-path=SCRIPTDIR source=dirs.sh
+. "$(dirname "$0")/dirs.sh"
+if [ $# -gt 0 ]; then
+	echo "usage: $0 [--top DIR] [--out DIR]" >&2
+	exit 2
+fi
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	samples=${FED_SAMPLES:-500}; seconds=${FED_SECONDS:-1}
 else
@@ -56,8 +52,8 @@ trap cleanup EXIT
 
 # Waits (bounded) until a Unix socket accepts connections.
 wait_socket() {
-	local i
-	for i in $(seq 1 400); do
+	local _
+	for _ in $(seq 1 400); do
 		if [ -S "$1" ] && socat -u OPEN:/dev/null "UNIX-CONNECT:$1" \
 		    2>/dev/null; then
 			return 0
@@ -69,8 +65,8 @@ wait_socket() {
 
 # Waits (bounded) until daemon socket $1 reports its federation link up.
 wait_linked() {
-	local i
-	for i in $(seq 1 400); do
+	local _
+	for _ in $(seq 1 400); do
 		if echo '{"op":"stats"}' | socat -t 1 - "UNIX-CONNECT:$1" |
 		    grep -q '"federation":{"state":"up"'; then
 			return 0

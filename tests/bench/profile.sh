@@ -10,16 +10,8 @@
 # Writes DIR/profile-<tool>.txt (default DIR: tests/bench/out).
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-out="$here/out"
-while [ $# -gt 0 ]; do
-	case "$1" in
-	--top) top=$(cd "$2" && pwd); shift 2 ;;
-	--out) out=$2; shift 2 ;;
-	*) break ;;
-	esac
-done
+# shellcheck source-path=SCRIPTDIR source=dirs.sh
+. "$(dirname "$0")/dirs.sh"
 tool=${1:-perf}
 [ $# -gt 0 ] && shift
 daemon="$top/daemon/crmpubsubd"

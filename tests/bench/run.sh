@@ -15,16 +15,12 @@
 #   BENCH_ONLY="w64 idle" run only these workloads
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-out="$here/out"
-while [ $# -gt 0 ]; do
-	case "$1" in
-	--top) top=$(cd "$2" && pwd); shift 2 ;;
-	--out) out=$2; shift 2 ;;
-	*) echo "usage: $0 [--top DIR] [--out DIR]" >&2; exit 2 ;;
-	esac
-done
+# shellcheck source-path=SCRIPTDIR source=dirs.sh
+. "$(dirname "$0")/dirs.sh"
+if [ $# -gt 0 ]; then
+	echo "usage: $0 [--top DIR] [--out DIR]" >&2
+	exit 2
+fi
 
 quick=${BENCH_QUICK:-0}
 if [ "$quick" = 1 ]; then

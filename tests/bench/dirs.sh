@@ -1,0 +1,14 @@
+# shellcheck shell=bash disable=SC2034  # the variables are for the sourcing script
+# SPDX-License-Identifier: MIT — crmpubsub
+# Sourced by the bench scripts: sets here, top and out, and consumes the
+# leading --top DIR / --out DIR options; the remaining arguments stay in "$@".
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+out="$here/out"
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--top) top=$(cd "$2" && pwd); shift 2 ;;
+	--out) out=$2; shift 2 ;;
+	*) break ;;
+	esac
+done
