@@ -141,6 +141,29 @@ START_TEST(test_get_and_duplicates)
 }
 END_TEST
 
+/* Every byte value at every position of a string long enough for the
+ * scanner's eight-byte steps and its tail: accepted exactly when it is
+ * printable ASCII other than a backslash. */
+START_TEST(test_string_bytes)
+{
+	char	doc[40];
+	int	b, pos, plain;
+
+	for (b = 0; b < 256; b++) {
+		if (b == '"')
+			continue;	/* it would end the string */
+		for (pos = 0; pos < 27; pos++) {
+			memcpy(doc, "[\"abcdefghijklmnopqrstuvwxyz0\"]", 31);
+			doc[2 + pos] = (char)b;
+			plain = b >= 0x20 && b <= 0x7e && b != '\\';
+			ck_assert_msg((jscan_parse(&js, doc, 31) == 0) == plain,
+			    "byte 0x%02x at %d: %s", b, pos,
+			    plain ? "refused" : "accepted");
+		}
+	}
+}
+END_TEST
+
 /* Random byte mutations of the seeds: never a disagreement with jansson. */
 START_TEST(test_mutations_agree)
 {
@@ -176,6 +199,7 @@ jscan_suite(void)
 	tcase_add_test(tc, test_accepts_and_agrees);
 	tcase_add_test(tc, test_refuses_outside_subset);
 	tcase_add_test(tc, test_get_and_duplicates);
+	tcase_add_test(tc, test_string_bytes);
 	tcase_add_test(tc, test_mutations_agree);
 	suite_add_tcase(s, tc);
 	return s;
