@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT — crmpubsub */
-/* UUID text <-> binary with libuuid, and the ordered distinct UUID list. */
+/* UUID text <-> binary, checked against libuuid, and the ordered distinct
+ * UUID list. */
 
 #include <stdlib.h>
 #include <string.h>
@@ -7,49 +8,73 @@
 
 #include "uuid_canon.h"
 
-/* Value of a hex digit, or -1. */
-static int
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c |= 0x20;
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
+#define X	0xff
+/* Value of each byte as a hex digit; X where it is none. */
+static const uint8_t hexdig[256] = {
+	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+	0, 1, 2, 3, 4, 5, 6, 7, 8, 9, X, X, X, X, X, X,
+	X, 10, 11, 12, 13, 14, 15, X, X, X, X, X, X, X, X, X,
+	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+	X, 10, 11, 12, 13, 14, 15, X, X, X, X, X, X, X, X, X,
+	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+};
+#undef X
+
+/* Where the 16 bytes' digit pairs start in the 8-4-4-4-12 text. */
+static const uint8_t pair_at[16] = {
+	0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34
+};
 
 /* Parses exactly 36 bytes of UUID text, any case. This is on every
- * broadcast's path, so it decodes in one pass; it accepts exactly what
+ * broadcast's path, so it is a table walk; it accepts exactly what
  * uuid_parse(3) accepts (8-4-4-4-12 hex digits), which the unit tests check
  * against libuuid. */
 int
 uuid_canon_parse(const char *s, size_t len, uint8_t out[16])
 {
-	size_t	i, o = 0;
-	int	hi, lo;
+	const unsigned char	*u = (const unsigned char *)s;
+	unsigned		 hi, lo;
+	size_t			 i;
 
-	if (len != UUID_TEXT_LEN)
+	if (len != UUID_TEXT_LEN || u[8] != '-' || u[13] != '-' ||
+	    u[18] != '-' || u[23] != '-')
 		return -1;
-	for (i = 0; i < UUID_TEXT_LEN; ) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i++] != '-')
-				return -1;
-			continue;
-		}
-		hi = hexval((unsigned char)s[i]);
-		lo = hexval((unsigned char)s[i + 1]);
-		if (hi < 0 || lo < 0)
+	for (i = 0; i < 16; i++) {
+		hi = hexdig[u[pair_at[i]]];
+		lo = hexdig[u[pair_at[i] + 1]];
+		if ((hi | lo) > 15)
 			return -1;
-		out[o++] = (uint8_t)(hi << 4 | lo);
-		i += 2;
+		out[i] = (uint8_t)(hi << 4 | lo);
 	}
 	return 0;
 }
 
-/* The canonical (lowercase) text form. */
+/* The canonical (lowercase) text form, as uuid_unparse_lower(3) writes it
+ * (the unit tests compare the two). Every push carries two UUIDs, so this
+ * is a table walk rather than a printf. */
 void
 uuid_canon_format(const uint8_t in[16], char out[UUID_TEXT_LEN + 1])
 {
-	uuid_unparse_lower(in, out);
+	static const char	hex[] = "0123456789abcdef";
+	size_t			i, o = 0;
+
+	for (i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		out[o++] = hex[in[i] >> 4];
+		out[o++] = hex[in[i] & 0x0f];
+	}
+	out[o] = '\0';
 }
 
 /* FNV-1a over the 16 bytes: UUIDs v7 share leading bytes, so mix them all. */
