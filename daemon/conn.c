@@ -143,6 +143,11 @@ conn_push(struct conn *c, const char *data, size_t len)
 		stats.dropped++;
 		return 0;
 	}
+	/* A busy subscriber's queue is freed after every write; taking last
+	 * time's capacity at once saves growing it again step by step. */
+	if (c->out.cap == 0 && c->out_hint > 0 &&
+	    buf_reserve(&c->out, c->out_hint) == -1)
+		buf_clear_failed(&c->out);
 	if (buf_append(&c->out, data, len) == -1) {
 		/* Out of memory is a lag like any other: announced by resync.
 		 * buf_append changed nothing, so there is nothing to undo. */
@@ -351,9 +356,11 @@ conn_write(struct conn *c)
 		/* Subscribers' small queues are freed, so an idle connection
 		 * holds no buffer; a writer's large reply queue is kept, as it
 		 * would be grown again by the next batch of requests. */
-		if (c->out.cap < CONN_KEEP_OUT_MIN || c->out.cap > CONN_KEEP_OUT_MAX)
+		if (c->out.cap < CONN_KEEP_OUT_MIN || c->out.cap > CONN_KEEP_OUT_MAX) {
+			c->out_hint = c->out.cap < CONN_KEEP_OUT_MIN ?
+			    (uint32_t)c->out.cap : 0;
 			buf_free(&c->out);
-		else
+		} else
 			buf_reset(&c->out);
 		if (c->ev_write != NULL)
 			event_del(c->ev_write);

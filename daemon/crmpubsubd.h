@@ -141,6 +141,7 @@ struct conn {
 	pid_t			 pid;
 	uid_t			 uid;
 	gid_t			 gid;
+	uint32_t		 out_hint;	/* capacity of the last freed queue */
 	char			*name;		/* from hello, NULL before */
 	struct event		*ev_read;
 	struct event		*ev_write;	/* made on first short write */
