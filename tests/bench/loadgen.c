@@ -26,7 +26,7 @@
 struct lg_config lg_cfg = {
 	.target = LG_CRM, .subscribers = 1000, .writers = 4, .contacts = 3,
 	.window = 64, .warmup_s = 1, .duration_s = 3, .extra_frac = 0.1,
-	.extra_k = 4, .label = "-",
+	.extra_k = 4, .label = "-", .turn_ms = 100,
 };
 struct lg_counters lg_ctr;
 char		*lg_contact_uuid;
@@ -465,6 +465,7 @@ poll_once(int timeout_ms, int tfd, void (*on_tick)(void))
 
 static bool	sending;
 static uint64_t	open_start, open_issued;
+static int	tick_fd = -1;	/* open loop: the send ticks */
 
 /* Open loop: issues the broadcasts that are due by now, round robin. */
 static void
@@ -523,6 +524,15 @@ raise_fd_limit(void)
 	}
 }
 
+/* The target as the RESULT line names it. */
+static const char *
+target_name(void)
+{
+	if (lg_cfg.as)
+		return lg_cfg.as;
+	return lg_cfg.target == LG_CRM ? "crm" : "redis";
+}
+
 static void
 usage(int code)
 {
@@ -538,7 +548,15 @@ usage(int code)
 "  --op mix|to_contacts|interaction   crmpubsubd broadcast op (mix)\n"
 "  --server-pid PID      measure this process's CPU and RSS\n"
 "  --idle                memory mode: subscribe, settle, report RSS, exit\n"
-"  --label TEXT          copied into the RESULT line\n");
+"  --label TEXT          copied into the RESULT line\n"
+"  --as NAME             name the target NAME in the RESULT line (another\n"
+"                        server speaking the same protocol)\n"
+"  --turns IN:OUT        side by side with another generator: send only while\n"
+"                        holding the turn, which arrives on FIFO IN and is\n"
+"                        passed on through FIFO OUT; warm-up and duration\n"
+"                        count this generator's own turns\n"
+"  --turn-ms MS          length of a turn before it is passed on (100)\n"
+"  --starter             hand the first turn on once set up (one generator)\n");
 	exit(code);
 }
 
@@ -546,7 +564,7 @@ static void
 parse_args(int argc, char **argv)
 {
 	enum { O_WARMUP = 256, O_DURATION, O_EFRAC, O_EK, O_OP, O_PID, O_IDLE,
-	    O_TARGET, O_LABEL };
+	    O_TARGET, O_LABEL, O_TURNS, O_TURN_MS, O_STARTER, O_AS };
 	static const struct option opts[] = {
 		{ "target", 1, NULL, O_TARGET }, { "socket", 1, NULL, 's' },
 		{ "subscribers", 1, NULL, 'S' }, { "writers", 1, NULL, 'W' },
@@ -556,6 +574,8 @@ parse_args(int argc, char **argv)
 		{ "extra-k", 1, NULL, O_EK }, { "op", 1, NULL, O_OP },
 		{ "server-pid", 1, NULL, O_PID }, { "idle", 0, NULL, O_IDLE },
 		{ "label", 1, NULL, O_LABEL }, { "help", 0, NULL, 'h' },
+		{ "turns", 1, NULL, O_TURNS }, { "turn-ms", 1, NULL, O_TURN_MS },
+		{ "starter", 0, NULL, O_STARTER }, { "as", 1, NULL, O_AS },
 		{ NULL, 0, NULL, 0 }
 	};
 	int o;
@@ -593,6 +613,18 @@ parse_args(int argc, char **argv)
 		case O_PID: lg_cfg.server_pid = atoi(optarg); break;
 		case O_IDLE: lg_cfg.idle = true; break;
 		case O_LABEL: lg_cfg.label = optarg; break;
+		case O_TURNS: {
+			char *colon = strchr(optarg, ':');
+			if (!colon || colon == optarg || !colon[1])
+				usage(2);
+			*colon = '\0';
+			lg_cfg.turn_in = optarg;
+			lg_cfg.turn_out = colon + 1;
+			break;
+		}
+		case O_TURN_MS: lg_cfg.turn_ms = strtod(optarg, NULL); break;
+		case O_STARTER: lg_cfg.turn_starter = true; break;
+		case O_AS: lg_cfg.as = optarg; break;
 		case 'h': usage(0); break;
 		default: usage(2);
 		}
@@ -606,6 +638,10 @@ parse_args(int argc, char **argv)
 	}
 	if (lg_cfg.window == 0)
 		lg_cfg.window = 1;
+	if (lg_cfg.turn_ms < 1) {
+		fprintf(stderr, "loadgen: a turn lasts 1 ms at least\n");
+		exit(2);
+	}
 	if (!lg_cfg.idle && (lg_cfg.subscribers == 0 || lg_cfg.writers == 0)) {
 		fprintf(stderr, "loadgen: a load run needs subscribers and writers\n");
 		exit(2);
@@ -686,23 +722,131 @@ run_idle(void)
 	rss1 = pid ? proc_rss_bytes(pid) : 0;
 	printf("RESULT label=%s target=%s mode=idle S=%u rss0_kb=%llu rss1_kb=%llu "
 	    "per_conn_b=%.0f dead=%u check=%s\n", lg_cfg.label,
-	    lg_cfg.target == LG_CRM ? "crm" : "redis", lg_cfg.subscribers,
+	    target_name(), lg_cfg.subscribers,
 	    (unsigned long long)(rss0 / 1024), (unsigned long long)(rss1 / 1024),
 	    lg_cfg.subscribers ? ((double)rss1 - (double)rss0) / lg_cfg.subscribers : 0.0,
 	    dead_conns, dead_conns || lg_ctr.errors ? "FAIL" : "ok");
 	return dead_conns ? 3 : 0;
 }
 
+/* The measured interval: where it starts, and the server's and the
+ * generator's CPU and the server's RSS across it. */
+struct lg_measure {
+	bool		started;
+	uint64_t	start, srv0, srv1, rss;
+	double		gen0, gen1, secs;
+};
+
+static void
+measure_start(struct lg_measure *m, uint64_t t)
+{
+	int pid = lg_cfg.server_pid;
+
+	if (!m->started) {
+		m->started = true;
+		m->start = t;
+		m->srv0 = pid ? proc_cpu_ticks(pid) : 0;
+		m->gen0 = self_cpu_s();
+	}
+	lg_measuring = true;
+}
+
+/* Ends the interval; `measured_ns` is the time that counts in it. */
+static void
+measure_stop(struct lg_measure *m, uint64_t measured_ns)
+{
+	int pid = lg_cfg.server_pid;
+
+	lg_measuring = false;
+	m->secs = (double)measured_ns / 1e9;
+	m->srv1 = pid ? proc_cpu_ticks(pid) : 0;
+	m->rss = pid ? proc_rss_bytes(pid) : 0;
+	m->gen1 = self_cpu_s();
+}
+
+/* Waits, until deadline, for every broadcast to be answered and every
+ * expected push to be in (or announced as dropped by a resync). */
+static void
+drain(uint64_t deadline)
+{
+	while (now_ns() < deadline &&
+	    !(writers_idle() && lg_ctr.received + lg_ctr.dropped >= lg_ctr.expected))
+		poll_once(1, tick_fd, NULL);
+}
+
+/* Sends until `end`: closed loop keeps every window full, open loop
+ * follows the rate from now on. Measuring starts at `measure_from` if that
+ * comes first. */
+static void
+load_until(uint64_t end, uint64_t measure_from, struct lg_measure *m)
+{
+	bool open = lg_cfg.rate > 0;
+	uint64_t t;
+
+	sending = true;
+	open_start = now_ns();
+	open_issued = 0;
+	while ((t = now_ns()) < end) {
+		if (!lg_measuring && t >= measure_from)
+			measure_start(m, t);
+		if (!open)
+			for (uint32_t i = 0; i < lg_cfg.writers; i++)
+				refill(&writers[i]);
+		poll_once(1, tick_fd, open ? open_tick : NULL);
+	}
+	sending = false;
+}
+
+/* Alone: warm-up, then the measured interval, in one stretch. */
+static void
+run_alone(struct lg_measure *m)
+{
+	uint64_t warm_end = now_ns() + (uint64_t)(lg_cfg.warmup_s * 1e9);
+	uint64_t end = warm_end + (uint64_t)(lg_cfg.duration_s * 1e9);
+
+	load_until(end, warm_end, m);
+	measure_stop(m, m->started ? end - m->start : 0);
+}
+
+/* Side by side: load only during this generator's turns. A turn ends by
+ * draining, so the next generator starts on an idle machine; rates count
+ * the drain in the turn's time, which by Little's law leaves a closed
+ * loop's throughput unbiased. Warm-up and duration are counted in turns. */
+static void
+run_turns(struct lg_measure *m)
+{
+	uint64_t turn = (uint64_t)(lg_cfg.turn_ms * 1e6);
+	uint64_t warm = (uint64_t)(lg_cfg.warmup_s * 1e9);
+	uint64_t want = (uint64_t)(lg_cfg.duration_s * 1e9);
+	uint64_t owned = 0, measured = 0, t;
+
+	turns_open(lg_cfg.turn_in, lg_cfg.turn_out);
+	if (lg_cfg.turn_starter)
+		turns_pass(false);
+	while (measured < want) {
+		turns_wait();
+		t = now_ns();
+		load_until(t + turn, owned >= warm ? t : UINT64_MAX, m);
+		drain(now_ns() + DRAIN_LIMIT_NS);
+		owned += now_ns() - t;
+		if (lg_measuring) {
+			measured += now_ns() - t;
+			lg_measuring = false;
+		}
+		turns_pass(measured >= want);
+	}
+	measure_stop(m, measured);
+}
+
 /* Load mode: warm up, measure, drain, verify, report. */
 static int
 run_load(void)
 {
-	uint64_t warm_end, meas_start = 0, meas_end, deadline, t;
-	uint64_t srv0 = 0, srv1 = 0, rss = 0;
-	double gen0 = 0, gen1 = 0, secs, tick_s = (double)sysconf(_SC_CLK_TCK);
-	int tfd = -1, pid = lg_cfg.server_pid;
+	struct lg_measure m = { 0 };
+	uint64_t deadline;
+	double secs, tick_s = (double)sysconf(_SC_CLK_TCK);
 	bool open = lg_cfg.rate > 0, ok;
-	void (*tick)(void) = open ? open_tick : NULL;
+	int pid = lg_cfg.server_pid;
 	const char *why = "ok";
 
 	setup_connections();
@@ -711,48 +855,22 @@ run_load(void)
 			.it_interval = { 0, OPEN_TICK_NS }, .it_value = { 0, OPEN_TICK_NS }
 		};
 		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
-		if ((tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) < 0 ||
-		    timerfd_settime(tfd, 0, &its, NULL) < 0 ||
-		    epoll_ctl(epfd, EPOLL_CTL_ADD, tfd, &ev) < 0)
+		if ((tick_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) < 0 ||
+		    timerfd_settime(tick_fd, 0, &its, NULL) < 0 ||
+		    epoll_ctl(epfd, EPOLL_CTL_ADD, tick_fd, &ev) < 0)
 			die("timerfd");
 	}
-	sending = true;
-	open_start = now_ns();
-	warm_end = open_start + (uint64_t)(lg_cfg.warmup_s * 1e9);
-	meas_end = warm_end + (uint64_t)(lg_cfg.duration_s * 1e9);
-	if (!open)
-		for (uint32_t i = 0; i < lg_cfg.writers; i++)
-			refill(&writers[i]);
-	while ((t = now_ns()) < meas_end) {
-		if (!lg_measuring && t >= warm_end) {
-			lg_measuring = true;
-			meas_start = t;
-			srv0 = pid ? proc_cpu_ticks(pid) : 0;
-			gen0 = self_cpu_s();
-		}
-		poll_once(1, tfd, tick);
-		if (!open)
-			for (uint32_t i = 0; i < lg_cfg.writers; i++)
-				if (writers[i].inflight < lg_cfg.window)
-					refill(&writers[i]);
-	}
-	lg_measuring = false;
-	sending = false;
-	secs = (double)(now_ns() - meas_start) / 1e9;
-	srv1 = pid ? proc_cpu_ticks(pid) : 0;
-	rss = pid ? proc_rss_bytes(pid) : 0;
-	gen1 = self_cpu_s();
+	if (lg_cfg.turn_in)
+		run_turns(&m);
+	else
+		run_alone(&m);
 
-	/* Drain: every broadcast answered, every expected push in (or announced
-	 * as dropped by a resync). */
-	deadline = now_ns() + DRAIN_LIMIT_NS;
-	while (now_ns() < deadline &&
-	    !(writers_idle() && lg_ctr.received + lg_ctr.dropped >= lg_ctr.expected))
-		poll_once(10, tfd, NULL);
+	secs = m.secs > 0 ? m.secs : 1e-9;
+	drain(now_ns() + DRAIN_LIMIT_NS);
 	/* A little longer, so late duplicates would be seen too. */
 	deadline = now_ns() + 100000000ULL;
 	while (now_ns() < deadline)
-		poll_once(10, tfd, NULL);
+		poll_once(10, tick_fd, NULL);
 
 	if (lg_ctr.errors || lg_ctr.garbage)
 		why = "errors";
@@ -785,18 +903,18 @@ run_load(void)
 		    (unsigned long long)lg_ctr.errors,
 		    (unsigned long long)lg_ctr.garbage);
 	printf("RESULT label=%s target=%s mode=%s S=%u W=%u C=%u window=%u rate=%.0f "
-	    "secs=%.3f bps=%.0f dps=%.0f p50_us=%.1f p99_us=%.1f p999_us=%.1f "
+	    "turns=%d secs=%.3f bps=%.0f dps=%.0f p50_us=%.1f p99_us=%.1f p999_us=%.1f "
 	    "samples=%llu srv_cpu=%.3f srv_rss_kb=%llu gen_cpu=%.3f late=%llu "
 	    "resyncs=%llu dropped=%llu received=%llu expected=%llu check=%s\n",
-	    lg_cfg.label, lg_cfg.target == LG_CRM ? "crm" : "redis",
+	    lg_cfg.label, target_name(),
 	    open ? "open" : "closed", lg_cfg.subscribers, lg_cfg.writers,
-	    lg_cfg.contacts, lg_cfg.window, lg_cfg.rate, secs,
-	    (double)lg_ctr.m_answered / secs, (double)lg_ctr.m_received / secs,
+	    lg_cfg.contacts, lg_cfg.window, lg_cfg.rate, lg_cfg.turn_in != NULL,
+	    secs, (double)lg_ctr.m_answered / secs, (double)lg_ctr.m_received / secs,
 	    (double)hist_percentile(0.50) / 1e3, (double)hist_percentile(0.99) / 1e3,
 	    (double)hist_percentile(0.999) / 1e3,
 	    (unsigned long long)hist_count(),
-	    pid ? (double)(srv1 - srv0) / tick_s / secs : 0.0,
-	    (unsigned long long)(rss / 1024), (gen1 - gen0) / secs,
+	    pid ? (double)(m.srv1 - m.srv0) / tick_s / secs : 0.0,
+	    (unsigned long long)(m.rss / 1024), (m.gen1 - m.gen0) / secs,
 	    (unsigned long long)lg_ctr.late, (unsigned long long)lg_ctr.resyncs,
 	    (unsigned long long)lg_ctr.dropped, (unsigned long long)lg_ctr.received,
 	    (unsigned long long)lg_ctr.expected, why);

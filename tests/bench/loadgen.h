@@ -55,6 +55,12 @@ struct lg_config {
 	int		 server_pid;
 	bool		 idle;		/* memory mode: subscribe, measure, exit */
 	const char	*label;
+	const char	*as;		/* target name reported, if not the wire's */
+	/* Side by side (turns.c): FIFOs the turn arrives on and leaves by, the
+	 * length of a turn, and whether this generator hands out the first. */
+	const char	*turn_in, *turn_out;
+	double		 turn_ms;
+	bool		 turn_starter;
 };
 
 struct lg_counters {
@@ -122,6 +128,11 @@ uint64_t hist_count(void);
 uint64_t proc_cpu_ticks(int pid);	/* utime + stime, clock ticks */
 uint64_t proc_rss_bytes(int pid);
 double	 self_cpu_s(void);
+
+/* Turn taking between generators run side by side (turns.c). */
+void	 turns_open(const char *in_path, const char *out_path);
+void	 turns_wait(void);
+void	 turns_pass(bool done);
 
 /* Hex helpers. */
 void	 hex_put(char *dst, uint64_t v, int digits);

@@ -1,9 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT — crmpubsub
 # Side-by-side benchmark of crmpubsubd and Redis pub/sub: runs every workload
-# against both servers in alternation (A B A B) over several rounds, each
-# server started fresh on a private Unix socket and pinned to its own core,
-# then prints medians, ratios and target checks and draws the plot.
+# against both servers over several rounds, each server started fresh on a
+# private Unix socket and pinned to its own core, then prints medians, ratios
+# and target checks and draws the plot. The two servers run side by side,
+# their generators taking turns of 100–200 ms (A B A B within every run), so
+# the machine's passing changes of speed fall on both alike; the memory
+# workload runs them one after the other. A probe of the machine's own
+# hiccups (tests/bench/hiccup.c) opens the report.
 #
 # usage: tests/bench/run.sh [--top REPO_ROOT] [--out DIR]
 # environment:
@@ -11,7 +15,9 @@
 #   BENCH_ROUNDS=N        rounds (default 5; quick 1)
 #   BENCH_DURATION=S      measured seconds per run (default 2; quick 1)
 #   BENCH_WARMUP=S        warm-up seconds per run (default 0.5; quick 0.5)
-#   BENCH_TARGETS="crm redis"   servers to compare (default both)
+#   BENCH_PEER=redis|floor  what crmpubsubd is compared with: Redis (default)
+#                         or the floor, the bench's minimal relay (relay.c)
+#   BENCH_TARGETS="crm"   one server only (default "crm $BENCH_PEER")
 #   BENCH_ONLY="w64 idle" run only these workloads
 set -euo pipefail
 
@@ -30,12 +36,17 @@ else
 	rounds=${BENCH_ROUNDS:-5}; duration=${BENCH_DURATION:-2}
 	warmup=${BENCH_WARMUP:-0.5}
 fi
-targets=${BENCH_TARGETS:-crm redis}
+peer=${BENCH_PEER:-redis}
+targets=${BENCH_TARGETS:-crm $peer}
 loadgen="$here/loadgen"
 daemon="$top/daemon/crmpubsubd"
 max_conn=10100
 
 log() { printf 'bench: %s\n' "$*" >&2; }
+case "$peer" in
+redis | floor) ;;
+*) log "BENCH_PEER is redis or floor"; exit 2 ;;
+esac
 
 # --- tools --------------------------------------------------------------------
 # Installs what the benchmark needs when missing (root), else says what to run.
@@ -63,6 +74,9 @@ need_packages
 [ -x "$loadgen" ] || { log "build the generator first: make -C $here loadgen"; exit 1; }
 case " $targets " in
 *" crm "*) [ -x "$daemon" ] || { log "$daemon not built (run make first)"; exit 1; } ;;
+esac
+case " $targets " in
+*" floor "*) [ -x "$here/relay" ] || { log "build the floor relay first: make -C $here relay"; exit 1; } ;;
 esac
 
 # Descriptors: every subscriber is one on each side (root may raise the
@@ -93,11 +107,9 @@ raw="$out/raw.txt"
 : >"$raw"
 workdir=$(mktemp -d /tmp/crmpubsub-bench.XXXXXX)
 srv_pid=""
+srv_pids=()
 cleanup() {
-	if [ -n "$srv_pid" ]; then
-		kill -TERM "$srv_pid" 2>/dev/null || true
-		wait "$srv_pid" 2>/dev/null || true
-	fi
+	stop_servers
 	rm -rf "$workdir"
 }
 trap cleanup EXIT
@@ -110,12 +122,16 @@ if [ -x "$daemon" ]; then
 fi
 
 # --- servers --------------------------------------------------------------------
-# start_server crm|redis: starts it on a fresh socket; sets srv_pid, srv_sock.
-# Tries three times (a binary being rebuilt in a working tree cannot run).
+# start_server crm|redis: starts it on a fresh socket; sets srv_pid, srv_sock
+# and adds it to srv_pids. Tries three times (a binary being rebuilt in a
+# working tree cannot run).
 start_server() {
 	local attempt
 	for attempt in 1 2 3; do
-		try_start_server "$1" && return 0
+		if try_start_server "$1"; then
+			srv_pids+=("$srv_pid")
+			return 0
+		fi
 		srv_pid=""
 		log "$1 did not start (attempt $attempt); its log:"
 		tail -n 5 "$workdir/$1/log" >&2 || true
@@ -132,6 +148,9 @@ try_start_server() {
 	crm)
 		"${pin_srv[@]}" "$daemon" -s "$srv_sock" --max-connections "$max_conn" \
 			>"$dir/log" 2>&1 &
+		;;
+	floor)
+		"${pin_srv[@]}" "$here/relay" -s "$srv_sock" >"$dir/log" 2>&1 &
 		;;
 	redis)
 		"${pin_srv[@]}" redis-server --port 0 --unixsocket "$srv_sock" \
@@ -152,9 +171,13 @@ try_start_server() {
 	return 1
 }
 
-stop_server() {
-	kill -TERM "$srv_pid" 2>/dev/null || true
-	wait "$srv_pid" 2>/dev/null || true
+stop_servers() {
+	local pid
+	for pid in ${srv_pids[@]+"${srv_pids[@]}"}; do
+		kill -TERM "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+	srv_pids=()
 	srv_pid=""
 }
 
@@ -187,45 +210,114 @@ for w in "${workloads[@]}"; do
 	selected "$name" && printf 'WORKLOAD %s %s %s\n' "$name" "$plot" "$desc" >>"$raw"
 done
 
+# --- runs -----------------------------------------------------------------------
+# record ROUND NAME TARGET LINE STATUS: files a RESULT line and logs it.
+record() {
+	if [ "$5" != 0 ]; then
+		failures=$((failures + 1))
+		log "round $1 $2 $3: generator reported a failed check"
+	fi
+	printf '%s\n' "$4" >>"$raw"
+	log "round $1 $(printf '%-10s %-5s' "$2" "$3") $(
+		printf '%s\n' "$4" | tr ' ' '\n' |
+			grep -E '^(dps|p99_us|srv_cpu|gen_cpu|per_conn_b|check)=' |
+			tr '\n' ' ')$(
+		printf '%s\n' "$4" | awk '{ for (i = 1; i <= NF; i++)
+			if ($i ~ /^gen_cpu=/ && substr($i, 9) + 0 >= 0.9)
+				print "GENERATOR-SATURATED" }')"
+}
+
+# run_alone ROUND NAME ARGS: each target in turn, with the machine to itself.
+run_alone() {
+	local target line status
+	for target in $targets; do
+		start_server "$target"
+		status=0
+		# shellcheck disable=SC2086 # args is a word list by design
+		line=$("${pin_gen[@]}" "$loadgen" --target "${target/floor/crm}" --as "$target" \
+			-s "$srv_sock" --server-pid "$srv_pid" \
+			--warmup "$warmup" --duration "$duration" \
+			--label "$2:$1" $3) || status=$?
+		stop_servers
+		record "$1" "$2" "$target" "$line" "$status"
+	done
+}
+
+# run_side_by_side ROUND NAME ARGS: both targets up at once, one generator
+# each, taking turns (tests/bench/turns.c): only the one holding the turn
+# sends, for TURN_MS, then drains and passes it on. Each gets `duration`
+# seconds of its own turns after `warmup` of them.
+run_side_by_side() {
+	local target i=0 socks=() pids=() gens=() status turn_ms
+	# Closed loops need turns well above their queueing latency (up to
+	# ~90 ms at window 1024); open loops shorter ones, so both servers
+	# meet the same passing disturbances.
+	case " $3 " in *" -r "*) turn_ms=100 ;; *) turn_ms=200 ;; esac
+	for target in $targets; do
+		start_server "$target"
+		socks+=("$srv_sock"); pids+=("$srv_pid")
+	done
+	rm -f "$workdir/turn.0" "$workdir/turn.1"
+	mkfifo "$workdir/turn.0" "$workdir/turn.1"
+	for target in $targets; do
+		# shellcheck disable=SC2086 # args is a word list by design
+		"${pin_gen[@]}" "$loadgen" --target "${target/floor/crm}" --as "$target" \
+			-s "${socks[i]}" --server-pid "${pids[i]}" \
+			--turns "$workdir/turn.$i:$workdir/turn.$((1 - i))" \
+			--turn-ms "$turn_ms" $([ "$i" = 1 ] && echo --starter) \
+			--warmup "$warmup" --duration "$duration" \
+			--label "$2:$1" $3 >"$workdir/gen.$i" &
+		gens+=($!); i=$((i + 1))
+	done
+	i=0
+	for target in $targets; do
+		status=0
+		wait "${gens[i]}" || status=$?
+		record "$1" "$2" "$target" "$(cat "$workdir/gen.$i")" "$status"
+		i=$((i + 1))
+	done
+	stop_servers
+}
+
+# --- machine ---------------------------------------------------------------------
+# The machine's own hiccups on both cores, before any load.
+hiccups() {
+	[ -x "$here/hiccup" ] || return 0
+	if [ ${#pin_srv[@]} -gt 0 ]; then
+		"${pin_srv[@]}" "$here/hiccup" 3 "core$srv_cpu(server)" >"$workdir/hic.0" &
+		"${pin_gen[@]}" "$here/hiccup" 3 "core$gen_cpu(generator)" >"$workdir/hic.1"
+		wait
+		cat "$workdir/hic.0" "$workdir/hic.1"
+	else
+		"$here/hiccup" 3 "core"
+	fi
+}
+
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 log "rounds=$rounds duration=${duration}s warmup=${warmup}s targets='$targets' cpus=$ncpu load=$load_start"
 log "output: $out"
+hiccups | tee -a "$raw" | sed 's/^/bench: /' >&2
 failures=0
+ntargets=$(wc -w <<<"$targets")
 for ((round = 1; round <= rounds; round++)); do
 	for w in "${workloads[@]}"; do
 		IFS='|' read -r name _ _ args <<<"$w"
 		selected "$name" || continue
-		for target in $targets; do
-			start_server "$target"
-			# shellcheck disable=SC2086 # args is a word list by design
-			if line=$("${pin_gen[@]}" "$loadgen" --target "$target" \
-				-s "$srv_sock" --server-pid "$srv_pid" \
-				--warmup "$warmup" --duration "$duration" \
-				--label "$name:$round" $args); then
-				:
-			else
-				failures=$((failures + 1))
-				log "round $round $name $target: generator reported a failed check"
-			fi
-			stop_server
-			printf '%s\n' "$line" >>"$raw"
-			log "round $round $(printf '%-10s %-5s' "$name" "$target") $(
-				printf '%s\n' "$line" | tr ' ' '\n' |
-					grep -E '^(dps|p99_us|srv_cpu|gen_cpu|per_conn_b|check)=' |
-					tr '\n' ' ')$(
-				printf '%s\n' "$line" | awk '{ for (i = 1; i <= NF; i++)
-					if ($i ~ /^gen_cpu=/ && substr($i, 9) + 0 >= 0.9)
-						print "GENERATOR-SATURATED" }')"
-		done
+		if [ "$ntargets" = 2 ] && [[ " $args " != *" --idle "* ]]; then
+			run_side_by_side "$round" "$name" "$args"
+		else
+			run_alone "$round" "$name" "$args"
+		fi
 	done
 done
 
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- report -----------------------------------------------------------------------
-awk -v plotdat="$out/plot.dat" -f "$here/report.awk" "$raw" >"$out/results.md"
+awk -v plotdat="$out/plot.dat" -v peer="$peer" -f "$here/report.awk" "$raw" \
+	>"$out/results.md"
 # The client library's cost per pipelined broadcast (tests/bench/client_cost.c).
-if [ -x "$here/client_cost" ] && [ -x "$daemon" ]; then
+if [ "$peer" = redis ] && [ -x "$here/client_cost" ] && [ -x "$daemon" ]; then
 	{
 		printf '\n### Client library: cost of a pipelined broadcast to its caller\n\n'
 		printf '```\n'
@@ -235,7 +327,8 @@ if [ -x "$here/client_cost" ] && [ -x "$daemon" ]; then
 	} >>"$out/results.md"
 fi
 cat "$out/results.md"
-if [ -s "$out/plot.dat" ]; then
+# A line needs two subscriber counts at least.
+if [ -s "$out/plot.dat" ] && [ "$(grep -vc '^#' "$out/plot.dat")" -ge 2 ]; then
 	gnuplot -e "datafile='$out/plot.dat'; outfile='$out/performance.png'" \
 		"$here/plot.gp" && log "plot: $out/performance.png"
 fi
