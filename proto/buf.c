@@ -52,9 +52,9 @@ buf_reserve(struct buf *b, size_t extra)
 	return 0;
 }
 
-/* Appends n bytes. */
+/* buf_append when the bytes do not fit (or there are none). */
 int
-buf_append(struct buf *b, const void *p, size_t n)
+buf_append_grow(struct buf *b, const void *p, size_t n)
 {
 	if (n == 0)
 		return 0;
@@ -208,10 +208,16 @@ int
 buf_put_key(struct buf *b, const char *key)
 {
 	char	last = b->len ? b->data[b->off + b->len - 1] : '{';
+	size_t	n = strlen(key);
 
-	if (last != '{' && last != '[' && buf_putc(b, ',') == -1)
+	if (buf_reserve(b, n + 4) == -1)
 		return -1;
-	if (buf_put_jstrz(b, key) == -1)
-		return -1;
-	return buf_putc(b, ':');
+	if (last != '{' && last != '[')
+		b->data[b->off + b->len++] = ',';
+	b->data[b->off + b->len++] = '"';
+	memcpy(b->data + b->off + b->len, key, n);
+	b->len += n;
+	b->data[b->off + b->len++] = '"';
+	b->data[b->off + b->len++] = ':';
+	return 0;
 }

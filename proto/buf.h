@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct buf {
 	char	*data;
@@ -27,7 +28,20 @@ buf_head(const struct buf *b)
 }
 
 int	 buf_reserve(struct buf *, size_t extra);	/* -1 on ENOMEM */
-int	 buf_append(struct buf *, const void *, size_t);
+int	 buf_append_grow(struct buf *, const void *, size_t);
+
+/* Appends n bytes; -1 on ENOMEM. Inline, as every push is appended once per
+ * subscriber: only growing the buffer costs a call. */
+static inline int
+buf_append(struct buf *b, const void *p, size_t n)
+{
+	if (n == 0 || b->cap - b->off - b->len < n)
+		return buf_append_grow(b, p, n);
+	memcpy(b->data + b->off + b->len, p, n);
+	b->len += n;
+	return 0;
+}
+
 int	 buf_putc(struct buf *, char);
 int	 buf_puts(struct buf *, const char *);
 void	 buf_consume(struct buf *, size_t);
@@ -45,7 +59,8 @@ int	 buf_put_jstr(struct buf *, const char *, size_t);	/* quoted, escaped */
 int	 buf_put_jstrz(struct buf *, const char *);
 int	 buf_put_int(struct buf *, long long);
 int	 buf_put_uint(struct buf *, unsigned long long);
-/* ,"key": — the comma is written unless the previous byte is '{' or '['. */
+/* ,"key": — the comma is written unless the previous byte is '{' or '['.
+ * Keys are the daemon's own plain names, written without escaping. */
 int	 buf_put_key(struct buf *, const char *key);
 
 #endif
