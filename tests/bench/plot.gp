@@ -13,7 +13,7 @@ set multiplot layout 1,3 title "crmpubsubd vs Redis 7 pub/sub (W=4 writers, C=3 
 
 set title "Closed loop, window 64: deliveries/s"
 set ylabel "deliveries/s"
-set format y "%.0s%c"
+set format y "%.1s%c"
 set yrange [0:*]
 plot datafile using 1:2 with linespoints lw 2 pt 7 title "crmpubsubd", \
      datafile using 1:3 with linespoints lw 2 pt 5 title "Redis 7"
