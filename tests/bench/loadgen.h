@@ -61,6 +61,7 @@ struct lg_config {
 	const char	*turn_in, *turn_out;
 	double		 turn_ms;
 	bool		 turn_starter;
+	bool		 spin;		/* open loop: busy-poll, send when due */
 };
 
 struct lg_counters {

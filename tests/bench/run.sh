@@ -186,14 +186,14 @@ stop_servers() {
 workloads=(
 	"w64|closed:1000|S=1000 W=4 C=3, closed loop, window 64|-S 1000 -W 4 -C 3 -w 64"
 	"w1024|-|S=1000 W=4 C=3, closed loop, window 1024|-S 1000 -W 4 -C 3 -w 1024"
-	"open20k|open:1000|S=1000 W=4 C=3, open loop 20000 broadcasts/s|-S 1000 -W 4 -C 3 -w 1024 -r 20000"
+	"open20k|open:1000|S=1000 W=4 C=3, open loop 20000 broadcasts/s|-S 1000 -W 4 -C 3 -w 1024 -r 20000 --spin"
 	"s10k|closed:10000|S=10000 W=4 C=3, closed loop, window 64|-S 10000 -W 4 -C 3 -w 64"
 	"idle|-|S=10000 idle subscribers (memory)|-S 10000 --idle"
 	"s100|closed:100|S=100 W=4 C=3, closed loop, window 64|-S 100 -W 4 -C 3 -w 64"
 	"s3000|closed:3000|S=3000 W=4 C=3, closed loop, window 64|-S 3000 -W 4 -C 3 -w 64"
-	"s100-open|open:100|S=100 W=4 C=3, open loop 20000 broadcasts/s|-S 100 -W 4 -C 3 -w 1024 -r 20000"
-	"s3000-open|open:3000|S=3000 W=4 C=3, open loop 20000 broadcasts/s|-S 3000 -W 4 -C 3 -w 1024 -r 20000"
-	"s10k-open|open:10000|S=10000 W=4 C=3, open loop 20000 broadcasts/s|-S 10000 -W 4 -C 3 -w 1024 -r 20000"
+	"s100-open|open:100|S=100 W=4 C=3, open loop 20000 broadcasts/s|-S 100 -W 4 -C 3 -w 1024 -r 20000 --spin"
+	"s3000-open|open:3000|S=3000 W=4 C=3, open loop 20000 broadcasts/s|-S 3000 -W 4 -C 3 -w 1024 -r 20000 --spin"
+	"s10k-open|open:10000|S=10000 W=4 C=3, open loop 20000 broadcasts/s|-S 10000 -W 4 -C 3 -w 1024 -r 20000 --spin"
 )
 if [ "$quick" = 1 ] && [ -z "${BENCH_ONLY:-}" ]; then
 	BENCH_ONLY="w64 w1024 open20k s10k idle"
