@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define UUID_LEN	36
@@ -63,6 +64,7 @@ static uint64_t		  serial;	/* numbers requests, for topic marks */
 static struct conn	 *dirty;
 static int		  epfd;
 static volatile sig_atomic_t stop;
+static uint64_t		  burn_ns;	/* -d: CPU to spend per broadcast */
 
 /* Out of memory ends the benchmark run: there is nothing to degrade to. */
 static void *
@@ -313,6 +315,22 @@ subscribe(struct conn *c)
 	c->out_len += (size_t)(p - s);
 }
 
+/* -d: spends burn_ns of CPU, so the floor can be given any server's cost
+ * per broadcast and compared with it at equal load. */
+static void
+burn(void)
+{
+	struct timespec a, b;
+
+	if (burn_ns == 0)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	do
+		clock_gettime(CLOCK_MONOTONIC, &b);
+	while ((uint64_t)((b.tv_sec - a.tv_sec) * 1000000000LL +
+	    (b.tv_nsec - a.tv_nsec)) < burn_ns);
+}
+
 /* Fans a broadcast out to the followers of the distinct contacts in ulist.
  * The push is built once; only its topic UUID is patched per contact. The
  * reply counts the distinct topics and the pushes queued. */
@@ -327,6 +345,7 @@ broadcast(struct conn *w, const char *op, size_t oplen, const char *ev,
 	struct topic *t;
 
 	serial++;
+	burn();
 	PUT(p, "{\"type\":\"crm\",\"event\":\"");
 	memcpy(p, ev, 19);
 	p += 19;
@@ -565,12 +584,16 @@ main(int argc, char **argv)
 	sigset_t block, old;
 	int lfd, n;
 
-	if (argc != 3 || strcmp(argv[1], "-s") != 0 ||
-	    strlen(argv[2]) >= sizeof sa_un.sun_path) {
-		fprintf(stderr, "usage: relay -s SOCKET_PATH\n");
+	if ((argc != 3 && argc != 5) || strcmp(argv[1], "-s") != 0 ||
+	    strlen(argv[2]) >= sizeof sa_un.sun_path ||
+	    (argc == 5 && strcmp(argv[3], "-d") != 0)) {
+		fprintf(stderr, "usage: relay -s SOCKET_PATH [-d NS]\n"
+		    "  -d NS  spend NS nanoseconds of CPU on every broadcast\n");
 		return 2;
 	}
 	strcpy(sa_un.sun_path, argv[2]);
+	if (argc == 5)
+		burn_ns = strtoull(argv[4], NULL, 10);
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;	/* S subscribers need S fds */
 		setrlimit(RLIMIT_NOFILE, &rl);
