@@ -65,10 +65,12 @@ for ((r = 1; r <= rounds; r++)); do
 	gens=()
 	for side in 0 1; do
 		who=$(((side + r + 1) % 2))
+		first=()
+		[ "$side" = 1 ] && first=(--starter)
 		"${pin_gen[@]}" "$loadgen" --target "${wire[who]}" -s "$work/r/$side.sock" \
 			--server-pid "${pids[side]}" \
 			--turns "$work/r/t$side:$work/r/t$((1 - side))" \
-			--turn-ms "${PAIR_TURN_MS:-100}" $([ "$side" = 1 ] && echo --starter) \
+			--turn-ms "${PAIR_TURN_MS:-100}" ${first[@]+"${first[@]}"} \
 			--warmup "${BENCH_WARMUP:-0.5}" --duration "${BENCH_DURATION:-2}" \
 			"${load[@]}" >"$work/r/out.$who" &
 		gens+=($!)

@@ -248,7 +248,7 @@ run_alone() {
 # sends, for TURN_MS, then drains and passes it on. Each gets `duration`
 # seconds of its own turns after `warmup` of them.
 run_side_by_side() {
-	local target i=0 socks=() pids=() gens=() status turn_ms
+	local target i=0 socks=() pids=() gens=() first=() status turn_ms
 	# Closed loops need turns well above their queueing latency (up to
 	# ~90 ms at window 1024); open loops shorter ones, so both servers
 	# meet the same passing disturbances.
@@ -260,11 +260,13 @@ run_side_by_side() {
 	rm -f "$workdir/turn.0" "$workdir/turn.1"
 	mkfifo "$workdir/turn.0" "$workdir/turn.1"
 	for target in $targets; do
+		first=()
+		[ "$i" = 1 ] && first=(--starter)
 		# shellcheck disable=SC2086 # args is a word list by design
 		"${pin_gen[@]}" "$loadgen" --target "${target/floor/crm}" --as "$target" \
 			-s "${socks[i]}" --server-pid "${pids[i]}" \
 			--turns "$workdir/turn.$i:$workdir/turn.$((1 - i))" \
-			--turn-ms "$turn_ms" $([ "$i" = 1 ] && echo --starter) \
+			--turn-ms "$turn_ms" ${first[@]+"${first[@]}"} \
 			--warmup "$warmup" --duration "$duration" \
 			--label "$2:$1" $3 >"$workdir/gen.$i" &
 		gens+=($!); i=$((i + 1))
