@@ -59,22 +59,37 @@ uuid_canon_parse(const char *s, size_t len, uint8_t out[16])
 	return 0;
 }
 
+/* Each byte's two lowercase hex digits. */
+static const char hexpair[513] =
+	"000102030405060708090a0b0c0d0e0f"
+	"101112131415161718191a1b1c1d1e1f"
+	"202122232425262728292a2b2c2d2e2f"
+	"303132333435363738393a3b3c3d3e3f"
+	"404142434445464748494a4b4c4d4e4f"
+	"505152535455565758595a5b5c5d5e5f"
+	"606162636465666768696a6b6c6d6e6f"
+	"707172737475767778797a7b7c7d7e7f"
+	"808182838485868788898a8b8c8d8e8f"
+	"909192939495969798999a9b9c9d9e9f"
+	"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf"
+	"b0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+	"c0c1c2c3c4c5c6c7c8c9cacbcccdcecf"
+	"d0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+	"e0e1e2e3e4e5e6e7e8e9eaebecedeeef"
+	"f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+
 /* The canonical (lowercase) text form, as uuid_unparse_lower(3) writes it
  * (the unit tests compare the two). Every push carries two UUIDs, so this
- * is a table walk rather than a printf. */
+ * copies a digit pair per byte rather than printing. */
 void
 uuid_canon_format(const uint8_t in[16], char out[UUID_TEXT_LEN + 1])
 {
-	static const char	hex[] = "0123456789abcdef";
-	size_t			i, o = 0;
+	size_t	i;
 
-	for (i = 0; i < 16; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			out[o++] = '-';
-		out[o++] = hex[in[i] >> 4];
-		out[o++] = hex[in[i] & 0x0f];
-	}
-	out[o] = '\0';
+	for (i = 0; i < 16; i++)
+		memcpy(out + pair_at[i], hexpair + 2 * in[i], 2);
+	out[8] = out[13] = out[18] = out[23] = '-';
+	out[UUID_TEXT_LEN] = '\0';
 }
 
 /* FNV-1a over the 16 bytes: UUIDs v7 share leading bytes, so mix them all. */
