@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: MIT — crmpubsub
 # Sourced by the bench scripts: sets here, top and out, and consumes the
 # leading --top DIR / --out DIR options; the remaining arguments stay in "$@".
+# Also gives them stop_all.
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 out="$here/out"
@@ -12,3 +13,12 @@ while [ $# -gt 0 ]; do
 	*) break ;;
 	esac
 done
+
+# stop_all PID...: stops each process (TERM) and reaps it.
+stop_all() {
+	local pid
+	for pid in "$@"; do
+		kill -TERM "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+}

@@ -35,11 +35,7 @@ ulimit -n "$(ulimit -Hn)"
 work=$(mktemp -d /tmp/crmpubsub-pair.XXXXXX)
 pids=()
 cleanup() {
-	local p
-	for p in ${pids[@]+"${pids[@]}"}; do
-		kill -TERM "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
+	stop_all ${pids[@]+"${pids[@]}"}
 	pids=()
 }
 trap 'cleanup; rm -rf "$work"' EXIT

@@ -24,10 +24,7 @@ mkdir -p "$out"
 work=$(mktemp -d /tmp/crmpubsub-profile.XXXXXX)
 pid=""
 cleanup() {
-	if [ -n "$pid" ]; then
-		kill -TERM "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	fi
+	[ -z "$pid" ] || stop_all "$pid"
 	rm -rf "$work"
 }
 trap cleanup EXIT

@@ -172,11 +172,7 @@ try_start_server() {
 }
 
 stop_servers() {
-	local pid
-	for pid in ${srv_pids[@]+"${srv_pids[@]}"}; do
-		kill -TERM "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
+	stop_all ${srv_pids[@]+"${srv_pids[@]}"}
 	srv_pids=()
 	srv_pid=""
 }
