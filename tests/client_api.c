@@ -112,16 +112,13 @@ static struct h_conn *
 raw_subscriber(const unsigned long *n, size_t k)
 {
 	struct h_conn	*h = raw();
-	json_t		*r;
 	char		 topic[80];
 	size_t		 i;
 
 	for (i = 0; i < k; i++) {
 		h_topic(n[i], topic);
-		r = h_requestf(h, "{\"op\":\"subscribe\",\"topic\":\"%s\"}",
+		h_expect_okf(h, NULL, "{\"op\":\"subscribe\",\"topic\":\"%s\"}",
 		    topic);
-		ck_assert(h_is_ok(r));
-		json_decref(r);
 	}
 	return h;
 }

@@ -102,7 +102,7 @@ START_TEST(test_eight_threads_exactly_once)
 	static unsigned char	 seen_self[TOTAL], seen_raw[TOTAL];
 	char			 t1[80];
 	void			*ret;
-	json_t			*r, *p;
+	json_t			*p;
 	long			 k;
 	int			 i, got = 0;
 
@@ -112,9 +112,7 @@ START_TEST(test_eight_threads_exactly_once)
 	h_topic(1, t1);
 	h = h_connect(daemon_.sock);
 	ck_assert_ptr_nonnull(h);
-	r = h_requestf(h, "{\"op\":\"subscribe\",\"topic\":\"%s\"}", t1);
-	ck_assert(h_is_ok(r));
-	json_decref(r);
+	h_expect_okf(h, NULL, "{\"op\":\"subscribe\",\"topic\":\"%s\"}", t1);
 
 	c = crmpubsub_open(daemon_.sock, "threaded");
 	ck_assert_ptr_nonnull(c);

@@ -755,22 +755,60 @@ h_request(struct h_conn *c, const char *line)
 	return h_recv_reply(c, H_TIMEOUT_MS);
 }
 
-json_t *
-h_requestf(struct h_conn *c, const char *fmt, ...)
+/* Formats and sends one request; its reply, or NULL. */
+static json_t *
+h_vrequest(struct h_conn *c, const char *fmt, va_list ap)
 {
-	va_list ap;
 	char *line;
 	json_t *j;
-	int n;
 
-	va_start(ap, fmt);
-	n = vasprintf(&line, fmt, ap);
-	va_end(ap);
-	if (n < 0)
+	if (vasprintf(&line, fmt, ap) < 0)
 		return NULL;
 	j = h_request(c, line);
 	free(line);
 	return j;
+}
+
+json_t *
+h_requestf(struct h_conn *c, const char *fmt, ...)
+{
+	va_list ap;
+	json_t *j;
+
+	va_start(ap, fmt);
+	j = h_vrequest(c, fmt, ap);
+	va_end(ap);
+	return j;
+}
+
+long long
+h_expect_okf(struct h_conn *c, const char *key, const char *fmt, ...)
+{
+	va_list ap;
+	json_t *r;
+	long long v = -1;
+
+	va_start(ap, fmt);
+	r = h_vrequest(c, fmt, ap);
+	va_end(ap);
+	ck_assert_msg(h_is_ok(r), "wanted ok: %s", h_dump(r));
+	if (key != NULL)
+		v = h_int(r, key);
+	json_decref(r);
+	return v;
+}
+
+void
+h_expect_errorf(struct h_conn *c, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+	json_t *r;
+
+	va_start(ap, fmt);
+	r = h_vrequest(c, fmt, ap);
+	va_end(ap);
+	ck_assert_msg(h_is_error(r, code), "wanted %s: %s", code, h_dump(r));
+	json_decref(r);
 }
 
 int

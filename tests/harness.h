@@ -127,6 +127,14 @@ struct h_conn	*h_test_conn(void);
 /* Receives one line (bounded) and asserts it equals want byte for byte. */
 void		 h_expect_line(struct h_conn *c, const char *want);
 
+/* Sends a formatted request and asserts an ok reply (the failure shows it);
+ * returns its integer field key, or -1 (key NULL or absent). */
+long long	 h_expect_okf(struct h_conn *, const char *key, const char *fmt, ...)
+		    __attribute__((format(printf, 3, 4)));
+/* Sends a formatted request and asserts the error reply code. */
+void		 h_expect_errorf(struct h_conn *, const char *code, const char *fmt,
+		    ...) __attribute__((format(printf, 3, 4)));
+
 /* One counter of the stats op; -1 when the request fails or key is absent. */
 long long	 h_stat(struct h_conn *c, const char *key);
 /* h_stat, asserted present (>= 0); the failure shows the stats reply. */

@@ -155,7 +155,6 @@ notify_case(const char *notify_path)
 	const char *args[3];
 	struct h_daemon d;
 	struct h_conn *c;
-	json_t *r;
 	int fd, status;
 
 	h_scratch_make(dir, sizeof dir, "act");
@@ -171,9 +170,7 @@ notify_case(const char *notify_path)
 	/* Ready means accepting: the very next connect is served. */
 	c = h_connect(sock);
 	ck_assert_msg(c != NULL, "connect right after READY=1 failed");
-	r = h_request(c, "{\"op\":\"ping\"}");
-	ck_assert(h_is_ok(r));
-	json_decref(r);
+	h_expect_okf(c, NULL, "{\"op\":\"ping\"}");
 
 	ck_assert_int_eq(kill(d.pid, SIGTERM), 0);
 	ck_assert_msg(h_notify_wait(fd, "STOPPING=1", H_TIMEOUT_MS),

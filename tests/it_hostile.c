@@ -134,12 +134,9 @@ check_alive(void)
 	h_uuid(next_interaction++, iu);
 	h_uuid(SUB_CONTACT, cu);
 	h_topic(SUB_CONTACT, topic);
-	r = h_requestf(writer, "{\"op\":\"broadcast_to_contacts\",\"event\":"
+	ck_assert_int_eq(h_expect_okf(writer, "delivered", "{\"op\":\"broadcast_to_contacts\",\"event\":"
 	    "\"interaction_updated\",\"interaction_uuid\":\"%s\","
-	    "\"contact_uuids\":[\"%s\"]}", iu, cu);
-	ck_assert(h_is_ok(r));
-	ck_assert_int_eq(h_int(r, "delivered"), 1);
-	json_decref(r);
+	    "\"contact_uuids\":[\"%s\"]}", iu, cu), 1);
 	p = h_recv_push(sub, H_TIMEOUT_MS);
 	ck_assert_msg(p != NULL, "bystander subscriber got no push");
 	ck_assert_str_eq(h_str(p, "type"), "crm");
@@ -199,15 +196,13 @@ setup(void)
 {
 	const char *args[] = { "--max-line", MAX_LINE_ARG, NULL };
 	char topic[80];
-	json_t *r;
 
 	h_daemon_start_or_fail(&d, args);
 	sub = h_connect_or_fail(d.sock);
 	writer = h_connect_or_fail(d.sock);
 	h_topic(SUB_CONTACT, topic);
-	r = h_requestf(sub, "{\"op\":\"subscribe\",\"topic\":\"%s\"}", topic);
-	ck_assert(h_is_ok(r));
-	json_decref(r);
+	h_expect_okf(sub, NULL,
+	    "{\"op\":\"subscribe\",\"topic\":\"%s\"}", topic);
 	ck_assert(h_wait_stat(writer, "connections", 2, H_TIMEOUT_MS));
 	fd_baseline = h_fd_count(d.pid);
 	ck_assert_int_gt(fd_baseline, 0);
@@ -291,15 +286,12 @@ START_TEST(test_nul_bytes)
 	};
 #undef NUL_CASE
 	struct h_conn *c;
-	json_t *r;
 	size_t i;
 
 	c = h_connect_or_fail(d.sock);
 	for (i = 0; i < sizeof cases / sizeof cases[0]; i++)
 		expect_error(c, cases[i].s, cases[i].n, "bad_json");
-	r = h_request(c, "{\"op\":\"ping\"}");
-	ck_assert(h_is_ok(r));
-	json_decref(r);
+	h_expect_okf(c, NULL, "{\"op\":\"ping\"}");
 	ck_assert_int_ge(h_stat(c, "errors"), 5);
 	h_close(c);
 }
@@ -382,9 +374,7 @@ START_TEST(test_deep_nesting)
 	json_decref(r);
 	free(buf);
 
-	r = h_request(c, "{\"op\":\"ping\"}");
-	ck_assert(h_is_ok(r));
-	json_decref(r);
+	h_expect_okf(c, NULL, "{\"op\":\"ping\"}");
 	h_close(c);
 }
 END_TEST
@@ -451,19 +441,16 @@ START_TEST(test_huge_numbers)
 	json_decref(r);
 
 	h_uuid(0xabc, iu);
-	r = h_requestf(c, "{\"op\":\"broadcast_to_contacts\",\"event\":"
+	h_expect_errorf(c, "bad_uuid", "{\"op\":\"broadcast_to_contacts\",\"event\":"
 	    "\"interaction_created\",\"interaction_uuid\":\"%s\","
 	    "\"contact_uuids\":[1e308]}", iu);
-	ck_assert(h_is_error(r, "bad_uuid"));
-	json_decref(r);
 	r = h_request(c, "{\"op\":\"broadcast_to_contacts\",\"event\":"
 	    "\"interaction_created\",\"interaction_uuid\":-1,"
 	    "\"contact_uuids\":[]}");
 	ck_assert(h_is_error(r, "bad_uuid"));
 	json_decref(r);
-	r = h_request(c, "{\"op\":\"subscribe\",\"topic\":1e308}");
-	ck_assert(h_is_error(r, "bad_request"));
-	json_decref(r);
+	h_expect_errorf(c, "bad_request",
+	    "{\"op\":\"subscribe\",\"topic\":1e308}");
 	h_close(c);
 }
 END_TEST

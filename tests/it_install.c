@@ -524,7 +524,6 @@ START_TEST(test_config_example)
 	const char *args[3];
 	struct h_daemon d;
 	struct h_conn *c;
-	json_t *r;
 	int nopts = 0, nkeys = 0, i;
 	FILE *f;
 
@@ -605,9 +604,7 @@ START_TEST(test_config_example)
 	    "the installed daemon refused the uncommented example config");
 	c = h_connect(d.sock);
 	ck_assert(c != NULL);
-	r = h_request(c, "{\"op\":\"ping\"}");
-	ck_assert(h_is_ok(r));
-	json_decref(r);
+	h_expect_okf(c, NULL, "{\"op\":\"ping\"}");
 	h_close(c);
 	ck_assert_int_eq(WEXITSTATUS(h_daemon_stop(&d, SIGTERM, H_TIMEOUT_MS)),
 	    0);

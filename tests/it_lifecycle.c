@@ -322,12 +322,8 @@ shutdown_case(int sig)
 	r = subscribe_range(c[0], 1, 2);
 	ck_assert(h_is_ok(r));
 	json_decref(r);
-	r = h_request(c[1], "{\"op\":\"hello\",\"name\":\"lc\"}");
-	ck_assert(h_is_ok(r));
-	json_decref(r);
-	r = h_request(c[2], "{\"op\":\"ping\"}");
-	ck_assert(h_is_ok(r));
-	json_decref(r);
+	h_expect_okf(c[1], NULL, "{\"op\":\"hello\",\"name\":\"lc\"}");
+	h_expect_okf(c[2], NULL, "{\"op\":\"ping\"}");
 
 	ck_assert_int_eq(kill(d.pid, sig), 0);
 	for (i = 0; i < 3; i++) {
@@ -477,17 +473,15 @@ START_TEST(test_sighup_max_subscriptions)
 	}
 	ck_assert_msg(applied, "SIGHUP did not apply max_subscriptions");
 	h_topic(4, t);
-	r = h_requestf(a, "{\"op\":\"subscribe\",\"topic\":\"%s\"}", t);
-	ck_assert(h_is_error(r, "too_many"));
-	json_decref(r);
+	h_expect_errorf(a, "too_many",
+	    "{\"op\":\"subscribe\",\"topic\":\"%s\"}", t);
 
 	b = h_connect_or_fail(d.sock);
 	r = subscribe_range(b, 1, 2);
 	ck_assert(h_is_ok(r));
 	json_decref(r);
-	r = h_requestf(b, "{\"op\":\"subscribe\",\"topic\":\"%s\"}", t);
-	ck_assert(h_is_error(r, "too_many"));
-	json_decref(r);
+	h_expect_errorf(b, "too_many",
+	    "{\"op\":\"subscribe\",\"topic\":\"%s\"}", t);
 
 	h_close(a);
 	h_close(b);
@@ -531,9 +525,7 @@ START_TEST(test_sighup_publish_uids)
 	ck_assert_int_eq(kill(d.pid, SIGHUP), 0);
 	ck_assert_msg(await_broadcast_allowed(w, 0),
 	    "SIGHUP did not apply publish_uids = 12345");
-	r = h_request(w, "{\"op\":\"ping\"}");
-	ck_assert(h_is_ok(r));
-	json_decref(r);
+	h_expect_okf(w, NULL, "{\"op\":\"ping\"}");
 
 	write_file(cfg.path, "publish_uids = 0\n");
 	ck_assert_int_eq(kill(d.pid, SIGHUP), 0);
@@ -591,17 +583,14 @@ START_TEST(test_sighup_bad_config_keeps_old)
 	/* A bad value. */
 	hup_refused(&d, cfg.path, "max_subscriptions = lots\n",
 	    "max_subscriptions", "bad config value");
-	r = h_requestf(a, "{\"op\":\"subscribe\",\"topic\":\"%s\"}", t);
-	ck_assert(h_is_error(r, "too_many"));
-	json_decref(r);
+	h_expect_errorf(a, "too_many",
+	    "{\"op\":\"subscribe\",\"topic\":\"%s\"}", t);
 
 	/* Still serving, old and new connections. */
 	ck_assert_int_eq(waitpid(d.pid, NULL, WNOHANG), 0);
 	b = connect_ping(d.sock, H_TIMEOUT_MS);
 	ck_assert_ptr_nonnull(b);
-	r = h_request(a, "{\"op\":\"ping\"}");
-	ck_assert(h_is_ok(r));
-	json_decref(r);
+	h_expect_okf(a, NULL, "{\"op\":\"ping\"}");
 
 	/* A good file later still applies. */
 	write_file(cfg.path, "max_subscriptions = 3\n");
@@ -836,7 +825,6 @@ START_TEST(test_second_instance_refused)
 	struct h_conn *c, *fresh;
 	struct stat st;
 	char *log;
-	json_t *r;
 	int status;
 
 	h_daemon_start_or_fail(&first, NULL);
@@ -853,9 +841,7 @@ START_TEST(test_second_instance_refused)
 
 	ck_assert_int_eq(stat(first.sock, &st), 0);
 	ck_assert(S_ISSOCK(st.st_mode));
-	r = h_request(c, "{\"op\":\"ping\"}");
-	ck_assert(h_is_ok(r));
-	json_decref(r);
+	h_expect_okf(c, NULL, "{\"op\":\"ping\"}");
 	fresh = connect_ping(first.sock, H_TIMEOUT_MS);
 	ck_assert_msg(fresh != NULL, "first instance no longer reachable");
 	h_close(fresh);
@@ -961,9 +947,7 @@ acl_case(const char *const *args, int allowed)
 	w = h_connect_or_fail(d.sock);
 	s = h_connect_or_fail(d.sock);
 	h_topic(1, topic);
-	r = h_requestf(s, "{\"op\":\"subscribe\",\"topic\":\"%s\"}", topic);
-	ck_assert(h_is_ok(r));
-	json_decref(r);
+	h_expect_okf(s, NULL, "{\"op\":\"subscribe\",\"topic\":\"%s\"}", topic);
 	for (i = 0; i < sizeof always / sizeof always[0]; i++) {
 		r = h_request(w, always[i]);
 		ck_assert_msg(h_is_ok(r), "%s refused", always[i]);

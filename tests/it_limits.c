@@ -230,9 +230,7 @@ START_TEST(test_max_connections)
 	ck_assert(h_wait_stat(c[0], "connections", 1, H_TIMEOUT_MS));
 	for (i = 1; i < 3; i++) {
 		c[i] = h_connect_or_fail(d.sock);
-		r = h_request(c[i], "{\"op\":\"ping\"}");
-		ck_assert(h_is_ok(r));
-		json_decref(r);
+		h_expect_okf(c[i], NULL, "{\"op\":\"ping\"}");
 	}
 	ck_assert_int_eq(h_stat(c[0], "connections"), 3);
 
@@ -299,9 +297,8 @@ START_TEST(test_max_subscriptions_list)
 	/* One more new topic, alone or in a list with a held one: too_many,
 	 * and neither the new topic nor the count changes. */
 	h_topic(5, t);
-	r = h_requestf(a, "{\"op\":\"subscribe\",\"topic\":\"%s\"}", t);
-	ck_assert(h_is_error(r, "too_many"));
-	json_decref(r);
+	h_expect_errorf(a, "too_many",
+	    "{\"op\":\"subscribe\",\"topic\":\"%s\"}", t);
 	list = topics_json(4, 2);
 	r = h_requestf(a, "{\"op\":\"subscribe\",\"topics\":%s}", list);
 	free(list);
@@ -313,21 +310,15 @@ START_TEST(test_max_subscriptions_list)
 
 	/* Re-subscribing a held topic does not exceed the limit. */
 	h_topic(1, t);
-	r = h_requestf(a, "{\"op\":\"subscribe\",\"topic\":\"%s\"}", t);
-	ck_assert(h_is_ok(r));
-	ck_assert_int_eq(h_int(r, "subscribed"), 4);
-	json_decref(r);
+	ck_assert_int_eq(h_expect_okf(a, "subscribed",
+	    "{\"op\":\"subscribe\",\"topic\":\"%s\"}", t), 4);
 
 	/* A freed slot can be used again. */
-	r = h_requestf(a, "{\"op\":\"unsubscribe\",\"topic\":\"%s\"}", t);
-	ck_assert(h_is_ok(r));
-	ck_assert_int_eq(h_int(r, "subscribed"), 3);
-	json_decref(r);
+	ck_assert_int_eq(h_expect_okf(a, "subscribed",
+	    "{\"op\":\"unsubscribe\",\"topic\":\"%s\"}", t), 3);
 	h_topic(5, t);
-	r = h_requestf(a, "{\"op\":\"subscribe\",\"topic\":\"%s\"}", t);
-	ck_assert(h_is_ok(r));
-	ck_assert_int_eq(h_int(r, "subscribed"), 4);
-	json_decref(r);
+	ck_assert_int_eq(h_expect_okf(a, "subscribed",
+	    "{\"op\":\"subscribe\",\"topic\":\"%s\"}", t), 4);
 
 	h_close(a);
 	h_daemon_stop(&d, SIGTERM, H_TIMEOUT_MS);
@@ -350,10 +341,8 @@ START_TEST(test_max_subscriptions_cumulative)
 
 	for (i = 10; i < 12; i++) {
 		h_topic(i, t);
-		r = h_requestf(a, "{\"op\":\"subscribe\",\"topic\":\"%s\"}", t);
-		ck_assert(h_is_ok(r));
-		ck_assert_int_eq(h_int(r, "subscribed"), (long long)(i - 9));
-		json_decref(r);
+		ck_assert_int_eq(h_expect_okf(a, "subscribed",
+		    "{\"op\":\"subscribe\",\"topic\":\"%s\"}", t), (long long)(i - 9));
 	}
 	list = topics_json(12, 3);
 	r = h_requestf(a, "{\"op\":\"subscribe\",\"topics\":%s}", list);
@@ -370,9 +359,8 @@ START_TEST(test_max_subscriptions_cumulative)
 	ck_assert_int_eq(h_int(r, "subscribed"), 4);
 	json_decref(r);
 	h_topic(14, t);
-	r = h_requestf(a, "{\"op\":\"subscribe\",\"topic\":\"%s\"}", t);
-	ck_assert(h_is_error(r, "too_many"));
-	json_decref(r);
+	h_expect_errorf(a, "too_many",
+	    "{\"op\":\"subscribe\",\"topic\":\"%s\"}", t);
 
 	/* The limit is per connection: b has its own four. */
 	list = topics_json(10, 4);
@@ -381,9 +369,8 @@ START_TEST(test_max_subscriptions_cumulative)
 	ck_assert(h_is_ok(r));
 	ck_assert_int_eq(h_int(r, "subscribed"), 4);
 	json_decref(r);
-	r = h_requestf(b, "{\"op\":\"subscribe\",\"topic\":\"%s\"}", t);
-	ck_assert(h_is_error(r, "too_many"));
-	json_decref(r);
+	h_expect_errorf(b, "too_many",
+	    "{\"op\":\"subscribe\",\"topic\":\"%s\"}", t);
 	ck_assert_int_eq(h_stat(a, "subscriptions"), 8);
 	ck_assert_int_eq(h_stat(a, "topics"), 4);
 
@@ -432,13 +419,11 @@ START_TEST(test_max_contacts)
 	    iu, u[0], u[0], u[0], u[0], u[0]);
 	ck_assert_msg(h_is_error(r, "too_many"), "duplicates must count as sent");
 	json_decref(r);
-	r = h_requestf(w, "{\"op\":\"broadcast_interaction\",\"event\":"
+	h_expect_errorf(w, "too_many", "{\"op\":\"broadcast_interaction\",\"event\":"
 	    "\"interaction_deleted\",\"interaction\":{\"uuid\":\"%s\","
 	    "\"contact_uuid\":\"%s\",\"parties\":[{\"contact_uuid\":\"%s\"},"
 	    "{\"contact_uuid\":\"%s\"},{\"contact_uuid\":\"%s\"},"
 	    "{\"contact_uuid\":\"%s\"}]}}", iu, u[0], u[1], u[2], u[3], u[4]);
-	ck_assert(h_is_error(r, "too_many"));
-	json_decref(r);
 	r = h_requestf(w, "{\"op\":\"broadcast_interaction\",\"event\":"
 	    "\"interaction_deleted\",\"interaction\":{\"uuid\":\"%s\","
 	    "\"contact_uuid\":null,\"parties\":[{\"contact_uuid\":\"%s\"},"
@@ -457,14 +442,11 @@ START_TEST(test_max_contacts)
 	ck_assert_int_eq(h_int(r, "topics"), 4);
 	ck_assert_int_eq(h_int(r, "delivered"), 4);
 	json_decref(r);
-	r = h_requestf(w, "{\"op\":\"broadcast_interaction\",\"event\":"
+	ck_assert_int_eq(h_expect_okf(w, "topics", "{\"op\":\"broadcast_interaction\",\"event\":"
 	    "\"interaction_deleted\",\"interaction\":{\"uuid\":\"%s\","
 	    "\"contact_uuid\":\"%s\",\"parties\":[{\"contact_uuid\":\"%s\"},"
 	    "{\"contact_uuid\":\"%s\"},{\"contact_uuid\":\"%s\"}]}}",
-	    iu, u[4], u[1], u[2], u[3]);
-	ck_assert(h_is_ok(r));
-	ck_assert_int_eq(h_int(r, "topics"), 4);
-	json_decref(r);
+	    iu, u[4], u[1], u[2], u[3]), 4);
 	for (i = 0; i < 8; i++) {
 		p = h_recv_push(s, H_TIMEOUT_MS);
 		ck_assert_ptr_nonnull(p);
@@ -522,10 +504,8 @@ START_TEST(test_max_line)
 	ck_assert_msg(h_is_error(r, "line_too_long"), "the \\r must count");
 	json_decref(r);
 
-	r = h_request(c, "{\"op\":\"ping\",\"id\":7}");
-	ck_assert(h_is_ok(r));
-	ck_assert_int_eq(h_int(r, "id"), 7);
-	json_decref(r);
+	ck_assert_int_eq(h_expect_okf(c, "id",
+	    "{\"op\":\"ping\",\"id\":7}"), 7);
 	h_close(c);
 	h_daemon_stop(&d, SIGTERM, H_TIMEOUT_MS);
 }
@@ -699,9 +679,8 @@ START_TEST(test_lag_timeout_closes)
 	ck_assert(h_is_ok(r));
 	json_decref(r);
 	h_topic(1, t);
-	r = h_requestf(reader, "{\"op\":\"subscribe\",\"topic\":\"%s\"}", t);
-	ck_assert(h_is_ok(r));
-	json_decref(r);
+	h_expect_okf(reader, NULL,
+	    "{\"op\":\"subscribe\",\"topic\":\"%s\"}", t);
 	ck_assert(h_wait_stat(w, "connections", 3, H_TIMEOUT_MS));
 
 	/* Ten pushes (~2 KB) per broadcast fit the 4 KB limit, so drops start
@@ -814,9 +793,7 @@ START_TEST(test_pipelined_reader_served)
 		ck_assert_int_eq(h_int(r, "id"), i);
 		json_decref(r);
 	}
-	r = h_request(c, "{\"op\":\"ping\"}");
-	ck_assert(h_is_ok(r));
-	json_decref(r);
+	h_expect_okf(c, NULL, "{\"op\":\"ping\"}");
 	h_close(c);
 	h_daemon_stop(&d, SIGTERM, H_TIMEOUT_MS);
 }
