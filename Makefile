@@ -26,7 +26,7 @@ TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 O         ?= .
 CC        ?= cc
 PKG_CONFIG ?= pkg-config
-DEPS_PC    = libevent jansson uuid check hiredis
+DEPS_PC    = libevent jansson uuid hiredis
 
 CFLAGS    ?= -O2 -g
 WARNFLAGS  = -Wall -Wextra -Wmissing-prototypes -Wstrict-prototypes -Wshadow \
@@ -79,17 +79,39 @@ TEST_BINS   = $(UNIT_SRCS:%.c=$(O)/%) $(IT_SRCS:%.c=$(O)/%) $(CLIENTT_SRCS:%.c=$
 .PHONY: all deps run check check-plain check-asan check-extra test-run bench fuzz soak \
         install uninstall clean
 
-all: deps-ok $(DAEMON) $(LIB_SO) $(LIB_A) $(EXAMPLES)
+all: deps-ok $(DAEMON) $(LIB_SO) $(LIB_A) $(EXAMPLES) $(MODULE_ALL)
 
 # --- dependencies -----------------------------------------------------------
-# Installed automatically when run as root, else the apt-get line is printed.
-APT_PACKAGES = build-essential pkg-config libevent-dev libjansson-dev uuid-dev \
-               check socat systemd jq mandoc clang redis-server libhiredis-dev
+# tools/packages lists the Debian packages by group; tools/deps.sh installs
+# the missing ones when run as root, else prints the apt-get line. A plain
+# build needs only the "build" group; check and bench add theirs.
 deps:
-	@tools/deps.sh $(APT_PACKAGES)
+	@tools/deps.sh build pg check bench
 deps-ok:
-	@$(PKG_CONFIG) --exists $(DEPS_PC) 2>/dev/null || tools/deps.sh $(APT_PACKAGES)
-.PHONY: deps-ok
+	@$(PKG_CONFIG) --exists $(DEPS_PC) 2>/dev/null || tools/deps.sh build
+deps-check:
+	@tools/deps.sh build check
+.PHONY: deps-ok deps-check
+
+# --- components ---------------------------------------------------------------
+# Parts beyond the C core (language clients, the PostgreSQL bridge, the
+# examples, the browser test) live in their own directory with a module.mk
+# that adds to these lists:
+#   MODULE_ALL        files `make` builds
+#   MODULE_CHECKS     targets `make check` runs after the C suites; each adds
+#                     one "passed failed" line to $(CHECK_SUMMARY) (see
+#                     tests/suite.sh)
+#   MODULE_INSTALL    targets `make install` runs (and MODULE_UNINSTALL)
+#   MODULE_CLEAN      files `make clean` removes
+# Debian's python3, whatever python3 comes first in PATH.
+PYTHON ?= /usr/bin/python3
+MODULE_ALL =
+MODULE_CHECKS =
+MODULE_INSTALL =
+MODULE_UNINSTALL =
+MODULE_CLEAN =
+CHECK_SUMMARY = $(CURDIR)/build/check-summary
+include $(sort $(wildcard client/*/module.mk client/examples/*/module.mk tests/*/module.mk))
 
 # --- build rules ------------------------------------------------------------
 $(O)/%.o: %.c
@@ -140,13 +162,21 @@ run: all
 	$(DAEMON) -v $(RUNFLAGS)
 
 # --- tests ------------------------------------------------------------------
-# Plain run, sanitizer run, then one total over both.
-check:
-	@mkdir -p build && rm -f build/check-summary
+# Plain run, sanitizer run, the short fuzz and soak runs, every component's
+# suites, then one total over all of them.
+check: deps-check
+	@mkdir -p build && rm -f $(CHECK_SUMMARY)
 	@$(MAKE) --no-print-directory check-plain
 	@$(MAKE) --no-print-directory check-asan
 	@$(MAKE) --no-print-directory check-extra
-	@awk '{p += $$1; f += $$2} END {print ""; print "make check: plain + ASan/UBSan runs"; print p " passed, " f " failed"; exit f > 0}' build/check-summary
+	@$(MAKE) --no-print-directory check-modules
+	@awk '{p += $$1; f += $$2} END {print ""; print "make check: plain + ASan/UBSan runs, fuzz, soak, components"; print p " passed, " f " failed"; exit f > 0}' $(CHECK_SUMMARY)
+
+# Every component suite runs even when an earlier one failed; one that ends
+# without adding its line to the summary counts as one failure.
+check-modules: all
+	@for t in $(MODULE_CHECKS); do 	  n=$$(cat $(CHECK_SUMMARY) 2>/dev/null | wc -l); 	  $(MAKE) --no-print-directory $$t CHECK_SUMMARY=$(CHECK_SUMMARY); 	  if [ "$$(cat $(CHECK_SUMMARY) 2>/dev/null | wc -l)" = "$$n" ]; then 	    echo "$$t: ended without a summary line" >&2; echo "0 1" >> $(CHECK_SUMMARY); 	  fi; 	done
+.PHONY: check-modules
 
 check-plain: all
 	@$(MAKE) --no-print-directory test-run O=$(O)
@@ -163,15 +193,16 @@ check-extra: all
 	@for d in tests/fuzz tests/soak; do \
 	  if [ -f $$d/Makefile ]; then \
 	    $(MAKE) --no-print-directory -C $$d short TOP=$(CURDIR) \
-	      CHECK_SUMMARY=$(CURDIR)/build/check-summary || exit 1; \
+	      CHECK_SUMMARY=$(CHECK_SUMMARY) || exit 1; \
 	  fi; \
 	done
 
 test-run: $(TEST_BINS) $(DAEMON) $(EXAMPLES)
-	@CHECK_SUMMARY=$(CURDIR)/build/check-summary tests/run.sh $(O) $(TEST_BINS)
+	@CHECK_SUMMARY=$(CHECK_SUMMARY) tests/run.sh $(O) $(TEST_BINS)
 
 # --- benchmark, fuzzing, soak ------------------------------------------------
 bench: all
+	@tools/deps.sh bench
 	@$(MAKE) --no-print-directory -C tests/bench TOP=$(CURDIR)
 
 fuzz: all
@@ -212,8 +243,10 @@ install: all
 	  install -d $(DESTDIR)$(MANDIR)/man3 && \
 	  install -m 0644 docs/libcrmpubsub.3 $(DESTDIR)$(MANDIR)/man3/libcrmpubsub.3; \
 	fi
+	@for t in $(MODULE_INSTALL); do $(MAKE) --no-print-directory $$t || exit 1; done
 
 uninstall:
+	@for t in $(MODULE_UNINSTALL); do $(MAKE) --no-print-directory $$t || exit 1; done
 	rm -f $(DESTDIR)$(SBINDIR)/crmpubsubd $(DESTDIR)$(BINDIR)/crmpubsub-cli \
 	  $(DESTDIR)$(LIBDIR)/$(LIB_SONAME) $(DESTDIR)$(LIBDIR)/libcrmpubsub.so \
 	  $(DESTDIR)$(LIBDIR)/libcrmpubsub.a $(DESTDIR)$(INCDIR)/crmpubsub.h \
@@ -237,4 +270,5 @@ uninstall:
 clean:
 	rm -rf build
 	find proto daemon client tests -name '*.[od]' -delete
-	rm -f $(DAEMON) $(TEST_BINS) $(EXAMPLES) $(O)/client/libcrmpubsub.*
+	rm -f $(DAEMON) $(TEST_BINS) $(EXAMPLES) $(LIB_A) $(O)/client/libcrmpubsub.so* \
+	  $(MODULE_CLEAN)

@@ -1,8 +1,17 @@
 #!/bin/sh
-# Installs the Debian packages the build and tests need, or, when not root,
-# prints the exact apt-get line that would.
+# Installs the Debian packages of the named groups of tools/packages, or,
+# when not root, prints the exact apt-get line that would.
+# usage: tools/deps.sh GROUP...
+list="$(dirname "$0")/packages"
+want=""
+for g in "$@"; do
+	line=$(awk -v g="$g" '$1 == g { $1 = ""; print }' "$list")
+	[ -n "$line" ] || { echo "deps: no package group '$g' in $list" >&2; exit 2; }
+	want="$want $line"
+done
 missing=""
-for p in "$@"; do
+for p in $want; do
+	case " $missing " in *" $p "*) continue ;; esac
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
 		missing="$missing $p"
 done
