@@ -400,6 +400,30 @@ h_daemon_start(struct h_daemon *d, const char *const *args)
 }
 
 int
+h_daemon_start_on(struct h_daemon *d, const char *sock,
+    const char *const *args)
+{
+	const char	**argv;
+	size_t		  n = 0, i;
+	int		  rc;
+
+	while (args != NULL && args[n] != NULL)
+		n++;
+	if ((argv = calloc(n + 3, sizeof *argv)) == NULL)
+		return -1;
+	argv[0] = "-s";
+	argv[1] = sock;
+	for (i = 0; i < n; i++)
+		argv[i + 2] = args[i];
+	rc = h_daemon_spawn(d, argv, NULL);
+	free(argv);
+	if (rc == -1)
+		return -1;
+	snprintf(d->sock, sizeof d->sock, "%s", sock);
+	return h_daemon_wait_ready(d, 4 * H_TIMEOUT_MS);
+}
+
+int
 h_daemon_wait_ready(struct h_daemon *d, int timeout_ms)
 {
 	long long deadline = h_now_ms() + timeout_ms;

@@ -27,6 +27,12 @@ int		 h_daemon_start(struct h_daemon *d, const char *const *args);
  * created; d->sock is still set to <dir>/crmpubsub.sock. Does not wait. */
 int		 h_daemon_spawn(struct h_daemon *d, const char *const *argv_tail,
 		     char *const *envp_extra);
+/* Starts a daemon on an existing socket path (a restart: the previous
+ * daemon there has exited) with "-s sock" plus args (NULL-terminated, may
+ * be NULL); d gets its own temp dir and log; waits (bounded) until it
+ * accepts. 0 or -1. */
+int		 h_daemon_start_on(struct h_daemon *d, const char *sock,
+		     const char *const *args);
 /* Waits until the daemon's socket accepts, at most timeout_ms. 0 or -1. */
 int		 h_daemon_wait_ready(struct h_daemon *d, int timeout_ms);
 /* Sends sig and waits (bounded) for exit; returns the wait status, or -1 on
