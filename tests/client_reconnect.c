@@ -35,11 +35,7 @@ down(void)
 static void
 restart_on_same_socket(void)
 {
-	const char	*args[] = { "-s", first.sock, NULL };
-
-	ck_assert_int_eq(h_daemon_spawn(&second, args, NULL), 0);
-	snprintf(second.sock, sizeof second.sock, "%s", first.sock);
-	ck_assert_msg(h_daemon_wait_ready(&second, 4 * H_TIMEOUT_MS) == 0,
+	ck_assert_msg(h_daemon_start_on(&second, first.sock, NULL) == 0,
 	    "restarted daemon did not become ready");
 }
 
@@ -234,7 +230,8 @@ START_TEST(test_writer_queue_survives_restart)
 }
 END_TEST
 
-/* Subscribing before any daemon exists: PENDING, then live + resync. */
+/* Subscribing before any daemon exists: PENDING, then live + resync
+ * (subscribed: there was no connection to lose). */
 START_TEST(test_subscribe_before_daemon_starts)
 {
 	struct crmpubsub_message m;
@@ -259,7 +256,7 @@ START_TEST(test_subscribe_before_daemon_starts)
 	restart_on_same_socket();
 	ck_assert_int_eq(crmpubsub_next_message(c, &m, 4 * H_TIMEOUT_MS), 1);
 	ck_assert_int_eq(m.type, CRMPUBSUB_MSG_RESYNC);
-	ck_assert_int_eq(m.reason, CRMPUBSUB_RESYNC_RECONNECTED);
+	ck_assert_int_eq(m.reason, CRMPUBSUB_RESYNC_SUBSCRIBED);
 	h = h_connect(second.sock);
 	ck_assert_ptr_nonnull(h);
 	raw_broadcast(h, 1, 0xc1);
