@@ -8,15 +8,16 @@
 #include <string.h>
 
 #include "client.h"
+#include "proto_error.h"
 #include "uuid_canon.h"
 
 /* errno for a refused subscribe. */
 static int
 cl_subscribe_errno(const char *code)
 {
-	if (code != NULL && strcmp(code, "too_many") == 0)
+	if (strcmp(code, proto_error_name(PERR_TOO_MANY)) == 0)
 		return E2BIG;
-	if (code != NULL && strcmp(code, "bad_topic") == 0)
+	if (strcmp(code, proto_error_name(PERR_BAD_TOPIC)) == 0)
 		return EINVAL;
 	return EPROTO;
 }
@@ -284,17 +285,23 @@ crmpubsub_subscribe_many(crmpubsub *c, const char *const *topics, size_t n)
 	return rc;
 }
 
-int
-crmpubsub_subscribe_contact(crmpubsub *c, const char *contact_uuid)
+/* Calls fn with the topic of a contact's feed; -1 (EINVAL) when
+ * contact_uuid is not a UUID. */
+static int
+cl_contact_call(crmpubsub *c, const char *contact_uuid,
+    int (*fn)(crmpubsub *, const char *))
 {
 	char	topic[CRMPUBSUB_TOPIC_MAX + 1];
 
-	if (c == NULL ||
-	    crmpubsub_topic_contact_interactions(contact_uuid, topic) == -1) {
-		errno = EINVAL;
+	if (crmpubsub_topic_contact_interactions(contact_uuid, topic) == -1)
 		return -1;
-	}
-	return crmpubsub_subscribe(c, topic);
+	return fn(c, topic);
+}
+
+int
+crmpubsub_subscribe_contact(crmpubsub *c, const char *contact_uuid)
+{
+	return cl_contact_call(c, contact_uuid, crmpubsub_subscribe);
 }
 
 int
@@ -342,14 +349,7 @@ crmpubsub_unsubscribe(crmpubsub *c, const char *topic)
 int
 crmpubsub_unsubscribe_contact(crmpubsub *c, const char *contact_uuid)
 {
-	char	topic[CRMPUBSUB_TOPIC_MAX + 1];
-
-	if (c == NULL ||
-	    crmpubsub_topic_contact_interactions(contact_uuid, topic) == -1) {
-		errno = EINVAL;
-		return -1;
-	}
-	return crmpubsub_unsubscribe(c, topic);
+	return cl_contact_call(c, contact_uuid, crmpubsub_unsubscribe);
 }
 
 size_t
