@@ -5,9 +5,12 @@
  * episode, including the first failure of crmpubsub_open and through
  * $CRMPUBSUB_LOG; the contact shortcuts and the resync reason names. */
 
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <check.h>
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -294,6 +297,80 @@ START_TEST(test_one_warning_per_episode)
 }
 END_TEST
 
+/* A peer that refuses hello but keeps the connection open, as no daemon
+ * of this project does today (a name it cannot parse did, before names
+ * were checked): accepts three connections, answers each hello with
+ * forbidden, then exits 0; 1 when the client stops retrying. Runs in a
+ * child process. */
+static void
+refusing_peer(int lfd)
+{
+	struct h_conn	 peer[3];
+	struct pollfd	 pfd = { lfd, POLLIN, 0 };
+	char		 line[1024];
+	int		 i;
+
+	for (i = 0; i < 3; i++) {
+		memset(&peer[i], 0, sizeof peer[i]);
+		if (poll(&pfd, 1, 2 * H_TIMEOUT_MS) != 1 ||
+		    (peer[i].fd = accept(lfd, NULL, NULL)) == -1 ||
+		    h_recv_line(&peer[i], line, sizeof line, H_TIMEOUT_MS) < 0 ||
+		    h_send_line(&peer[i], "{\"ok\":false,\"op\":\"hello\","
+		    "\"error\":\"forbidden\",\"message\":\"not you\"}") == -1)
+			_exit(1);
+	}
+	_exit(0);
+}
+
+/* A refused hello is a failed attempt: the handle drops the connection
+ * and retries with back-off, logging one WARNING for the episode. */
+START_TEST(test_refused_hello_retried)
+{
+	struct crmpubsub_message m;
+	struct sockaddr_un	 sun;
+	crmpubsub		*c;
+	long long		 deadline;
+	int			 lfd, status = -1;
+	pid_t			 pid;
+
+	h_scratch_make(scratch, sizeof scratch, "refuse");
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	ck_assert_uint_lt(strlen(scratch) + sizeof "/peer.sock",
+	    sizeof sun.sun_path);
+	strcpy(sun.sun_path, scratch);
+	strcat(sun.sun_path, "/peer.sock");
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_ge(lfd, 0);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sun, sizeof sun), 0);
+	ck_assert_int_eq(listen(lfd, 4), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		refusing_peer(lfd);
+	close(lfd);
+
+	log_text[0] = '\0';
+	c = handle_on(sun.sun_path);
+	crmpubsub_set_log(c, log_capture, NULL);
+	ck_assert_int_eq(crmpubsub_connect(c), -1);
+	deadline = h_now_ms() + 2 * H_TIMEOUT_MS;
+	while (h_now_ms() < deadline &&
+	    waitpid(pid, &status, WNOHANG) != pid)
+		(void)crmpubsub_next_message(c, &m, 20);
+	if (h_now_ms() >= deadline)
+		status = h_wait_child(pid, 10);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "the client did not retry after a refused hello");
+	ck_assert_int_eq(log_count(CRMPUBSUB_LOG_ERROR, ""), 0);
+	ck_assert_int_eq(log_count(CRMPUBSUB_LOG_WARNING, ""), 1);
+	ck_assert_int_eq(log_count(CRMPUBSUB_LOG_WARNING,
+	    "hello refused: forbidden: not you"), 1);
+	ck_assert_int_ge(log_count(CRMPUBSUB_LOG_DEBUG, "hello refused"), 2);
+	crmpubsub_close(c);
+}
+END_TEST
+
 /* What a process prints on stderr when it opens a handle on a missing
  * socket with CRMPUBSUB_LOG=value (NULL: unset). */
 static void
@@ -437,6 +514,7 @@ client_edges_suite(void)
 	tcase_add_test(tc, test_close_in_forked_child);
 	tcase_add_test(tc, test_open_failure_reaches_later_callback);
 	tcase_add_test(tc, test_one_warning_per_episode);
+	tcase_add_test(tc, test_refused_hello_retried);
 	tcase_add_test(tc, test_env_logger);
 	tcase_add_test(tc, test_contact_shortcuts);
 	tcase_add_test(tc, test_resync_reason_names);

@@ -2,7 +2,7 @@
 /* Lines from the daemon: replies settle the oldest request, pushes become
  * messages for the application. */
 
-#include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -53,6 +53,7 @@ cl_handle_reply(crmpubsub *c, const json_t *o)
 	struct cl_req	 r;
 	bool		 ok = json_is_true(json_object_get(o, "ok"));
 	const char	*code, *text;
+	char		 why[256];
 
 	if (c->n_written == 0 || c->reqs.n == 0)
 		return -1;	/* a reply nobody asked for */
@@ -71,10 +72,14 @@ cl_handle_reply(crmpubsub *c, const json_t *o)
 	case CL_REQ_HELLO:
 		if (ok)
 			cl_hello_answered(c, o);
-		else
-			cl_log(c, CRMPUBSUB_LOG_ERROR,
-			    "daemon at %s refused the connection: %s: %s",
-			    c->path, code, text);
+		else {
+			/* A failed attempt like any other (too_many when the
+			 * daemon is full): logged once per episode, retried
+			 * with back-off. */
+			snprintf(why, sizeof why, "hello refused: %s: %s",
+			    code, text);
+			cl_disconnect(c, why);
+		}
 		break;
 	case CL_REQ_SUBSCRIBE:
 		cl_subgroup_answered(c, r.group, ok, code, text);
