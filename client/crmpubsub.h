@@ -195,7 +195,9 @@ CRMPUBSUB_API crmpubsub	*crmpubsub_open(const char *socket_path,
 CRMPUBSUB_API int	 crmpubsub_connect(crmpubsub *);
 /* Writes what is still queued (bounded by the broadcast timeout, no waiting
  * for replies), closes the connection and frees everything. NULL is a
- * no-op. Must be the last call on the handle. */
+ * no-op. Must be the last call on the handle. In a child of fork(2) it
+ * only frees the child's copy, at once, leaving the parent's connection
+ * alone. */
 CRMPUBSUB_API void	 crmpubsub_close(crmpubsub *);
 /* Whether the handle is connected and the daemon answered hello. */
 CRMPUBSUB_API bool	 crmpubsub_is_connected(crmpubsub *);
