@@ -19,6 +19,13 @@
 
 #include "harness.h"
 
+/* Programs this suite links with the in-tree library need its sanitizers. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SANITIZER_FLAGS	"-fsanitize=address,undefined"
+#else
+#define SANITIZER_FLAGS	""
+#endif
+
 static struct h_daemon	daemon_;
 static char		tmpdir[64];
 
@@ -430,9 +437,11 @@ START_TEST(test_docs_minimal_subscriber)
 	snprintf(src, sizeof src, "%s/minimal_subscriber.c", tmpdir);
 	snprintf(bin, sizeof bin, "%s/minimal_subscriber", tmpdir);
 	extract_code(src);
-	ck_assert_msg(run(out, sizeof out, "cc -Wall -Wextra -Werror -I%s/client "
-	    "-o %s %s %s/client/libcrmpubsub.a -ljansson -luuid -pthread",
-	    top_dir(), bin, src, build_dir()) == 0, "build: %s", out);
+	/* Linked with the library under test, so with its sanitizers. */
+	ck_assert_msg(run(out, sizeof out, "cc -Wall -Wextra -Werror %s "
+	    "-I%s/client -o %s %s %s/client/libcrmpubsub.a -ljansson -luuid "
+	    "-pthread", SANITIZER_FLAGS, top_dir(), bin, src, build_dir()) == 0,
+	    "build: %.2000s", out);
 
 	ck_assert_int_eq(h_daemon_start(&daemon_, NULL), 0);
 	h_uuid(0x77, u);
