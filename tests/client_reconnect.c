@@ -23,12 +23,7 @@ static struct h_daemon	first, second;
 static void
 down(void)
 {
-	if (second.pid > 0 || second.dir[0] != '\0')
-		h_daemon_stop(&second, SIGTERM, H_TIMEOUT_MS);
-	if (first.pid > 0 || first.dir[0] != '\0')
-		h_daemon_stop(&first, SIGTERM, H_TIMEOUT_MS);
-	memset(&first, 0, sizeof first);
-	memset(&second, 0, sizeof second);
+	h_daemon_pair_stop(&first, &second);
 }
 
 /* Starts a second daemon on the first one's socket path. */

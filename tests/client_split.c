@@ -25,12 +25,7 @@ static struct h_daemon	first, second;
 static void
 down(void)
 {
-	if (second.pid > 0 || second.dir[0] != '\0')
-		h_daemon_stop(&second, SIGTERM, H_TIMEOUT_MS);
-	if (first.pid > 0 || first.dir[0] != '\0')
-		h_daemon_stop(&first, SIGTERM, H_TIMEOUT_MS);
-	memset(&first, 0, sizeof first);
-	memset(&second, 0, sizeof second);
+	h_daemon_pair_stop(&first, &second);
 }
 
 /* The topics of contacts base .. base + n - 1 (heap; free_topics). */
@@ -259,11 +254,5 @@ client_split_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(client_split_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return h_run_suite(client_split_suite());
 }
