@@ -212,6 +212,11 @@ soak: all
 	@$(MAKE) --no-print-directory -C tests/soak TOP=$(CURDIR)
 
 # --- install ----------------------------------------------------------------
+# Every function in libcrmpubsub(3)'s NAME section gets a man3 link to the
+# page, so `man crmpubsub_subscribe` finds it.
+LIB_MAN_LINKS = $(shell sed -n 's/^\.Nm \(crmpubsub_[a-z_]*\).*/\1/p' \
+		  docs/libcrmpubsub.3 2>/dev/null)
+
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
 	  $(DESTDIR)$(INCDIR) $(DESTDIR)$(PKGCONFIGDIR)
@@ -241,7 +246,10 @@ install: all
 	install -m 0644 docs/crmpubsubd.8 $(DESTDIR)$(MANDIR)/man8/crmpubsubd.8
 	if test -f docs/libcrmpubsub.3; then \
 	  install -d $(DESTDIR)$(MANDIR)/man3 && \
-	  install -m 0644 docs/libcrmpubsub.3 $(DESTDIR)$(MANDIR)/man3/libcrmpubsub.3; \
+	  install -m 0644 docs/libcrmpubsub.3 $(DESTDIR)$(MANDIR)/man3/libcrmpubsub.3 && \
+	  for n in $(LIB_MAN_LINKS); do \
+	    ln -sf libcrmpubsub.3 $(DESTDIR)$(MANDIR)/man3/$$n.3 || exit 1; \
+	  done; \
 	fi
 	@for t in $(MODULE_INSTALL); do $(MAKE) --no-print-directory $$t || exit 1; done
 
@@ -257,6 +265,7 @@ uninstall:
 	  $(DESTDIR)$(TMPFILESDIR)/crmpubsub.conf \
 	  $(DESTDIR)$(MANDIR)/man1/crmpubsub-cli.1 \
 	  $(DESTDIR)$(MANDIR)/man3/libcrmpubsub.3 \
+	  $(LIB_MAN_LINKS:%=$(DESTDIR)$(MANDIR)/man3/%.3) \
 	  $(DESTDIR)$(MANDIR)/man5/crmpubsubd.conf.5 \
 	  $(DESTDIR)$(MANDIR)/man8/crmpubsubd.8
 # The config file is the administrator's: it goes only while it is still the

@@ -400,6 +400,41 @@ h_daemon_start(struct h_daemon *d, const char *const *args)
 }
 
 int
+h_daemon_start_on(struct h_daemon *d, const char *sock,
+    const char *const *args)
+{
+	const char	**argv;
+	size_t		  n = 0, i;
+	int		  rc;
+
+	while (args != NULL && args[n] != NULL)
+		n++;
+	if ((argv = calloc(n + 3, sizeof *argv)) == NULL)
+		return -1;
+	argv[0] = "-s";
+	argv[1] = sock;
+	for (i = 0; i < n; i++)
+		argv[i + 2] = args[i];
+	rc = h_daemon_spawn(d, argv, NULL);
+	free(argv);
+	if (rc == -1)
+		return -1;
+	snprintf(d->sock, sizeof d->sock, "%s", sock);
+	return h_daemon_wait_ready(d, 4 * H_TIMEOUT_MS);
+}
+
+void
+h_daemon_pair_stop(struct h_daemon *first, struct h_daemon *second)
+{
+	if (second->pid > 0 || second->dir[0] != '\0')
+		h_daemon_stop(second, SIGTERM, H_TIMEOUT_MS);
+	if (first->pid > 0 || first->dir[0] != '\0')
+		h_daemon_stop(first, SIGTERM, H_TIMEOUT_MS);
+	memset(first, 0, sizeof *first);
+	memset(second, 0, sizeof *second);
+}
+
+int
 h_daemon_wait_ready(struct h_daemon *d, int timeout_ms)
 {
 	long long deadline = h_now_ms() + timeout_ms;
@@ -1179,6 +1214,18 @@ struct h_conn *
 h_test_conn(void)
 {
 	return h_connect_or_fail(h_test_daemon.sock);
+}
+
+int
+h_run_suite(Suite *s)
+{
+	SRunner	*sr = srunner_create(s);
+	int	 failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
 void
