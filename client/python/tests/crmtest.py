@@ -10,10 +10,12 @@ import contextlib
 import json
 import logging
 import os
+import select
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -105,6 +107,76 @@ def wait_listening(path: str, timeout: float = TIMEOUT) -> bool:
             except OSError:
                 return False
     return wait_until(accepts, timeout)
+
+
+# The example programs by language: (subscriber, writer) command prefixes,
+# with the same arguments and output lines (client/examples/*.c,
+# client/python/examples/*.py).
+EXAMPLES = {
+    "c": ([str(build_dir() / "client/examples/subscriber")],
+          [str(build_dir() / "client/examples/writer")]),
+    "python": ([sys.executable, str(REPO / "client/python/examples/subscriber.py")],
+               [sys.executable, str(REPO / "client/python/examples/writer.py")]),
+}
+
+
+class Peer:
+    """A program whose output is read line by line with bounded waits; its
+    stderr goes to a file shown by describe()."""
+
+    def __init__(self, argv, env=None):
+        self.argv = argv
+        self.err = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=self.err,
+                                     env=env)
+        self.buf = b""
+
+    def line(self, timeout: float = TIMEOUT):
+        """The next output line without its newline; None on timeout or
+        end of output."""
+        deadline = time.monotonic() + timeout
+        fd = self.proc.stdout.fileno()
+        while b"\n" not in self.buf:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                return None
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return None
+            self.buf += chunk
+        out, self.buf = self.buf.split(b"\n", 1)
+        return out.decode()
+
+    def wait(self, timeout: float = TIMEOUT):
+        """Its exit status (SIGKILL and None after timeout)."""
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            return None
+
+    def describe(self) -> str:
+        """The command and its stderr, for a failure message."""
+        self.err.seek(0)
+        return f"{' '.join(self.argv)}: {self.err.read().decode(errors='replace')}"
+
+    def stop(self) -> None:
+        """Ends it if it still runs."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.wait()
+        self.proc.stdout.close()
+        self.err.close()
+
+
+def python_env(**extra) -> dict:
+    """The environment for a Python peer: this tree's package first."""
+    path = os.environ.get("PYTHONPATH")
+    pkg = str(REPO / "client/python")
+    return dict(os.environ, PYTHONPATH=pkg + (":" + path if path else ""),
+                **extra)
 
 
 class RawConn:
