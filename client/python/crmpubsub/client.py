@@ -7,7 +7,7 @@ the library; close() marks the client closing, wakes the calls that wait
 for messages, waits until no call is left inside and only then frees the
 handle, so a client shared between threads is never freed under one of
 them. Calls after close() raise ValueError, as files do. Waiting for
-messages happens in Python (select, or asyncio's add_reader, on the
+messages happens in Python (poll, or asyncio's add_reader, on the
 library's descriptor) so that close() and signals interrupt it."""
 
 from __future__ import annotations
@@ -368,7 +368,12 @@ class Client(AsyncMessages):
                     wait = deadline - time.monotonic()
                     if wait <= 0:
                         return None
-                select.select([self._fd, self._wake_r], [], [], wait)
+                    wait = math.ceil(wait * 1000)
+                # poll, not select: descriptors above FD_SETSIZE are fine
+                waiting = select.poll()
+                waiting.register(self._fd, select.POLLIN)
+                waiting.register(self._wake_r, select.POLLIN)
+                waiting.poll(wait)
         finally:
             self._leave()
 

@@ -4,8 +4,11 @@ flush, stats, options, closing; and every bad argument."""
 
 import errno
 import logging
+import os
+import resource
 import select
 import signal
+import sys
 import threading
 import time
 import types
@@ -14,7 +17,8 @@ import uuid
 import pytest
 
 import crmpubsub
-from crmtest import interaction, topic_n, uuid_n, wait_until
+from conftest import need
+from crmtest import Peer, interaction, python_env, topic_n, uuid_n, wait_until
 
 
 def crm(event, n_contact, n_interaction):
@@ -355,3 +359,43 @@ def test_shutdown_message(daemon, clients):
     assert c.subscribe(topic_n(1))
     daemon.stop(signal.SIGTERM)
     assert c.next_message(10) == crmpubsub.Shutdown()
+
+
+def test_ctrl_c_interrupts_a_blocked_next_message(daemon):
+    code = ("import crmpubsub, sys\n"
+            f"c = crmpubsub.Client({daemon.sock!r})\n"
+            "print('waiting', flush=True)\n"
+            "try:\n"
+            "    c.next_message()\n"
+            "except KeyboardInterrupt:\n"
+            "    print('interrupted', flush=True)\n")
+    p = Peer([sys.executable, "-c", code], env=python_env())
+    try:
+        assert p.line() == "waiting", p.describe()
+        p.proc.send_signal(signal.SIGINT)
+        assert p.line(5) == "interrupted", p.describe()
+        assert p.wait() == 0, p.describe()
+    finally:
+        p.stop()
+
+
+def test_descriptors_above_fd_setsize(daemon, clients):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    need(hard == resource.RLIM_INFINITY or hard >= 1200,
+         "a descriptor limit of at least 1200")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+    fillers = []
+    try:
+        while len(fillers) < 1100:
+            fillers.append(os.open(os.devnull, os.O_RDONLY))
+        sub = clients(daemon.sock)
+        assert sub.fileno() > 1024
+        assert sub.subscribe(topic_n(1))
+        assert sub.next_message(0.05) is None
+        sub.broadcast_to_contacts("created", uuid_n(3), [uuid_n(1)])
+        assert sub.next_message(5) == crm("interaction_created", 1, 3)
+        sub.close()
+    finally:
+        for fd in fillers:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
