@@ -131,7 +131,8 @@ class Client(AsyncMessages):
                 raise ValueError(f"socket_path {socket_path!r}: "
                                  f"{os.strerror(ctypes.get_errno())}")
             if nm is not None and LIB.set_client_name(h, nm) != 0:
-                raise ValueError(f"name {name!r} refused by libcrmpubsub "
+                raise ValueError(f"name {name!r} refused by libcrmpubsub: "
+                                 f"{os.strerror(ctypes.get_errno())} "
                                  f"(at most 128 bytes)")
             for setter, which, value, what in settings:
                 if setter(h, which, value) != 0:
