@@ -364,14 +364,19 @@ def test_shutdown_message(daemon, clients):
 def test_ctrl_c_interrupts_a_blocked_next_message(daemon):
     code = ("import crmpubsub, sys\n"
             f"c = crmpubsub.Client({daemon.sock!r})\n"
-            "print('waiting', flush=True)\n"
             "try:\n"
+            "    print('waiting', flush=True)\n"
             "    c.next_message()\n"
             "except KeyboardInterrupt:\n"
             "    print('interrupted', flush=True)\n")
     p = Peer([sys.executable, "-c", code], env=python_env())
     try:
         assert p.line() == "waiting", p.describe()
+
+        def asleep():	# the main thread blocked (in poll), not running
+            with open(f"/proc/{p.proc.pid}/stat") as f:
+                return f.read().rsplit(")", 1)[1].split()[0] == "S"
+        assert wait_until(asleep)
         p.proc.send_signal(signal.SIGINT)
         assert p.line(5) == "interrupted", p.describe()
         assert p.wait() == 0, p.describe()
