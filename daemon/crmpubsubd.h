@@ -124,6 +124,11 @@ size_t		 subs_nsubscriptions(void);
 /* Calls fn for every topic; stops early when fn returns non-zero. */
 void		 subs_foreach(int (*fn)(struct topic *, void *), void *arg);
 void		 subs_free_all(void);
+/* Slots the table has looked at since start: the cost of every lookup,
+ * insertion and rebuild (for tests). */
+unsigned long long subs_probes(void);
+/* Rehashes the table under this key instead of a random one (for tests). */
+void		 subs_set_hash_key(const uint8_t key[16]);
 
 /* ---- conn.c: one client connection ---------------------------------------- */
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT — crmpubsub */
 /* Unit suite for daemon/subs.c: the two-way subscription registry, its hash
- * table (growth, backward-shift deletion) and a randomized model check. */
+ * table (growth, backward-shift deletion, resistance to chosen collisions),
+ * key-ordered paging, SipHash-1-3 and a randomized model check. */
 
 #include <check.h>
 #include <stdint.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "crmpubsubd.h"
+#include "siphash.h"
 
 /* Assertions for hot loops: check's ck_assert_* report every passing check
  * to the parent process (a syscall each), which millions of checks cannot
@@ -545,6 +547,153 @@ START_TEST(test_backward_shift_collisions)
 }
 END_TEST
 
+/* ---- hash flooding -------------------------------------------------------- */
+
+/* SipHash-1-3 of the reference vectors (key 00..0f, message 00..len-1), as
+ * published with the Swift and Rust standard libraries. */
+START_TEST(test_siphash13_vectors)
+{
+	static const struct {
+		size_t		len;
+		uint64_t	want;
+	} v[] = {
+		{ 0, 0xabac0158050fc4dcULL }, { 1, 0xc9f49bf37d57ca93ULL },
+		{ 7, 0xd3927d989bb11140ULL }, { 8, 0x369095118d299a8eULL },
+		{ 9, 0x25a48eb36c063de4ULL }, { 15, 0xd320d86d2a519956ULL },
+		{ 16, 0xcc4fdd1a7d908b66ULL }, { 17, 0x9cf2689063dbd80cULL },
+		{ 63, 0x9d199062b7bbb3a8ULL },
+	};
+	uint8_t	key[16], msg[64];
+	size_t	i;
+
+	for (i = 0; i < sizeof key; i++)
+		key[i] = (uint8_t)i;
+	for (i = 0; i < sizeof msg; i++)
+		msg[i] = (uint8_t)i;
+	for (i = 0; i < sizeof v / sizeof v[0]; i++)
+		REQ_MSG(siphash13(key, msg, v[i].len) == v[i].want,
+		    "length %zu: %016llx", v[i].len,
+		    (unsigned long long)siphash13(key, msg, v[i].len));
+}
+END_TEST
+
+#define FLOOD_KEYS	1000
+#define FNV_PRIME	16777619u
+
+/* The registry's former hash: 32-bit FNV-1a over family and UUID. */
+static uint32_t
+fnv1a_after(const struct topic_key *k, int nbytes)
+{
+	const uint8_t	*p = (const uint8_t *)k;
+	uint32_t	 h = 2166136261u;
+	int		 i;
+
+	for (i = 0; i < nbytes; i++)
+		h = (h ^ p[i]) * FNV_PRIME;
+	return h;
+}
+
+/* A random key whose FNV-1a hash ends in the 16 bits low: the last two
+ * bytes are solved for (FNV-1a's last steps invert), so every such key
+ * shares one home slot in any table of up to 65,536 slots. */
+static struct topic_key
+key_fnv_colliding(uint16_t low)
+{
+	uint32_t	inv = FNV_PRIME, h14, h15, want;
+	struct topic_key k;
+	int		i, b;
+
+	for (i = 0; i < 5; i++)
+		inv *= 2 - FNV_PRIME * inv;	/* Newton: FNV_PRIME^-1 mod 2^32 */
+	want = (uint32_t)low * inv & 0xffff;	/* (h15 ^ last) mod 2^16 */
+	for (;;) {
+		k = key_random();
+		h14 = fnv1a_after(&k, 15);
+		for (b = 0; b < 256; b++) {
+			h15 = (h14 ^ (uint32_t)b) * FNV_PRIME;
+			if (((h15 ^ want) & 0xff00) == 0)
+				break;
+		}
+		if (b == 256)
+			continue;
+		k.uuid[14] = (uint8_t)b;
+		k.uuid[15] = (uint8_t)((h15 ^ want) & 0xff);
+		REQ_EQ(fnv1a_after(&k, 17) & 0xffff, low);
+		return k;
+	}
+}
+
+/* A random key whose SipHash-1-3 under key ends in the 11 bits low: one
+ * home slot in every table the flood test's topics pass through. */
+static struct topic_key
+key_sip_colliding(const uint8_t key[16], uint32_t low)
+{
+	struct topic_key	k;
+
+	do
+		k = key_random();
+	while ((siphash13(key, &k, sizeof k) & 2047) != low);
+	return k;
+}
+
+/* Table probes for the life of keys[0..n): one connection subscribes to
+ * each, every key is looked up, then the connection leaves. */
+static unsigned long long
+lifecycle_probes(const struct topic_key *keys, size_t n)
+{
+	unsigned long long	before = subs_probes();
+	size_t			i;
+
+	for (i = 0; i < n; i++)
+		REQ_EQ(subs_add(&conns_[0], &keys[i]), 1);
+	for (i = 0; i < n; i++)
+		REQ(subs_find(&keys[i]) != NULL);
+	assert_registry_consistent(conns_, 1);
+	subs_remove_all(&conns_[0]);
+	REQ_EQ(subs_ntopics(), 0);
+	return subs_probes() - before;
+}
+
+/* Topics chosen to collide cost about what random ones cost, whether they
+ * were made for the former unkeyed hash or for a key the attacker knows
+ * (the table rehashes under a fresh key once a probe run grows too long).
+ * The measure is the table's own probe count, not time: under a colliding
+ * flood an unprotected table pays about n²/2 probes (500,000 here) where
+ * random topics cost a few per operation. */
+START_TEST(test_colliding_topics_cost_as_random)
+{
+	static const uint8_t	 fixed[16] = "crmpubsub-test-k";
+	struct topic_key	*keys;
+	unsigned long long	 random_cost, fnv_cost, known_cost;
+	size_t			 i;
+
+	keys = calloc(FLOOD_KEYS, sizeof *keys);
+	REQ(keys != NULL);
+	rng_state = 0xf100d;
+	for (i = 0; i < FLOOD_KEYS; i++)
+		keys[i] = key_random();
+	random_cost = lifecycle_probes(keys, FLOOD_KEYS);
+
+	for (i = 0; i < FLOOD_KEYS; i++)
+		keys[i] = key_fnv_colliding(0x2a5);
+	fnv_cost = lifecycle_probes(keys, FLOOD_KEYS);
+
+	subs_set_hash_key(fixed);
+	for (i = 0; i < FLOOD_KEYS; i++)
+		keys[i] = key_sip_colliding(fixed, 0x2a5);
+	known_cost = lifecycle_probes(keys, FLOOD_KEYS);
+
+	fprintf(stderr, "unit_subs: probes for %d topics: random %llu, "
+	    "colliding under FNV-1a %llu, colliding under a known key %llu\n",
+	    FLOOD_KEYS, random_cost, fnv_cost, known_cost);
+	REQ_MSG(fnv_cost <= 3 * random_cost, "FNV-1a collisions cost %llu "
+	    "probes, random topics %llu", fnv_cost, random_cost);
+	REQ_MSG(known_cost <= 3 * random_cost, "collisions under a known key "
+	    "cost %llu probes, random topics %llu", known_cost, random_cost);
+	free(keys);
+}
+END_TEST
+
 /* ---- randomized model ---------------------------------------------------------- */
 
 #define MODEL_CONNS	50
@@ -717,6 +866,8 @@ subs_suite(void)
 	tc = fresh_tcase("table");
 	tcase_add_test(tc, test_table_growth);
 	tcase_add_test(tc, test_backward_shift_collisions);
+	tcase_add_test(tc, test_siphash13_vectors);
+	tcase_add_test(tc, test_colliding_topics_cost_as_random);
 	suite_add_tcase(s, tc);
 
 	tc = fresh_tcase("model");
