@@ -189,10 +189,12 @@ const char *conn_label(const struct conn *);
 
 /* ---- ops.c: the op table ---------------------------------------------------- */
 
+struct reply_id;
+
 /* Handles one complete request line (without its newline). */
 void	 ops_dispatch(struct conn *, const char *line, size_t len);
 /* Queues an error reply outside any request (over-long line, refused). */
-void	 ops_reply_error(struct buf *, const char *op, const json_t *id,
+void	 ops_reply_error(struct buf *, const char *op, const struct reply_id *,
 	     enum proto_error, const char *message);
 
 /* ---- broadcast.c: fan-out ------------------------------------------------- */

@@ -9,6 +9,7 @@
 
 #include "crmpubsubd.h"
 #include "involved.h"
+#include "jscan.h"
 #include "reply.h"
 
 #define HELLO_NAME_MAX	128
@@ -73,7 +74,7 @@ ops_find(const char *name)
 }
 
 void
-ops_reply_error(struct buf *out, const char *op, const json_t *id,
+ops_reply_error(struct buf *out, const char *op, const struct reply_id *id,
     enum proto_error code, const char *message)
 {
 	stats.errors++;
@@ -91,12 +92,52 @@ ascii_only(const char *in, char *out, size_t outlen)
 	out[i] = '\0';
 }
 
+/* The request's id as it wrote it, found before jansson reads the line. */
+struct id_scan {
+	const char	*line;
+	size_t		 len;
+	char		*copy;		/* the line with numeric ids blanked */
+	struct reply_id	 id;		/* the last "id" member, as jansson */
+	int		 found;
+};
+
+/* jscan_each_member callback for "id": keeps the last occurrence (the one
+ * jansson keeps) and blanks a numeric one to "0" in a copy of the line, as
+ * jansson cannot hold every JSON number; the reply echoes the original. */
+static void
+id_member(size_t off, size_t len, void *arg)
+{
+	static char	*copy;
+	static size_t	 copy_cap;
+	struct id_scan	*s = arg;
+	char		*p;
+
+	s->id.text = s->line + off;
+	s->id.len = len;
+	s->found = 1;
+	if (!jscan_is_number(s->line + off, len))
+		return;
+	if (s->copy == NULL) {
+		if (s->len > copy_cap) {
+			if ((p = realloc(copy, s->len)) == NULL)
+				return;	/* jansson judges the number itself */
+			copy = p;
+			copy_cap = s->len;
+		}
+		s->copy = memcpy(copy, s->line, s->len);
+	}
+	memset(s->copy + off, ' ', len);
+	s->copy[off] = '0';
+}
+
 void
 ops_dispatch(struct conn *c, const char *line, size_t len)
 {
 	const struct op_def	*def;
 	const json_t		*op, *id;
+	const struct reply_id	*rid = NULL;
 	const char		*opname = NULL;
+	struct id_scan		 ids = { line, len, NULL, { NULL, 0 }, 0 };
 	json_t			*req;
 	json_error_t		 jerr;
 	struct proto_fail	 f;
@@ -107,7 +148,9 @@ ops_dispatch(struct conn *c, const char *line, size_t len)
 	mark = buf_len(&c->out);
 	if (fastpath_dispatch(c, line, len, &fields))
 		goto done_fast;
-	req = json_loadb(line, len, JSON_DECODE_ANY, &jerr);
+	(void)jscan_each_member(line, len, "id", id_member, &ids);
+	req = json_loadb(ids.copy != NULL ? ids.copy : line, len,
+	    JSON_DECODE_ANY, &jerr);
 	if (req == NULL) {
 		ascii_only(jerr.text, text, sizeof text);
 		proto_failf(&f, PERR_BAD_JSON, "invalid JSON at column %d: %s",
@@ -115,7 +158,6 @@ ops_dispatch(struct conn *c, const char *line, size_t len)
 		ops_reply_error(&c->out, NULL, NULL, f.code, f.message);
 		goto done;
 	}
-	id = NULL;
 	if (!json_is_object(req)) {
 		proto_failf(&f, PERR_BAD_REQUEST,
 		    "a request must be a JSON object");
@@ -128,11 +170,12 @@ ops_dispatch(struct conn *c, const char *line, size_t len)
 	/* A null id is echoed as null, as JSON-RPC clients expect. */
 	if (id != NULL && !json_is_string(id) && !json_is_number(id) &&
 	    !json_is_null(id)) {
-		id = NULL;
 		proto_failf(&f, PERR_BAD_REQUEST,
 		    "id must be a string, a number or null");
 		goto fail;
 	}
+	if (id != NULL && ids.found)
+		rid = &ids.id;
 	if (opname == NULL) {
 		proto_failf(&f, PERR_BAD_REQUEST, op == NULL ?
 		    "op is missing" : "op must be a string");
@@ -151,7 +194,7 @@ ops_dispatch(struct conn *c, const char *line, size_t len)
 	buf_reset(&fields);
 	if (def->fn(c, req, &fields, &f) == -1)
 		goto fail;
-	reply_begin(&c->out, opname, id);
+	reply_begin(&c->out, opname, rid);
 	if (buf_len(&fields) > 0) {
 		buf_putc(&c->out, ',');
 		buf_append(&c->out, buf_head(&fields), buf_len(&fields));
@@ -161,7 +204,7 @@ ops_dispatch(struct conn *c, const char *line, size_t len)
 fail:
 	log_debug("%s: %s: %s", conn_label(c), proto_error_name(f.code),
 	    f.message);
-	ops_reply_error(&c->out, opname, id, f.code, f.message);
+	ops_reply_error(&c->out, opname, rid, f.code, f.message);
 done:
 	json_decref(req);
 done_fast:

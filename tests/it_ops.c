@@ -319,6 +319,47 @@ START_TEST(test_ping_and_id_echo)
 }
 END_TEST
 
+/* A numeric id comes back byte for byte as the request wrote it, whether
+ * the fast path (plain ping), the general path (a field with an escape
+ * sends the same ping through jansson) or an error reply answers. */
+START_TEST(test_numeric_id_as_written)
+{
+	static const char *const ids[] = {
+		"12345678901234567890", "-98765432109876543210123", "0.1",
+		"0.10", "1e2", "1E+2", "-0", "-0.0", "-1.5e-7", "123456789012345",
+		"1e999999", "\"\\u0041\\/b\"",
+	};
+	struct h_conn *c;
+	char line[256], want[256];
+	size_t i;
+
+	h_test_up(NULL);
+	c = h_test_conn();
+	for (i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+		snprintf(want, sizeof want, "{\"ok\":true,\"op\":\"ping\","
+		    "\"id\":%s}", ids[i]);
+		snprintf(line, sizeof line, "{\"op\":\"ping\",\"id\":%s}", ids[i]);
+		exchange(c, line, want);
+		snprintf(line, sizeof line, "{\"id\":%s,\"op\":\"ping\","
+		    "\"x\":\"\\u0041\"}", ids[i]);
+		exchange(c, line, want);
+		snprintf(line, sizeof line, "{\"op\":\"ping\",\"id\":\"dup\","
+		    "\"id\" : %s }", ids[i]);
+		exchange(c, line, want);
+		snprintf(line, sizeof line, "{\"op\":\"nope\",\"id\":%s}", ids[i]);
+		snprintf(want, sizeof want, "{\"ok\":false,\"op\":\"nope\","
+		    "\"id\":%s,\"error\":\"unknown_op\",\"message\":\"", ids[i]);
+		expect_prefix(c, line, want);
+	}
+	/* The rest of the line is still jansson's to judge. */
+	expect_prefix(c, "{\"op\":\"ping\",\"id\":12345678901234567890,\"x\":01}",
+	    "{\"ok\":false,\"op\":null,\"error\":\"bad_json\",\"message\":\"");
+	expect_prefix(c, "{\"op\":\"ping\",\"id\":01}",
+	    "{\"ok\":false,\"op\":null,\"error\":\"bad_json\",\"message\":\"");
+	h_close(c);
+}
+END_TEST
+
 START_TEST(test_error_reply_echoes_id)
 {
 	struct h_conn *c;
@@ -1244,6 +1285,7 @@ ops_suite(void)
 	tcase_set_timeout(tc, 20);
 	tcase_add_checked_fixture(tc, NULL, h_test_down);
 	tcase_add_test(tc, test_error_reply_echoes_id);
+	tcase_add_test(tc, test_numeric_id_as_written);
 	tcase_add_test(tc, test_unknown_fields_ignored);
 	tcase_add_test(tc, test_request_shape_errors);
 	tcase_add_test(tc, test_bad_json);
