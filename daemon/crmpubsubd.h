@@ -257,6 +257,7 @@ struct stats {
 extern struct stats	 stats;
 
 int	 stats_write(struct buf *);
+unsigned long long stats_uptime(void);
 
 /* ---- listen.c ------------------------------------------------------------- */
 

@@ -345,6 +345,15 @@ op_hello(struct conn *c, const json_t *req, struct buf *b,
 	buf_put_int(b, 1);
 	buf_put_key(b, "client_id");
 	buf_put_uint(b, c->id);
+	/* The limits a client must respect, as in force now. */
+	buf_put_key(b, "max_line");
+	buf_put_uint(b, cfg->max_line);
+	buf_put_key(b, "max_subscriptions");
+	buf_put_uint(b, cfg->max_subscriptions);
+	buf_put_key(b, "max_contacts");
+	buf_put_uint(b, cfg->max_contacts);
+	buf_put_key(b, "uptime_s");
+	buf_put_uint(b, stats_uptime());
 	return 0;
 }
 

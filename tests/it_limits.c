@@ -799,6 +799,75 @@ START_TEST(test_pipelined_reader_served)
 }
 END_TEST
 
+/* Writes text to path through a temporary file and a rename, so a reload
+ * never reads it half written. */
+static void
+replace_file(const char *path, const char *text)
+{
+	char tmp[400];
+	FILE *f;
+
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	f = fopen(tmp, "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_ge(fputs(text, f), 0);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(rename(tmp, path), 0);
+}
+
+/* hello's max_line from c, or -1. */
+static long long
+hello_max_line(struct h_conn *c)
+{
+	json_t *r = h_request(c, "{\"op\":\"hello\"}");
+	long long v = h_is_ok(r) ? h_int(r, "max_line") : -1;
+
+	json_decref(r);
+	return v;
+}
+
+/* hello announces the limits in force: the configured ones, and a
+ * reload's new ones. */
+START_TEST(test_hello_announces_limits)
+{
+	char dir[256], path[320];
+	const char *args[] = { "-c", path, NULL };
+	struct h_daemon d;
+	struct h_conn *c;
+	long long deadline;
+	json_t *r;
+
+	h_scratch_make(dir, sizeof dir, "hello");
+	snprintf(path, sizeof path, "%s/crmpubsubd.conf", dir);
+	replace_file(path, "max_line = 4096\nmax_subscriptions = 7\n"
+	    "max_contacts = 3\n");
+	h_daemon_start_or_fail(&d, args);
+	c = h_connect_or_fail(d.sock);
+	r = h_request(c, "{\"op\":\"hello\"}");
+	ck_assert_msg(h_is_ok(r), "hello: %s", h_dump(r));
+	ck_assert_int_eq(h_int(r, "max_line"), 4096);
+	ck_assert_int_eq(h_int(r, "max_subscriptions"), 7);
+	ck_assert_int_eq(h_int(r, "max_contacts"), 3);
+	ck_assert_int_ge(h_int(r, "uptime_s"), 0);
+	json_decref(r);
+
+	replace_file(path, "max_line = 8192\nmax_subscriptions = 9\n"
+	    "max_contacts = 5\n");
+	ck_assert_int_eq(kill(d.pid, SIGHUP), 0);
+	deadline = h_now_ms() + H_TIMEOUT_MS;
+	while (hello_max_line(c) != 8192 && h_now_ms() < deadline)
+		h_nap_ms(20);
+	r = h_request(c, "{\"op\":\"hello\"}");
+	ck_assert_msg(h_int(r, "max_line") == 8192 &&
+	    h_int(r, "max_subscriptions") == 9 &&
+	    h_int(r, "max_contacts") == 5, "after reload: %s", h_dump(r));
+	json_decref(r);
+	h_close(c);
+	h_daemon_stop_clean(&d);
+	h_scratch_remove(dir);
+}
+END_TEST
+
 /* clients[].outbuf is 0 for an idle connection. */
 START_TEST(test_outbuf_idle_zero)
 {
@@ -835,6 +904,7 @@ limits_suite(void)
 	tcase_add_test(tc, test_max_contacts);
 	tcase_add_test(tc, test_max_line);
 	tcase_add_test(tc, test_outbuf_idle_zero);
+	tcase_add_test(tc, test_hello_announces_limits);
 	tcase_add_test(tc, test_pipelined_reader_served);
 	suite_add_tcase(s, tc);
 

@@ -124,6 +124,22 @@ expect_prefix(struct h_conn *c, const char *line, const char *prefix)
 	    strcmp(got + n - 2, "\"}") == 0, "reply to %s: %s", line, got);
 }
 
+/* Sends line; asserts the reply is prefix, then a number, then "}". */
+static void
+expect_prefix_digits(struct h_conn *c, const char *line, const char *prefix)
+{
+	char got[8192];
+	size_t n = strlen(prefix);
+
+	ck_assert_int_eq(h_send_line(c, line), 0);
+	ck_assert_msg(h_recv_line(c, got, sizeof got, H_TIMEOUT_MS) >= 0,
+	    "no reply to %s", line);
+	ck_assert_msg(strncmp(got, prefix, n) == 0 &&
+	    strspn(got + n, "0123456789") > 0 &&
+	    strcmp(got + n + strspn(got + n, "0123456789"), "}") == 0,
+	    "reply to %s: %s", line, got);
+}
+
 /* The stats object, asserted present. */
 static json_t *
 stats(struct h_conn *c)
@@ -217,12 +233,14 @@ START_TEST(test_hello)
 	ck_assert(json_object_get(r, "type") == NULL);
 	json_decref(r);
 
-	/* The exact line, keys in the op table's order. */
+	/* The exact line, keys in the op table's order: the default limits,
+	 * then the uptime (a count of seconds that may tick meanwhile). */
 	snprintf(want, sizeof want, "{\"ok\":true,\"op\":\"hello\",\"id\":\"h2\","
 	    "\"server\":\"crmpubsubd\",\"version\":\"1.0.0\",\"protocol\":1,"
-	    "\"client_id\":%lld}", id);
-	exchange(c, "{\"op\":\"hello\",\"id\":\"h2\",\"name\":\"it-ops\"}",
-	    want);
+	    "\"client_id\":%lld,\"max_line\":65536,\"max_subscriptions\":10000,"
+	    "\"max_contacts\":1024,\"uptime_s\":", id);
+	expect_prefix_digits(c, "{\"op\":\"hello\",\"id\":\"h2\","
+	    "\"name\":\"it-ops\"}", want);
 
 	e = client_entry(c, id);
 	ck_assert_msg(e != NULL, "client %lld not listed", id);
@@ -757,6 +775,11 @@ START_TEST(test_stats_counters)
 	r = ok(a, "{\"op\":\"stats\",\"id\":1}");
 	ck_assert_msg(json_object_size(r) == 4, "stats reply keys: %s", h_dump(r));
 	s = json_object_get(r, "stats");
+	ck_assert_msg(h_str(s, "version") != NULL &&
+	    strcmp(h_str(s, "version"), "1.0.0") == 0, "stats.version: %s",
+	    h_dump(s));
+	ck_assert_msg(strcmp(json_object_iter_key(json_object_iter(s)),
+	    "version") == 0, "stats should open with version: %s", h_dump(s));
 	for (i = 0; keys[i] != NULL; i++)
 		ck_assert_msg(json_is_integer(json_object_get(s, keys[i])) &&
 		    h_int(s, keys[i]) >= 0, "stats.%s: %s", keys[i], h_dump(s));
