@@ -60,6 +60,7 @@ static struct buf		fields;
 static struct uuid_list		involved;
 static struct uuid_list		seen[TOPIC_NFAMILIES];
 static struct topic_key		*keys;
+static uint8_t			*keys_added;	/* by this subscribe */
 static size_t			 keys_cap;
 
 static const struct op_def *
@@ -270,6 +271,9 @@ get_topics(const json_t *req, int allow_empty, size_t max,
 		if ((p = realloc(keys, n * sizeof *keys)) == NULL)
 			return proto_failf(f, PERR_INTERNAL, "out of memory");
 		keys = p;
+		if ((p = realloc(keys_added, n)) == NULL)
+			return proto_failf(f, PERR_INTERNAL, "out of memory");
+		keys_added = p;
 		keys_cap = n;
 	}
 	for (j = 0; j < TOPIC_NFAMILIES; j++)
@@ -369,6 +373,7 @@ op_subscribe(struct conn *c, const json_t *req, struct buf *b,
     struct proto_fail *f)
 {
 	long	n, i, fresh = 0;
+	int	r;
 
 	n = get_topics(req, 0, cfg->max_subscriptions, f);
 	if (n == -1)
@@ -380,10 +385,14 @@ op_subscribe(struct conn *c, const json_t *req, struct buf *b,
 		    "hold %zu topics, over max_subscriptions (%u)",
 		    (size_t)c->nsubs + (size_t)fresh, cfg->max_subscriptions);
 	for (i = 0; i < n; i++) {
-		if (subs_add(c, &keys[i]) == -1) {
-			/* Undo this request's additions: all or nothing. */
+		r = subs_add(c, &keys[i]);
+		keys_added[i] = r == 1;
+		if (r == -1) {
+			/* All or nothing: undo what this request added, and
+			 * only that (topics held before stay held). */
 			while (--i >= 0)
-				subs_remove(c, &keys[i]);
+				if (keys_added[i])
+					subs_remove(c, &keys[i]);
 			return proto_failf(f, PERR_INTERNAL, "out of memory");
 		}
 	}

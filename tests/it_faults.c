@@ -500,6 +500,116 @@ START_TEST(test_allocation_failures)
 }
 END_TEST
 
+/* A subscribe whose allocation fails midway undoes what it added and only
+ * that: topics the connection held before stay held. The failer fails
+ * every FAILMALLOC_EVERY-th allocation once armed; padding the request with
+ * null fields (one allocation each in the parser) moves that failure over
+ * every allocation of the request in turn. */
+#define ROLLBACK_EVERY	60
+#define ROLLBACK_PADS	90
+
+/* The subscribe of topic 1 (held) and three new topics of trial k, with k
+ * null fields first; heap string. */
+static char *
+rollback_request(int k)
+{
+	char t[4][80], *s = malloc(640 + (size_t)k * 16);
+	size_t off;
+	int i;
+
+	ck_assert_ptr_nonnull(s);
+	h_topic(1, t[0]);
+	for (i = 1; i < 4; i++)
+		h_topic(1000UL * (unsigned long)(k + 1) + (unsigned long)i, t[i]);
+	off = (size_t)sprintf(s, "{");
+	for (i = 0; i < k; i++)
+		off += (size_t)sprintf(s + off, "\"p%d\":null,", i);
+	sprintf(s + off, "\"op\":\"subscribe\",\"topics\":[\"%s\",\"%s\",\"%s\","
+	    "\"%s\"]}", t[0], t[1], t[2], t[3]);
+	return s;
+}
+
+START_TEST(test_failed_subscribe_keeps_held)
+{
+	struct h_daemon d;
+	struct h_conn *c, *mon;
+	char dir[] = "/tmp/crmpubsub-rollback.XXXXXX", so[400], preload[480];
+	char every[48], sock[320], line[4096], t1[80];
+	const char *tail[] = { "-s", NULL, NULL };
+	char *envp[3], *req;
+	int k, oks = 0, internals = 0, others = 0, drops = 0;
+	long n;
+	json_t *r;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_msg(build_failer(dir, so, sizeof so) == 0,
+	    "cannot compile tests/soak/failmalloc.c");
+	snprintf(preload, sizeof preload, "LD_PRELOAD=%s", so);
+	snprintf(every, sizeof every, "FAILMALLOC_EVERY=%d", ROLLBACK_EVERY);
+	snprintf(sock, sizeof sock, "%s/crmpubsub.sock", dir);
+	envp[0] = preload;
+	envp[1] = every;
+	envp[2] = NULL;
+	tail[1] = sock;
+	ck_assert_int_eq(h_daemon_spawn(&d, tail, envp), 0);
+	strcpy(d.sock, sock);
+	ck_assert_int_eq(h_daemon_wait_ready(&d, 4 * H_TIMEOUT_MS), 0);
+	mon = h_connect_or_fail(sock);
+	h_topic(1, t1);
+	c = NULL;
+	for (k = 0; k < ROLLBACK_PADS; k++) {
+		if (c == NULL) {
+			c = h_connect_or_fail(sock);
+			h_expect_okf(c, NULL, "{\"op\":\"subscribe\","
+			    "\"topic\":\"%s\"}", t1);
+		}
+		req = rollback_request(k);
+		ck_assert_int_eq(kill(d.pid, SIGUSR2), 0);	/* arm */
+		ck_assert_int_eq(h_send_line(c, req), 0);
+		n = h_recv_line(c, line, sizeof line, H_TIMEOUT_MS);
+		ck_assert_int_eq(kill(d.pid, SIGUSR1), 0);	/* disarm */
+		free(req);
+		ck_assert_msg(n != -1, "trial %d: no reply and no EOF", k);
+		if (n == -2) {
+			/* Out of memory for the reply: the connection goes,
+			 * and its topics with it. */
+			drops++;
+			h_close(c);
+			c = NULL;
+			ck_assert(h_wait_stat(mon, "topics", 0, H_TIMEOUT_MS));
+			continue;
+		}
+		r = json_loads(line, 0, NULL);
+		ck_assert_msg(json_is_object(r), "trial %d: %s", k, line);
+		if (h_is_ok(r)) {
+			oks++;
+			ck_assert_int_eq(h_int(r, "subscribed"), 4);
+		} else {
+			internals += h_is_error(r, "internal");
+			others += !h_is_error(r, "internal");
+			/* Nothing changed: topic 1 held, the new ones gone. */
+			ck_assert_msg(h_expect_okf(c, "subscribed",
+			    "{\"op\":\"unsubscribe\",\"topics\":[]}") == 1,
+			    "trial %d: after %s the connection lost topic 1 "
+			    "or kept a new one", k, line);
+			ck_assert_int_eq(h_stat_or_fail(mon, "topics"), 1);
+		}
+		json_decref(r);
+		/* Back to topic 1 alone. */
+		h_expect_okf(c, NULL, "{\"op\":\"unsubscribe\"}");
+		h_expect_okf(c, NULL, "{\"op\":\"subscribe\",\"topic\":\"%s\"}",
+		    t1);
+	}
+	fprintf(stderr, "it_faults: rollback: %d ok, %d internal, %d other "
+	    "errors, %d dropped\n", oks, internals, others, drops);
+	ck_assert_msg(internals > 0, "no subscribe failed inside the registry");
+	h_close(c);
+	h_close(mon);
+	ck_assert_int_eq(h_daemon_stop(&d, SIGTERM, H_TIMEOUT_MS), 0);
+	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+END_TEST
+
 static Suite *
 faults_suite(void)
 {
@@ -510,9 +620,11 @@ faults_suite(void)
 	tcase_add_test(tc, test_kill_restart_under_load);
 	tcase_add_test(tc, test_max_connections_churn);
 	/* ASan owns malloc in a sanitizer build: the plain run covers this. */
-	if (!binary_has_asan(h_daemon_bin()))
+	if (!binary_has_asan(h_daemon_bin())) {
 		tcase_add_loop_test(tc, test_allocation_failures, 0,
 		    (int)(sizeof fail_every / sizeof fail_every[0]));
+		tcase_add_test(tc, test_failed_subscribe_keeps_held);
+	}
 	suite_add_tcase(s, tc);
 	return s;
 }
