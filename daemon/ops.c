@@ -13,7 +13,9 @@
 #include "reply.h"
 
 #define HELLO_NAME_MAX	128
-#define TOPICS_DEFAULT_LIMIT	1000
+/* The reply-fields scratch keeps up to this much memory between requests;
+ * a broadcast's fields are tiny, a topics page is up to about 1 MiB. */
+#define OPS_FIELDS_KEEP	(64 * 1024)
 
 typedef int (*op_fn)(struct conn *, const json_t *, struct buf *,
     struct proto_fail *);
@@ -36,22 +38,16 @@ static int	op_broadcast_interaction(struct conn *, const json_t *,
 		    struct buf *, struct proto_fail *);
 static int	op_broadcast_to_contacts(struct conn *, const json_t *,
 		    struct buf *, struct proto_fail *);
-static int	op_stats(struct conn *, const json_t *, struct buf *,
-		    struct proto_fail *);
-static int	op_topics(struct conn *, const json_t *, struct buf *,
-		    struct proto_fail *);
-static int	op_clients(struct conn *, const json_t *, struct buf *,
-		    struct proto_fail *);
 
 static const struct op_def ops[] = {
 	{ "broadcast_interaction", op_broadcast_interaction, 1 },
 	{ "broadcast_to_contacts", op_broadcast_to_contacts, 1 },
-	{ "clients", op_clients, 0 },
+	{ "clients", inspect_clients, 0 },
 	{ "hello", op_hello, 0 },
 	{ "ping", op_ping, 0 },
-	{ "stats", op_stats, 0 },
+	{ "stats", inspect_stats, 0 },
 	{ "subscribe", op_subscribe, 0 },
-	{ "topics", op_topics, 0 },
+	{ "topics", inspect_topics, 0 },
 	{ "unsubscribe", op_unsubscribe, 0 },
 };
 
@@ -144,8 +140,11 @@ ops_dispatch(struct conn *c, const char *line, size_t len)
 	struct proto_fail	 f;
 	char			 text[sizeof jerr.text];
 	size_t			 mark;
+	int			 failed;
 
 	stats.requests++;
+	if (conn_check_reply_budget(c))
+		return;
 	mark = buf_len(&c->out);
 	if (fastpath_dispatch(c, line, len, &fields))
 		goto done_fast;
@@ -209,14 +208,16 @@ fail:
 done:
 	json_decref(req);
 done_fast:
-	if (buf_clear_failed(&fields) | buf_clear_failed(&c->out)) {
+	failed = buf_clear_failed(&fields) | buf_clear_failed(&c->out);
+	if (fields.cap > OPS_FIELDS_KEEP)
+		buf_free(&fields);	/* an inspection reply: give it back */
+	if (failed) {
 		/* Out of memory: a partial reply must never reach the peer. */
 		buf_truncate(&c->out, mark);
 		conn_kill(c, "out of memory");
 		return;
 	}
 	conn_output_added(c);
-	conn_check_reply_budget(c);
 }
 
 /* ---- field helpers -------------------------------------------------------- */
@@ -465,97 +466,5 @@ op_broadcast_to_contacts(struct conn *c, const json_t *req, struct buf *b,
 	if (involved_from_list(list, cfg->max_contacts, &involved, f) == -1)
 		return -1;
 	broadcast_run(e, iu, &involved, b);
-	return 0;
-}
-
-static int
-op_stats(struct conn *c, const json_t *req, struct buf *b,
-    struct proto_fail *f)
-{
-	buf_put_key(b, "stats");
-	stats_write(b);
-	return 0;
-}
-
-struct topics_walk {
-	struct buf	*b;
-	size_t		 left;
-	size_t		 written;
-};
-
-static int
-topics_one(struct topic *t, void *arg)
-{
-	struct topics_walk	*w = arg;
-	char			 name[TOPIC_MAX_LEN + 1];
-	size_t			 len;
-
-	if (w->left == 0)
-		return 1;
-	if (w->written++ > 0)
-		buf_putc(w->b, ',');
-	len = topic_format(&t->key, name);
-	buf_puts(w->b, "{\"topic\":");
-	buf_put_jstr(w->b, name, len);
-	buf_puts(w->b, ",\"subscribers\":");
-	buf_put_uint(w->b, t->nsubs);
-	buf_putc(w->b, '}');
-	w->left--;
-	return 0;
-}
-
-static int
-op_topics(struct conn *c, const json_t *req, struct buf *b,
-    struct proto_fail *f)
-{
-	const json_t		*limit = json_object_get(req, "limit");
-	struct topics_walk	 w = { b, TOPICS_DEFAULT_LIMIT, 0 };
-
-	if (limit != NULL) {
-		if (!json_is_integer(limit) || json_integer_value(limit) < 0)
-			return proto_failf(f, PERR_BAD_REQUEST,
-			    "limit must be an integer >= 0");
-		w.left = (size_t)json_integer_value(limit);
-	}
-	buf_put_key(b, "topics");
-	buf_putc(b, '[');
-	subs_foreach(topics_one, &w);
-	buf_putc(b, ']');
-	buf_put_key(b, "truncated");
-	buf_puts(b, w.written < subs_ntopics() ? "true" : "false");
-	return 0;
-}
-
-static int
-op_clients(struct conn *self, const json_t *req, struct buf *b,
-    struct proto_fail *f)
-{
-	struct conn	*c;
-
-	buf_put_key(b, "clients");
-	buf_putc(b, '[');
-	TAILQ_FOREACH(c, &conns, entry) {
-		if (c != TAILQ_FIRST(&conns))
-			buf_putc(b, ',');
-		buf_puts(b, "{\"id\":");
-		buf_put_uint(b, c->id);
-		buf_put_key(b, "name");
-		if (c->name != NULL)
-			buf_put_jstrz(b, c->name);
-		else
-			buf_puts(b, "null");
-		buf_put_key(b, "pid");
-		buf_put_int(b, c->pid);
-		buf_put_key(b, "uid");
-		buf_put_int(b, (long long)c->uid);
-		buf_put_key(b, "gid");
-		buf_put_int(b, (long long)c->gid);
-		buf_put_key(b, "subscriptions");
-		buf_put_uint(b, c->nsubs);
-		buf_put_key(b, "outbuf");
-		buf_put_uint(b, buf_len(&c->out));
-		buf_putc(b, '}');
-	}
-	buf_putc(b, ']');
 	return 0;
 }

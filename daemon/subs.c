@@ -317,6 +317,81 @@ subs_foreach(int (*fn)(struct topic *, void *), void *arg)
 			return;
 }
 
+/* Orders topics by key: family, then UUID bytes, which is also the order
+ * of their canonical names. */
+static int
+key_cmp(const struct topic *a, const struct topic *b)
+{
+	return memcmp(&a->key, &b->key, sizeof a->key);
+}
+
+/* Restores the max-heap order of heap[0..n) below slot i. */
+static void
+heap_sift_down(struct topic **heap, size_t n, size_t i)
+{
+	struct topic	*t = heap[i];
+	size_t		 child;
+
+	while ((child = 2 * i + 1) < n) {
+		if (child + 1 < n && key_cmp(heap[child + 1], heap[child]) > 0)
+			child++;
+		if (key_cmp(heap[child], t) <= 0)
+			break;
+		heap[i] = heap[child];
+		i = child;
+	}
+	heap[i] = t;
+}
+
+/* Restores the max-heap order of heap[0..i] above slot i. */
+static void
+heap_sift_up(struct topic **heap, size_t i)
+{
+	struct topic	*t = heap[i];
+
+	for (; i > 0 && key_cmp(heap[(i - 1) / 2], t) < 0; i = (i - 1) / 2)
+		heap[i] = heap[(i - 1) / 2];
+	heap[i] = t;
+}
+
+/* One pass over the table keeps the limit smallest keys above after in a
+ * max-heap (O(topics × log limit)), then sorts them: the order does not
+ * depend on the table, so paging survives growth and rehashing, and the
+ * replies tell nothing about the hash. */
+size_t
+subs_page(const struct topic_key *after, size_t limit, struct topic **out,
+    int *more)
+{
+	struct topic	 floor, *t;
+	size_t		 i, n = 0;
+
+	*more = 0;
+	if (after != NULL)
+		floor.key = *after;
+	for (i = 0; i < table_cap; i++) {
+		if ((t = table[i]) == NULL ||
+		    (after != NULL && key_cmp(t, &floor) <= 0))
+			continue;
+		if (n < limit) {
+			out[n] = t;
+			heap_sift_up(out, n++);
+			continue;
+		}
+		*more = 1;
+		if (n > 0 && key_cmp(t, out[0]) < 0) {
+			out[0] = t;
+			heap_sift_down(out, n, 0);
+		}
+	}
+	for (i = n; i > 1; i--) {
+		t = out[0];
+		out[0] = out[i - 1];
+		out[i - 1] = t;
+		heap_sift_down(out, i - 1, 0);
+	}
+	return n;
+}
+
 /* Frees the table; every connection must already be gone. */
 void
 subs_free_all(void)

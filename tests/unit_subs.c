@@ -836,6 +836,140 @@ START_TEST(test_foreach_once)
 }
 END_TEST
 
+/* ---- key-ordered paging ------------------------------------------------------ */
+
+static int
+cmp_key(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct topic_key));
+}
+
+/* Pages through the registry limit topics at a time, checking each page is
+ * in ascending order after the cursor; returns the number of topics seen
+ * and stores their keys in seen (room for cap). */
+static size_t
+page_all(size_t limit, struct topic_key *seen, size_t cap)
+{
+	struct topic		**out = calloc(limit + 1, sizeof *out);
+	struct topic_key	  after;
+	size_t			  n, i, total = 0;
+	int			  more = 1, first = 1;
+
+	REQ(out != NULL);
+	while (more) {
+		n = subs_page(first ? NULL : &after, limit, out, &more);
+		REQ_MSG(n == limit || !more, "short page of %zu with more", n);
+		for (i = 0; i < n; i++) {
+			REQ(first && i == 0 ? 1 :
+			    cmp_key(&out[i]->key, &after) > 0);
+			after = out[i]->key;
+			first = 0;
+			REQ(total < cap);
+			seen[total++] = out[i]->key;
+		}
+		if (n == 0)
+			break;
+	}
+	free(out);
+	return total;
+}
+
+START_TEST(test_page_in_key_order)
+{
+	static const size_t	 limits[] = { 1, 7, 999, 1000, 5000 };
+	enum { N = 3000 };
+	struct topic_key	*keys, *seen, missing;
+	struct topic		*one[1];
+	size_t			 i, j;
+	int			 more;
+
+	keys = calloc(N, sizeof *keys);
+	seen = calloc(N, sizeof *seen);
+	REQ(keys != NULL && seen != NULL);
+	REQ_EQ(subs_page(NULL, 10, one, &more), 0);
+	REQ_EQ(more, 0);
+	rng_state = 77;
+	for (i = 0; i < N; i++) {
+		keys[i] = key_random();
+		REQ_EQ(subs_add(&conns_[i % 3], &keys[i]), 1);
+	}
+	qsort(keys, N, sizeof *keys, cmp_key);
+	for (j = 0; j < sizeof limits / sizeof limits[0]; j++) {
+		memset(seen, 0, N * sizeof *seen);
+		REQ_EQ(page_all(limits[j], seen, N), N);
+		REQ_MSG(memcmp(seen, keys, N * sizeof *keys) == 0,
+		    "limit %zu: pages differ from the sorted keys", limits[j]);
+	}
+	/* limit 0 lists nothing but says more follow; a cursor between two
+	 * keys (held by nobody) starts at the next one. */
+	REQ_EQ(subs_page(NULL, 0, one, &more), 0);
+	REQ_EQ(more, 1);
+	missing = keys[100];
+	missing.uuid[15] ^= 1;
+	REQ(subs_find(&missing) == NULL);
+	REQ_EQ(subs_page(&missing, 1, one, &more), 1);
+	REQ(cmp_key(&one[0]->key, &missing) > 0);
+	REQ(cmp_key(&one[0]->key, &keys[cmp_key(&missing, &keys[100]) < 0 ?
+	    100 : 101]) == 0);
+	REQ_EQ(subs_page(&keys[N - 1], 5, one, &more), 0);
+	REQ_EQ(more, 0);
+	free(keys);
+	free(seen);
+}
+END_TEST
+
+/* Topics present throughout are listed exactly once while others come and
+ * go between pages, the table grows and is rehashed under a new key. */
+START_TEST(test_page_survives_churn)
+{
+	static const uint8_t	 k2[16] = "another-test-key";
+	enum { N = 2000, LIMIT = 150 };
+	struct topic_key	*keys, after, extra;
+	struct topic		*out[LIMIT];
+	uint8_t			*count;
+	size_t			 i, n, pages = 0, total = 0;
+	int			 more = 1, first = 1;
+
+	keys = calloc(N, sizeof *keys);
+	count = calloc(N, 1);
+	REQ(keys != NULL && count != NULL);
+	rng_state = 4242;
+	for (i = 0; i < N; i++) {
+		keys[i] = key_random();
+		REQ_EQ(subs_add(&conns_[0], &keys[i]), 1);
+	}
+	qsort(keys, N, sizeof *keys, cmp_key);
+	while (more) {
+		n = subs_page(first ? NULL : &after, LIMIT, out, &more);
+		for (i = 0; i < n; i++) {
+			struct topic_key *k = bsearch(&out[i]->key, keys, N,
+			    sizeof *keys, cmp_key);
+
+			if (k != NULL)
+				count[k - keys]++;
+			after = out[i]->key;
+			first = 0;
+		}
+		total += n;
+		/* Between pages: 700 newcomers (the table doubles on some
+		 * pages), the previous page's newcomers leave, a rehash. */
+		subs_remove_all(&conns_[1]);
+		for (i = 0; i < 700; i++) {
+			extra = key_random();
+			REQ(subs_add(&conns_[1], &extra) >= 0);
+		}
+		if (++pages % 3 == 0)
+			subs_set_hash_key(k2);
+		REQ(pages < 1000);
+	}
+	for (i = 0; i < N; i++)
+		REQ_MSG(count[i] == 1, "topic %zu listed %u times", i, count[i]);
+	REQ(total >= N);
+	free(keys);
+	free(count);
+}
+END_TEST
+
 /* A test case with the suite's 10 s timeout and a fresh registry per test. */
 static TCase *
 fresh_tcase(const char *name)
@@ -868,6 +1002,11 @@ subs_suite(void)
 	tcase_add_test(tc, test_backward_shift_collisions);
 	tcase_add_test(tc, test_siphash13_vectors);
 	tcase_add_test(tc, test_colliding_topics_cost_as_random);
+	suite_add_tcase(s, tc);
+
+	tc = fresh_tcase("paging");
+	tcase_add_test(tc, test_page_in_key_order);
+	tcase_add_test(tc, test_page_survives_churn);
 	suite_add_tcase(s, tc);
 
 	tc = fresh_tcase("model");
