@@ -37,6 +37,8 @@ static struct h_conn	*connect_retry(const char *sock, int timeout_ms);
 static struct h_conn	*subscriber(const char *sock, unsigned long contact);
 static int		 daemon_alive(pid_t pid);
 static int		 build_failer(const char *dir, char *so, size_t cap);
+static void		 spawn_with_failer(struct h_daemon *d, const char *dir,
+			     int every, const char *report);
 static int		 rm_entry(const char *, const struct stat *, int,
 			     struct FTW *);
 
@@ -169,6 +171,33 @@ build_failer(const char *dir, char *so, size_t cap)
 	snprintf(cmd, sizeof cmd, "%s -shared -fPIC -O1 -o '%s' "
 	    "'%s/tests/soak/failmalloc.c'", cc, so, top);
 	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Starts the daemon on dir/crmpubsub.sock (dir made by the caller) with the
+ * malloc failer preloaded, unarmed, to fail every every-th allocation once
+ * armed; report: FAILMALLOC_REPORT or NULL. d->sock is set. */
+static void
+spawn_with_failer(struct h_daemon *d, const char *dir, int every,
+    const char *report)
+{
+	static char so[400], preload[480], everyenv[48], reportenv[500];
+	static char sock[320];
+	const char *tail[] = { "-s", sock, "--max-line", "4096", NULL };
+	char *envp[] = { preload, everyenv, reportenv, NULL };
+
+	ck_assert_msg(build_failer(dir, so, sizeof so) == 0,
+	    "cannot compile tests/soak/failmalloc.c");
+	snprintf(preload, sizeof preload, "LD_PRELOAD=%s", so);
+	snprintf(everyenv, sizeof everyenv, "FAILMALLOC_EVERY=%d", every);
+	if (report != NULL)
+		snprintf(reportenv, sizeof reportenv, "FAILMALLOC_REPORT=%s",
+		    report);
+	else
+		envp[2] = NULL;
+	snprintf(sock, sizeof sock, "%s/crmpubsub.sock", dir);
+	ck_assert_int_eq(h_daemon_spawn(d, tail, envp), 0);
+	strcpy(d->sock, sock);
+	ck_assert_int_eq(h_daemon_wait_ready(d, 4 * H_TIMEOUT_MS), 0);
 }
 
 /* nftw callback: removes one entry. */
@@ -377,32 +406,17 @@ START_TEST(test_allocation_failures)
 {
 	struct h_daemon d;
 	struct h_conn *c[6], *sub;
-	char dir[] = "/tmp/crmpubsub-faults.XXXXXX", so[400], preload[480];
-	char every[48], report[480], reportenv[500], line[1 << 16];
-	const char *tail[] = { "-s", NULL, "--max-line", "4096", NULL };
-	char *envp[4];
-	char sock[320], *big;
+	char dir[] = "/tmp/crmpubsub-faults.XXXXXX", report[480];
+	char line[1 << 16], *sock, *big;
 	int i, k, status, replies = 0, drops = 0, fails;
 	long n;
 	json_t *r;
 	FILE *f;
 
 	ck_assert_ptr_nonnull(mkdtemp(dir));
-	ck_assert_msg(build_failer(dir, so, sizeof so) == 0,
-	    "cannot compile tests/soak/failmalloc.c");
-	snprintf(preload, sizeof preload, "LD_PRELOAD=%s", so);
-	snprintf(every, sizeof every, "FAILMALLOC_EVERY=%d", fail_every[_i]);
 	snprintf(report, sizeof report, "%s/failed", dir);
-	snprintf(reportenv, sizeof reportenv, "FAILMALLOC_REPORT=%s", report);
-	snprintf(sock, sizeof sock, "%s/crmpubsub.sock", dir);
-	envp[0] = preload;
-	envp[1] = every;
-	envp[2] = reportenv;
-	envp[3] = NULL;
-	tail[1] = sock;
-	ck_assert_int_eq(h_daemon_spawn(&d, tail, envp), 0);
-	strcpy(d.sock, sock);
-	ck_assert_int_eq(h_daemon_wait_ready(&d, 4 * H_TIMEOUT_MS), 0);
+	spawn_with_failer(&d, dir, fail_every[_i], report);
+	sock = d.sock;
 
 	sub = h_connect(sock);
 	ck_assert_ptr_nonnull(sub);
@@ -533,27 +547,15 @@ START_TEST(test_failed_subscribe_keeps_held)
 {
 	struct h_daemon d;
 	struct h_conn *c, *mon;
-	char dir[] = "/tmp/crmpubsub-rollback.XXXXXX", so[400], preload[480];
-	char every[48], sock[320], line[4096], t1[80];
-	const char *tail[] = { "-s", NULL, NULL };
-	char *envp[3], *req;
+	char dir[] = "/tmp/crmpubsub-rollback.XXXXXX", line[4096], t1[80];
+	char *sock, *req;
 	int k, oks = 0, internals = 0, others = 0, drops = 0;
 	long n;
 	json_t *r;
 
 	ck_assert_ptr_nonnull(mkdtemp(dir));
-	ck_assert_msg(build_failer(dir, so, sizeof so) == 0,
-	    "cannot compile tests/soak/failmalloc.c");
-	snprintf(preload, sizeof preload, "LD_PRELOAD=%s", so);
-	snprintf(every, sizeof every, "FAILMALLOC_EVERY=%d", ROLLBACK_EVERY);
-	snprintf(sock, sizeof sock, "%s/crmpubsub.sock", dir);
-	envp[0] = preload;
-	envp[1] = every;
-	envp[2] = NULL;
-	tail[1] = sock;
-	ck_assert_int_eq(h_daemon_spawn(&d, tail, envp), 0);
-	strcpy(d.sock, sock);
-	ck_assert_int_eq(h_daemon_wait_ready(&d, 4 * H_TIMEOUT_MS), 0);
+	spawn_with_failer(&d, dir, ROLLBACK_EVERY, NULL);
+	sock = d.sock;
 	mon = h_connect_or_fail(sock);
 	h_topic(1, t1);
 	c = NULL;

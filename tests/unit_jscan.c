@@ -165,24 +165,34 @@ START_TEST(test_string_bytes)
 }
 END_TEST
 
+/* Copies text into buf (room for it) and changes 1 + n % 3 of its bytes
+ * into bytes of alphabet, drawn from *rng; returns the length. */
+static size_t
+mutate(char *buf, const char *text, int n, unsigned *rng,
+    const char *alphabet)
+{
+	size_t	len = strlen(text), k;
+
+	memcpy(buf, text, len);
+	for (k = 0; k < 1 + (size_t)n % 3; k++) {
+		*rng = *rng * 1103515245u + 12345u;
+		buf[(*rng >> 8) % len] = alphabet[(*rng >> 20) % strlen(alphabet)];
+	}
+	return len;
+}
+
 /* Random byte mutations of the seeds: never a disagreement with jansson. */
 START_TEST(test_mutations_agree)
 {
 	static const char alphabet[] = "{}[]:,\"\\ -.0123456789eEtrufalsn\x01\xc3";
 	char		 buf[512];
 	unsigned	 rng = 7;
-	size_t		 s, len, k, accepted = 0;
+	size_t		 len, accepted = 0;
 	int		 n;
 
 	for (n = 0; n < 200000; n++) {
-		s = (size_t)n % (sizeof seeds / sizeof seeds[0]);
-		len = strlen(seeds[s]);
-		memcpy(buf, seeds[s], len);
-		for (k = 0; k < 1 + (size_t)n % 3; k++) {
-			rng = rng * 1103515245u + 12345u;
-			buf[(rng >> 8) % len] =
-			    alphabet[(rng >> 20) % (sizeof alphabet - 1)];
-		}
+		len = mutate(buf, seeds[(size_t)n % (sizeof seeds /
+		    sizeof seeds[0])], n, &rng, alphabet);
 		accepted += (size_t)check_agrees(buf, len);
 	}
 	/* Mutations inside strings and numbers keep many inputs valid. */
@@ -305,20 +315,14 @@ START_TEST(test_member_walker_agrees)
 	static const char alphabet[] = "{}[]:,\"\\ -.019eEidu\x01\xc3";
 	char		 buf[128];
 	unsigned	 rng = 11;
-	size_t		 o, len, k, valid = 0;
+	size_t		 o, len, valid = 0;
 	int		 n;
 
 	for (o = 0; o < sizeof objects / sizeof objects[0]; o++)
 		ck_assert(check_walker_agrees(objects[o], strlen(objects[o])));
 	for (n = 0; n < 100000; n++) {
-		o = (size_t)n % (sizeof objects / sizeof objects[0]);
-		len = strlen(objects[o]);
-		memcpy(buf, objects[o], len);
-		for (k = 0; k < 1 + (size_t)n % 3; k++) {
-			rng = rng * 1103515245u + 12345u;
-			buf[(rng >> 8) % len] =
-			    alphabet[(rng >> 20) % (sizeof alphabet - 1)];
-		}
+		len = mutate(buf, objects[(size_t)n % (sizeof objects /
+		    sizeof objects[0])], n, &rng, alphabet);
 		valid += (size_t)check_walker_agrees(buf, len);
 	}
 	/* Mutations inside strings keep many inputs valid. */
