@@ -362,15 +362,15 @@ size_t
 subs_page(const struct topic_key *after, size_t limit, struct topic **out,
     int *more)
 {
-	struct topic	 floor, *t;
+	struct topic	 cursor, *t;
 	size_t		 i, n = 0;
 
 	*more = 0;
 	if (after != NULL)
-		floor.key = *after;
+		cursor.key = *after;
 	for (i = 0; i < table_cap; i++) {
 		if ((t = table[i]) == NULL ||
-		    (after != NULL && key_cmp(t, &floor) <= 0))
+		    (after != NULL && key_cmp(t, &cursor) <= 0))
 			continue;
 		if (n < limit) {
 			out[n] = t;
