@@ -754,6 +754,61 @@ h_recv_json(struct h_conn *c, int timeout_ms)
 	return j;
 }
 
+long
+h_recv_long_line(struct h_conn *c, char **out, int timeout_ms)
+{
+	long long deadline = h_now_ms() + timeout_ms;
+	size_t len = 0, cap = 0, take;
+	char *line = NULL, *nl, *p;
+	int r;
+
+	for (;;) {
+		nl = h_find_line(c);
+		take = nl != NULL ? (size_t)(nl - c->buf) : c->len;
+		if (len + take + 1 > cap) {
+			cap = 2 * (len + take + 1);
+			if ((p = realloc(line, cap)) == NULL) {
+				free(line);
+				return -2;
+			}
+			line = p;
+		}
+		memcpy(line + len, c->buf, take);
+		len += take;
+		c->len -= take + (nl != NULL);
+		memmove(c->buf, c->buf + take + (nl != NULL), c->len);
+		if (nl != NULL)
+			break;
+		r = h_fill(c, h_remaining(deadline));
+		if (r == -2 || (r == 0 && h_remaining(deadline) == 0)) {
+			free(line);
+			return r == -2 ? -2 : -1;
+		}
+	}
+	line[len] = '\0';
+	*out = line;
+	return (long)len;
+}
+
+json_t *
+h_recv_long_reply(struct h_conn *c, int timeout_ms)
+{
+	long long deadline = h_now_ms() + timeout_ms;
+	char *line;
+	json_t *j;
+	long n;
+
+	for (;;) {
+		if ((n = h_recv_long_line(c, &line, h_remaining(deadline))) < 0)
+			return NULL;
+		j = json_loadb(line, (size_t)n, 0, NULL);
+		free(line);
+		if (j == NULL || json_object_get(j, "ok") != NULL)
+			return j;
+		json_decref(j);
+	}
+}
+
 json_t *
 h_recv_reply(struct h_conn *c, int timeout_ms)
 {

@@ -70,6 +70,11 @@ int		 h_send_line(struct h_conn *, const char *line);
 /* Next line without its "\n", NUL-terminated in out; returns its length,
  * -1 on timeout, -2 on EOF/error. */
 long		 h_recv_line(struct h_conn *, char *out, size_t cap, int timeout_ms);
+/* Next line of any length without its "\n", NUL-terminated in a malloc'd
+ * *out the caller frees; returns its length, -1 on timeout, -2 on EOF. */
+long		 h_recv_long_line(struct h_conn *, char **out, int timeout_ms);
+/* Next reply of any length, skipping pushes (NULL on timeout/EOF/bad JSON). */
+json_t		*h_recv_long_reply(struct h_conn *, int timeout_ms);
 /* Next line parsed as JSON (NULL on timeout/EOF/bad JSON). */
 json_t		*h_recv_json(struct h_conn *, int timeout_ms);
 /* Next line that is a reply (has "ok"), skipping and discarding pushes. */
