@@ -1324,6 +1324,28 @@ START_TEST(test_hostile_frame)
 }
 END_TEST
 
+/* A subscribe connection stuck in the middle of a frame (the rest of a
+ * huge string never comes) answers no PING: the link is declared lost,
+ * made again, and the subscribers are told to resync. */
+START_TEST(test_subscribe_link_stuck)
+{
+	static const char partial[] = "*3\r\n$7\r\nmessage\r\n$2147483648\r\nxx";
+	struct h_conn *s, *p;
+
+	daemon_up(0, NULL, NULL);
+	serve_locally("up", 81, 910, &s, &p);
+	ck_assert(fr_inject(fake, FR_SUB, partial, sizeof partial - 1,
+	    CONVERGE_MS) == 0);
+	/* PING every second, 5 s without an answer: down. */
+	ck_assert(wait_state_ms(&daemons[0], "down", 4 * CONVERGE_MS));
+	ck_assert_int_eq(broadcast(p, "interaction_updated", 911, 81, 0), 1);
+	expect_crm_and_resync(s, "local sub", 911, 81);
+	expect_counts(&daemons[0], "reconnects", 1LL, "malformed", 0LL, NULL);
+	h_close(s);
+	h_close(p);
+}
+END_TEST
+
 static Suite *
 federation_suite(void)
 {
@@ -1365,6 +1387,7 @@ federation_suite(void)
 	tcase_add_checked_fixture(tc, fake_setup, fake_teardown);
 	tcase_add_loop_test(tc, test_hostile_frame, 0,
 	    (int)(sizeof bad_frames / sizeof bad_frames[0]));
+	tcase_add_test(tc, test_subscribe_link_stuck);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("startup");
