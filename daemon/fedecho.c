@@ -5,12 +5,17 @@
  * not deliver them twice. Its origin id alone cannot prove a message is its
  * own: every subscriber on Redis sees that id and may publish with it. So
  * each publish to a channel the daemon listens to is remembered (a hash of
- * topic, event and interaction) in a FIFO. Redis forwards one connection's
- * publishes in order, so an echo matches the oldest entries: the entries
- * before the match are publishes that did not come back (a subscription
- * raced them) and are forgotten with it. A message with our origin that
- * matches nothing was not published by this link. Entries also leave after
- * FED_ECHO_TTL_MS, and the oldest one when FED_ECHO_MAX are waiting.
+ * topic, event and interaction) in a FIFO, with a counting filter over the
+ * hashes so that a message that is none of them is known at once.
+ *
+ * Redis forwards one connection's publishes in order, so an echo matches
+ * the oldest entries: the ones before the match are publishes that did not
+ * come back (a subscription raced them) and go with it. For the same
+ * reason, entries forgotten unmatched (FED_ECHO_TTL_MS old, or the oldest
+ * when FED_ECHO_MAX wait) can only come back before the next match: until
+ * then a message with our origin that matches nothing is taken for one of
+ * them, as many times as were forgotten. Under overload the daemon thus
+ * never calls its own echoes spoofed.
  */
 
 #include <stdlib.h>
@@ -18,6 +23,8 @@
 
 #include "crmpubsubd.h"
 #include "federate.h"
+
+#define FED_ECHO_FILTER	4	/* filter counters per ring slot */
 
 struct fed_echo {
 	uint64_t	hash;
@@ -43,49 +50,64 @@ fed_echo_hash(const struct topic_key *k, const struct fedmsg *m)
 	return h;
 }
 
+/* The filter counter of a hash (cap is a power of two). */
+static uint32_t *
+fed_echo_seen(struct fed_echoes *q, uint64_t h)
+{
+	return &q->seen[(h >> 32 ^ h) & (q->cap * FED_ECHO_FILTER - 1)];
+}
+
 /* The i-th waiting entry, oldest first. */
 static struct fed_echo *
 fed_echo_at(struct fed_echoes *q, size_t i)
 {
-	return &q->v[(q->head + i) % q->cap];
+	return &q->v[(q->head + i) & (q->cap - 1)];
 }
 
-/* Drops the n oldest entries. */
+/* Takes the oldest entry off the FIFO and the filter. */
 static void
-fed_echoes_drop(struct fed_echoes *q, size_t n)
+fed_echoes_pop(struct fed_echoes *q)
 {
-	q->head = (q->head + n) % q->cap;
-	q->n -= n;
+	(*fed_echo_seen(q, fed_echo_at(q, 0)->hash))--;
+	q->head = (q->head + 1) & (q->cap - 1);
+	q->n--;
 }
 
-/* Forgets entries that are too old to come back. */
+/* Forgets entries too old to come back. */
 static void
 fed_echoes_expire(struct fed_echoes *q, uint64_t now_ms)
 {
-	size_t	n = 0;
-
-	while (n < q->n && fed_echo_at(q, n)->expires_ms <= now_ms)
-		n++;
-	if (n > 0)
-		fed_echoes_drop(q, n);
+	while (q->n > 0 && fed_echo_at(q, 0)->expires_ms <= now_ms) {
+		fed_echoes_pop(q);
+		q->forgotten++;
+	}
 }
 
-/* Doubles the ring (up to FED_ECHO_MAX), oldest entry first; -1 when it
- * cannot grow. */
+/* Doubles the ring and its filter (up to FED_ECHO_MAX), keeping the
+ * entries in order; -1 when it cannot grow. */
 static int
 fed_echoes_grow(struct fed_echoes *q)
 {
-	size_t		 cap = q->cap == 0 ? 64 : q->cap * 2, i;
-	struct fed_echo	*v;
+	struct fed_echoes	g = *q;
+	size_t			i;
 
-	if (cap > FED_ECHO_MAX || (v = malloc(cap * sizeof *v)) == NULL)
+	g.cap = q->cap == 0 ? 64 : q->cap * 2;
+	g.head = 0;
+	if (g.cap > FED_ECHO_MAX ||
+	    (g.v = malloc(g.cap * sizeof *g.v)) == NULL)
 		return -1;
-	for (i = 0; i < q->n; i++)
-		v[i] = *fed_echo_at(q, i);
+	if ((g.seen = calloc(g.cap * FED_ECHO_FILTER, sizeof *g.seen)) ==
+	    NULL) {
+		free(g.v);
+		return -1;
+	}
+	for (i = 0; i < q->n; i++) {
+		g.v[i] = *fed_echo_at(q, i);
+		(*fed_echo_seen(&g, g.v[i].hash))++;
+	}
 	free(q->v);
-	q->v = v;
-	q->cap = cap;
-	q->head = 0;
+	free(q->seen);
+	*q = g;
 	return 0;
 }
 
@@ -99,11 +121,13 @@ fed_echoes_expect(struct fed_echoes *q, const struct topic_key *k,
 	if (q->n == q->cap && fed_echoes_grow(q) == -1) {
 		if (q->cap == 0)
 			return;
-		fed_echoes_drop(q, 1);
+		fed_echoes_pop(q);
+		q->forgotten++;
 	}
 	e = fed_echo_at(q, q->n++);
 	e->hash = fed_echo_hash(k, m);
 	e->expires_ms = now_ms + FED_ECHO_TTL_MS;
+	(*fed_echo_seen(q, e->hash))++;
 }
 
 int
@@ -114,24 +138,35 @@ fed_echoes_take(struct fed_echoes *q, const struct topic_key *k,
 	size_t		i;
 
 	fed_echoes_expire(q, now_ms);
-	for (i = 0; i < q->n; i++) {
-		if (fed_echo_at(q, i)->hash == h) {
-			fed_echoes_drop(q, i + 1);
+	if (q->n > 0 && *fed_echo_seen(q, h) > 0) {
+		for (i = 0; i < q->n; i++) {
+			if (fed_echo_at(q, i)->hash != h)
+				continue;
+			for (; i > 0; i--)
+				fed_echoes_pop(q);	/* did not come back */
+			fed_echoes_pop(q);
+			q->forgotten = 0;
 			return 1;
 		}
 	}
-	return 0;
+	if (q->forgotten == 0)
+		return 0;
+	q->forgotten--;
+	return 1;
 }
 
 void
 fed_echoes_clear(struct fed_echoes *q)
 {
-	q->head = q->n = 0;
+	while (q->n > 0)
+		fed_echoes_pop(q);
+	q->forgotten = 0;
 }
 
 void
 fed_echoes_free(struct fed_echoes *q)
 {
 	free(q->v);
+	free(q->seen);
 	memset(q, 0, sizeof *q);
 }

@@ -91,21 +91,25 @@ void		 fedconn_free(struct fedconn *);
 /* ---- fedecho.c: this daemon's messages coming back ----------------------- */
 
 /* Own messages published to channels this daemon listens to, oldest first,
- * each until Redis sends it back or it is FED_ECHO_TTL_MS old. */
+ * each until Redis sends it back or it is forgotten (FED_ECHO_TTL_MS old,
+ * or the oldest of FED_ECHO_MAX). */
 struct fed_echoes {
-	struct fed_echo	*v;
+	struct fed_echo	*v;		/* ring of cap (a power of two) */
+	uint32_t	*seen;		/* counting filter over the hashes */
 	size_t		 head, n, cap;
+	size_t		 forgotten;	/* unmatched, since the last match */
 };
 
-#define FED_ECHOES_INIT	{ NULL, 0, 0, 0 }
+#define FED_ECHOES_INIT	{ NULL, NULL, 0, 0, 0, 0 }
 #define FED_ECHO_TTL_MS	10000
-#define FED_ECHO_MAX	65536
+#define FED_ECHO_MAX	16384
 
 /* Notes that m on topic k was published at now_ms and will come back. */
 void	fed_echoes_expect(struct fed_echoes *, const struct topic_key *k,
 	    const struct fedmsg *m, uint64_t now_ms);
 /* 1 when m on k is one of the expected messages (then it and the older
- * ones that did not come back are forgotten), else 0. */
+ * ones that did not come back are dropped), or may be one that was
+ * forgotten; else 0. */
 int	fed_echoes_take(struct fed_echoes *, const struct topic_key *k,
 	    const struct fedmsg *m, uint64_t now_ms);
 /* Forgets everything (a new link starts with nothing on its way back). */
