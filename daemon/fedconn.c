@@ -42,6 +42,7 @@ struct fedconn {
 	int			 over;		/* ended: nothing more goes up */
 	int			 dead;		/* freed while busy */
 	int			 big_array;	/* the reader refused an array */
+	int			 tcp;		/* not a Unix socket */
 };
 
 static void	fedconn_end(struct fedconn *, enum fedconn_end, const char *);
@@ -205,7 +206,9 @@ fedconn_parse(struct fedconn *c, struct evbuffer *in)
 				snprintf(why, sizeof why, "%s", c->big_array ?
 				    "an array nested or longer than any frame" :
 				    c->reader->errstr);
-				fedconn_end(c, FEDCONN_MALFORMED, why);
+				fedconn_end(c, c->reader->err == REDIS_ERR_OOM &&
+				    !c->big_array ? FEDCONN_LOST :
+				    FEDCONN_MALFORMED, why);
 				return;
 			}
 			if (reply == NULL)
@@ -240,14 +243,15 @@ fedconn_read_cb(struct bufferevent *bev, void *arg)
 /* Close-on-exec; on TCP, keepalive: a peer gone without a word is found in
  * about a minute. */
 static void
-fedconn_socket_options(evutil_socket_t fd)
+fedconn_socket_options(struct fedconn *c, evutil_socket_t fd)
 {
 	int	on = 1, idle = FEDCONN_KEEPALIVE_S, intvl = FEDCONN_KEEPALIVE_S / 3,
 		cnt = 3;
 
 	evutil_make_socket_closeonexec(fd);
-	if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on) == -1)
-		return;		/* a Unix socket */
+	if (!c->tcp)
+		return;
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl);
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
@@ -262,7 +266,7 @@ fedconn_event_cb(struct bufferevent *bev, short what, void *arg)
 	int		 dnserr = bufferevent_socket_get_dns_error(bev);
 
 	if (what & BEV_EVENT_CONNECTED) {
-		fedconn_socket_options(bufferevent_getfd(bev));
+		fedconn_socket_options(c, bufferevent_getfd(bev));
 		return;
 	}
 	if (what & BEV_EVENT_EOF)
@@ -322,6 +326,7 @@ fedconn_open(struct event_base *b, struct evdns_base *dns,
 	c->on_frame = on_frame;
 	c->on_end = on_end;
 	c->arg = arg;
+	c->tcp = a->path == NULL;
 	bufferevent_setcb(c->bev, fedconn_read_cb, NULL, fedconn_event_cb, c);
 	if (fed_addr_sockaddr(a, &ss, &len) == 0)
 		rc = bufferevent_socket_connect(c->bev, (struct sockaddr *)&ss,

@@ -244,6 +244,8 @@ fed_sub_frame(struct fedconn *c, const struct fedframe *f, void *arg)
 static void
 fed_pub_frame(struct fedconn *c, const struct fedframe *f, void *arg)
 {
+	char	text[120];
+
 	if (f->kind == FEDFRAME_READY) {
 		fed_ready(&pub_ready);
 		return;
@@ -264,8 +266,8 @@ fed_pub_frame(struct fedconn *c, const struct fedframe *f, void *arg)
 			pub_ping_ahead--;
 		if (f->kind == FEDFRAME_ERROR) {
 			fed.dropped++;
-			log_debug("%s: PUBLISH failed: %.*s", __func__,
-			    (int)f->len, f->str);
+			log_debug("%s: PUBLISH failed: %s", __func__,
+			    log_escape(f->str, f->len, text, sizeof text));
 		}
 		return;
 	}
