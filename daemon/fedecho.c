@@ -158,9 +158,9 @@ fed_echoes_take(struct fed_echoes *q, const struct topic_key *k,
 void
 fed_echoes_clear(struct fed_echoes *q)
 {
-	while (q->n > 0)
-		fed_echoes_pop(q);
-	q->forgotten = 0;
+	if (q->seen != NULL)
+		memset(q->seen, 0, q->cap * FED_ECHO_FILTER * sizeof *q->seen);
+	q->head = q->n = q->forgotten = 0;
 }
 
 void

@@ -305,6 +305,9 @@ START_TEST(test_echoes_forgotten)
 
 	fed_echoes_clear(&q);
 	ck_assert_int_eq(echo_take(&q, 3, 30000), 0);
+	echo_expect(&q, 4, 30000);
+	ck_assert_int_eq(echo_take(&q, 3, 30000), 0);
+	ck_assert_int_eq(echo_take(&q, 4, 30000), 1);
 	fed_echoes_free(&q);
 }
 END_TEST
