@@ -40,7 +40,7 @@ ALL_LDFLAGS  = $(SANFLAGS) $(LDFLAGS)
 
 PC_CFLAGS  = $(shell $(PKG_CONFIG) --cflags libevent jansson uuid hiredis 2>/dev/null)
 # hiredis rides with libevent: every link of daemon objects needs both
-# (daemon/federate.c uses hiredis's libevent adapter).
+# (daemon/fedconn.c reads Redis's replies with hiredis's reader).
 LIBEVENT   = $(shell $(PKG_CONFIG) --libs libevent hiredis 2>/dev/null)
 JANSSON    = $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null)
 LIBUUID    = $(shell $(PKG_CONFIG) --libs uuid 2>/dev/null)
@@ -147,6 +147,9 @@ $(O)/tests/it_%: tests/it_%.c $(TEST_SUPPORT_OBJS) $(PROTO_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CPPFLAGS) -Itests $(PC_CFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ \
 	  $(JANSSON) $(LIBUUID) $(CHECKLIBS)
+# The federation suite's fake Redis reads commands with hiredis's reader.
+$(O)/tests/it_federation: $(O)/tests/fakeredis.o
+$(O)/tests/it_federation: CHECKLIBS += $(shell $(PKG_CONFIG) --libs hiredis) -pthread
 $(O)/tests/client_%: tests/client_%.c $(TEST_SUPPORT_OBJS) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CPPFLAGS) -Itests $(PC_CFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ \
