@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT — crmpubsub */
 /* Request dispatch: parse, validate, look the op up in the table, run it.
  * Every handler validates its whole request before it changes anything, and
- * writes its reply fields into a scratch buffer; the reply is framed here. */
+ * writes its reply fields into a scratch buffer; the reply is framed here,
+ * the same way whichever parser read the request. */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,18 +12,22 @@
 #include "involved.h"
 #include "jscan.h"
 #include "reply.h"
+#include "request.h"
 
-#define HELLO_NAME_MAX	128
 /* The reply-fields scratch keeps up to this much memory between requests;
  * a broadcast's fields are tiny, a topics page is up to about 1 MiB. */
 #define OPS_FIELDS_KEEP	(64 * 1024)
 
+/* The general handler of an op: reads the request's jansson tree. */
 typedef int (*op_fn)(struct conn *, const json_t *, struct buf *,
     struct proto_fail *);
+/* The fast parser of an op (fastpath.c): reads the scanner's tokens; 1 when
+ * it handled the request, 0 to leave it, unchanged, to the handler. */
+typedef int (*op_fast_fn)(struct conn *, const struct jscan *, struct buf *);
 
 struct op_def {
-	const char	*name;
 	op_fn		 fn;
+	op_fast_fn	 fast;		/* NULL: the general handler only */
 	int		 publish;	/* needs the publish right */
 };
 
@@ -39,16 +44,19 @@ static int	op_broadcast_interaction(struct conn *, const json_t *,
 static int	op_broadcast_to_contacts(struct conn *, const json_t *,
 		    struct buf *, struct proto_fail *);
 
-static const struct op_def ops[] = {
-	{ "broadcast_interaction", op_broadcast_interaction, 1 },
-	{ "broadcast_to_contacts", op_broadcast_to_contacts, 1 },
-	{ "clients", inspect_clients, 0 },
-	{ "hello", op_hello, 0 },
-	{ "ping", op_ping, 0 },
-	{ "stats", inspect_stats, 0 },
-	{ "subscribe", op_subscribe, 0 },
-	{ "topics", inspect_topics, 0 },
-	{ "unsubscribe", op_unsubscribe, 0 },
+/* One row per op of proto/op.h. */
+static const struct op_def ops[OP_COUNT] = {
+	[OP_BROADCAST_INTERACTION] = { op_broadcast_interaction,
+	    fastpath_broadcast_interaction, 1 },
+	[OP_BROADCAST_TO_CONTACTS] = { op_broadcast_to_contacts,
+	    fastpath_broadcast_to_contacts, 1 },
+	[OP_CLIENTS] = { inspect_clients, NULL, 0 },
+	[OP_HELLO] = { op_hello, NULL, 0 },
+	[OP_PING] = { op_ping, fastpath_ping, 0 },
+	[OP_STATS] = { inspect_stats, NULL, 0 },
+	[OP_SUBSCRIBE] = { op_subscribe, NULL, 0 },
+	[OP_TOPICS] = { inspect_topics, NULL, 0 },
+	[OP_UNSUBSCRIBE] = { op_unsubscribe, NULL, 0 },
 };
 
 /* Reused across requests so the hot path does not allocate. */
@@ -58,17 +66,6 @@ static struct uuid_list		seen[TOPIC_NFAMILIES];
 static struct topic_key		*keys;
 static uint8_t			*keys_added;	/* by this subscribe */
 static size_t			 keys_cap;
-
-static const struct op_def *
-ops_find(const char *name)
-{
-	size_t	i;
-
-	for (i = 0; i < sizeof ops / sizeof ops[0]; i++)
-		if (strcmp(ops[i].name, name) == 0)
-			return &ops[i];
-	return NULL;
-}
 
 void
 ops_reply_error(struct buf *out, const char *op, const struct reply_id *id,
@@ -127,11 +124,38 @@ id_member(size_t off, size_t len, void *arg)
 	s->copy[off] = '0';
 }
 
+/* Whether c may use an op that needs the publish right. */
+static int
+ops_allowed(const struct conn *c, const struct op_def *def)
+{
+	return !def->publish || config_may_publish(cfg, c->uid, c->gid);
+}
+
+/* The fast column: a request the scanner reads and its op's fast parser
+ * takes is answered without a jansson tree. 1 when answered. */
+static int
+ops_fast(struct conn *c, const char *line, size_t len)
+{
+	struct fast_request	 r;
+	const struct op_def	*def;
+
+	if (fastpath_scan(line, len, &r) == -1)
+		return 0;
+	def = &ops[r.op];
+	if (def->fast == NULL || !ops_allowed(c, def))
+		return 0;
+	buf_reset(&fields);
+	if (def->fast(c, r.js, &fields) == 0)
+		return 0;
+	reply_ok(&c->out, r.op, r.has_id ? &r.id : NULL, &fields);
+	return 1;
+}
+
 void
 ops_dispatch(struct conn *c, const char *line, size_t len)
 {
-	const struct op_def	*def;
 	const json_t		*op, *id;
+	enum proto_op		 opcode;
 	const struct reply_id	*rid = NULL;
 	const char		*opname = NULL;
 	struct id_scan		 ids = { line, len, NULL, { NULL, 0 }, 0 };
@@ -146,7 +170,7 @@ ops_dispatch(struct conn *c, const char *line, size_t len)
 	if (conn_check_reply_budget(c))
 		return;
 	mark = buf_len(&c->out);
-	if (fastpath_dispatch(c, line, len, &fields))
+	if (ops_fast(c, line, len))
 		goto done_fast;
 	(void)jscan_each_member(line, len, "id", id_member, &ids);
 	req = json_loadb(ids.copy != NULL ? ids.copy : line, len,
@@ -181,25 +205,20 @@ ops_dispatch(struct conn *c, const char *line, size_t len)
 		    "op is missing" : "op must be a string");
 		goto fail;
 	}
-	if ((def = ops_find(opname)) == NULL) {
+	if (proto_op_parse(opname, json_string_length(op), &opcode) == -1) {
 		proto_failf(&f, PERR_UNKNOWN_OP, "unknown op");
 		goto fail;
 	}
-	if (def->publish && !config_may_publish(cfg, c->uid, c->gid)) {
+	if (!ops_allowed(c, &ops[opcode])) {
 		proto_failf(&f, PERR_FORBIDDEN,
 		    "uid %ld gid %ld may not broadcast", (long)c->uid,
 		    (long)c->gid);
 		goto fail;
 	}
 	buf_reset(&fields);
-	if (def->fn(c, req, &fields, &f) == -1)
+	if (ops[opcode].fn(c, req, &fields, &f) == -1)
 		goto fail;
-	reply_begin(&c->out, opname, rid);
-	if (buf_len(&fields) > 0) {
-		buf_putc(&c->out, ',');
-		buf_append(&c->out, buf_head(&fields), buf_len(&fields));
-	}
-	reply_end(&c->out);
+	reply_ok(&c->out, opcode, rid, &fields);
 	goto done;
 fail:
 	log_debug("%s: %s: %s", conn_label(c), proto_error_name(f.code),
@@ -303,65 +322,39 @@ get_topics(const json_t *req, int allow_empty, size_t max,
 	return (long)j;
 }
 
-/* Appends "key":["topic",…] for keys[0..n). */
-static void
-put_topic_names(struct buf *b, const char *key, size_t n)
-{
-	char	name[TOPIC_MAX_LEN + 1];
-	size_t	i, len;
-
-	buf_put_key(b, key);
-	buf_putc(b, '[');
-	for (i = 0; i < n; i++) {
-		if (i > 0)
-			buf_putc(b, ',');
-		len = topic_format(&keys[i], name);
-		buf_put_jstr(b, name, len);
-	}
-	buf_putc(b, ']');
-}
-
 /* ---- ops ---------------------------------------------------------------- */
 
+/* hello: takes the optional name; answers with the client id and limits. */
 static int
 op_hello(struct conn *c, const json_t *req, struct buf *b,
     struct proto_fail *f)
 {
-	const json_t	*name = json_object_get(req, "name");
-	char		*copy = NULL;
+	const json_t		*name = json_object_get(req, "name");
+	char			*copy = NULL;
+	struct reply_hello	 h;
 
 	if (name != NULL && !json_is_null(name)) {
 		if (!json_is_string(name) ||
-		    json_string_length(name) > HELLO_NAME_MAX)
+		    json_string_length(name) > REQUEST_NAME_MAX)
 			return proto_failf(f, PERR_BAD_REQUEST,
 			    "name must be a string of at most %d bytes",
-			    HELLO_NAME_MAX);
+			    REQUEST_NAME_MAX);
 		if ((copy = strdup(json_string_value(name))) == NULL)
 			return proto_failf(f, PERR_INTERNAL, "out of memory");
 		free(c->name);
 		c->name = copy;
 		log_debug("%s: hello", conn_label(c));
 	}
-	buf_put_key(b, "server");
-	buf_put_jstrz(b, "crmpubsubd");
-	buf_put_key(b, "version");
-	buf_put_jstrz(b, CRMPUBSUB_VERSION);
-	buf_put_key(b, "protocol");
-	buf_put_int(b, 1);
-	buf_put_key(b, "client_id");
-	buf_put_uint(b, c->id);
-	/* The limits a client must respect, as in force now. */
-	buf_put_key(b, "max_line");
-	buf_put_uint(b, cfg->max_line);
-	buf_put_key(b, "max_subscriptions");
-	buf_put_uint(b, cfg->max_subscriptions);
-	buf_put_key(b, "max_contacts");
-	buf_put_uint(b, cfg->max_contacts);
-	buf_put_key(b, "uptime_s");
-	buf_put_uint(b, stats_uptime());
+	h.client_id = c->id;
+	h.max_line = cfg->max_line;
+	h.max_subscriptions = cfg->max_subscriptions;
+	h.max_contacts = cfg->max_contacts;
+	h.uptime_s = stats_uptime();
+	reply_hello(b, &h);
 	return 0;
 }
 
+/* ping: no fields. */
 static int
 op_ping(struct conn *c, const json_t *req, struct buf *b,
     struct proto_fail *f)
@@ -369,6 +362,8 @@ op_ping(struct conn *c, const json_t *req, struct buf *b,
 	return 0;
 }
 
+/* subscribe: all of the request's topics, or (too_many, out of memory)
+ * none of them. */
 static int
 op_subscribe(struct conn *c, const json_t *req, struct buf *b,
     struct proto_fail *f)
@@ -397,12 +392,11 @@ op_subscribe(struct conn *c, const json_t *req, struct buf *b,
 			return proto_failf(f, PERR_INTERNAL, "out of memory");
 		}
 	}
-	put_topic_names(b, "topics", (size_t)n);
-	buf_put_key(b, "subscribed");
-	buf_put_uint(b, c->nsubs);
+	reply_subscribe(b, keys, (size_t)n, c->nsubs);
 	return 0;
 }
 
+/* unsubscribe: the named topics, or every one when none is named. */
 static int
 op_unsubscribe(struct conn *c, const json_t *req, struct buf *b,
     struct proto_fail *f)
@@ -419,11 +413,11 @@ op_unsubscribe(struct conn *c, const json_t *req, struct buf *b,
 		for (i = 0; i < n; i++)
 			subs_remove(c, &keys[i]);
 	}
-	buf_put_key(b, "subscribed");
-	buf_put_uint(b, c->nsubs);
+	reply_unsubscribe(b, c->nsubs);
 	return 0;
 }
 
+/* broadcast_interaction: to the interaction's involved contacts. */
 static int
 op_broadcast_interaction(struct conn *c, const json_t *req, struct buf *b,
     struct proto_fail *f)
@@ -441,6 +435,7 @@ op_broadcast_interaction(struct conn *c, const json_t *req, struct buf *b,
 	return 0;
 }
 
+/* broadcast_to_contacts: to the contacts the request names. */
 static int
 op_broadcast_to_contacts(struct conn *c, const json_t *req, struct buf *b,
     struct proto_fail *f)

@@ -31,14 +31,16 @@ buf_reserve(struct buf *b, size_t extra)
 	ncap = b->cap ? b->cap : 256;
 	while (ncap < need)
 		ncap *= 2;
-	if (b->off > 0) {
+	if (b->off > 0 || b->borrowed) {
 		p = malloc(ncap);
 		if (p == NULL) {
 			b->failed = 1;
 			return -1;
 		}
 		memcpy(p, b->data + b->off, b->len);
-		free(b->data);
+		if (!b->borrowed)
+			free(b->data);
+		b->borrowed = 0;
 		b->off = 0;
 	} else {
 		p = realloc(b->data, ncap);
@@ -50,6 +52,16 @@ buf_reserve(struct buf *b, size_t extra)
 	b->data = p;
 	b->cap = ncap;
 	return 0;
+}
+
+void
+buf_init_on(struct buf *b, char *storage, size_t cap)
+{
+	b->data = storage;
+	b->off = b->len = 0;
+	b->cap = cap;
+	b->failed = 0;
+	b->borrowed = 1;
 }
 
 /* buf_append when the bytes do not fit (or there are none). */
@@ -119,14 +131,16 @@ buf_reset(struct buf *b)
 	b->len = 0;
 }
 
-/* Empties the buffer and releases its memory. */
+/* Empties the buffer and releases its heap memory. */
 void
 buf_free(struct buf *b)
 {
-	free(b->data);
+	if (!b->borrowed)
+		free(b->data);
 	b->data = NULL;
 	b->off = b->len = b->cap = 0;
 	b->failed = 0;
+	b->borrowed = 0;
 }
 
 /* Appends s as a JSON string: quotes, escapes for '"', '\\' and controls.

@@ -14,9 +14,15 @@ struct buf {
 	size_t	 len;	/* unconsumed bytes, starting at data + off */
 	size_t	 cap;
 	int	 failed;	/* an append failed since the last buf_clear_failed */
+	int	 borrowed;	/* data is the caller's storage (buf_init_on) */
 };
 
-#define BUF_INIT { NULL, 0, 0, 0, 0 }
+#define BUF_INIT { NULL, 0, 0, 0, 0, 0 }
+
+/* An empty buffer writing into the caller's storage (cap bytes) until it
+ * outgrows it, then into the heap: a line built on the stack costs no
+ * allocation. buf_free releases only what came from the heap. */
+void	 buf_init_on(struct buf *, char *storage, size_t cap);
 
 /* Bytes still queued. */
 static inline size_t buf_len(const struct buf *b) { return b->len; }

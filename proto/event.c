@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: MIT — crmpubsub */
 /* The interaction event names. */
 
-#include <string.h>
-
 #include "event.h"
+#include "names.h"
 
 static const char *const event_names[EVENT_COUNT] = {
 	[EVENT_INTERACTION_CREATED] = "interaction_created",
@@ -15,16 +14,12 @@ static const char *const event_names[EVENT_COUNT] = {
 int
 event_parse(const char *name, size_t len, enum crm_event *out)
 {
-	int	i;
+	int	i = names_find(event_names, EVENT_COUNT, name, len);
 
-	for (i = 0; i < EVENT_COUNT; i++) {
-		if (strlen(event_names[i]) == len &&
-		    memcmp(event_names[i], name, len) == 0) {
-			*out = (enum crm_event)i;
-			return 0;
-		}
-	}
-	return -1;
+	if (i == -1)
+		return -1;
+	*out = (enum crm_event)i;
+	return 0;
 }
 
 /* The wire name of an event. */

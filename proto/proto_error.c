@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "names.h"
 #include "proto_error.h"
 
 static const char *const proto_error_names[PERR_COUNT] = {
@@ -24,6 +25,18 @@ const char *
 proto_error_name(enum proto_error e)
 {
 	return proto_error_names[e];
+}
+
+/* Looks a code up by name (len bytes). */
+int
+proto_error_parse(const char *name, size_t len, enum proto_error *out)
+{
+	int	i = names_find(proto_error_names, PERR_COUNT, name, len);
+
+	if (i == -1)
+		return -1;
+	*out = (enum proto_error)i;
+	return 0;
 }
 
 /* Records a failure; always returns -1. */

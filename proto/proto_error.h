@@ -3,6 +3,8 @@
 #ifndef CRMPUBSUB_PROTO_ERROR_H
 #define CRMPUBSUB_PROTO_ERROR_H
 
+#include <stddef.h>
+
 enum proto_error {
 	PERR_BAD_JSON = 0,
 	PERR_BAD_REQUEST,
@@ -23,6 +25,9 @@ struct proto_fail {
 };
 
 const char	*proto_error_name(enum proto_error);
+/* 0 and sets *out, or -1 when name (len bytes) is no known code. */
+int		 proto_error_parse(const char *name, size_t len,
+		     enum proto_error *out);
 /* Fills f and returns -1, so validators can "return proto_failf(...)". */
 int		 proto_failf(struct proto_fail *f, enum proto_error,
 		     const char *fmt, ...) __attribute__((format(printf, 3, 4)));

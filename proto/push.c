@@ -4,10 +4,34 @@
 
 #include <string.h>
 
+#include "names.h"
 #include "push.h"
 
 /* Appends a string constant without its NUL. */
 #define PUT(b, lit)	buf_append((b), (lit), sizeof(lit) - 1)
+
+static const char *const resync_reason_names[RESYNC_NREASONS] = {
+	[RESYNC_LAGGED] = "lagged",
+	[RESYNC_FEDERATION] = "federation",
+};
+
+const char *
+resync_reason_name(enum resync_reason r)
+{
+	return resync_reason_names[r];
+}
+
+/* Looks a reason up by name (len bytes). */
+int
+resync_reason_parse(const char *name, size_t len, enum resync_reason *out)
+{
+	int	i = names_find(resync_reason_names, RESYNC_NREASONS, name, len);
+
+	if (i == -1)
+		return -1;
+	*out = (enum resync_reason)i;
+	return 0;
+}
 
 int
 push_crm(struct buf *b, enum crm_event e, const struct topic_key *t,
@@ -31,10 +55,11 @@ push_crm(struct buf *b, enum crm_event e, const struct topic_key *t,
 }
 
 int
-push_resync(struct buf *b, const char *reason, unsigned long long dropped)
+push_resync(struct buf *b, enum resync_reason reason,
+    unsigned long long dropped)
 {
 	if (buf_puts(b, "{\"type\":\"resync\",\"reason\":") == -1 ||
-	    buf_put_jstrz(b, reason) == -1 ||
+	    buf_put_jstrz(b, resync_reason_name(reason)) == -1 ||
 	    buf_puts(b, ",\"dropped\":") == -1 ||
 	    buf_put_uint(b, dropped) == -1)
 		return -1;

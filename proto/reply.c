@@ -1,9 +1,22 @@
 /* SPDX-License-Identifier: MIT — crmpubsub */
-/* Reply framing: {"ok":…,"op":…[,"id":…] … }\n */
+/* Reply framing, {"ok":…,"op":…[,"id":…] … }\n, and the fields of the
+ * replies clients read back. */
 
 #include <string.h>
 
 #include "reply.h"
+
+static const char *const reply_num_names[RN_COUNT] = {
+	[RN_PROTOCOL] = "protocol",
+	[RN_CLIENT_ID] = "client_id",
+	[RN_MAX_LINE] = "max_line",
+	[RN_MAX_SUBSCRIPTIONS] = "max_subscriptions",
+	[RN_MAX_CONTACTS] = "max_contacts",
+	[RN_UPTIME_S] = "uptime_s",
+	[RN_SUBSCRIBED] = "subscribed",
+	[RN_TOPICS] = "topics",
+	[RN_DELIVERED] = "delivered",
+};
 
 /* Writes {"ok":<ok>,"op":<op>[,"id":<id>] */
 static int
@@ -43,4 +56,81 @@ reply_error(struct buf *b, const char *op, const struct reply_id *id,
 	    buf_put_jstrz(b, message) == -1)
 		return -1;
 	return reply_end(b);
+}
+
+int
+reply_ok(struct buf *b, enum proto_op op, const struct reply_id *id,
+    const struct buf *fields)
+{
+	if (reply_open(b, 1, proto_op_name(op), id) == -1)
+		return -1;
+	if (buf_len(fields) > 0 && (buf_putc(b, ',') == -1 ||
+	    buf_append(b, buf_head(fields), buf_len(fields)) == -1))
+		return -1;
+	return reply_end(b);
+}
+
+const char *
+reply_num_name(enum reply_num n)
+{
+	return reply_num_names[n];
+}
+
+int
+reply_put_num(struct buf *b, enum reply_num n, unsigned long long v)
+{
+	if (buf_put_key(b, reply_num_names[n]) == -1)
+		return -1;
+	return buf_put_uint(b, v);
+}
+
+int
+reply_hello(struct buf *b, const struct reply_hello *h)
+{
+	buf_put_key(b, "server");
+	buf_put_jstrz(b, "crmpubsubd");
+	buf_put_key(b, "version");
+	buf_put_jstrz(b, CRMPUBSUB_VERSION);
+	reply_put_num(b, RN_PROTOCOL, PROTO_VERSION);
+	reply_put_num(b, RN_CLIENT_ID, h->client_id);
+	/* The limits a client must respect, as in force now. */
+	reply_put_num(b, RN_MAX_LINE, h->max_line);
+	reply_put_num(b, RN_MAX_SUBSCRIPTIONS, h->max_subscriptions);
+	reply_put_num(b, RN_MAX_CONTACTS, h->max_contacts);
+	reply_put_num(b, RN_UPTIME_S, h->uptime_s);
+	return b->failed ? -1 : 0;
+}
+
+int
+reply_subscribe(struct buf *b, const struct topic_key *keys, size_t n,
+    unsigned long long held)
+{
+	char	name[TOPIC_MAX_LEN + 1];
+	size_t	i;
+
+	buf_put_key(b, "topics");
+	buf_putc(b, '[');
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			buf_putc(b, ',');
+		buf_put_jstr(b, name, topic_format(&keys[i], name));
+	}
+	buf_putc(b, ']');
+	reply_put_num(b, RN_SUBSCRIBED, held);
+	return b->failed ? -1 : 0;
+}
+
+int
+reply_unsubscribe(struct buf *b, unsigned long long held)
+{
+	return reply_put_num(b, RN_SUBSCRIBED, held);
+}
+
+int
+reply_broadcast(struct buf *b, unsigned long long topics,
+    unsigned long long delivered)
+{
+	reply_put_num(b, RN_TOPICS, topics);
+	reply_put_num(b, RN_DELIVERED, delivered);
+	return b->failed ? -1 : 0;
 }
