@@ -99,20 +99,6 @@ cl_out_disconnected(crmpubsub *c)
 	c->out_blocked = false;
 }
 
-/* Appends {"op":"hello"[,"name":…]}\n. */
-static int
-cl_format_hello(struct buf *b, const char *name)
-{
-	int	rc = buf_puts(b, "{\"op\":\"hello\"");
-
-	if (name != NULL) {
-		rc |= buf_put_key(b, "name");
-		rc |= buf_put_jstrz(b, name);
-	}
-	rc |= buf_puts(b, "}\n");
-	return rc ? -1 : 0;
-}
-
 int
 cl_out_connected(crmpubsub *c)
 {
@@ -122,7 +108,7 @@ cl_out_connected(crmpubsub *c)
 	size_t		 i;
 
 	memset(&r, 0, sizeof r);
-	if (cl_format_hello(&line, c->name) == -1)
+	if (request_hello(&line, c->name) == -1)
 		goto fail;
 	r.kind = CL_REQ_HELLO;
 	r.len = (uint32_t)buf_len(&line);
