@@ -75,70 +75,83 @@ fast_event(const struct jscan *s, enum crm_event *e)
 	    s->tok[t].start, s->tok[t].len, e) == 0 ? 0 : -1;
 }
 
+/* broadcast_to_contacts' contacts: interaction_uuid and contact_uuids. */
+static int
+fast_to_contacts(const struct jscan *s, uint8_t iu[16])
+{
+	int	list, t;
+	size_t	n = 0;
+
+	if ((t = jscan_get(s, 0, "interaction_uuid")) < 0 ||
+	    fast_uuid(s, t, iu) == -1)
+		return -1;
+	list = jscan_get(s, 0, "contact_uuids");
+	if (list < 0 || s->tok[list].type != JS_ARRAY)
+		return -1;
+	JSCAN_FOREACH(s, list, t) {
+		if (++n > cfg->max_contacts || fast_add_optional(s, t) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* broadcast_interaction's contacts: the interaction's uuid, contact_uuid
+ * and parties[].contact_uuid. */
+static int
+fast_interaction(const struct jscan *s, uint8_t iu[16])
+{
+	int	inter, parties, t;
+	size_t	n = 1;
+
+	inter = jscan_get(s, 0, "interaction");
+	if (inter < 0 || s->tok[inter].type != JS_OBJECT)
+		return -1;
+	if ((t = jscan_get(s, inter, "uuid")) < 0 || fast_uuid(s, t, iu) == -1)
+		return -1;
+	if (fast_add_optional(s, jscan_get(s, inter, "contact_uuid")) == -1 ||
+	    (parties = jscan_get(s, inter, "parties")) == -2)
+		return -1;
+	if (parties < 0 || s->tok[parties].type != JS_ARRAY)
+		return 0;	/* parties not loaded: none */
+	JSCAN_FOREACH(s, parties, t) {
+		if (++n > cfg->max_contacts || s->tok[t].type != JS_OBJECT ||
+		    fast_add_optional(s, jscan_get(s, t, "contact_uuid")) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* A broadcast whose event and contacts (read by collect) are good. */
+static int
+fast_broadcast(const struct jscan *s, struct buf *fields,
+    int (*collect)(const struct jscan *, uint8_t[16]))
+{
+	enum crm_event	e;
+	uint8_t		iu[16];
+
+	uuid_list_clear(&contacts);
+	if (fast_event(s, &e) == -1 || collect(s, iu) == -1)
+		return 0;
+	broadcast_run(e, iu, &contacts, fields);
+	return 1;
+}
+
 int
 fastpath_ping(struct conn *c, const struct jscan *s, struct buf *fields)
 {
 	return 1;
 }
 
-/* broadcast_to_contacts: event, interaction_uuid and contact_uuids. */
 int
 fastpath_broadcast_to_contacts(struct conn *c, const struct jscan *s,
     struct buf *fields)
 {
-	enum crm_event	e;
-	uint8_t		iu[16];
-	int		list, t;
-	size_t		n = 0;
-
-	if (fast_event(s, &e) == -1 ||
-	    (t = jscan_get(s, 0, "interaction_uuid")) < 0 ||
-	    fast_uuid(s, t, iu) == -1)
-		return 0;
-	list = jscan_get(s, 0, "contact_uuids");
-	if (list < 0 || s->tok[list].type != JS_ARRAY)
-		return 0;
-	uuid_list_clear(&contacts);
-	JSCAN_FOREACH(s, list, t) {
-		if (++n > cfg->max_contacts || fast_add_optional(s, t) == -1)
-			return 0;
-	}
-	broadcast_run(e, iu, &contacts, fields);
-	return 1;
+	return fast_broadcast(s, fields, fast_to_contacts);
 }
 
-/* broadcast_interaction: event, interaction's uuid, contact_uuid and
- * parties[].contact_uuid. */
 int
 fastpath_broadcast_interaction(struct conn *c, const struct jscan *s,
     struct buf *fields)
 {
-	enum crm_event	e;
-	uint8_t		iu[16];
-	int		inter, parties, t;
-	size_t		n = 1;
-
-	if (fast_event(s, &e) == -1)
-		return 0;
-	inter = jscan_get(s, 0, "interaction");
-	if (inter < 0 || s->tok[inter].type != JS_OBJECT)
-		return 0;
-	if ((t = jscan_get(s, inter, "uuid")) < 0 || fast_uuid(s, t, iu) == -1)
-		return 0;
-	uuid_list_clear(&contacts);
-	if (fast_add_optional(s, jscan_get(s, inter, "contact_uuid")) == -1 ||
-	    (parties = jscan_get(s, inter, "parties")) == -2)
-		return 0;
-	/* Parties not loaded (missing, null, not an array) count as none. */
-	if (parties >= 0 && s->tok[parties].type == JS_ARRAY) {
-		JSCAN_FOREACH(s, parties, t) {
-			if (++n > cfg->max_contacts ||
-			    s->tok[t].type != JS_OBJECT ||
-			    fast_add_optional(s, jscan_get(s, t,
-			    "contact_uuid")) == -1)
-				return 0;
-		}
-	}
-	broadcast_run(e, iu, &contacts, fields);
-	return 1;
+	return fast_broadcast(s, fields, fast_interaction);
 }

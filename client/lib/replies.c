@@ -41,6 +41,14 @@ cl_hello_answered(crmpubsub *c, const struct message *m)
 	cl_resubscribe(c);
 }
 
+/* Logs a refusal of what (an op) with the daemon's code and message. */
+static void
+cl_log_refused(crmpubsub *c, enum crmpubsub_log_level level,
+    const char *what, const struct message *m)
+{
+	cl_log(c, level, "%s refused: %s: %s", what, m->error_name, m->text);
+}
+
 /* A reply: settles the oldest written request. */
 static int
 cl_handle_reply(crmpubsub *c, const struct message *m)
@@ -73,17 +81,14 @@ cl_handle_reply(crmpubsub *c, const struct message *m)
 		break;
 	case CL_REQ_RESUBSCRIBE:
 		if (!m->ok)
-			cl_log(c, CRMPUBSUB_LOG_ERROR,
-			    "re-subscribe refused: %s: %s", m->error_name,
-			    m->text);
+			cl_log_refused(c, CRMPUBSUB_LOG_ERROR, "re-subscribe", m);
 		if (r.resync)
 			cl_msg_resync(c, r.resync, 0);
 		break;
 	case CL_REQ_UNSUBSCRIBE:
 		if (!m->ok)
-			cl_log(c, CRMPUBSUB_LOG_WARNING,
-			    "unsubscribe refused: %s: %s", m->error_name,
-			    m->text);
+			cl_log_refused(c, CRMPUBSUB_LOG_WARNING, "unsubscribe",
+			    m);
 		break;
 	case CL_REQ_BROADCAST:
 		c->st.pending--;
@@ -95,9 +100,7 @@ cl_handle_reply(crmpubsub *c, const struct message *m)
 		} else {
 			c->st.failed++;
 			cl_broadcast_failed(c);
-			cl_log(c, CRMPUBSUB_LOG_WARNING,
-			    "broadcast refused: %s: %s", m->error_name,
-			    m->text);
+			cl_log_refused(c, CRMPUBSUB_LOG_WARNING, "broadcast", m);
 		}
 		break;
 	}
