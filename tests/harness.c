@@ -1020,6 +1020,65 @@ h_show_log(const struct h_daemon *d)
 	fclose(f);
 }
 
+char *
+h_read_file(const char *path)
+{
+	FILE	*f = fopen(path, "r");
+	char	*text = NULL, *p;
+	size_t	 len = 0, cap = 0, n;
+
+	if (f == NULL)
+		return NULL;
+	do {
+		if (cap - len < 4096) {
+			cap = cap ? cap * 2 : 8192;
+			if ((p = realloc(text, cap)) == NULL) {
+				free(text);
+				fclose(f);
+				return NULL;
+			}
+			text = p;
+		}
+		n = fread(text + len, 1, cap - len - 1, f);
+		len += n;
+	} while (n > 0);
+	fclose(f);
+	text[len] = '\0';
+	return text;
+}
+
+int
+h_log_contains(const struct h_daemon *d, const char *needle)
+{
+	char	*log = h_read_file(d->log);
+	int	 found = log != NULL && strstr(log, needle) != NULL;
+
+	free(log);
+	return found;
+}
+
+/* h_wait_until's probe of h_wait_log. */
+struct h_log_wait {
+	const struct h_daemon	*d;
+	const char		*needle;
+};
+
+static int
+h_log_reached(void *arg)
+{
+	const struct h_log_wait	*w = arg;
+
+	return h_log_contains(w->d, w->needle);
+}
+
+int
+h_wait_log(const struct h_daemon *d, const char *needle, int timeout_ms)
+{
+	struct h_log_wait	w = { d, needle };
+
+	return h_wait_until(h_log_reached, &w, timeout_ms, 5);
+}
+
 void
 h_daemon_start_or_fail(struct h_daemon *d, const char *const *args)
 {

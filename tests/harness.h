@@ -115,6 +115,14 @@ void		 h_nap_ms(int ms);
 const char	*h_dump(const json_t *j);
 /* Copies the daemon's stderr log to ours (a failure's context). */
 void		 h_show_log(const struct h_daemon *d);
+/* The whole file at path, NUL-terminated, in memory the caller frees;
+ * NULL when it cannot be read. */
+char		*h_read_file(const char *path);
+/* Whether the daemon's log holds needle now. */
+int		 h_log_contains(const struct h_daemon *d, const char *needle);
+/* Waits (bounded) until the daemon's log holds needle: 1, or 0. */
+int		 h_wait_log(const struct h_daemon *d, const char *needle,
+		     int timeout_ms);
 
 /*
  * Asserting helpers for check suites (they fail the current test through
