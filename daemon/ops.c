@@ -8,11 +8,41 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <hiredis/hiredis.h>
+
 #include "crmpubsubd.h"
 #include "involved.h"
 #include "jscan.h"
 #include "reply.h"
 #include "request.h"
+
+/* How this daemon was built, from the compiler's own macros. */
+#if defined(__clang__)
+#define OPS_COMPILER	"clang " __clang_version__
+#elif defined(__GNUC__)
+#define OPS_COMPILER	"gcc " __VERSION__
+#else
+#define OPS_COMPILER	"unknown"
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define OPS_ASAN	1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define OPS_ASAN	1
+#endif
+#endif
+#ifndef OPS_ASAN
+#define OPS_ASAN	0
+#endif
+#ifdef __OPTIMIZE__
+#define OPS_OPTIMIZED	1
+#else
+#define OPS_OPTIMIZED	0
+#endif
+#define OPS_STR(x)	OPS_STR_(x)
+#define OPS_STR_(x)	#x
+#define OPS_HIREDIS	OPS_STR(HIREDIS_MAJOR) "." OPS_STR(HIREDIS_MINOR) "." \
+			OPS_STR(HIREDIS_PATCH)
 
 /* The reply-fields scratch keeps up to this much memory between requests;
  * a broadcast's fields are tiny, a topics page is up to about 1 MiB. */
@@ -43,6 +73,8 @@ static int	op_broadcast_interaction(struct conn *, const json_t *,
 		    struct buf *, struct proto_fail *);
 static int	op_broadcast_to_contacts(struct conn *, const json_t *,
 		    struct buf *, struct proto_fail *);
+static int	op_version(struct conn *, const json_t *, struct buf *,
+		    struct proto_fail *);
 
 /* One row per op of proto/op.h. */
 static const struct op_def ops[OP_COUNT] = {
@@ -57,6 +89,7 @@ static const struct op_def ops[OP_COUNT] = {
 	[OP_SUBSCRIBE] = { op_subscribe, NULL, 0 },
 	[OP_TOPICS] = { inspect_topics, NULL, 0 },
 	[OP_UNSUBSCRIBE] = { op_unsubscribe, NULL, 0 },
+	[OP_VERSION] = { op_version, NULL, 0 },
 };
 
 /* Reused across requests so the hot path does not allocate. */
@@ -461,5 +494,25 @@ op_broadcast_to_contacts(struct conn *c, const json_t *req, struct buf *b,
 	if (involved_from_list(list, cfg->max_contacts, &involved, f) == -1)
 		return -1;
 	broadcast_run(e, iu, &involved, b);
+	return 0;
+}
+
+/* version: the daemon's version and build, the libraries it runs with. */
+static int
+op_version(struct conn *c, const json_t *req, struct buf *b,
+    struct proto_fail *f)
+{
+	const struct reply_version	v = {
+		.uptime_s = stats_uptime(),
+		.compiler = OPS_COMPILER,
+		.optimized = OPS_OPTIMIZED,
+		.sanitizers = OPS_ASAN,
+		.libevent = event_get_version(),
+		.event_backend = event_base_get_method(base),
+		.jansson = jansson_version_str(),
+		.hiredis = OPS_HIREDIS,
+	};
+
+	reply_version(b, &v);
 	return 0;
 }

@@ -14,6 +14,7 @@ static const char *const proto_op_names[OP_COUNT] = {
 	[OP_SUBSCRIBE] = "subscribe",
 	[OP_TOPICS] = "topics",
 	[OP_UNSUBSCRIBE] = "unsubscribe",
+	[OP_VERSION] = "version",
 };
 
 const char *

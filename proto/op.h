@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-/* The protocol version hello announces. */
+/* The protocol version hello and version announce. */
 #define PROTO_VERSION	1
 
 enum proto_op {
@@ -21,6 +21,7 @@ enum proto_op {
 	OP_SUBSCRIBE,
 	OP_TOPICS,
 	OP_UNSUBSCRIBE,
+	OP_VERSION,
 	OP_COUNT
 };
 

@@ -84,20 +84,61 @@ reply_put_num(struct buf *b, enum reply_num n, unsigned long long v)
 	return buf_put_uint(b, v);
 }
 
-int
-reply_hello(struct buf *b, const struct reply_hello *h)
+/* ,"server":"crmpubsubd","version":…,"protocol":… */
+static void
+reply_identity(struct buf *b)
 {
 	buf_put_key(b, "server");
 	buf_put_jstrz(b, "crmpubsubd");
 	buf_put_key(b, "version");
 	buf_put_jstrz(b, CRMPUBSUB_VERSION);
 	reply_put_num(b, RN_PROTOCOL, PROTO_VERSION);
+}
+
+/* ,"key":"value" */
+static void
+reply_put_str(struct buf *b, const char *key, const char *value)
+{
+	buf_put_key(b, key);
+	buf_put_jstrz(b, value);
+}
+
+/* ,"key":true|false */
+static void
+reply_put_bool(struct buf *b, const char *key, int value)
+{
+	buf_put_key(b, key);
+	buf_puts(b, value ? "true" : "false");
+}
+
+int
+reply_hello(struct buf *b, const struct reply_hello *h)
+{
+	reply_identity(b);
 	reply_put_num(b, RN_CLIENT_ID, h->client_id);
 	/* The limits a client must respect, as in force now. */
 	reply_put_num(b, RN_MAX_LINE, h->max_line);
 	reply_put_num(b, RN_MAX_SUBSCRIPTIONS, h->max_subscriptions);
 	reply_put_num(b, RN_MAX_CONTACTS, h->max_contacts);
 	reply_put_num(b, RN_UPTIME_S, h->uptime_s);
+	return b->failed ? -1 : 0;
+}
+
+int
+reply_version(struct buf *b, const struct reply_version *v)
+{
+	reply_identity(b);
+	reply_put_num(b, RN_UPTIME_S, v->uptime_s);
+	buf_put_key(b, "build");
+	buf_putc(b, '{');
+	reply_put_str(b, "compiler", v->compiler);
+	reply_put_bool(b, "optimized", v->optimized);
+	reply_put_bool(b, "sanitizers", v->sanitizers);
+	reply_put_str(b, "libevent", v->libevent);
+	reply_put_str(b, "event_backend", v->event_backend);
+	reply_put_str(b, "jansson", v->jansson);
+	reply_put_str(b, "hiredis", v->hiredis);
+	buf_putc(b, '}');
 	return b->failed ? -1 : 0;
 }
 

@@ -61,6 +61,24 @@ struct reply_hello {
 
 /* hello's fields: server, version, protocol, then *h in its order. */
 int	reply_hello(struct buf *, const struct reply_hello *h);
+
+/* What version tells an operator: how this daemon was built and the
+ * libraries it runs with. */
+struct reply_version {
+	unsigned long long	 uptime_s;
+	const char		*compiler;
+	int			 optimized;	/* built with optimisation */
+	int			 sanitizers;	/* built with AddressSanitizer */
+	const char		*libevent;	/* version in use */
+	const char		*event_backend;	/* libevent's method: epoll, … */
+	const char		*jansson;	/* version in use */
+	const char		*hiredis;	/* version built against */
+};
+
+/* version's fields: server, version, protocol, uptime_s, then
+ * "build":{compiler, optimized, sanitizers, libevent, event_backend,
+ * jansson, hiredis}. */
+int	reply_version(struct buf *, const struct reply_version *v);
 /* subscribe's fields: "topics":[canonical names of keys[0..n)] and
  * "subscribed":held. */
 int	reply_subscribe(struct buf *, const struct topic_key *keys, size_t n,

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "asan_probe.h"
 #include "harness.h"
 
 #define UPPER_UUID	"0190A5B2-7C1E-7A01-8F00-0000000000AB"
@@ -257,6 +258,57 @@ START_TEST(test_hello)
 	    "name should be null: %s", h_dump(e));
 	json_decref(e);
 	h_close(other);
+	h_close(c);
+}
+END_TEST
+
+/* version: the daemon's version and build; what it says agrees with hello,
+ * with the daemon's startup line and with the binary. */
+START_TEST(test_version)
+{
+	static const char *const strings[] = { "compiler", "libevent",
+	    "event_backend", "jansson", "hiredis" };
+	struct h_conn	*c;
+	json_t		*r, *hello, *b;
+	char		 start[512], got[8192];
+	size_t		 i;
+
+	h_test_up(NULL);
+	c = h_test_conn();
+	r = ok(c, "{\"op\":\"version\"}");
+	hello = ok(c, "{\"op\":\"hello\"}");
+	ck_assert_str_eq(h_str(r, "server"), "crmpubsubd");
+	ck_assert_str_eq(h_str(r, "version"), h_str(hello, "version"));
+	ck_assert_int_eq(h_int(r, "protocol"), h_int(hello, "protocol"));
+	ck_assert_int_ge(h_int(r, "uptime_s"), 0);
+	ck_assert_int_le(h_int(r, "uptime_s"), h_int(hello, "uptime_s"));
+	ck_assert_uint_eq(json_object_size(r), 7);	/* ok op server version
+							 * protocol uptime_s build */
+	b = json_object_get(r, "build");
+	ck_assert_msg(json_is_object(b) && json_object_size(b) == 7,
+	    "build: %s", h_dump(r));
+	for (i = 0; i < sizeof strings / sizeof strings[0]; i++)
+		ck_assert_msg(h_str(b, strings[i]) != NULL &&
+		    *h_str(b, strings[i]) != '\0', "build.%s: %s", strings[i],
+		    h_dump(b));
+	ck_assert(json_is_boolean(json_object_get(b, "optimized")));
+	ck_assert_int_eq(json_is_true(json_object_get(b, "sanitizers")),
+	    binary_has_asan(h_daemon_bin()));
+	/* The startup line names the same version, libevent and backend. */
+	snprintf(start, sizeof start, "crmpubsubd %s (libevent %s, %s) "
+	    "listening on ", h_str(r, "version"), h_str(b, "libevent"),
+	    h_str(b, "event_backend"));
+	ck_assert_msg(h_log_contains(&h_test_daemon, start),
+	    "no \"%s\" in the daemon's log", start);
+	json_decref(hello);
+	json_decref(r);
+	/* Keys in the protocol's order, the id right after op. */
+	ck_assert_int_eq(h_send_line(c, "{\"op\":\"version\",\"id\":9}"), 0);
+	ck_assert_int_ge(h_recv_line(c, got, sizeof got, H_TIMEOUT_MS), 0);
+	ck_assert_msg(strncmp(got, "{\"ok\":true,\"op\":\"version\",\"id\":9,"
+	    "\"server\":\"crmpubsubd\",\"version\":\"", 64) == 0 &&
+	    strstr(got, "\",\"protocol\":1,\"uptime_s\":") != NULL &&
+	    strstr(got, ",\"build\":{\"compiler\":\"") != NULL, "%s", got);
 	h_close(c);
 }
 END_TEST
@@ -1291,6 +1343,7 @@ ops_suite(void)
 	tcase_set_timeout(tc, 20);
 	tcase_add_checked_fixture(tc, NULL, h_test_down);
 	tcase_add_test(tc, test_hello);
+	tcase_add_test(tc, test_version);
 	tcase_add_test(tc, test_hello_name_limits);
 	tcase_add_test(tc, test_ping_and_id_echo);
 	tcase_add_test(tc, test_subscribe_topic);

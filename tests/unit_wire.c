@@ -469,6 +469,31 @@ START_TEST(test_message_reads_replies)
 }
 END_TEST
 
+/* version's reply, byte for byte, and its uptime read back. */
+START_TEST(test_reply_version)
+{
+	const struct reply_version	 v = { 42, "cc \"9\"", 1, 0, "2.1",
+	    "epoll", "2.14", "0.14.1" };
+	struct buf			 b = BUF_INIT, f = BUF_INIT;
+	struct message			 m;
+
+	ck_assert_int_eq(reply_version(&f, &v), 0);
+	ck_assert_int_eq(reply_ok(&b, OP_VERSION, NULL, &f), 0);
+	ck_assert_str_eq(text(&b), "{\"ok\":true,\"op\":\"version\","
+	    "\"server\":\"crmpubsubd\",\"version\":\"" CRMPUBSUB_VERSION "\","
+	    "\"protocol\":1,\"uptime_s\":42,\"build\":{\"compiler\":"
+	    "\"cc \\\"9\\\"\",\"optimized\":true,\"sanitizers\":false,"
+	    "\"libevent\":\"2.1\",\"event_backend\":\"epoll\",\"jansson\":"
+	    "\"2.14\",\"hiredis\":\"0.14.1\"}}\n");
+	ck_assert_int_eq(parse_buf(&b, &m), 0);
+	ck_assert_int_eq(m.op, OP_VERSION);
+	ck_assert_int_eq(m.num[RN_UPTIME_S], 42);
+	ck_assert_int_eq(m.num[RN_PROTOCOL], PROTO_VERSION);
+	buf_free(&b);
+	buf_free(&f);
+}
+END_TEST
+
 /* Every push the daemon writes, read back. */
 START_TEST(test_message_reads_pushes)
 {
@@ -664,6 +689,7 @@ wire_suite(void)
 	tcase_add_test(tc, test_request_broadcast_refused);
 	tcase_add_test(tc, test_request_broadcast_grows);
 	tcase_add_test(tc, test_message_reads_replies);
+	tcase_add_test(tc, test_reply_version);
 	tcase_add_test(tc, test_message_reads_pushes);
 	tcase_add_test(tc, test_message_odd_lines);
 	tcase_add_test(tc, test_message_both_readers_agree);
