@@ -65,11 +65,11 @@ up(const char *const *args)
 	    "daemon %s did not become ready", h_daemon_bin());
 }
 
+/* Teardown: the daemon must exit cleanly. */
 static void
 down(void)
 {
-	if (daemon_.pid > 0)
-		h_daemon_stop(&daemon_, SIGTERM, H_TIMEOUT_MS);
+	h_daemon_stop_clean(&daemon_);
 }
 
 static void
@@ -1051,7 +1051,8 @@ START_TEST(test_shutdown_passed_through)
 	kill(daemon_.pid, SIGTERM);
 	ck_assert_int_eq(crmpubsub_next_message(c, &m, H_TIMEOUT_MS), 1);
 	ck_assert_int_eq(m.type, CRMPUBSUB_MSG_SHUTDOWN);
-	ck_assert_int_ne(h_daemon_wait_exit(&daemon_, H_TIMEOUT_MS), -1);
+	h_assert_clean_exit(&daemon_, h_daemon_wait_exit(&daemon_,
+	    H_TIMEOUT_MS));
 	crmpubsub_close(c);
 }
 END_TEST

@@ -34,8 +34,7 @@ down(void)
 {
 	char	cmd[128];
 
-	if (daemon_.pid > 0)
-		h_daemon_stop(&daemon_, SIGTERM, H_TIMEOUT_MS);
+	h_daemon_stop_clean(&daemon_);
 	if (tmpdir[0] != '\0') {
 		snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
 		(void)!system(cmd);
