@@ -134,15 +134,6 @@ check_invariant(crmpubsub *c)
 	    s.dropped + s.lost + s.pending);
 }
 
-static double
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 /* Call durations of one test, to check the broadcast time bound. The bound
  * (5 ms by default) is what a call may wait; on a loaded machine the
  * scheduler adds its own delays, so: 99% of calls within the bound, and
@@ -784,10 +775,10 @@ START_TEST(test_no_daemon_best_effort)
 	it.uuid = i1;
 	it.contact_uuid = u1;
 	for (i = 0; i < 2000; i++) {
-		t0 = now_ms();
+		t0 = h_now_msf();
 		ck_assert_int_eq(crmpubsub_broadcast_interaction(c,
 		    CRMPUBSUB_INTERACTION_CREATED, &it), 0);
-		timing_add(&tm, now_ms() - t0);
+		timing_add(&tm, h_now_msf() - t0);
 	}
 	timing_check(&tm);
 	crmpubsub_stats(c, &st);
@@ -831,10 +822,10 @@ START_TEST(test_daemon_gone_no_sigpipe)
 	kill(daemon_.pid, SIGKILL);
 	ck_assert_int_ne(h_daemon_wait_exit(&daemon_, H_TIMEOUT_MS), -1);
 	for (i = 0; i < 200; i++) {
-		t0 = now_ms();
+		t0 = h_now_msf();
 		crmpubsub_broadcast_to_contacts(c,
 		    CRMPUBSUB_INTERACTION_UPDATED, i1, cs, 1);
-		timing_add(&tm, now_ms() - t0);
+		timing_add(&tm, h_now_msf() - t0);
 	}
 	timing_check(&tm);
 	ck_assert_int_eq(sigpipes, 0);
@@ -865,15 +856,15 @@ START_TEST(test_stalled_daemon)
 	h_uuid(1, u1);
 	cs[0] = u1;
 	kill(daemon_.pid, SIGSTOP);
-	t_all = now_ms();
+	t_all = h_now_msf();
 	for (i = 0; i < 3000; i++) {
 		h_uuid(0x5000 + (unsigned long)i, inter);
-		t0 = now_ms();
+		t0 = h_now_msf();
 		ck_assert_int_eq(crmpubsub_broadcast_to_contacts(c,
 		    CRMPUBSUB_INTERACTION_UPDATED, inter, cs, 1), 0);
-		timing_add(&tm, now_ms() - t0);
+		timing_add(&tm, h_now_msf() - t0);
 	}
-	t_all = now_ms() - t_all;
+	t_all = h_now_msf() - t_all;
 	kill(daemon_.pid, SIGCONT);
 	timing_check(&tm);
 	/* Only the call that found the socket full waited its bound. */
@@ -956,16 +947,16 @@ START_TEST(test_request_timeouts_and_late_confirmation)
 	ck_assert_int_eq(crmpubsub_set_timeout(c, CRMPUBSUB_TIMEOUT_REQUEST,
 	    150), 0);
 	kill(daemon_.pid, SIGSTOP);
-	t0 = now_ms();
+	t0 = h_now_msf();
 	errno = 0;
 	ck_assert_int_eq(crmpubsub_connect(c), -1);
-	dt = now_ms() - t0;
+	dt = h_now_msf() - t0;
 	ck_assert_int_eq(errno, ETIMEDOUT);
 	ck_assert_msg(dt >= 140 && dt < 1500, "connect gave up after %.0f ms",
 	    dt);
-	t0 = now_ms();
+	t0 = h_now_msf();
 	ck_assert_int_eq(crmpubsub_subscribe(c, t1), CRMPUBSUB_PENDING);
-	dt = now_ms() - t0;
+	dt = h_now_msf() - t0;
 	ck_assert_msg(dt >= 140 && dt < 1500, "subscribe gave up after "
 	    "%.0f ms", dt);
 	kill(daemon_.pid, SIGCONT);
@@ -1465,7 +1456,7 @@ static double
 await_seq(struct h_conn *h, unsigned long seq, int timeout_ms)
 {
 	char	inter[37];
-	double	t0 = now_ms();
+	double	t0 = h_now_msf();
 	json_t	*p = h_recv_push(h, timeout_ms);
 	int	ok;
 
@@ -1476,7 +1467,7 @@ await_seq(struct h_conn *h, unsigned long seq, int timeout_ms)
 	    "payload"), "interaction_uuid")), inter) == 0;
 	json_decref(p);
 	ck_assert_msg(ok, "push %lu out of order", seq);
-	return now_ms() - t0;
+	return h_now_msf() - t0;
 }
 
 /* Coalescing: a held broadcast leaves by itself once its delay ends (no
@@ -1507,20 +1498,20 @@ START_TEST(test_coalesce_bounds)
 
 	/* A 1 s delay holds it (no write for now)... */
 	ck_assert_int_eq(crmpubsub_set_coalesce(c, 1000000, 1 << 20), 0);
-	t0 = now_ms();
+	t0 = h_now_msf();
 	broadcast_seq(c, 1);
 	ck_assert(h_silent(h, 200));
 	/* ...and the flusher writes it when the delay ends. */
 	ck_assert_int_ge(await_seq(h, 1, 3000), 0);
-	ms = now_ms() - t0;
+	ms = h_now_msf() - t0;
 	ck_assert_msg(ms >= 900 && ms < 3000, "1 s delay ended after %.0f ms",
 	    ms);
 
 	/* crmpubsub_flush writes held lines at once. */
 	broadcast_seq(c, 2);
-	t0 = now_ms();
+	t0 = h_now_msf();
 	ck_assert_int_eq(crmpubsub_flush(c, 2000), 0);
-	ck_assert_msg(now_ms() - t0 < 500, "flush took %.0f ms", now_ms() - t0);
+	ck_assert_msg(h_now_msf() - t0 < 500, "flush took %.0f ms", h_now_msf() - t0);
 	ck_assert_int_ge(await_seq(h, 2, H_TIMEOUT_MS), 0);
 
 	/* A new setting releases what the old one held. */
@@ -1597,9 +1588,9 @@ START_TEST(test_coalesce_order_and_backpressure)
 	    2000), 0);
 	ck_assert_int_eq(pthread_create(&tid, NULL, resume_later,
 	    &daemon_.pid), 0);
-	t0 = now_ms();
+	t0 = h_now_msf();
 	broadcast_seq(c, n);
-	ms = now_ms() - t0;
+	ms = h_now_msf() - t0;
 	pthread_join(tid, NULL);
 	ck_assert_msg(ms >= 200 && ms < 2500, "the call waited %.0f ms", ms);
 	n++;

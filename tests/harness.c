@@ -138,10 +138,16 @@ h_reap_leftovers(void)
 long long
 h_now_ms(void)
 {
+	return (long long)h_now_msf();
+}
+
+double
+h_now_msf(void)
+{
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 /* Milliseconds left until deadline, never negative. */

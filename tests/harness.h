@@ -110,6 +110,8 @@ void		 h_topic(unsigned long n, char out[80]);
 
 /* Monotonic clock in milliseconds. */
 long long	 h_now_ms(void);
+/* The same clock with the fraction of a millisecond, for timing. */
+double		 h_now_msf(void);
 /* Pause of ms between two probes of a bounded poll (never a
  * synchronisation). */
 void		 h_nap_ms(int ms);

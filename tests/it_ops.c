@@ -141,47 +141,6 @@ expect_prefix_digits(struct h_conn *c, const char *line, const char *prefix)
 	    "reply to %s: %s", line, got);
 }
 
-/* The stats object, asserted present. */
-static json_t *
-stats(struct h_conn *c)
-{
-	json_t *r = ok(c, "{\"op\":\"stats\"}"), *s;
-
-	s = json_object_get(r, "stats");
-	ck_assert_msg(json_is_object(s), "stats reply: %s", h_dump(r));
-	json_incref(s);
-	json_decref(r);
-	return s;
-}
-
-/* One counter from stats. */
-static long long
-stat_of(struct h_conn *c, const char *key)
-{
-	json_t *s = stats(c);
-	long long v = h_int(s, key);
-
-	ck_assert_msg(v >= 0, "stats.%s missing: %s", key, h_dump(s));
-	json_decref(s);
-	return v;
-}
-
-/* Polls stats (bounded) until key equals want; asserts it does. */
-static void
-await_stat(struct h_conn *c, const char *key, long long want)
-{
-	long long v = -1;
-	int i;
-
-	/* Closes are seen by the daemon asynchronously: ask until they are. */
-	for (i = 0; i < 200; i++) {
-		if ((v = stat_of(c, key)) == want)
-			return;
-		h_silent(c, 10);
-	}
-	ck_assert_msg(0, "stats.%s stayed %lld, want %lld", key, v, want);
-}
-
 /* The entry of the clients list with this id, or NULL (new reference). */
 static json_t *
 client_entry(struct h_conn *c, long long id)
@@ -575,7 +534,7 @@ START_TEST(test_subscribe_topic)
 	snprintf(want, sizeof want, "{\"ok\":true,\"op\":\"subscribe\",\"id\":3,"
 	    "\"topics\":[\"%s\"],\"subscribed\":2}", t2);
 	exchange(c, req, want);
-	ck_assert_int_eq(stat_of(c, "subscriptions"), 2);
+	ck_assert_int_eq(h_stat_or_fail(c, "subscriptions"), 2);
 	h_close(c);
 }
 END_TEST
@@ -635,8 +594,8 @@ START_TEST(test_subscribe_topics_dedup)
 	ck_assert_msg(json_array_size(topics) == 2, "topics: %s", h_dump(r));
 	ck_assert_int_eq(h_int(r, "subscribed"), 5);
 	json_decref(r);
-	ck_assert_int_eq(stat_of(c, "subscriptions"), 5);
-	ck_assert_int_eq(stat_of(c, "topics"), 5);
+	ck_assert_int_eq(h_stat_or_fail(c, "subscriptions"), 5);
+	ck_assert_int_eq(h_stat_or_fail(c, "topics"), 5);
 	h_close(c);
 }
 END_TEST
@@ -695,8 +654,8 @@ START_TEST(test_subscribe_errors)
 	    "{\"op\":\"subscribe\",\"topics\":[\"%s\",\"crm:contact:x:interactions\"]}",
 	    t1);
 	expect_error(c, line, "bad_topic", "subscribe");
-	ck_assert_int_eq(stat_of(c, "subscriptions"), 0);
-	ck_assert_int_eq(stat_of(c, "topics"), 0);
+	ck_assert_int_eq(h_stat_or_fail(c, "subscriptions"), 0);
+	ck_assert_int_eq(h_stat_or_fail(c, "topics"), 0);
 	h_close(c);
 }
 END_TEST
@@ -718,7 +677,7 @@ START_TEST(test_subscribe_too_many)
 	    "\"%s\",\"%s\"]}", t[0], t[1], t[2], t[3]);
 	check_error(r, "too_many", "subscribe", "4 topics, limit 3");
 	json_decref(r);
-	ck_assert_int_eq(stat_of(c, "subscriptions"), 0);
+	ck_assert_int_eq(h_stat_or_fail(c, "subscriptions"), 0);
 
 	r = ok(c, "{\"op\":\"subscribe\",\"topics\":[\"%s\",\"%s\"]}", t[0], t[1]);
 	ck_assert_int_eq(h_int(r, "subscribed"), 2);
@@ -728,7 +687,7 @@ START_TEST(test_subscribe_too_many)
 	    t[2], t[3]);
 	check_error(r, "too_many", "subscribe", "would hold 4");
 	json_decref(r);
-	ck_assert_int_eq(stat_of(c, "subscriptions"), 2);
+	ck_assert_int_eq(h_stat_or_fail(c, "subscriptions"), 2);
 	r = ok(c, "{\"op\":\"subscribe\",\"topic\":\"%s\"}", t[2]);
 	ck_assert_int_eq(h_int(r, "subscribed"), 3);
 	json_decref(r);
@@ -790,14 +749,14 @@ START_TEST(test_unsubscribe)
 	    "{\"op\":\"unsubscribe\",\"topics\":[\"%s\",\"%s\",\"%s\"]}",
 	    t[0], t[1], t[1]);
 	exchange(c, line, "{\"ok\":true,\"op\":\"unsubscribe\",\"subscribed\":2}");
-	ck_assert_int_eq(stat_of(c, "subscriptions"), 2);
+	ck_assert_int_eq(h_stat_or_fail(c, "subscriptions"), 2);
 	/* A bad topic changes nothing. */
 	snprintf(line, sizeof line,
 	    "{\"op\":\"unsubscribe\",\"topics\":[\"%s\",\"nope\"]}", t[2]);
 	expect_error(c, line, "bad_topic", "unsubscribe");
 	expect_error(c, "{\"op\":\"unsubscribe\",\"topic\":\"nope\"}", "bad_topic",
 	    "unsubscribe");
-	ck_assert_int_eq(stat_of(c, "subscriptions"), 2);
+	ck_assert_int_eq(h_stat_or_fail(c, "subscriptions"), 2);
 	expect_error(c, "{\"op\":\"unsubscribe\",\"topic\":3}", "bad_request",
 	    "unsubscribe");
 	expect_error(c, "{\"op\":\"unsubscribe\",\"topics\":{}}", "bad_request",
@@ -805,8 +764,8 @@ START_TEST(test_unsubscribe)
 	/* Neither field: all. */
 	exchange(c, "{\"op\":\"unsubscribe\"}",
 	    "{\"ok\":true,\"op\":\"unsubscribe\",\"subscribed\":0}");
-	ck_assert_int_eq(stat_of(c, "subscriptions"), 0);
-	ck_assert_int_eq(stat_of(c, "topics"), 0);
+	ck_assert_int_eq(h_stat_or_fail(c, "subscriptions"), 0);
+	ck_assert_int_eq(h_stat_or_fail(c, "topics"), 0);
 	h_close(c);
 }
 END_TEST
@@ -840,11 +799,11 @@ START_TEST(test_stats_counters)
 		ck_assert_msg(h_int(s, keys[i]) == 0, "fresh stats.%s: %s",
 		    keys[i], h_dump(s));
 	json_decref(r);
-	await_stat(a, "connections", 1);
+	ck_assert(h_wait_stat(a, "connections", 1, H_TIMEOUT_MS));
 
 	/* connect() returns once queued; the daemon accepts soon after. */
 	b = h_test_conn();
-	await_stat(a, "connections", 2);
+	ck_assert(h_wait_stat(a, "connections", 2, H_TIMEOUT_MS));
 
 	h_topic(1, t1);
 	h_topic(2, t2);
@@ -853,8 +812,8 @@ START_TEST(test_stats_counters)
 	json_decref(ok(b, "{\"op\":\"subscribe\",\"topics\":[\"%s\",\"%s\"]}",
 	    t1, t2));
 	json_decref(ok(a, "{\"op\":\"subscribe\",\"topic\":\"%s\"}", t1));
-	ck_assert_int_eq(stat_of(a, "topics"), 2);
-	ck_assert_int_eq(stat_of(a, "subscriptions"), 3);
+	ck_assert_int_eq(h_stat_or_fail(a, "topics"), 2);
+	ck_assert_int_eq(h_stat_or_fail(a, "subscriptions"), 3);
 
 	/* A broadcast to contact 1 reaches a and b. */
 	r = ok(a, "{\"op\":\"broadcast_to_contacts\",\"event\":"
@@ -862,9 +821,9 @@ START_TEST(test_stats_counters)
 	    "\"contact_uuids\":[\"%s\"]}", u2, u1);
 	ck_assert_int_eq(h_int(r, "delivered"), 2);
 	json_decref(r);
-	ck_assert_int_eq(stat_of(a, "broadcasts"), 1);
-	ck_assert_int_eq(stat_of(a, "delivered"), 2);
-	ck_assert_int_eq(stat_of(a, "errors"), 0);
+	ck_assert_int_eq(h_stat_or_fail(a, "broadcasts"), 1);
+	ck_assert_int_eq(h_stat_or_fail(a, "delivered"), 2);
+	ck_assert_int_eq(h_stat_or_fail(a, "errors"), 0);
 
 	/* Errors count, and a rejected broadcast is not a broadcast. */
 	expect_error(a, "{\"op\":\"nope\"}", "unknown_op", "nope");
@@ -873,26 +832,26 @@ START_TEST(test_stats_counters)
 	    "\"contact_uuids\":[\"%s\",\"bad\"]}", u2, u1);
 	expect_error(a, want, "bad_uuid", "broadcast_to_contacts");
 	expect_error(b, "nope", "bad_json", NULL);
-	errors = stat_of(a, "errors");
+	errors = h_stat_or_fail(a, "errors");
 	ck_assert_int_eq(errors, 3);
-	broadcasts = stat_of(a, "broadcasts");
+	broadcasts = h_stat_or_fail(a, "broadcasts");
 	ck_assert_int_eq(broadcasts, 1);
-	delivered = stat_of(a, "delivered");
+	delivered = h_stat_or_fail(a, "delivered");
 	ck_assert_int_eq(delivered, 2);
 
 	/* A broadcast nobody listens to still counts; delivered does not move. */
 	json_decref(ok(a, "{\"op\":\"broadcast_to_contacts\",\"event\":"
 	    "\"interaction_deleted\",\"interaction_uuid\":\"%s\","
 	    "\"contact_uuids\":[\"" LOWER_UUID "\"]}", u2));
-	ck_assert_int_eq(stat_of(a, "broadcasts"), 2);
-	ck_assert_int_eq(stat_of(a, "delivered"), 2);
+	ck_assert_int_eq(h_stat_or_fail(a, "broadcasts"), 2);
+	ck_assert_int_eq(h_stat_or_fail(a, "delivered"), 2);
 
 	/* b leaves: its two subscriptions go, topic 2 with its last one. */
 	h_close(b);
-	await_stat(a, "connections", 1);
-	ck_assert_int_eq(stat_of(a, "subscriptions"), 1);
-	ck_assert_int_eq(stat_of(a, "topics"), 1);
-	ck_assert_int_eq(stat_of(a, "errors"), 3);
+	ck_assert(h_wait_stat(a, "connections", 1, H_TIMEOUT_MS));
+	ck_assert_int_eq(h_stat_or_fail(a, "subscriptions"), 1);
+	ck_assert_int_eq(h_stat_or_fail(a, "topics"), 1);
+	ck_assert_int_eq(h_stat_or_fail(a, "errors"), 3);
 	h_close(a);
 }
 END_TEST
@@ -972,7 +931,7 @@ START_TEST(test_topics_op)
 	}
 	json_decref(r);
 	h_close(b);
-	await_stat(a, "connections", 1);
+	ck_assert(h_wait_stat(a, "connections", 1, H_TIMEOUT_MS));
 	r = ok(a, "{\"op\":\"topics\"}");
 	ck_assert_msg(json_array_size(json_object_get(r, "topics")) == 3,
 	    "topics: %s", h_dump(r));
@@ -1001,7 +960,7 @@ START_TEST(test_clients_op)
 	h_topic(2, t2);
 	json_decref(ok(b, "{\"op\":\"subscribe\",\"topics\":[\"%s\",\"%s\"]}",
 	    t1, t2));
-	await_stat(a, "connections", 2);
+	ck_assert(h_wait_stat(a, "connections", 2, H_TIMEOUT_MS));
 
 	r = ok(a, "{\"op\":\"clients\"}");
 	arr = json_object_get(r, "clients");
@@ -1029,7 +988,7 @@ START_TEST(test_clients_op)
 	json_decref(e);
 
 	h_close(b);
-	await_stat(a, "connections", 1);
+	ck_assert(h_wait_stat(a, "connections", 1, H_TIMEOUT_MS));
 	r = ok(a, "{\"op\":\"clients\",\"id\":4}");
 	ck_assert_int_eq(h_int(r, "id"), 4);
 	ck_assert_msg(json_array_size(json_object_get(r, "clients")) == 1,
@@ -1114,7 +1073,7 @@ START_TEST(test_broadcast_errors)
 	    "\"interaction_created\",\"interaction_uuid\":\"%s\","
 	    "\"contact_uuids\":\"%s\"}", u, u);
 	expect_error(c, line, "bad_request", "broadcast_to_contacts");
-	ck_assert_int_eq(stat_of(c, "broadcasts"), 0);
+	ck_assert_int_eq(h_stat_or_fail(c, "broadcasts"), 0);
 	h_close(c);
 }
 END_TEST
@@ -1183,7 +1142,7 @@ START_TEST(test_every_error_counted)
 	c = h_test_conn();
 	h_topic(1, t1);
 	h_topic(2, t2);
-	before = stat_of(c, "errors");
+	before = h_stat_or_fail(c, "errors");
 	ck_assert_int_eq(before, 0);
 	expect_error(c, "{", "bad_json", NULL);
 	expect_error(c, "[]", "bad_request", NULL);
@@ -1205,7 +1164,7 @@ START_TEST(test_every_error_counted)
 	r = h_request(c, line);
 	check_error(r, "line_too_long", NULL, "300-byte ping, limit 200");
 	json_decref(r);
-	ck_assert_int_eq(stat_of(c, "errors"), 8);
+	ck_assert_int_eq(h_stat_or_fail(c, "errors"), 8);
 	h_close(c);
 }
 END_TEST
