@@ -1351,11 +1351,16 @@ START_TEST(test_broadcast_exact_lines)
 	    "\"interaction_uuid\":\"0190a5b2-7c1e-7a01-8f00-0000000000ab\","
 	    "\"contact_uuids\":[]}",
 	};
+	static const char *const bad_contacts[] = {
+		"0190a5b2-7c1e-7a01-8f00-000000000001a",
+		"0190a5b2-7c1e-7a01-8f00-00000000000",
+		"0190a5b20-c1e-7a01-8f00-000000000001",
+	};
 	struct crmpubsub_interaction it;
 	struct crmpubsub_stats	st;
 	struct fake_daemon	 f;
 	crmpubsub		*c;
-	char			 u1[37], u2[37], i1[37], bad[40];
+	char			 u1[37], u2[37], i1[37];
 	const char		*parties[2], *cs[3];
 	size_t			 k;
 
@@ -1384,24 +1389,14 @@ START_TEST(test_broadcast_exact_lines)
 	it.parties_not_loaded = false;
 	it.n_parties = 0;
 	crmpubsub_broadcast_interaction(c, CRMPUBSUB_INTERACTION_DELETED, &it);
-	/* Invalid ones are rejected, never sent: a UUID one character too
-	 * long, one too short, a dash misplaced, a non-hex digit. */
-	snprintf(bad, sizeof bad, "%sa", u1);
-	cs[0] = bad;
-	crmpubsub_broadcast_to_contacts(c, CRMPUBSUB_INTERACTION_UPDATED, i1,
-	    cs, 1);
-	bad[35] = '\0';
-	crmpubsub_broadcast_to_contacts(c, CRMPUBSUB_INTERACTION_UPDATED, i1,
-	    cs, 1);
-	snprintf(bad, sizeof bad, "%s", u1);
-	bad[8] = '0';
-	bad[9] = '-';
-	crmpubsub_broadcast_to_contacts(c, CRMPUBSUB_INTERACTION_UPDATED, i1,
-	    cs, 1);
-	snprintf(bad, sizeof bad, "%s", u1);
-	bad[0] = 'g';
-	crmpubsub_broadcast_to_contacts(c, CRMPUBSUB_INTERACTION_UPDATED, bad,
-	    NULL, 0);
+	/* Invalid ones are rejected, never sent: a contact UUID one
+	 * character too long, one too short, a dash misplaced; a non-hex
+	 * digit in the interaction's. */
+	for (k = 0; k < sizeof bad_contacts / sizeof bad_contacts[0]; k++)
+		crmpubsub_broadcast_to_contacts(c,
+		    CRMPUBSUB_INTERACTION_UPDATED, i1, &bad_contacts[k], 1);
+	crmpubsub_broadcast_to_contacts(c, CRMPUBSUB_INTERACTION_UPDATED,
+	    "g190a5b2-7c1e-7a01-8f00-0000000000ab", NULL, 0);
 	cs[0] = u1;
 	cs[1] = NULL;
 	cs[2] = u2;

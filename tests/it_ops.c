@@ -600,8 +600,27 @@ START_TEST(test_subscribe_topics_dedup)
 }
 END_TEST
 
+#define T1	TOPIC_OF("0190a5b2-7c1e-7a01-8f00-000000000001")	/* h_topic(1) */
+
 START_TEST(test_subscribe_errors)
 {
+	static const struct error_case shape_cases[] = {
+		{ "{\"op\":\"subscribe\"}", "bad_request", "subscribe" },
+		{ "{\"op\":\"subscribe\",\"topics\":[]}", "bad_request",
+		  "subscribe" },
+		{ "{\"op\":\"subscribe\",\"topic\":5}", "bad_request", "subscribe" },
+		{ "{\"op\":\"subscribe\",\"topic\":null}", "bad_request",
+		  "subscribe" },
+		{ "{\"op\":\"subscribe\",\"topics\":\"" T1 "\"}", "bad_request",
+		  "subscribe" },
+		{ "{\"op\":\"subscribe\",\"topics\":[\"" T1 "\",7]}",
+		  "bad_request", "subscribe" },
+		{ "{\"op\":\"subscribe\",\"topic\":\"" T1 "\",\"topics\":[\"" T1
+		  "\"]}", "bad_request", "subscribe" },
+		/* One bad topic among good ones: nothing is subscribed. */
+		{ "{\"op\":\"subscribe\",\"topics\":[\"" T1 "\","
+		  "\"crm:contact:x:interactions\"]}", "bad_topic", "subscribe" },
+	};
 	static const char *const bad_topics[] = {
 		"",
 		"crm:contact:xyz:interactions",
@@ -634,26 +653,8 @@ START_TEST(test_subscribe_errors)
 		expect_error(c, line, "bad_topic", "subscribe");
 	}
 	h_topic(1, t1);
-	expect_error(c, "{\"op\":\"subscribe\"}", "bad_request", "subscribe");
-	expect_error(c, "{\"op\":\"subscribe\",\"topics\":[]}", "bad_request",
-	    "subscribe");
-	expect_error(c, "{\"op\":\"subscribe\",\"topic\":5}", "bad_request",
-	    "subscribe");
-	expect_error(c, "{\"op\":\"subscribe\",\"topic\":null}", "bad_request",
-	    "subscribe");
-	snprintf(line, sizeof line, "{\"op\":\"subscribe\",\"topics\":\"%s\"}", t1);
-	expect_error(c, line, "bad_request", "subscribe");
-	snprintf(line, sizeof line, "{\"op\":\"subscribe\",\"topics\":[\"%s\",7]}",
-	    t1);
-	expect_error(c, line, "bad_request", "subscribe");
-	snprintf(line, sizeof line,
-	    "{\"op\":\"subscribe\",\"topic\":\"%s\",\"topics\":[\"%s\"]}", t1, t1);
-	expect_error(c, line, "bad_request", "subscribe");
-	/* One bad topic among good ones: nothing is subscribed. */
-	snprintf(line, sizeof line,
-	    "{\"op\":\"subscribe\",\"topics\":[\"%s\",\"crm:contact:x:interactions\"]}",
-	    t1);
-	expect_error(c, line, "bad_topic", "subscribe");
+	ck_assert_str_eq(t1, T1);
+	expect_errors(c, shape_cases, sizeof shape_cases / sizeof shape_cases[0]);
 	ck_assert_int_eq(h_stat_or_fail(c, "subscriptions"), 0);
 	ck_assert_int_eq(h_stat_or_fail(c, "topics"), 0);
 	h_close(c);
@@ -998,110 +999,94 @@ START_TEST(test_clients_op)
 }
 END_TEST
 
+#define U1	"0190a5b2-7c1e-7a01-8f00-000000000001"	/* h_uuid(1) */
+#define BTC	"{\"op\":\"broadcast_to_contacts\","
+#define BI	"{\"op\":\"broadcast_interaction\","
+#define EV	"\"event\":\"interaction_created\","
+
 START_TEST(test_broadcast_errors)
 {
+	static const struct error_case cases[] = {
+		/* bad_event */
+		{ BTC "\"interaction_uuid\":\"" U1 "\",\"contact_uuids\":[]}",
+		  "bad_event", "broadcast_to_contacts" },
+		{ BTC "\"event\":null,\"interaction_uuid\":\"" U1 "\","
+		  "\"contact_uuids\":[]}", "bad_event", "broadcast_to_contacts" },
+		{ BTC "\"event\":3,\"interaction_uuid\":\"" U1 "\","
+		  "\"contact_uuids\":[]}", "bad_event", "broadcast_to_contacts" },
+		{ BI "\"event\":\"interaction_archived\",\"interaction\":"
+		  "{\"uuid\":\"" U1 "\"}}", "bad_event", "broadcast_interaction" },
+		{ BI "\"event\":\"INTERACTION_CREATED\",\"interaction\":"
+		  "{\"uuid\":\"" U1 "\"}}", "bad_event", "broadcast_interaction" },
+		/* bad_uuid */
+		{ BTC EV "\"contact_uuids\":[]}", "bad_uuid",
+		  "broadcast_to_contacts" },
+		{ BTC EV "\"interaction_uuid\":null,\"contact_uuids\":[]}",
+		  "bad_uuid", "broadcast_to_contacts" },
+		{ BTC EV "\"interaction_uuid\":\"nope\",\"contact_uuids\":[]}",
+		  "bad_uuid", "broadcast_to_contacts" },
+		{ BTC EV "\"interaction_uuid\":17,\"contact_uuids\":[]}",
+		  "bad_uuid", "broadcast_to_contacts" },
+		{ BTC EV "\"interaction_uuid\":\"" U1 "\",\"contact_uuids\":[5]}",
+		  "bad_uuid", "broadcast_to_contacts" },
+		{ BTC EV "\"interaction_uuid\":\"" U1 "\",\"contact_uuids\":"
+		  "[\"" U1 "-\"]}", "bad_uuid", "broadcast_to_contacts" },
+		{ BI EV "\"interaction\":{}}", "bad_uuid", "broadcast_interaction" },
+		{ BI EV "\"interaction\":{\"uuid\":null}}", "bad_uuid",
+		  "broadcast_interaction" },
+		{ BI EV "\"interaction\":{\"uuid\":\"" U1 "\",\"contact_uuid\":"
+		  "\"x\"}}", "bad_uuid", "broadcast_interaction" },
+		{ BI EV "\"interaction\":{\"uuid\":\"" U1 "\",\"parties\":"
+		  "[{\"contact_uuid\":12}]}}", "bad_uuid", "broadcast_interaction" },
+		/* bad_request: shapes */
+		{ BI "\"event\":\"interaction_created\"}", "bad_request",
+		  "broadcast_interaction" },
+		{ BI EV "\"interaction\":[]}", "bad_request",
+		  "broadcast_interaction" },
+		{ BI EV "\"interaction\":\"" U1 "\"}", "bad_request",
+		  "broadcast_interaction" },
+		{ BTC EV "\"interaction_uuid\":\"" U1 "\"}", "bad_request",
+		  "broadcast_to_contacts" },
+		{ BTC EV "\"interaction_uuid\":\"" U1 "\",\"contact_uuids\":"
+		  "\"" U1 "\"}", "bad_request", "broadcast_to_contacts" },
+	};
 	struct h_conn *c;
-	char u[37], line[1024];
+	char u[37];
 
 	h_test_up(NULL);
 	c = h_test_conn();
 	h_uuid(1, u);
-	/* bad_event */
-	snprintf(line, sizeof line, "{\"op\":\"broadcast_to_contacts\","
-	    "\"interaction_uuid\":\"%s\",\"contact_uuids\":[]}", u);
-	expect_error(c, line, "bad_event", "broadcast_to_contacts");
-	snprintf(line, sizeof line, "{\"op\":\"broadcast_to_contacts\",\"event\":"
-	    "null,\"interaction_uuid\":\"%s\",\"contact_uuids\":[]}", u);
-	expect_error(c, line, "bad_event", "broadcast_to_contacts");
-	snprintf(line, sizeof line, "{\"op\":\"broadcast_to_contacts\",\"event\":"
-	    "3,\"interaction_uuid\":\"%s\",\"contact_uuids\":[]}", u);
-	expect_error(c, line, "bad_event", "broadcast_to_contacts");
-	snprintf(line, sizeof line, "{\"op\":\"broadcast_interaction\",\"event\":"
-	    "\"interaction_archived\",\"interaction\":{\"uuid\":\"%s\"}}", u);
-	expect_error(c, line, "bad_event", "broadcast_interaction");
-	snprintf(line, sizeof line, "{\"op\":\"broadcast_interaction\",\"event\":"
-	    "\"INTERACTION_CREATED\",\"interaction\":{\"uuid\":\"%s\"}}", u);
-	expect_error(c, line, "bad_event", "broadcast_interaction");
-	/* bad_uuid */
-	expect_error(c, "{\"op\":\"broadcast_to_contacts\",\"event\":"
-	    "\"interaction_created\",\"contact_uuids\":[]}", "bad_uuid",
-	    "broadcast_to_contacts");
-	expect_error(c, "{\"op\":\"broadcast_to_contacts\",\"event\":"
-	    "\"interaction_created\",\"interaction_uuid\":null,"
-	    "\"contact_uuids\":[]}", "bad_uuid", "broadcast_to_contacts");
-	expect_error(c, "{\"op\":\"broadcast_to_contacts\",\"event\":"
-	    "\"interaction_created\",\"interaction_uuid\":\"nope\","
-	    "\"contact_uuids\":[]}", "bad_uuid", "broadcast_to_contacts");
-	expect_error(c, "{\"op\":\"broadcast_to_contacts\",\"event\":"
-	    "\"interaction_created\",\"interaction_uuid\":17,"
-	    "\"contact_uuids\":[]}", "bad_uuid", "broadcast_to_contacts");
-	snprintf(line, sizeof line, "{\"op\":\"broadcast_to_contacts\",\"event\":"
-	    "\"interaction_created\",\"interaction_uuid\":\"%s\","
-	    "\"contact_uuids\":[5]}", u);
-	expect_error(c, line, "bad_uuid", "broadcast_to_contacts");
-	snprintf(line, sizeof line, "{\"op\":\"broadcast_to_contacts\",\"event\":"
-	    "\"interaction_created\",\"interaction_uuid\":\"%s\","
-	    "\"contact_uuids\":[\"%s-\"]}", u, u);
-	expect_error(c, line, "bad_uuid", "broadcast_to_contacts");
-	expect_error(c, "{\"op\":\"broadcast_interaction\",\"event\":"
-	    "\"interaction_created\",\"interaction\":{}}", "bad_uuid",
-	    "broadcast_interaction");
-	expect_error(c, "{\"op\":\"broadcast_interaction\",\"event\":"
-	    "\"interaction_created\",\"interaction\":{\"uuid\":null}}", "bad_uuid",
-	    "broadcast_interaction");
-	snprintf(line, sizeof line, "{\"op\":\"broadcast_interaction\",\"event\":"
-	    "\"interaction_created\",\"interaction\":{\"uuid\":\"%s\","
-	    "\"contact_uuid\":\"x\"}}", u);
-	expect_error(c, line, "bad_uuid", "broadcast_interaction");
-	snprintf(line, sizeof line, "{\"op\":\"broadcast_interaction\",\"event\":"
-	    "\"interaction_created\",\"interaction\":{\"uuid\":\"%s\","
-	    "\"parties\":[{\"contact_uuid\":12}]}}", u);
-	expect_error(c, line, "bad_uuid", "broadcast_interaction");
-	/* bad_request: shapes */
-	expect_error(c, "{\"op\":\"broadcast_interaction\",\"event\":"
-	    "\"interaction_created\"}", "bad_request", "broadcast_interaction");
-	expect_error(c, "{\"op\":\"broadcast_interaction\",\"event\":"
-	    "\"interaction_created\",\"interaction\":[]}", "bad_request",
-	    "broadcast_interaction");
-	snprintf(line, sizeof line, "{\"op\":\"broadcast_interaction\",\"event\":"
-	    "\"interaction_created\",\"interaction\":\"%s\"}", u);
-	expect_error(c, line, "bad_request", "broadcast_interaction");
-	snprintf(line, sizeof line, "{\"op\":\"broadcast_to_contacts\",\"event\":"
-	    "\"interaction_created\",\"interaction_uuid\":\"%s\"}", u);
-	expect_error(c, line, "bad_request", "broadcast_to_contacts");
-	snprintf(line, sizeof line, "{\"op\":\"broadcast_to_contacts\",\"event\":"
-	    "\"interaction_created\",\"interaction_uuid\":\"%s\","
-	    "\"contact_uuids\":\"%s\"}", u, u);
-	expect_error(c, line, "bad_request", "broadcast_to_contacts");
+	ck_assert_str_eq(u, U1);
+	expect_errors(c, cases, sizeof cases / sizeof cases[0]);
 	ck_assert_int_eq(h_stat_or_fail(c, "broadcasts"), 0);
 	h_close(c);
 }
 END_TEST
 
+#define U2	"0190a5b2-7c1e-7a01-8f00-000000000002"	/* h_uuid(2) */
+#define U3	"0190a5b2-7c1e-7a01-8f00-000000000003"	/* h_uuid(3) */
+
+/* max_contacts counts entries as sent, in both broadcast forms. */
 START_TEST(test_too_many_broadcast)
 {
 	static const char *const args[] = { "--max-contacts", "2", NULL };
+	static const struct error_case cases[] = {
+		{ BTC EV "\"interaction_uuid\":\"" U1 "\",\"contact_uuids\":"
+		  "[\"" U1 "\",\"" U2 "\",\"" U3 "\"]}", "too_many",
+		  "broadcast_to_contacts" },
+		{ BI EV "\"interaction\":{\"uuid\":\"" U1 "\",\"contact_uuid\":"
+		  "null,\"parties\":[{\"contact_uuid\":\"" U2 "\"},"
+		  "{\"contact_uuid\":\"" U3 "\"}]}}", "too_many",
+		  "broadcast_interaction" },
+	};
 	struct h_conn *c;
-	char u[3][37], line[1024];
 	json_t *r;
 
 	h_test_up(args);
 	c = h_test_conn();
-	h_uuid(1, u[0]);
-	h_uuid(2, u[1]);
-	h_uuid(3, u[2]);
-	snprintf(line, sizeof line, "{\"op\":\"broadcast_to_contacts\",\"event\":"
-	    "\"interaction_created\",\"interaction_uuid\":\"%s\","
-	    "\"contact_uuids\":[\"%s\",\"%s\",\"%s\"]}", u[0], u[0], u[1], u[2]);
-	expect_error(c, line, "too_many", "broadcast_to_contacts");
-	snprintf(line, sizeof line, "{\"op\":\"broadcast_interaction\",\"event\":"
-	    "\"interaction_created\",\"interaction\":{\"uuid\":\"%s\","
-	    "\"contact_uuid\":null,\"parties\":[{\"contact_uuid\":\"%s\"},"
-	    "{\"contact_uuid\":\"%s\"}]}}", u[0], u[1], u[2]);
-	expect_error(c, line, "too_many", "broadcast_interaction");
-	r = ok(c, "{\"op\":\"broadcast_to_contacts\",\"event\":"
-	    "\"interaction_created\",\"interaction_uuid\":\"%s\","
-	    "\"contact_uuids\":[\"%s\",\"%s\"]}", u[0], u[1], u[2]);
+	expect_errors(c, cases, sizeof cases / sizeof cases[0]);
+	r = ok(c, BTC EV "\"interaction_uuid\":\"" U1 "\",\"contact_uuids\":"
+	    "[\"" U2 "\",\"" U3 "\"]}");
 	ck_assert_int_eq(h_int(r, "topics"), 2);
 	json_decref(r);
 	h_close(c);
