@@ -10,6 +10,7 @@
 
 #include "crmpubsubd.h"
 #include "jscan.h"
+#include "names.h"
 
 static struct jscan_tok	toks[JSCAN_MAX_TOKENS];
 static struct jscan	js = JSCAN_ON(toks);
@@ -19,14 +20,15 @@ int
 fastpath_scan(const char *line, size_t len, struct fast_request *r)
 {
 	const struct jscan_tok	*t;
-	int			 op, id;
+	int			 op, id, i;
 
 	if (jscan_parse(&js, line, len) == -1 || js.tok[0].type != JS_OBJECT)
 		return -1;
 	if ((op = jscan_get(&js, 0, "op")) < 0 || js.tok[op].type != JS_STRING ||
-	    proto_op_parse(line + js.tok[op].start, js.tok[op].len,
-	    &r->op) == -1)
+	    (i = names_find(proto_op_names, OP_COUNT, line + js.tok[op].start,
+	    js.tok[op].len)) == -1)
 		return -1;
+	r->op = (enum proto_op)i;
 	if ((id = jscan_get(&js, 0, "id")) == -2)
 		return -1;
 	r->has_id = id >= 0;

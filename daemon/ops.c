@@ -13,6 +13,7 @@
 #include "crmpubsubd.h"
 #include "involved.h"
 #include "jscan.h"
+#include "names.h"
 #include "reply.h"
 #include "request.h"
 
@@ -197,7 +198,7 @@ ops_dispatch(struct conn *c, const char *line, size_t len)
 	struct proto_fail	 f;
 	char			 text[sizeof jerr.text];
 	size_t			 mark;
-	int			 failed;
+	int			 failed, i;
 
 	stats.requests++;
 	if (conn_check_reply_budget(c))
@@ -238,10 +239,12 @@ ops_dispatch(struct conn *c, const char *line, size_t len)
 		    "op is missing" : "op must be a string");
 		goto fail;
 	}
-	if (proto_op_parse(opname, json_string_length(op), &opcode) == -1) {
+	if ((i = names_find(proto_op_names, OP_COUNT, opname,
+	    json_string_length(op))) == -1) {
 		proto_failf(&f, PERR_UNKNOWN_OP, "unknown op");
 		goto fail;
 	}
+	opcode = (enum proto_op)i;
 	if (!ops_allowed(c, &ops[opcode])) {
 		proto_failf(&f, PERR_FORBIDDEN,
 		    "uid %ld gid %ld may not broadcast", (long)c->uid,
@@ -450,10 +453,10 @@ op_unsubscribe(struct conn *c, const json_t *req, struct buf *b,
 	return 0;
 }
 
-/* broadcast_interaction: to the interaction's involved contacts. */
+/* A broadcast: its event, the contacts collect reads, then the fan-out. */
 static int
-op_broadcast_interaction(struct conn *c, const json_t *req, struct buf *b,
-    struct proto_fail *f)
+op_broadcast(const json_t *req, struct buf *b, struct proto_fail *f,
+    int (*collect)(const json_t *, uint8_t[16], struct proto_fail *))
 {
 	enum crm_event	e;
 	uint8_t		iu[16];
@@ -461,11 +464,35 @@ op_broadcast_interaction(struct conn *c, const json_t *req, struct buf *b,
 	if (get_event(req, &e, f) == -1)
 		return -1;
 	uuid_list_clear(&involved);
-	if (involved_from_interaction(json_object_get(req, "interaction"),
-	    cfg->max_contacts, iu, &involved, f) == -1)
+	if (collect(req, iu, f) == -1)
 		return -1;
 	broadcast_run(e, iu, &involved, b);
 	return 0;
+}
+
+/* broadcast_interaction's contacts: the interaction's involved ones. */
+static int
+collect_interaction(const json_t *req, uint8_t iu[16], struct proto_fail *f)
+{
+	return involved_from_interaction(json_object_get(req, "interaction"),
+	    cfg->max_contacts, iu, &involved, f);
+}
+
+/* broadcast_to_contacts' contacts: the ones the request names. */
+static int
+collect_contacts(const json_t *req, uint8_t iu[16], struct proto_fail *f)
+{
+	return involved_from_contacts(json_object_get(req, "interaction_uuid"),
+	    json_object_get(req, "contact_uuids"), cfg->max_contacts, iu,
+	    &involved, f);
+}
+
+/* broadcast_interaction: to the interaction's involved contacts. */
+static int
+op_broadcast_interaction(struct conn *c, const json_t *req, struct buf *b,
+    struct proto_fail *f)
+{
+	return op_broadcast(req, b, f, collect_interaction);
 }
 
 /* broadcast_to_contacts: to the contacts the request names. */
@@ -473,28 +500,7 @@ static int
 op_broadcast_to_contacts(struct conn *c, const json_t *req, struct buf *b,
     struct proto_fail *f)
 {
-	const json_t	*list = json_object_get(req, "contact_uuids");
-	enum crm_event	 e;
-	uint8_t		 iu[16];
-
-	if (get_event(req, &e, f) == -1)
-		return -1;
-	if (!json_is_array(list))
-		return proto_failf(f, PERR_BAD_REQUEST,
-		    "contact_uuids must be an array");
-	if (json_array_size(list) > cfg->max_contacts)
-		return proto_failf(f, PERR_TOO_MANY,
-		    "%zu contact_uuids exceed max_contacts (%u)",
-		    json_array_size(list), cfg->max_contacts);
-	if (involved_uuid_field(json_object_get(req, "interaction_uuid"),
-	    iu) != 1)
-		return proto_failf(f, PERR_BAD_UUID,
-		    "interaction_uuid must be a UUID");
-	uuid_list_clear(&involved);
-	if (involved_from_list(list, cfg->max_contacts, &involved, f) == -1)
-		return -1;
-	broadcast_run(e, iu, &involved, b);
-	return 0;
+	return op_broadcast(req, b, f, collect_contacts);
 }
 
 /* version: the daemon's version and build, the libraries it runs with. */

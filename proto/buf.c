@@ -77,16 +77,6 @@ buf_append_grow(struct buf *b, const void *p, size_t n)
 	return 0;
 }
 
-/* Appends one byte. */
-int
-buf_putc(struct buf *b, char c)
-{
-	if (b->cap - b->off - b->len < 1 && buf_reserve(b, 1) == -1)
-		return -1;
-	b->data[b->off + b->len++] = c;
-	return 0;
-}
-
 /* Appends a NUL-terminated string, without the NUL. */
 int
 buf_puts(struct buf *b, const char *s)
@@ -112,15 +102,6 @@ buf_truncate(struct buf *b, size_t len)
 {
 	if (len < b->len)
 		b->len = len;
-}
-
-int
-buf_clear_failed(struct buf *b)
-{
-	int	failed = b->failed;
-
-	b->failed = 0;
-	return failed;
 }
 
 /* Empties the buffer but keeps its memory. */

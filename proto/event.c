@@ -4,10 +4,10 @@
 #include "event.h"
 #include "names.h"
 
-static const char *const event_names[EVENT_COUNT] = {
-	[EVENT_INTERACTION_CREATED] = "interaction_created",
-	[EVENT_INTERACTION_UPDATED] = "interaction_updated",
-	[EVENT_INTERACTION_DELETED] = "interaction_deleted",
+static const struct wire_name event_names[EVENT_COUNT] = {
+	[EVENT_INTERACTION_CREATED] = WIRE_NAME("interaction_created"),
+	[EVENT_INTERACTION_UPDATED] = WIRE_NAME("interaction_updated"),
+	[EVENT_INTERACTION_DELETED] = WIRE_NAME("interaction_deleted"),
 };
 
 /* Looks an event up by name (len bytes). */
@@ -26,5 +26,5 @@ event_parse(const char *name, size_t len, enum crm_event *out)
 const char *
 event_name(enum crm_event e)
 {
-	return event_names[e];
+	return event_names[e].s;
 }

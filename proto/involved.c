@@ -74,6 +74,34 @@ involved_from_interaction(const json_t *interaction, size_t max,
 	return 0;
 }
 
+/* The shape of a contact_uuids list: an array of at most max entries. */
+static int
+involved_list_shape(const json_t *contact_uuids, size_t max,
+    struct proto_fail *f)
+{
+	if (!json_is_array(contact_uuids))
+		return proto_failf(f, PERR_BAD_REQUEST,
+		    "contact_uuids must be an array");
+	if (json_array_size(contact_uuids) > max)
+		return proto_failf(f, PERR_TOO_MANY,
+		    "%zu contact_uuids exceed max_contacts (%zu)",
+		    json_array_size(contact_uuids), max);
+	return 0;
+}
+
+int
+involved_from_contacts(const json_t *interaction_uuid,
+    const json_t *contact_uuids, size_t max, uint8_t iu[16],
+    struct uuid_list *out, struct proto_fail *f)
+{
+	if (involved_list_shape(contact_uuids, max, f) == -1)
+		return -1;
+	if (involved_uuid_field(interaction_uuid, iu) != 1)
+		return proto_failf(f, PERR_BAD_UUID,
+		    "interaction_uuid must be a UUID");
+	return involved_from_list(contact_uuids, max, out, f);
+}
+
 int
 involved_from_list(const json_t *contact_uuids, size_t max,
     struct uuid_list *out, struct proto_fail *f)
@@ -82,13 +110,8 @@ involved_from_list(const json_t *contact_uuids, size_t max,
 	size_t		 i;
 	int		 r;
 
-	if (!json_is_array(contact_uuids))
-		return proto_failf(f, PERR_BAD_REQUEST,
-		    "contact_uuids must be an array");
-	if (json_array_size(contact_uuids) > max)
-		return proto_failf(f, PERR_TOO_MANY,
-		    "%zu contact_uuids exceed max_contacts (%zu)",
-		    json_array_size(contact_uuids), max);
+	if (involved_list_shape(contact_uuids, max, f) == -1)
+		return -1;
 	json_array_foreach(contact_uuids, i, v) {
 		if ((r = involved_add(v, out, f)) != 0)
 			return r == 1 ? proto_failf(f, PERR_BAD_UUID,

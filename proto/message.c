@@ -12,6 +12,7 @@
 
 #include "jscan.h"
 #include "message.h"
+#include "names.h"
 
 /* Tokens the scanner is given: a push or a reply without lists needs
  * about twenty. */
@@ -101,86 +102,142 @@ mv_count(const struct mval *v)
 	return n;
 }
 
-/* Copies string member key of o into out (cut to fit; "" when absent). */
+/* The members of a line the reader acts on: each line's are found in one
+ * pass over its members (MK_NUM + n: the reply number n). */
+enum mkey {
+	MK_OK = 0, MK_OP, MK_ERROR, MK_MESSAGE, MK_TYPE, MK_EVENT, MK_TOPIC,
+	MK_PAYLOAD, MK_REASON, MK_DROPPED, MK_NUM
+};
+#define MK_COUNT	(MK_NUM + RN_COUNT)
+
+static const struct wire_name mkey_names[MK_NUM] = {
+	WIRE_NAME("ok"), WIRE_NAME("op"), WIRE_NAME("error"),
+	WIRE_NAME("message"), WIRE_NAME("type"), WIRE_NAME("event"),
+	WIRE_NAME("topic"), WIRE_NAME("payload"), WIRE_NAME("reason"),
+	WIRE_NAME("dropped"),
+};
+
+/* A line's members by key; absent ones are absent values. */
+struct members {
+	struct mval	v[MK_COUNT];
+};
+
+/* Files one member under its key, if the reader wants it (a repeated key
+ * keeps its last value, as jansson does). */
 static void
-mv_copy(const struct mval *o, const char *key, char *out, size_t cap)
+members_add(struct members *f, const char *k, size_t klen,
+    const struct mval *v)
 {
-	struct mval	 v = mv_get(o, key);
+	int	i = names_find(mkey_names, MK_NUM, k, klen);
+
+	if (i == -1 && (i = names_find(reply_num_names, RN_COUNT, k,
+	    klen)) != -1)
+		i += MK_NUM;
+	if (i != -1)
+		f->v[i] = *v;
+}
+
+/* Collects the members of object o. */
+static void
+members_of(const struct mval *o, struct members *f)
+{
+	const struct jscan	*js = o->js;
+	struct mval		 v = *o;
+	const char		*k;
+	json_t			*jv;
+	int			 t;
+
+	for (t = 0; t < MK_COUNT; t++) {
+		f->v[t] = *o;
+		f->v[t].t = -1;
+		f->v[t].j = NULL;
+	}
+	if (js != NULL) {
+		for (t = o->t + 1; t < js->tok[o->t].end; t = js->tok[t + 1].end) {
+			v.t = t + 1;
+			members_add(f, js->text + js->tok[t].start,
+			    js->tok[t].len, &v);
+		}
+		return;
+	}
+	json_object_foreach((json_t *)o->j, k, jv) {
+		v.j = jv;
+		members_add(f, k, strlen(k), &v);
+	}
+}
+
+/* Copies string value v into out (cut to fit; "" when not a string). */
+static void
+mv_copy(const struct mval *v, char *out, size_t cap)
+{
 	const char	*s = "";
 	size_t		 len = 0;
 
-	(void)mv_string(&v, &s, &len);
+	(void)mv_string(v, &s, &len);
 	if (len >= cap)
 		len = cap - 1;
 	memcpy(out, s, len);
 	out[len] = '\0';
 }
 
+/* The index of v's string in a name table, or -1. */
+static int
+mv_name(const struct mval *v, const struct wire_name *names, size_t n)
+{
+	const char	*s;
+	size_t		 len;
+
+	return mv_string(v, &s, &len) == 0 ? names_find(names, n, s, len) : -1;
+}
+
 /* A reply's fields. */
 static void
-message_reply(const struct mval *o, struct message *m)
+message_reply(const struct members *f, struct message *m)
 {
-	struct mval		 v = mv_get(o, "ok");
-	enum proto_op		 op;
-	enum proto_error	 code;
-	const char		*s;
-	size_t			 len, i;
+	size_t	i;
 
 	m->type = MESSAGE_REPLY;
-	m->ok = mv_true(&v);
-	v = mv_get(o, "op");
-	m->op = mv_string(&v, &s, &len) == 0 &&
-	    proto_op_parse(s, len, &op) == 0 ? (int)op : -1;
-	mv_copy(o, "error", m->error_name, sizeof m->error_name);
-	m->error = proto_error_parse(m->error_name, strlen(m->error_name),
-	    &code) == 0 ? (int)code : -1;
-	mv_copy(o, "message", m->text, sizeof m->text);
-	for (i = 0; i < RN_COUNT; i++) {
-		v = mv_get(o, reply_num_name((enum reply_num)i));
-		m->num[i] = mv_count(&v);
-	}
+	m->ok = mv_true(&f->v[MK_OK]);
+	m->op = mv_name(&f->v[MK_OP], proto_op_names, OP_COUNT);
+	mv_copy(&f->v[MK_ERROR], m->error_name, sizeof m->error_name);
+	m->error = mv_name(&f->v[MK_ERROR], proto_error_names, PERR_COUNT);
+	mv_copy(&f->v[MK_MESSAGE], m->text, sizeof m->text);
+	for (i = 0; i < RN_COUNT; i++)
+		m->num[i] = mv_count(&f->v[MK_NUM + i]);
 }
 
 /* A crm push's fields; whether all are good. */
 static int
-message_crm(const struct mval *o, struct message *m)
+message_crm(const struct members *f, struct message *m)
 {
-	struct mval	 v = mv_get(o, "event"), p = mv_get(o, "payload");
+	struct mval	 v = mv_get(&f->v[MK_PAYLOAD], "interaction_uuid");
 	const char	*s;
 	size_t		 len;
 
-	if (mv_string(&v, &s, &len) == -1 ||
+	if (mv_string(&f->v[MK_EVENT], &s, &len) == -1 ||
 	    event_parse(s, len, &m->event) == -1)
 		return 0;
-	v = mv_get(o, "topic");
-	if (mv_string(&v, &s, &len) == -1 ||
+	if (mv_string(&f->v[MK_TOPIC], &s, &len) == -1 ||
 	    topic_parse(s, len, &m->topic) == -1)
 		return 0;
-	v = mv_get(&p, "interaction_uuid");
 	return mv_string(&v, &s, &len) == 0 &&
 	    uuid_canon_parse(s, len, m->interaction) == 0;
 }
 
 /* A push's fields, by its type. */
 static void
-message_push(const struct mval *o, const char *type, size_t tlen,
+message_push(const struct members *f, const char *type, size_t tlen,
     struct message *m)
 {
-	struct mval		 v;
-	enum resync_reason	 reason;
-	const char		*s;
-	size_t			 len;
-	long long		 dropped;
+	long long	dropped;
 
 	if (tlen == 3 && memcmp(type, "crm", 3) == 0)
-		m->type = message_crm(o, m) ? MESSAGE_CRM : MESSAGE_BAD_CRM;
+		m->type = message_crm(f, m) ? MESSAGE_CRM : MESSAGE_BAD_CRM;
 	else if (tlen == 6 && memcmp(type, "resync", 6) == 0) {
 		m->type = MESSAGE_RESYNC;
-		v = mv_get(o, "reason");
-		m->reason = mv_string(&v, &s, &len) == 0 &&
-		    resync_reason_parse(s, len, &reason) == 0 ? (int)reason : -1;
-		v = mv_get(o, "dropped");
-		dropped = mv_count(&v);
+		m->reason = mv_name(&f->v[MK_REASON], resync_reason_names,
+		    RESYNC_NREASONS);
+		dropped = mv_count(&f->v[MK_DROPPED]);
 		m->dropped = dropped > 0 ? (unsigned long long)dropped : 0;
 	} else if (tlen == 8 && memcmp(type, "shutdown", 8) == 0)
 		m->type = MESSAGE_SHUTDOWN;
@@ -191,21 +248,18 @@ message_push(const struct mval *o, const char *type, size_t tlen,
 static int
 message_read(const struct mval *o, struct message *m)
 {
-	struct mval	 v;
+	struct members	 f;
 	const char	*type;
 	size_t		 tlen;
 
 	if (!mv_object(o))
 		return -1;
+	members_of(o, &f);
 	m->type = MESSAGE_OTHER;
-	v = mv_get(o, "ok");
-	if (mv_present(&v)) {
-		message_reply(o, m);
-		return 0;
-	}
-	v = mv_get(o, "type");
-	if (mv_string(&v, &type, &tlen) == 0)
-		message_push(o, type, tlen, m);
+	if (mv_present(&f.v[MK_OK]))
+		message_reply(&f, m);
+	else if (mv_string(&f.v[MK_TYPE], &type, &tlen) == 0)
+		message_push(&f, type, tlen, m);
 	return 0;
 }
 

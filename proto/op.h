@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+#include "names.h"
+
 /* The protocol version hello and version announce. */
 #define PROTO_VERSION	1
 
@@ -25,9 +27,10 @@ enum proto_op {
 	OP_COUNT
 };
 
+/* The wire names, by op (read them with names_find). */
+extern const struct wire_name proto_op_names[OP_COUNT];
+
 /* The wire name of an op. */
 const char	*proto_op_name(enum proto_op);
-/* 0 and sets *out, or -1 when name (len bytes) names no op. */
-int		 proto_op_parse(const char *name, size_t len, enum proto_op *out);
 
 #endif

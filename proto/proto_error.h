@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include "names.h"
+
 enum proto_error {
 	PERR_BAD_JSON = 0,
 	PERR_BAD_REQUEST,
@@ -24,10 +26,10 @@ struct proto_fail {
 	char			message[200];
 };
 
+/* The wire names, by code (read them with names_find). */
+extern const struct wire_name proto_error_names[PERR_COUNT];
+
 const char	*proto_error_name(enum proto_error);
-/* 0 and sets *out, or -1 when name (len bytes) is no known code. */
-int		 proto_error_parse(const char *name, size_t len,
-		     enum proto_error *out);
 /* Fills f and returns -1, so validators can "return proto_failf(...)". */
 int		 proto_failf(struct proto_fail *f, enum proto_error,
 		     const char *fmt, ...) __attribute__((format(printf, 3, 4)));

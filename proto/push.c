@@ -4,33 +4,20 @@
 
 #include <string.h>
 
-#include "names.h"
 #include "push.h"
 
 /* Appends a string constant without its NUL. */
 #define PUT(b, lit)	buf_append((b), (lit), sizeof(lit) - 1)
 
-static const char *const resync_reason_names[RESYNC_NREASONS] = {
-	[RESYNC_LAGGED] = "lagged",
-	[RESYNC_FEDERATION] = "federation",
+const struct wire_name resync_reason_names[RESYNC_NREASONS] = {
+	[RESYNC_LAGGED] = WIRE_NAME("lagged"),
+	[RESYNC_FEDERATION] = WIRE_NAME("federation"),
 };
 
 const char *
 resync_reason_name(enum resync_reason r)
 {
-	return resync_reason_names[r];
-}
-
-/* Looks a reason up by name (len bytes). */
-int
-resync_reason_parse(const char *name, size_t len, enum resync_reason *out)
-{
-	int	i = names_find(resync_reason_names, RESYNC_NREASONS, name, len);
-
-	if (i == -1)
-		return -1;
-	*out = (enum resync_reason)i;
-	return 0;
+	return resync_reason_names[r].s;
 }
 
 int

@@ -8,6 +8,7 @@
 
 #include "buf.h"
 #include "event.h"
+#include "names.h"
 #include "topic.h"
 
 /* Why a resync push was sent: the connection lagged and lost pushes, or
@@ -19,11 +20,11 @@ enum resync_reason {
 	RESYNC_NREASONS
 };
 
+/* The wire names, by reason (read them with names_find). */
+extern const struct wire_name resync_reason_names[RESYNC_NREASONS];
+
 /* The wire name of a reason. */
 const char	*resync_reason_name(enum resync_reason);
-/* 0 and sets *out, or -1 when name (len bytes) is no known reason. */
-int		 resync_reason_parse(const char *name, size_t len,
-		     enum resync_reason *out);
 
 /* {"type":"crm","event":…,"topic":…,"payload":{"interaction_uuid":…}}\n */
 int	push_crm(struct buf *, enum crm_event, const struct topic_key *,

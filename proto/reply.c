@@ -6,16 +6,16 @@
 
 #include "reply.h"
 
-static const char *const reply_num_names[RN_COUNT] = {
-	[RN_PROTOCOL] = "protocol",
-	[RN_CLIENT_ID] = "client_id",
-	[RN_MAX_LINE] = "max_line",
-	[RN_MAX_SUBSCRIPTIONS] = "max_subscriptions",
-	[RN_MAX_CONTACTS] = "max_contacts",
-	[RN_UPTIME_S] = "uptime_s",
-	[RN_SUBSCRIBED] = "subscribed",
-	[RN_TOPICS] = "topics",
-	[RN_DELIVERED] = "delivered",
+const struct wire_name reply_num_names[RN_COUNT] = {
+	[RN_PROTOCOL] = WIRE_NAME("protocol"),
+	[RN_CLIENT_ID] = WIRE_NAME("client_id"),
+	[RN_MAX_LINE] = WIRE_NAME("max_line"),
+	[RN_MAX_SUBSCRIPTIONS] = WIRE_NAME("max_subscriptions"),
+	[RN_MAX_CONTACTS] = WIRE_NAME("max_contacts"),
+	[RN_UPTIME_S] = WIRE_NAME("uptime_s"),
+	[RN_SUBSCRIBED] = WIRE_NAME("subscribed"),
+	[RN_TOPICS] = WIRE_NAME("topics"),
+	[RN_DELIVERED] = WIRE_NAME("delivered"),
 };
 
 /* Writes {"ok":<ok>,"op":<op>[,"id":<id>] */
@@ -73,13 +73,13 @@ reply_ok(struct buf *b, enum proto_op op, const struct reply_id *id,
 const char *
 reply_num_name(enum reply_num n)
 {
-	return reply_num_names[n];
+	return reply_num_names[n].s;
 }
 
 int
 reply_put_num(struct buf *b, enum reply_num n, unsigned long long v)
 {
-	if (buf_put_key(b, reply_num_names[n]) == -1)
+	if (buf_put_key(b, reply_num_names[n].s) == -1)
 		return -1;
 	return buf_put_uint(b, v);
 }

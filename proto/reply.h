@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "buf.h"
+#include "names.h"
 #include "op.h"
 #include "proto_error.h"
 #include "topic.h"
@@ -42,6 +43,9 @@ enum reply_num {
 	RN_DELIVERED,
 	RN_COUNT
 };
+
+/* Their wire names (read them with names_find). */
+extern const struct wire_name reply_num_names[RN_COUNT];
 
 const char	*reply_num_name(enum reply_num);
 /* Appends ,"<name>":v */

@@ -107,44 +107,52 @@ request_event(struct buf *b, enum crm_event e)
 	return 0;
 }
 
-/* Appends prefix, then the UUID text s quoted and lowercase (null for
- * NULL when nullable); -1 when s is not a UUID. Out of memory shows in b's
- * failed mark. */
+/* Appends prefix (plen bytes), then the UUID text s quoted and lowercase
+ * (null for NULL when nullable); -1 when s is not a UUID. Out of memory
+ * shows in b's failed mark. */
 static int
-request_uuid(struct buf *b, const char *prefix, const char *s, int nullable)
+request_uuid(struct buf *b, const char *prefix, size_t plen, const char *s,
+    int nullable)
 {
+	size_t	need = plen + UUID_TEXT_LEN + 2;
 	char	*p;
 
-	buf_puts(b, prefix);
+	if (b->cap - b->off - b->len < need && buf_reserve(b, need) == -1)
+		return 0;
+	buf_append(b, prefix, plen);
 	if (s == NULL) {
 		PUT(b, "null");
 		return nullable ? 0 : -1;
 	}
-	if (buf_reserve(b, UUID_TEXT_LEN + 2) == -1)
-		return 0;
 	p = b->data + b->off + b->len;
 	p[0] = '"';
-	if (uuid_canon_copy(s, strnlen(s, UUID_TEXT_LEN + 1), p + 1) == -1)
+	/* Writes its NUL where the closing quote goes. */
+	if (uuid_canon_copy(s, p + 1) == -1)
 		return -1;
 	p[UUID_TEXT_LEN + 1] = '"';
 	b->len += UUID_TEXT_LEN + 2;
 	return 0;
 }
 
+/* request_uuid after a string constant. */
+#define REQUEST_UUID(b, lit, s, nullable) \
+	request_uuid((b), (lit), sizeof(lit) - 1, (s), (nullable))
+
 int
 request_broadcast_interaction(struct buf *b, enum crm_event e,
     const struct request_interaction *it, const char **why)
 {
-	size_t	mark = buf_len(b), i;
+	static const char	party[] = ",{\"contact_uuid\":";
+	size_t			mark = buf_len(b), i;
 
 	*why = NULL;
 	request_open(b, OP_BROADCAST_INTERACTION);
 	if (request_event(b, e) == -1)
 		*why = "unknown event";
-	else if (request_uuid(b, ",\"interaction\":{\"uuid\":", it->uuid,
+	else if (REQUEST_UUID(b, ",\"interaction\":{\"uuid\":", it->uuid,
 	    0) == -1)
 		*why = "interaction uuid is not a UUID";
-	else if (request_uuid(b, ",\"contact_uuid\":", it->contact_uuid,
+	else if (REQUEST_UUID(b, ",\"contact_uuid\":", it->contact_uuid,
 	    1) == -1)
 		*why = "interaction contact_uuid is not a UUID";
 	else if (it->parties_loaded && it->n_parties > 0 &&
@@ -153,9 +161,9 @@ request_broadcast_interaction(struct buf *b, enum crm_event e,
 	else if (it->parties_loaded) {
 		PUT(b, ",\"parties\":[");
 		for (i = 0; i < it->n_parties && *why == NULL; i++) {
-			if (request_uuid(b, i > 0 ? ",{\"contact_uuid\":" :
-			    "{\"contact_uuid\":", it->party_contact_uuids[i],
-			    1) == -1)
+			if (request_uuid(b, party + (i == 0),
+			    sizeof party - 1 - (i == 0),
+			    it->party_contact_uuids[i], 1) == -1)
 				*why = "a party contact_uuid is not a UUID";
 			buf_putc(b, '}');
 		}
@@ -176,7 +184,7 @@ request_broadcast_to_contacts(struct buf *b, enum crm_event e,
 	request_open(b, OP_BROADCAST_TO_CONTACTS);
 	if (request_event(b, e) == -1)
 		*why = "unknown event";
-	else if (request_uuid(b, ",\"interaction_uuid\":", interaction_uuid,
+	else if (REQUEST_UUID(b, ",\"interaction_uuid\":", interaction_uuid,
 	    0) == -1)
 		*why = "interaction_uuid is not a UUID";
 	else if (n > 0 && contact_uuids == NULL)
@@ -184,8 +192,7 @@ request_broadcast_to_contacts(struct buf *b, enum crm_event e,
 	else {
 		PUT(b, ",\"contact_uuids\":[");
 		for (i = 0; i < n && *why == NULL; i++)
-			if (request_uuid(b, i > 0 ? "," : "", contact_uuids[i],
-			    1) == -1)
+			if (request_uuid(b, ",", i > 0, contact_uuids[i], 1) == -1)
 				*why = "a contact uuid is not a UUID";
 		buf_putc(b, ']');
 	}

@@ -59,29 +59,36 @@ uuid_canon_parse(const char *s, size_t len, uint8_t out[16])
 	return 0;
 }
 
-/* Checks 36 bytes of UUID text (the rule of uuid_canon_parse) and writes
- * them in canonical lowercase: a request builder's check and copy in one
- * pass, without the round trip through binary. */
-int
-uuid_canon_copy(const char *s, size_t len, char out[UUID_TEXT_LEN])
-{
-	static const char	 lower[] = "0123456789abcdef";
-	const unsigned char	*u = (const unsigned char *)s;
-	size_t			 i;
+/* Each hex digit's lowercase form; 0 for any other byte. */
+static const char hexlower[256] = {
+	['0'] = '0', ['1'] = '1', ['2'] = '2', ['3'] = '3', ['4'] = '4',
+	['5'] = '5', ['6'] = '6', ['7'] = '7', ['8'] = '8', ['9'] = '9',
+	['a'] = 'a', ['b'] = 'b', ['c'] = 'c', ['d'] = 'd', ['e'] = 'e',
+	['f'] = 'f', ['A'] = 'a', ['B'] = 'b', ['C'] = 'c', ['D'] = 'd',
+	['E'] = 'e', ['F'] = 'f',
+};
 
-	if (len != UUID_TEXT_LEN)
-		return -1;
-	for (i = 0; i < UUID_TEXT_LEN; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (u[i] != '-')
+/* Checks a UUID string by the rule of uuid_canon_parse and writes it
+ * lowercase, a byte at a time: a publisher's every call copies a few, and
+ * a round trip through binary would cost twice this. The walk stops at the
+ * first byte that is no digit or dash, a NUL included, so it never reads
+ * past the end of a short string. */
+int
+uuid_canon_copy(const char *s, char out[UUID_TEXT_LEN + 1])
+{
+	static const uint8_t	 group_end[] = { 8, 13, 18, 23, 36 };
+	const unsigned char	*u = (const unsigned char *)s;
+	size_t			 i = 0, g;
+
+	for (g = 0; g < sizeof group_end; g++, i++) {
+		for (; i < group_end[g]; i++)
+			if ((out[i] = hexlower[u[i]]) == 0)
 				return -1;
-			out[i] = '-';
-		} else if (hexdig[u[i]] > 15)
+		if (i < UUID_TEXT_LEN && (out[i] = (char)u[i]) != '-')
 			return -1;
-		else
-			out[i] = lower[hexdig[u[i]]];
 	}
-	return 0;
+	out[UUID_TEXT_LEN] = '\0';
+	return u[UUID_TEXT_LEN] == '\0' ? 0 : -1;
 }
 
 /* Each byte's two lowercase hex digits. */

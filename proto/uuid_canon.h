@@ -11,9 +11,10 @@
 
 /* Parses s (len bytes, not necessarily NUL-terminated); 0 or -1. */
 int	uuid_canon_parse(const char *s, size_t len, uint8_t out[16]);
-/* Checks s (len bytes) as uuid_canon_parse does and writes its 36
- * characters lowercase into out (no NUL); 0 or -1. */
-int	uuid_canon_copy(const char *s, size_t len, char out[UUID_TEXT_LEN]);
+/* Checks the string s as uuid_canon_parse checks 36 bytes (nothing may
+ * follow them) and writes its characters lowercase and a NUL into out; 0
+ * or -1. */
+int	uuid_canon_copy(const char *s, char out[UUID_TEXT_LEN + 1]);
 /* Writes 36 lowercase chars plus NUL into out. */
 void	uuid_canon_format(const uint8_t in[16], char out[UUID_TEXT_LEN + 1]);
 

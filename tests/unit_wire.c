@@ -77,44 +77,55 @@ key_n(unsigned n)
  * names are looked up whole (no prefix, no longer word, no NUL inside). */
 START_TEST(test_names_round_trip)
 {
-	enum proto_op		op;
-	enum proto_error	code;
-	enum resync_reason	reason;
-	enum crm_event		ev;
-	const char		*n;
-	int			i;
+	static const struct {
+		const struct wire_name	*names;
+		size_t			 n;
+	} vocabularies[] = {
+		{ proto_op_names, OP_COUNT },
+		{ proto_error_names, PERR_COUNT },
+		{ resync_reason_names, RESYNC_NREASONS },
+		{ reply_num_names, RN_COUNT },
+	};
+	enum crm_event	 ev;
+	const char	*n;
+	size_t		 v, i;
 
-	for (i = 0; i < OP_COUNT; i++) {
-		n = proto_op_name((enum proto_op)i);
-		ck_assert_ptr_nonnull(n);
-		ck_assert_int_eq(proto_op_parse(n, strlen(n), &op), 0);
-		ck_assert_int_eq(op, i);
-		ck_assert_int_eq(proto_op_parse(n, strlen(n) - 1, &op), -1);
+	for (v = 0; v < sizeof vocabularies / sizeof vocabularies[0]; v++) {
+		for (i = 0; i < vocabularies[v].n; i++) {
+			n = vocabularies[v].names[i].s;
+			ck_assert_ptr_nonnull(n);
+			ck_assert_uint_eq(strlen(n), vocabularies[v].names[i].len);
+			ck_assert_int_eq(names_find(vocabularies[v].names,
+			    vocabularies[v].n, n, strlen(n)), (int)i);
+			ck_assert_int_eq(names_find(vocabularies[v].names,
+			    vocabularies[v].n, n, strlen(n) - 1), -1);
+		}
 	}
-	for (i = 0; i < PERR_COUNT; i++) {
-		n = proto_error_name((enum proto_error)i);
-		ck_assert_int_eq(proto_error_parse(n, strlen(n), &code), 0);
-		ck_assert_int_eq(code, i);
-	}
-	for (i = 0; i < RESYNC_NREASONS; i++) {
-		n = resync_reason_name((enum resync_reason)i);
-		ck_assert_int_eq(resync_reason_parse(n, strlen(n), &reason), 0);
-		ck_assert_int_eq(reason, i);
+	for (i = 0; i < OP_COUNT; i++)
+		ck_assert_str_eq(proto_op_name((enum proto_op)i),
+		    proto_op_names[i].s);
+	for (i = 0; i < EVENT_COUNT; i++) {
+		n = event_name((enum crm_event)i);
+		ck_assert_int_eq(event_parse(n, strlen(n), &ev), 0);
+		ck_assert_int_eq(ev, (int)i);
 	}
 	ck_assert_str_eq(resync_reason_name(RESYNC_LAGGED), "lagged");
 	ck_assert_str_eq(resync_reason_name(RESYNC_FEDERATION), "federation");
-	ck_assert_int_eq(proto_op_parse("pingg", 5, &op), -1);
-	ck_assert_int_eq(proto_op_parse("ping\0", 5, &op), -1);
-	ck_assert_int_eq(proto_op_parse("", 0, &op), -1);
-	ck_assert_int_eq(proto_error_parse("too_many ", 9, &code), -1);
-	ck_assert_int_eq(resync_reason_parse("Lagged", 6, &reason), -1);
+	ck_assert_int_eq(names_find(proto_op_names, OP_COUNT, "pingg", 5), -1);
+	ck_assert_int_eq(names_find(proto_op_names, OP_COUNT, "ping\0", 5), -1);
+	ck_assert_int_eq(names_find(proto_op_names, OP_COUNT, "", 0), -1);
+	ck_assert_int_eq(names_find(proto_error_names, PERR_COUNT,
+	    "too_many ", 9), -1);
+	ck_assert_int_eq(names_find(resync_reason_names, RESYNC_NREASONS,
+	    "Lagged", 6), -1);
 	ck_assert_int_eq(event_parse("interaction_create", 18, &ev), -1);
 }
 END_TEST
 
 START_TEST(test_names_find)
 {
-	static const char *const t[] = { "a", "ab", "abc" };
+	static const struct wire_name t[] = { WIRE_NAME("a"), WIRE_NAME("ab"),
+	    WIRE_NAME("abc") };
 
 	ck_assert_int_eq(names_find(t, 3, "ab", 2), 1);
 	ck_assert_int_eq(names_find(t, 3, "abc", 3), 2);
@@ -126,8 +137,9 @@ END_TEST
 
 /* ---- UUID text copy and stack buffers -------------------------------------- */
 
-/* uuid_canon_copy accepts exactly what uuid_canon_parse accepts and writes
- * what uuid_canon_format writes of the parsed value. */
+/* uuid_canon_copy accepts exactly the strings of 36 bytes that
+ * uuid_canon_parse accepts and writes what uuid_canon_format writes of the
+ * parsed value. */
 START_TEST(test_uuid_copy_agrees_with_parse)
 {
 	static const char *const cases[] = {
@@ -140,26 +152,26 @@ START_TEST(test_uuid_copy_agrees_with_parse)
 		"0190a5b27c1e-7a01-8f00-0000000000001",
 		"{0190a5b2-7c1e-7a01-8f00-00000000001}",
 		"0190a5b2-7c1e-7a01-8f00-00000000000\x80",
+		"0190a5b2-7c1e-7a01-8f00-000000000001-",
 		"",
 	};
 	uint8_t	u[16];
-	char	out[UUID_TEXT_LEN], want[UUID_TEXT_LEN + 1];
-	size_t	i, len;
+	char	out[UUID_TEXT_LEN + 1], want[UUID_TEXT_LEN + 1];
+	size_t	i;
 	int	parsed;
 
 	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		len = strlen(cases[i]);
-		parsed = uuid_canon_parse(cases[i], len, u);
-		ck_assert_msg(uuid_canon_copy(cases[i], len, out) == parsed,
+		parsed = uuid_canon_parse(cases[i], strlen(cases[i]), u);
+		ck_assert_msg(uuid_canon_copy(cases[i], out) == parsed,
 		    "%s: copy and parse disagree", cases[i]);
 		if (parsed == 0) {
 			uuid_canon_format(u, want);
-			ck_assert_int_eq(memcmp(out, want, UUID_TEXT_LEN), 0);
+			ck_assert_str_eq(out, want);
 		}
 	}
-	/* A NUL inside the 36 bytes is no hex digit. */
-	ck_assert_int_eq(uuid_canon_copy("0190a5b2-7c1e-7a01-8f00-00000000\0" "001",
-	    UUID_TEXT_LEN, out), -1);
+	/* A NUL inside the 36 bytes ends the string: too short. */
+	ck_assert_int_eq(uuid_canon_copy("0190a5b2-7c1e-7a01-8f00-00000000\0"
+	    "001", out), -1);
 }
 END_TEST
 
