@@ -89,8 +89,9 @@ int		db_query(const char *sql, db_result_cb *, void *arg);
 int		db_ntuples(void *res);
 /* Field text; NULL for SQL NULL. */
 const char	*db_value(void *res, int row, int col);
-/* The database's name, for messages. */
-const char	*db_name(void);
+/* A failed statement's error as the log says it, with a hint where the
+ * SQLSTATE tells the cause (schema missing, permission denied). */
+const char	*db_explain(const char *error, const char *sqlstate);
 void		db_shutdown(void);
 
 /* ---- link.c: the crmpubsubd connection ---------------------------------- */

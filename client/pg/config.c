@@ -210,7 +210,7 @@ config_build(const char *file, const char *const *keys,
     const char *const *values, size_t n, char **cause)
 {
 	struct config	*c;
-	char		*err = NULL;
+	char		*err = NULL, name[64];
 	size_t		 i;
 
 	if ((c = calloc(1, sizeof *c)) == NULL)
@@ -223,7 +223,11 @@ config_build(const char *file, const char *const *keys,
 		goto fail;
 	for (i = 0; i < n; i++) {
 		if (config_set(c, keys[i], values[i], &err) == -1) {
-			if (asprintf(cause, "--%s", err ? err : "error") == -1)
+			/* The key is known (getopt matched it): the value is
+			 * bad, said with the option as it was typed. */
+			option_name(keys[i], name, sizeof name);
+			if (asprintf(cause, "--%s: bad value '%s'", name,
+			    values[i]) == -1)
 				*cause = NULL;
 			free(err);
 			goto fail;

@@ -19,7 +19,9 @@
  * lock) go to another bridge. Rounds last milliseconds. */
 #define DB_SETUP_SQL \
 	"LISTEN " BRIDGE_CHANNEL "; " \
-	"SET idle_in_transaction_session_timeout = '60s'"
+	"SET idle_in_transaction_session_timeout = '60s'; " \
+	"SELECT 1 FROM crmpubsub.outbox LIMIT 0; " \
+	"DELETE FROM crmpubsub.outbox WHERE false"
 
 enum db_state { DB_DOWN, DB_CONNECTING, DB_SETUP, DB_READY };
 
@@ -58,8 +60,9 @@ db_message(const char *msg)
 	    "unknown error", line, sizeof line);
 }
 
-/* A conninfo parse error with every quoted fragment replaced by "...":
- * libpq quotes pieces of the string, which may be a password. */
+/* A conninfo parse error with every quoted fragment longer than one
+ * character replaced by "...": libpq quotes pieces of the string, which
+ * may be a password. */
 static char *
 db_redact(const char *msg)
 {
@@ -70,11 +73,33 @@ db_redact(const char *msg)
 	for (p = strchr(out, '"'); p != NULL; p = strchr(p, '"')) {
 		if ((q = strchr(p + 1, '"')) == NULL)
 			break;
-		memmove(p + 4, q, strlen(q) + 1);
-		memcpy(p + 1, "...", 3);
-		p += 5;
+		if (q - p > 2) {
+			memmove(p + 4, q, strlen(q) + 1);
+			memcpy(p + 1, "...", 3);
+			q = p + 4;
+		}
+		p = q + 1;
 	}
 	return out;
+}
+
+const char *
+db_explain(const char *error, const char *sqlstate)
+{
+	static char	why[600];
+
+	if (sqlstate != NULL && (strcmp(sqlstate, "42P01") == 0 ||
+	    strcmp(sqlstate, "3F000") == 0))
+		snprintf(why, sizeof why, "database \"%s\" has no "
+		    "crmpubsub.outbox (%s): run crmpubsub.sql there",
+		    db_conn != NULL ? PQdb(db_conn) : "?", error);
+	else if (sqlstate != NULL && strcmp(sqlstate, "42501") == 0)
+		snprintf(why, sizeof why, "%s: grant the bridge's role USAGE on "
+		    "schema crmpubsub and SELECT, DELETE on crmpubsub.outbox",
+		    error);
+	else
+		snprintf(why, sizeof why, "%s", error);
+	return why;
 }
 
 int
@@ -243,17 +268,21 @@ db_connect_step(evutil_socket_t fd, short what, void *arg)
 static void
 db_setup_done(void *res, const char *error, const char *sqlstate, void *arg)
 {
+	const char	*version;
+
 	if (error != NULL) {
-		db_lost(error);
+		db_lost(db_explain(error, sqlstate));
 		return;
 	}
 	evtimer_del(db_deadline_ev);
 	db_state = DB_READY;
 	retry_succeeded(&db_retry);
+	version = PQparameterStatus(db_conn, "server_version");
 	log_info("postgres: connected to database \"%s\" as \"%s\" on %s "
-	    "port %s (PostgreSQL %s), listening on \"%s\"", PQdb(db_conn),
+	    "port %s (PostgreSQL %.*s), listening on \"%s\"", PQdb(db_conn),
 	    PQuser(db_conn), PQhost(db_conn), PQport(db_conn),
-	    PQparameterStatus(db_conn, "server_version"), BRIDGE_CHANNEL);
+	    version ? (int)strcspn(version, " ") : 1, version ? version : "?",
+	    BRIDGE_CHANNEL);
 	drain_kick();
 }
 
@@ -380,12 +409,6 @@ const char *
 db_value(void *res, int row, int col)
 {
 	return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
-}
-
-const char *
-db_name(void)
-{
-	return db_conn != NULL ? PQdb(db_conn) : "?";
 }
 
 void

@@ -2,7 +2,7 @@
 /* One round of draining the outbox, in one database transaction:
  *
  *   BEGIN; take the advisory lock; read up to batch + 1 rows in
- *   (txid, interaction, id) order        -- nothing if another bridge holds it
+ *   (txid, interaction, id) order    -- no rows while another bridge holds it
  *   send one broadcast_to_contacts per group (per max_contacts contacts)
  *   every reply ok:  DELETE the rows read; COMMIT
  *   anything else:   ROLLBACK, so the rows stay for the next round
@@ -22,13 +22,18 @@
 #include "bridge.h"
 #include "buf.h"
 
-/* The advisory lock that lets one bridge drain at a time: "crmp" "ubsb". */
-#define DRAIN_LOCK	"1668443504, 1969386338"
+/* The advisory lock that lets one bridge drain at a time: "crmp" "ubsb".
+ * It is taken in a statement of its own and remembered in a transaction-
+ * local setting: the SELECT after it then reads with a snapshot taken once
+ * the lock was held, so it cannot see rows another bridge deleted in the
+ * round that held the lock before. */
 #define DRAIN_READ_SQL \
 	"BEGIN; " \
+	"SELECT set_config('crmpubsub.draining', " \
+	"pg_try_advisory_xact_lock(1668443504, 1969386338)::text, true); " \
 	"SELECT id, txid, interaction_uuid, contact_uuid, change " \
 	"FROM crmpubsub.outbox " \
-	"WHERE (SELECT pg_try_advisory_xact_lock(" DRAIN_LOCK ")) " \
+	"WHERE current_setting('crmpubsub.draining') = 'true' " \
 	"ORDER BY txid, interaction_uuid, id LIMIT "
 
 enum drain_state {
@@ -124,24 +129,6 @@ drain_db_lost(void)
 		drain_state = DRAIN_IDLE;
 }
 
-/* A failing statement as the log line says it. */
-static const char *
-drain_sql_error(const char *error, const char *sqlstate)
-{
-	if (sqlstate != NULL && (strcmp(sqlstate, "42P01") == 0 ||
-	    strcmp(sqlstate, "3F000") == 0))
-		snprintf(drain_why_buf, sizeof drain_why_buf,
-		    "database \"%s\" has no crmpubsub.outbox (%s): run "
-		    "crmpubsub.sql there", db_name(), error);
-	else if (sqlstate != NULL && strcmp(sqlstate, "42501") == 0)
-		snprintf(drain_why_buf, sizeof drain_why_buf,
-		    "%s: grant the bridge's role USAGE on schema crmpubsub "
-		    "and SELECT, DELETE on crmpubsub.outbox", error);
-	else
-		snprintf(drain_why_buf, sizeof drain_why_buf, "%s", error);
-	return drain_why_buf;
-}
-
 /* Reads one row of the result; -1 when a value is malformed. */
 static int
 drain_parse_row(void *res, int i, struct outbox_row *r)
@@ -170,26 +157,31 @@ drain_parse_row(void *res, int i, struct outbox_row *r)
 static void
 drain_reply(json_t *reply, void *arg)
 {
-	const char	*code;
+	const char	*code, *msg;
 
 	if ((uintptr_t)arg != drain_round || drain_state != DRAIN_SENDING)
 		return;
 	if (reply == NULL) {
-		drain_fail(NULL);	/* the link says why, and retries */
+		drain_fail(NULL);	/* the link says why, and kicks again */
 		return;
 	}
 	if (!json_is_true(json_object_get(reply, "ok"))) {
 		code = json_string_value(json_object_get(reply, "error"));
+		msg = json_string_value(json_object_get(reply, "message"));
 		if (code != NULL && strcmp(code, "too_many") == 0 &&
-		    drain_chunk > 1)
+		    drain_chunk > 1) {
+			/* The daemon's max_contacts is lower than ours: the
+			 * same rows go again at once, in smaller pieces. */
 			drain_chunk /= 2;
+			log_warnx("crmpubsubd refused a broadcast: too_many; "
+			    "sending at most %u contacts per broadcast (set "
+			    "max_contacts to the daemon's)", drain_chunk);
+			drain_fail(NULL);
+			return;
+		}
 		snprintf(drain_why_buf, sizeof drain_why_buf,
-		    "crmpubsubd refused a broadcast: %s: %s%s",
-		    code != NULL ? code : "?",
-		    json_string_value(json_object_get(reply, "message")) ?
-		    json_string_value(json_object_get(reply, "message")) : "",
-		    code != NULL && strcmp(code, "too_many") == 0 ?
-		    " (sending fewer contacts per broadcast)" : "");
+		    "crmpubsubd refused a broadcast: %s: %s",
+		    code != NULL ? code : "?", msg != NULL ? msg : "");
 		drain_fail(drain_why_buf);
 		return;
 	}
@@ -263,7 +255,7 @@ drain_read_done(void *res, const char *error, const char *sqlstate,
 	if ((uintptr_t)arg != drain_round)
 		return;
 	if (error != NULL) {
-		drain_fail(drain_sql_error(error, sqlstate));
+		drain_fail(db_explain(error, sqlstate));
 		return;
 	}
 	n = (size_t)db_ntuples(res);
@@ -305,7 +297,7 @@ drain_commit_done(void *res, const char *error, const char *sqlstate,
 	if ((uintptr_t)arg != drain_round)
 		return;
 	if (error != NULL) {
-		drain_fail(drain_sql_error(error, sqlstate));
+		drain_fail(db_explain(error, sqlstate));
 		return;
 	}
 	if (retry_succeeded(&drain_retry))
@@ -318,8 +310,9 @@ drain_commit_done(void *res, const char *error, const char *sqlstate,
 		event_active(drain_next_ev, 0, 0);
 }
 
-/* Ends a round that failed: ROLLBACK, then wait (why NULL: the link went;
- * its own retry says why and kicks the next round). */
+/* Ends a round that failed: ROLLBACK, then wait with back-off and say why;
+ * with why NULL the next round may start at once (the link went and says
+ * so itself, or the round is to be sent again in smaller pieces). */
 static void
 drain_fail(const char *why)
 {
@@ -341,8 +334,7 @@ drain_rollback_done(void *res, const char *error, const char *sqlstate,
 		return;
 	if (drain_why == NULL) {
 		drain_state = DRAIN_IDLE;
-		if (drain_again)
-			event_active(drain_next_ev, 0, 0);
+		event_active(drain_next_ev, 0, 0);
 		return;
 	}
 	drain_state = DRAIN_WAITING;
