@@ -60,7 +60,7 @@ static char			 drain_why_buf[600];
 static struct buf		 drain_sql;
 static struct event		*drain_next_ev;	/* the next round, from the loop */
 static struct event		*drain_wait_ev;	/* the back-off after a failure */
-static struct retry		 drain_retry = { .what = "postgres" };
+static struct retry		 drain_retry = { .what = "outbox" };
 
 static void	drain_read_done(void *, const char *, const char *, void *);
 static void	drain_commit_done(void *, const char *, const char *, void *);
@@ -301,7 +301,7 @@ drain_commit_done(void *res, const char *error, const char *sqlstate,
 		return;
 	}
 	if (retry_succeeded(&drain_retry))
-		log_info("postgres: the outbox is drained again");
+		log_info("outbox: draining again");
 	if (drain_nrows > 0)
 		log_debug("round: %zu rows, %zu broadcasts%s", drain_used,
 		    drain_sent, drain_more ? ", more to read" : "");

@@ -159,6 +159,7 @@ main(int argc, char **argv)
 	if (cfg == NULL) {
 		fprintf(stderr, BRIDGE_NAME ": %s\n", cause ? cause :
 		    "bad configuration");
+		free(cause);
 		return 2;
 	}
 	log_init(cfg->verbose);
@@ -169,6 +170,9 @@ main(int argc, char **argv)
 		fprintf(stderr, BRIDGE_NAME ": %s\n", cause ? cause :
 		    "bad dsn");
 		free(cause);
+		event_base_free(base);
+		libevent_global_shutdown();
+		config_free(cfg);
 		return 2;
 	}
 	every.tv_sec = (time_t)cfg->poll_interval;

@@ -10,6 +10,16 @@ PG_TESTS   = $(patsubst tests/pg/%.c,$(O)/tests/pg/%,$(wildcard tests/pg/pg_*.c)
 PG_HAVE   := $(shell $(PKG_CONFIG) --exists libpq 2>/dev/null && echo yes)
 # Debian's PostgreSQL 15 server programs, which the suites start.
 PG_BINDIR ?= /usr/lib/postgresql/15/bin
+PG_NEED    = $(PG_BRIDGE) $(PG_BINDIR)/initdb $(PG_BINDIR)/postgres \
+             $(PG_BINDIR)/psql
+# check-pg-asan runs the suites that drive the bridge hardest once more,
+# with the bridge built under ASan + UBSan: a report makes it exit non-zero,
+# which fails the test that stops it.
+PG_ASAN_BRIDGE = build/asan/client/pg/crmpubsub-pg
+PG_ASAN_TESTS  = $(filter %/pg_semantics %/pg_faults,$(PG_TESTS))
+PG_ASAN_ENV    = CRMPUBSUB_PG=$(CURDIR)/$(PG_ASAN_BRIDGE) \
+  ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 ifeq ($(PG_HAVE),yes)
 PG_CFLAGS := $(shell $(PKG_CONFIG) --cflags libpq)
@@ -33,14 +43,50 @@ $(O)/tests/pg/pg_%: tests/pg/pg_%.c $(O)/tests/pg/pgtest.o \
 	  $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(PG_LIBS) $(JANSSON) \
 	  $(LIBUUID) $(CHECKLIBS) -pthread
 check-pg: $(PG_TESTS) $(PG_BRIDGE) $(DAEMON)
+check-pg-asan: $(PG_TESTS) $(DAEMON)
+	@$(MAKE) --no-print-directory O=build/asan SANITIZE=1 $(PG_ASAN_BRIDGE)
 else
-check-pg:
+check-pg check-pg-asan:
 endif
-	@tests/suite.sh pg --timeout 900 --need "$(PG_BRIDGE) \
-	  $(PG_BINDIR)/initdb $(PG_BINDIR)/postgres $(PG_BINDIR)/psql" -- \
-	  env PG_BINDIR=$(PG_BINDIR) sh -c \
-	  'CHECK_SUMMARY=$$SUITE_COUNTS exec tests/run.sh $(O) $(PG_TESTS)'
+	@tests/suite.sh $@ --timeout 900 --need "$(PG_NEED)" -- \
+	  env PG_BINDIR=$(PG_BINDIR) $(if $(findstring asan,$@),$(PG_ASAN_ENV)) \
+	  sh -c 'CHECK_SUMMARY=$$SUITE_COUNTS exec tests/run.sh $(O) \
+	  $(if $(findstring asan,$@),$(PG_ASAN_TESTS),$(PG_TESTS))'
 
-MODULE_CHECKS += check-pg
+MODULE_CHECKS += check-pg check-pg-asan
 MODULE_CLEAN += $(PG_BRIDGE) $(PG_TESTS)
-.PHONY: check-pg
+.PHONY: check-pg check-pg-asan
+
+# --- install: the bridge, its SQL, unit, example config and manual ---------
+PG_SHAREDIR ?= $(PREFIX)/share/crmpubsub
+PG_CONF      = $(DESTDIR)$(SYSCONFDIR)/crmpubsub/crmpubsub-pg.conf
+
+install-pg: $(PG_BRIDGE)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(PG_SHAREDIR) \
+	  $(DESTDIR)$(UNITDIR) $(DESTDIR)$(MANDIR)/man8 \
+	  $(DESTDIR)$(SYSCONFDIR)/crmpubsub
+	install -m 0755 $(PG_BRIDGE) $(DESTDIR)$(SBINDIR)/crmpubsub-pg
+	install -m 0644 client/pg/crmpubsub.sql client/pg/uninstall.sql \
+	  $(DESTDIR)$(PG_SHAREDIR)/
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	  systemd/crmpubsub-pg.service > $(DESTDIR)$(UNITDIR)/crmpubsub-pg.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/crmpubsub-pg.service
+	install -m 0644 docs/crmpubsub-pg.8 $(DESTDIR)$(MANDIR)/man8/crmpubsub-pg.8
+	test -e $(PG_CONF) || install -m 0644 systemd/crmpubsub-pg.conf $(PG_CONF)
+
+# The config file is the administrator's: it goes only while it is still the
+# unmodified example.
+uninstall-pg:
+	rm -f $(DESTDIR)$(SBINDIR)/crmpubsub-pg \
+	  $(DESTDIR)$(PG_SHAREDIR)/crmpubsub.sql \
+	  $(DESTDIR)$(PG_SHAREDIR)/uninstall.sql \
+	  $(DESTDIR)$(UNITDIR)/crmpubsub-pg.service \
+	  $(DESTDIR)$(MANDIR)/man8/crmpubsub-pg.8
+	rmdir $(DESTDIR)$(PG_SHAREDIR) 2>/dev/null || true
+	if cmp -s systemd/crmpubsub-pg.conf $(PG_CONF); then rm -f $(PG_CONF); fi
+
+ifeq ($(PG_HAVE),yes)
+MODULE_INSTALL += install-pg
+MODULE_UNINSTALL += uninstall-pg
+endif
+.PHONY: install-pg uninstall-pg

@@ -4,12 +4,19 @@
  * uninstall.sql removes every trigger, function and the schema, also twice;
  * psql variables and crmpubsub.attach() put the triggers on one's own
  * tables (then pushes come from those), and a column of the wrong type is
- * refused with a message naming it. */
+ * refused with a message naming it. `make install` puts the bridge, its SQL,
+ * unit and manual where docs/postgres.md says, and the unit passes
+ * systemd-analyze. */
+
+#include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <check.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pgtest.h"
 
@@ -157,6 +164,101 @@ START_TEST(wrong_columns_are_refused)
 }
 END_TEST
 
+/* Runs a shell command (formatted); its exit status, its output in out. */
+static int
+sh(char *out, size_t cap, const char *fmt, ...)
+{
+	char	*cmd, *full;
+	va_list	 ap;
+	FILE	*p;
+	size_t	 n = 0;
+	int	 status;
+
+	va_start(ap, fmt);
+	ck_assert_int_ne(vasprintf(&cmd, fmt, ap), -1);
+	va_end(ap);
+	ck_assert_int_ne(asprintf(&full, "(%s) 2>&1", cmd), -1);
+	ck_assert_ptr_nonnull(p = popen(full, "r"));
+	while (n + 1 < cap && fgets(out + n, (int)(cap - n), p) != NULL)
+		n += strlen(out + n);
+	out[n] = '\0';
+	status = pclose(p);
+	free(cmd);
+	free(full);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+START_TEST(make_install_and_uninstall)
+{
+	static const struct { const char *path; mode_t mode; } files[] = {
+		{ "/usr/sbin/crmpubsub-pg", 0755 },
+		{ "/usr/share/crmpubsub/crmpubsub.sql", 0644 },
+		{ "/usr/share/crmpubsub/uninstall.sql", 0644 },
+		{ "/usr/lib/systemd/system/crmpubsub-pg.service", 0644 },
+		{ "/usr/share/man/man8/crmpubsub-pg.8", 0644 },
+		{ "/etc/crmpubsub/crmpubsub-pg.conf", 0644 },
+	};
+	const char	*top = getenv("CRMPUBSUB_TOP"), *build;
+	char		 d[] = "/tmp/crmpubsub-pginst.XXXXXX", out[16384];
+	char		 path[512];
+	struct stat	 st;
+	size_t		 i;
+	double		 exposure = 99;
+	char		*p;
+
+	build = getenv("CRMPUBSUB_BUILD");
+	ck_assert_ptr_nonnull(top);
+	ck_assert_ptr_nonnull(mkdtemp(d));
+	ck_assert_msg(sh(out, sizeof out, "make -C %s --no-print-directory -o all "
+	    "install DESTDIR=%s PREFIX=/usr O=%s", top, d, build ? build : ".")
+	    == 0, "make install: %s", out);
+	for (i = 0; i < sizeof files / sizeof files[0]; i++) {
+		snprintf(path, sizeof path, "%s%s", d, files[i].path);
+		ck_assert_msg(stat(path, &st) == 0 && (st.st_mode & 07777) ==
+		    files[i].mode, "%s missing or mode %o", files[i].path,
+		    st.st_mode & 07777);
+	}
+	ck_assert_int_eq(sh(out, sizeof out, "grep '^ExecStart=' %s/usr/lib/"
+	    "systemd/system/crmpubsub-pg.service", d), 0);
+	ck_assert_str_eq(out, "ExecStart=/usr/sbin/crmpubsub-pg -c "
+	    "/etc/crmpubsub/crmpubsub-pg.conf\n");
+	ck_assert_msg(sh(out, sizeof out, "mandoc -T lint -W warning %s/usr/"
+	    "share/man/man8/crmpubsub-pg.8", d) == 0 && out[0] == '\0',
+	    "mandoc: %s", out);
+	/* The example config is accepted as shipped, every line uncommented. */
+	ck_assert_msg(sh(out, sizeof out, "sed -n 's/^#\\([a-z_]* = .\\)/\\1/p' "
+	    "%s/etc/crmpubsub/crmpubsub-pg.conf > %s/all.conf && "
+	    "%s/usr/sbin/crmpubsub-pg -c %s/all.conf --dsn x=", d, d, d, d) == 2
+	    && strstr(out, "invalid connection option \"x\"") != NULL,
+	    "example config: %s", out);
+
+	if (access("/usr/bin/systemd-analyze", X_OK) == 0) {
+		/* What systemd-analyze --root needs from the host. */
+		ck_assert_int_eq(sh(out, sizeof out, "mkdir -p %s/usr/bin && "
+		    "ln -s usr/bin %s/bin && for t in /usr/lib/systemd/system/"
+		    "*.target; do cp -n \"$t\" %s/usr/lib/systemd/system/; done",
+		    d, d, d), 0);
+		ck_assert_msg(sh(out, sizeof out, "MANPATH=%s/usr/share/man "
+		    "systemd-analyze verify --root=%s crmpubsub-pg.service", d, d)
+		    == 0 && out[0] == '\0', "verify: %s", out);
+		sh(out, sizeof out, "systemd-analyze security --offline=yes "
+		    "--root=%s crmpubsub-pg.service | grep 'Overall exposure'", d);
+		if ((p = strchr(out, ':')) != NULL)
+			exposure = strtod(p + 1, NULL);
+		ck_assert_msg(exposure <= 2.0, "exposure: %s", out);
+		sh(out, sizeof out, "rm -rf %s/bin %s/usr/bin %s/usr/lib/systemd/"
+		    "system/*.target %s/all.conf", d, d, d, d);
+	}
+
+	ck_assert_msg(sh(out, sizeof out, "make -C %s --no-print-directory -o all "
+	    "uninstall DESTDIR=%s PREFIX=/usr O=%s >/dev/null && cd %s && "
+	    "find . ! -type d",
+	    top, d, build ? build : ".", d) == 0 && out[0] == '\0',
+	    "left after uninstall: %s", out);
+	sh(out, sizeof out, "rm -rf %s", d);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -171,6 +273,7 @@ main(void)
 	tcase_add_test(tc, uninstall_removes_everything);
 	tcase_add_test(tc, attach_to_own_tables);
 	tcase_add_test(tc, wrong_columns_are_refused);
+	tcase_add_test(tc, make_install_and_uninstall);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
