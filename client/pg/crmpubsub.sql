@@ -109,8 +109,11 @@ RETURNS void LANGUAGE plpgsql AS $fn$
 DECLARE
     -- Shared by both functions: look the interaction's unchanged contacts
     -- up when this transaction has recorded nothing for it yet, and ring
-    -- the doorbell once per transaction (the setting is transaction-local,
-    -- so a rolled-back savepoint undoes it together with its NOTIFY).
+    -- the doorbell once per transaction. The mark is the transaction-local
+    -- setting crmpubsub.doorbell = 'rung', so a rolled-back savepoint undoes
+    -- it together with its NOTIFY; any other non-empty value set for the
+    -- database or role ('off') keeps the doorbell silent, leaving the
+    -- bridge to its polls.
     lookup text := $body$
         IF NOT EXISTS (SELECT 1 FROM crmpubsub.outbox o
                         WHERE o.txid = tx AND o.interaction_uuid = %2$s) THEN
@@ -123,9 +126,9 @@ DECLARE
         END IF;
     $body$;
     doorbell text := $body$
-        IF current_setting('crmpubsub.rang', true) IS DISTINCT FROM 'y' THEN
+        IF coalesce(current_setting('crmpubsub.doorbell', true), '') = '' THEN
             PERFORM pg_notify('crmpubsub', 'outbox');
-            PERFORM set_config('crmpubsub.rang', 'y', true);
+            PERFORM set_config('crmpubsub.doorbell', 'rung', true);
         END IF;
         RETURN NULL;
     $body$;

@@ -190,6 +190,24 @@ START_TEST(doorbell_after_rolled_back_savepoint)
 }
 END_TEST
 
+/* crmpubsub.doorbell = off (here for the session; for a database or role
+ * with ALTER ... SET) keeps NOTIFY silent: only a poll finds the row, and
+ * this bridge polls every 60 s. The next write that rings brings it along. */
+START_TEST(doorbell_can_be_silenced)
+{
+	struct pgt_pushes	w = { 0 };
+
+	pgt_exec(db, "SET crmpubsub.doorbell = off");
+	add_interaction(1, 1);
+	ck_assert_msg(h_silent(sub, 1000), "a push came without the doorbell");
+	pgt_exec(db, "RESET crmpubsub.doorbell");
+	add_interaction(2, 2);
+	want(&w, "interaction_created", 1, 1, NONE);
+	want(&w, "interaction_created", 2, 2, NONE);
+	expect(&w);
+}
+END_TEST
+
 START_TEST(create_with_parties_is_one_created)
 {
 	struct pgt_pushes	w = { 0 };
@@ -419,6 +437,7 @@ semantics_suite(void)
 	tcase_add_test(tc, rollback_broadcasts_nothing);
 	tcase_add_test(tc, savepoint_rolled_back);
 	tcase_add_test(tc, doorbell_after_rolled_back_savepoint);
+	tcase_add_test(tc, doorbell_can_be_silenced);
 	tcase_add_test(tc, create_with_parties_is_one_created);
 	tcase_add_test(tc, update_replacing_parties_reaches_old_and_new);
 	tcase_add_test(tc, plain_update_reaches_subject_and_parties);
