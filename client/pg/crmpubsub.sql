@@ -180,20 +180,16 @@ BEGIN
     EXECUTE src;
 
     -- Parties: the old row (update, delete) and the new row (insert,
-    -- update), each after the lookup for its interaction.
+    -- update), each after the lookup for its interaction; @ROW@ stands for
+    -- OLD or NEW.
+    src := format(lookup, i_tbl, format('@ROW@.%I', party_interaction),
+                  interaction_key, subject, p_tbl, party_interaction,
+                  party_contact)
+        || format(record, format('@ROW@.%I', party_interaction),
+                  format('@ROW@.%I', party_contact), '''P''');
     src := format(head, crmpubsub.trigger_function(parties))
-        || 'IF TG_OP <> ''INSERT'' THEN'
-        || format(lookup, i_tbl, format('OLD.%I', party_interaction),
-                  interaction_key, subject, p_tbl, party_interaction,
-                  party_contact)
-        || format(record, format('OLD.%I', party_interaction),
-                  format('OLD.%I', party_contact), '''P''')
-        || 'END IF; IF TG_OP <> ''DELETE'' THEN'
-        || format(lookup, i_tbl, format('NEW.%I', party_interaction),
-                  interaction_key, subject, p_tbl, party_interaction,
-                  party_contact)
-        || format(record, format('NEW.%I', party_interaction),
-                  format('NEW.%I', party_contact), '''P''')
+        || 'IF TG_OP <> ''INSERT'' THEN' || replace(src, '@ROW@', 'OLD')
+        || 'END IF; IF TG_OP <> ''DELETE'' THEN' || replace(src, '@ROW@', 'NEW')
         || 'END IF;' || doorbell || 'END $trg$';
     EXECUTE src;
 

@@ -69,6 +69,15 @@ teardown(void)
 	h_test_down();
 }
 
+/* Receives exactly want on c, then sees the outbox empty; frees want. */
+static void
+expect_all(struct h_conn *c, struct pgt_pushes *want, int quiet_ms)
+{
+	pgt_expect(c, want, quiet_ms);
+	ck_assert_msg(pgt_outbox_drains(db, PGT_WAIT_MS), "outbox not empty");
+	pgt_pushes_free(want);
+}
+
 /* Starts b on the test's database and daemon, polling every 0.2 s, and
  * waits until it is connected to both. */
 static void
@@ -320,9 +329,7 @@ START_TEST(thousand_transactions_from_eight_sessions)
 
 	bridge_up(&bridge, h_test_daemon.sock);
 	workload(NSESSIONS, 125, 1, &want);
-	pgt_expect(sub, &want, 500);
-	ck_assert_msg(pgt_outbox_drains(db, PGT_WAIT_MS), "outbox not empty");
-	pgt_pushes_free(&want);
+	expect_all(sub, &want, 500);
 }
 END_TEST
 
@@ -415,9 +422,7 @@ START_TEST(postgres_crashed_and_restarted)
 	ck_assert_msg(pgt_log_line(&bridge, PGT_WAIT_MS, "postgres:",
 	    "retrying in", NULL) != NULL, "no reconnect logged");
 	commit_some(10, 10, &want);
-	pgt_expect(sub, &want, 300);
-	ck_assert_msg(pgt_outbox_drains(db, PGT_WAIT_MS), "outbox not empty");
-	pgt_pushes_free(&want);
+	expect_all(sub, &want, 300);
 }
 END_TEST
 
@@ -454,12 +459,10 @@ START_TEST(daemon_stopped_while_writes_continue)
 	ck_assert_int_eq(h_daemon_start(&second, NULL), 0);
 	sub2 = pgt_subscriber(second.sock, 0, 99);
 	aim(link, second.sock);
-	pgt_expect(sub2, &want, 300);
-	ck_assert_msg(pgt_outbox_drains(db, PGT_WAIT_MS), "outbox not empty");
+	expect_all(sub2, &want, 300);
 	h_close(sub2);
 	pgt_bridge_stop_clean(&bridge);
 	h_daemon_stop_clean(&second);
-	pgt_pushes_free(&want);
 }
 END_TEST
 
@@ -476,9 +479,7 @@ START_TEST(two_bridges_share_the_outbox)
 	pgt_pushes_free(&want);
 	pgt_bridge_stop_clean(&bridge);
 	workload(2, 50, 5, &want);
-	pgt_expect(sub, &want, 300);
-	ck_assert_msg(pgt_outbox_drains(db, PGT_WAIT_MS), "outbox not empty");
-	pgt_pushes_free(&want);
+	expect_all(sub, &want, 300);
 	pgt_bridge_stop_clean(&bridge2);
 }
 END_TEST
@@ -678,14 +679,7 @@ faults_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(faults_suite());
-	int	 failed;
-
 	/* One process: a test restarts PostgreSQL, and the new postmaster
 	 * must outlive the test (it dies with this process, not with it). */
-	srunner_set_fork_status(sr, CK_NOFORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return pgt_run(faults_suite(), 0);
 }

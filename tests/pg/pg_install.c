@@ -264,8 +264,6 @@ main(void)
 {
 	Suite	*s = suite_create("pg_install");
 	TCase	*tc = tcase_create("install");
-	SRunner	*sr;
-	int	 failed;
 
 	tcase_add_unchecked_fixture(tc, pgt_cluster_up, pgt_cluster_down);
 	tcase_set_timeout(tc, 120);
@@ -275,9 +273,5 @@ main(void)
 	tcase_add_test(tc, wrong_columns_are_refused);
 	tcase_add_test(tc, make_install_and_uninstall);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return pgt_run(s, 1);
 }

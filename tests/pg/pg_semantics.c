@@ -457,11 +457,5 @@ semantics_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(semantics_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return pgt_run(semantics_suite(), 1);
 }

@@ -536,24 +536,27 @@ pgt_alive(pid_t pid)
 	return state != 0 && state != 'Z';
 }
 
+/* A test UUID: prefix, then n in 12 hex digits (a few held at once). */
+static const char *
+pgt_test_uuid(const char *prefix, unsigned n)
+{
+	static _Thread_local char	buf[8][40];
+	static _Thread_local unsigned	i;
+
+	snprintf(buf[i % 8], sizeof buf[0], "%s-%012x", prefix, n);
+	return buf[i++ % 8];
+}
+
 const char *
 pgt_contact(unsigned n)
 {
-	static _Thread_local char	buf[4][40];
-	static _Thread_local unsigned	i;
-
-	snprintf(buf[i % 4], sizeof buf[0], "c0ffee00-0000-4000-8000-%012x", n);
-	return buf[i++ % 4];
+	return pgt_test_uuid("c0ffee00-0000-4000-8000", n);
 }
 
 const char *
 pgt_interaction(unsigned n)
 {
-	static _Thread_local char	buf[4][40];
-	static _Thread_local unsigned	i;
-
-	snprintf(buf[i % 4], sizeof buf[0], "1a7e0000-0000-4000-8000-%012x", n);
-	return buf[i++ % 4];
+	return pgt_test_uuid("1a7e0000-0000-4000-8000", n);
 }
 
 struct h_conn *
@@ -726,4 +729,18 @@ pgt_expect_at_least(struct pgt_pushes *got, struct pgt_pushes *want)
 		ck_assert_msg(bsearch(&want->v[i], got->v, got->n,
 		    sizeof *got->v, pgt_cmp) != NULL, "missing push:%s",
 		    pgt_diff(want, got));
+}
+
+int
+pgt_run(Suite *s, int fork)
+{
+	SRunner	*sr = srunner_create(s);
+	int	 failed;
+
+	if (!fork)
+		srunner_set_fork_status(sr, CK_NOFORK);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
 }

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 #include <stddef.h>
 
+#include <check.h>
 #include <libpq-fe.h>
 
 #include "harness.h"
@@ -113,5 +114,9 @@ void	 pgt_collect(struct h_conn *, size_t n, int timeout_ms,
 void	 pgt_expect(struct h_conn *, struct pgt_pushes *want, int quiet_ms);
 /* Asserts every expected push is among got (duplicates allowed). */
 void	 pgt_expect_at_least(struct pgt_pushes *got, struct pgt_pushes *want);
+
+/* Runs the suite (forking per test, or all in this process); the exit
+ * status for main. */
+int	 pgt_run(Suite *, int fork);
 
 #endif
