@@ -25,8 +25,6 @@ ifeq ($(PG_HAVE),yes)
 PG_CFLAGS := $(shell $(PKG_CONFIG) --cflags libpq)
 PG_LIBS   := $(shell $(PKG_CONFIG) --libs libpq)
 MODULE_ALL += $(PG_BRIDGE)
-# `all` lists MODULE_ALL before this file is read, so name the target here.
-all: $(PG_BRIDGE)
 
 $(O)/client/pg/%.o: PC_CFLAGS += $(PG_CFLAGS)
 $(PG_BRIDGE): $(PG_OBJS) $(PROTO_OBJS)
