@@ -79,7 +79,7 @@ TEST_BINS   = $(UNIT_SRCS:%.c=$(O)/%) $(IT_SRCS:%.c=$(O)/%) $(CLIENTT_SRCS:%.c=$
 .PHONY: all deps run check check-plain check-asan check-extra test-run bench fuzz soak \
         install uninstall clean
 
-all: deps-ok $(DAEMON) $(LIB_SO) $(LIB_A) $(EXAMPLES) $(MODULE_ALL)
+all: deps-ok $(DAEMON) $(LIB_SO) $(LIB_A) $(EXAMPLES)
 
 # --- dependencies -----------------------------------------------------------
 # tools/packages lists the Debian packages by group; tools/deps.sh installs
@@ -112,6 +112,8 @@ MODULE_UNINSTALL =
 MODULE_CLEAN =
 CHECK_SUMMARY = $(CURDIR)/build/check-summary
 include $(sort $(wildcard client/*/module.mk client/examples/*/module.mk tests/*/module.mk))
+# Prerequisites are expanded as a rule is read: this one follows the modules.
+all: $(MODULE_ALL)
 
 # --- build rules ------------------------------------------------------------
 $(O)/%.o: %.c
