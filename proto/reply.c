@@ -70,12 +70,6 @@ reply_ok(struct buf *b, enum proto_op op, const struct reply_id *id,
 	return reply_end(b);
 }
 
-const char *
-reply_num_name(enum reply_num n)
-{
-	return reply_num_names[n].s;
-}
-
 int
 reply_put_num(struct buf *b, enum reply_num n, unsigned long long v)
 {

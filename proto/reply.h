@@ -46,8 +46,6 @@ enum reply_num {
 
 /* Their wire names (read them with names_find). */
 extern const struct wire_name reply_num_names[RN_COUNT];
-
-const char	*reply_num_name(enum reply_num);
 /* Appends ,"<name>":v */
 int		 reply_put_num(struct buf *, enum reply_num, unsigned long long v);
 
