@@ -52,6 +52,7 @@ def _layout(title: str, body: str, script: bool = False,
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{esc(title)} · {APP_NAME}</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/static/feed.css">
 {js}</head>
 <body>

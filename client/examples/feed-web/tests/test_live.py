@@ -104,6 +104,17 @@ def test_writes_succeed_with_the_daemon_away(app_factory, daemon, how,
     assert app.hub.client.stats()["broadcasts"] == 3
 
 
+def test_a_failing_broadcast_never_fails_the_write(app, abcd, monkeypatch):
+    def broken(*args):
+        raise RuntimeError("broadcast bug")
+    monkeypatch.setattr(app.hub.client, "broadcast_interaction", broken)
+    monkeypatch.setattr(app.hub.client, "broadcast_to_contacts", broken)
+    a, b = abcd[:2]
+    iu = app.http.interaction(a, "Call", [b])		# 201 all the same
+    app.http.interaction(a, "Edited", [], method="PUT", uuid=iu)
+    app.http.json("DELETE", f"/api/interactions/{iu}", expect=200)
+
+
 def test_event_stream(app, abcd):
     a, b, _, _ = abcd
     s = app.stream(a)

@@ -44,6 +44,11 @@ function livePage(main) {
         : 'The connection to the server is down';
   }
 
+  function uuids() {
+    return [...feed.querySelectorAll('[data-interaction-uuid]')]
+      .map((item) => item.dataset.interactionUuid);
+  }
+
   // At most one fetch in flight; an event during it fetches once more after,
   // so the last fetch always starts after the last change announced.
   function refresh() {
@@ -51,7 +56,12 @@ function livePage(main) {
     inflight = fetch(`/contacts/${contact}/feed`, {cache: 'no-store'})
       .then((r) => (r.ok ? r.text() : Promise.reject(new Error(r.statusText))))
       .then((html) => {
+        const shown = new Set(uuids());
         feed.innerHTML = html;
+        feed.dataset.updatedAt = Date.now();  // when the page last changed
+        feed.querySelectorAll('[data-interaction-uuid]').forEach((item) => {
+          if (!shown.has(item.dataset.interactionUuid)) item.classList.add('new');
+        });
         const list = feed.querySelector('[data-count]');
         if (list) count.textContent = list.dataset.count;
       })
