@@ -36,7 +36,7 @@ CHROMIUM_ARGS = [
     "--disable-sync", "--disable-default-apps", "--disable-extensions",
     "--disable-background-timer-throttling",
     "--disable-backgrounding-occluded-windows",
-    "--disable-renderer-backgrounding", "--window-size=1200,820",
+    "--disable-renderer-backgrounding", "--window-size=1200,900",
 ]
 
 

@@ -18,6 +18,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 import crmtest
 from conftest import SHOTS
+from feedweb.store import utc_stamp
 
 PUSH_WITHIN = 2.0	# a write shows on the pages it concerns within this
 RESYNC_WITHIN = 5.0	# after the daemon is back, every page shows the truth
@@ -205,13 +206,13 @@ def test_6_daemon_restart_resync(browser, app, daemon):
     no_reload(browser)
 
 
-def insert(app, iu, subject, text, parties, at="2099-01-01T00:00:00.000000Z"):
-    """Writes an interaction straight into the app's database, as a
-    program other than the app would."""
+def insert(app, iu, subject, text, parties):
+    """Writes an interaction (occurred now) straight into the app's
+    database, as a program other than the app would."""
     argv = app.peer.argv
     with sqlite3.connect(argv[argv.index("--db") + 1]) as db:
         db.execute("INSERT INTO interactions VALUES (?, ?, ?, ?)",
-                   (iu, subject, text, at))
+                   (iu, subject, text, utc_stamp()))
         db.executemany("INSERT INTO interaction_parties VALUES (?, ?, ?)",
                        [(iu, cu, name) for cu, name in parties])
 
@@ -229,8 +230,7 @@ def test_7_another_writer_refreshes_the_pages(browser, app, daemon):
     daemon with the C example writer."""
     a, c = W.contacts["A"], W.contacts["C"]
     iu = crmtest.uuid_n(0xe7)
-    insert(app, iu, a, "Invoice sent (billing system)", [(c, "Alan Turing")],
-           at="2099-01-02T00:00:00.000000Z")
+    insert(app, iu, a, "Invoice sent (billing system)", [(c, "Alan Turing")])
     w = writer(daemon, "interaction_created", iu, a, c)
     assert w.returncode == 0, w.stderr
     shows(browser, "A", iu)
