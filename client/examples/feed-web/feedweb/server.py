@@ -58,7 +58,7 @@ _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 class HttpError(Exception):
-    """A 4xx answer: status, message, field (JSON routes name it)."""
+    """An error answer: status, message, field (JSON routes name it)."""
 
     def __init__(self, status: int, message: str, field=None):
         super().__init__(message)
@@ -120,6 +120,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._refuse(e, is_api)
         except (BrokenPipeError, ConnectionResetError, socket.timeout):
             self.close_connection = True
+        except Exception:	# a bug or a broken database: say so, go on
+            log.exception("%s %s", method, path)
+            self.close_connection = True
+            self._refuse(HttpError(500, "internal error (see the server's"
+                                   " log)"), is_api)
 
     def _refuse(self, e: HttpError, is_api: bool) -> None:
         """Answers a refusal; the connection closes if the body was not
@@ -137,7 +142,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._json(e.status, {"error": e.message, "field": e.field}, extra)
         else:
             titles = {400: "Bad request", 404: "Not found",
-                      405: "Method not allowed", 503: "Busy"}
+                      405: "Method not allowed", 500: "Server error",
+                      503: "Busy"}
             self._send(e.status, "text/html; charset=utf-8",
                        pages.error(e.status, titles.get(e.status, "Error"),
                                    e.message).encode(), extra)

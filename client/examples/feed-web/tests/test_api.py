@@ -5,6 +5,7 @@ escaping."""
 
 import json
 import socket
+import sqlite3
 
 import pytest
 
@@ -248,3 +249,17 @@ def test_contact_page_has_the_interface(app, people):
     for name in ("feed.js", "feed.css"):
         status, _, data = app.http.request("GET", f"/static/{name}")
         assert status == 200 and data
+
+
+def test_a_server_fault_is_a_500_and_the_server_goes_on(app, people,
+                                                      monkeypatch):
+    def broken(*args):
+        raise sqlite3.OperationalError("disk I/O error")
+    monkeypatch.setattr(app.store, "feed", broken)
+    status, h, data = app.http.request("GET", f"/contacts/{people[0]}/feed")
+    assert status == 500 and b"internal error" in data
+    monkeypatch.setattr(app.store, "add_contact", broken)
+    status, _, data = app.http.request("POST", "/api/contacts", {"name": "x"})
+    assert status == 500 and json.loads(data)["field"] is None
+    monkeypatch.undo()
+    assert app.http.contact("after the fault")
