@@ -158,6 +158,23 @@ def test_daemon_restart_is_status_then_resync(app, daemon, abcd, sig):
         s.close()
 
 
+def test_page_opened_while_the_daemon_is_away(app, daemon, abcd):
+    a = abcd[0]
+    daemon.stop()
+    assert crmtest.wait_until(lambda: not app.hub.live, 5)
+    t0 = time.monotonic()
+    s = app.stream(a)
+    try:
+        assert s.status == 200 and time.monotonic() - t0 < 3
+        assert s.wait_for("status") == {"live": False}
+        daemon.start()
+        assert s.wait_for("resync") is not None	# refetch: it was away
+        iu = app.http.interaction(a, "once it is back")
+        assert s.wait_for("crm", lambda d: d["interaction_uuid"] == iu)
+    finally:
+        s.close()
+
+
 def test_another_writer_reaches_the_page(app, daemon, abcd):
     if shutil.which("socat") is None:
         if os.environ.get("CI") == "true":
