@@ -32,7 +32,8 @@ def parse_args(argv):
     p.add_argument("--port", type=int, default=8470,
                    help="port (default 8470; 0: any free port)")
     p.add_argument("--db", default="feed.sqlite",
-                   help="SQLite file, created if missing (default feed.sqlite)")
+                   help="SQLite file, created if missing "
+                   "(default feed.sqlite)")
     p.add_argument("--socket", default=None,
                    help="crmpubsubd's socket (default: $CRMPUBSUB_SOCKET, "
                    "then the usual places)")

@@ -107,7 +107,7 @@ class Hub:
         self._thread.start()
         return self
 
-    # --- pages ------------------------------------------------------------------
+    # --- pages --------------------------------------------------------------
 
     def open_page(self, contact_uuid: str) -> Page:
         """A queue for a new page of the contact; the contact's topic is
@@ -173,7 +173,7 @@ class Hub:
                 "topics": self.client.subscriptions,
                 "client": self.client.stats()}
 
-    # --- dispatcher ---------------------------------------------------------------
+    # --- dispatcher ---------------------------------------------------------
 
     def _fan(self, event: tuple, contact_uuid: Optional[str] = None) -> None:
         """Queues event on the contact's pages (None: on every page)."""
@@ -224,7 +224,7 @@ class Hub:
         with self._lock:
             self._down = down
 
-    # --- broadcasts -------------------------------------------------------------------
+    # --- broadcasts ---------------------------------------------------------
 
     @staticmethod
     def _best_effort(what: str, send) -> None:

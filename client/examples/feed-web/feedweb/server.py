@@ -83,7 +83,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     server_version = "feed-web"
     timeout = IO_TIMEOUT
 
-    # --- dispatch ----------------------------------------------------------------
+    # --- dispatch -----------------------------------------------------------
 
     def do_GET(self):
         self._route("GET")
@@ -135,8 +135,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if unread and not self._body_read:
             self.close_connection = True	# its bytes would pose as a request
         if e.status == 405:
-            allowed = next(ms for p, ms in ROUTES
-                           if p.fullmatch(urllib.parse.urlsplit(self.path).path))
+            path = urllib.parse.urlsplit(self.path).path
+            allowed = next(ms for p, ms in ROUTES if p.fullmatch(path))
             extra["Allow"] = ", ".join(allowed)
         if is_api:
             self._json(e.status, {"error": e.message, "field": e.field}, extra)
@@ -148,7 +148,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                        pages.error(e.status, titles.get(e.status, "Error"),
                                    e.message).encode(), extra)
 
-    # --- answers -------------------------------------------------------------------
+    # --- answers ------------------------------------------------------------
 
     def _send(self, status: int, ctype: str, body: bytes,
               extra: dict = None) -> None:
@@ -178,7 +178,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                  _CONTROL_RE.sub(lambda m: f"\\x{ord(m.group()):02x}",
                                  fmt % args))
 
-    # --- request input -----------------------------------------------------------------
+    # --- request input ------------------------------------------------------
 
     def _body(self) -> dict:
         """The request's JSON object body, bounded by MAX_BODY."""
@@ -206,7 +206,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self._body_read = True
         if len(raw) != int(length):
             self.close_connection = True
-            raise HttpError(400, "body shorter than its Content-Length", "body")
+            raise HttpError(400, "body shorter than its Content-Length",
+                            "body")
         return api.parse_body(raw)
 
     def _contact(self, uuid: str):
@@ -214,7 +215,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         try:
             cu = api.uuid_value(uuid, "uuid")
         except InputError:
-            raise HttpError(400, f"not a contact UUID: {uuid}", "uuid") from None
+            raise HttpError(400, f"not a contact UUID: {uuid}",
+                            "uuid") from None
         c = self.server.app.store.contact(cu)
         if c is None:
             raise HttpError(404, f"no contact {cu}", "uuid")
@@ -227,7 +229,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             raise HttpError(400, f"not an interaction UUID: {uuid}",
                             "uuid") from None
 
-    # --- pages ---------------------------------------------------------------------------
+    # --- pages --------------------------------------------------------------
 
     def home(self):
         self._html(pages.home(self.server.app.store.contacts()))
@@ -290,7 +292,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                          .encode())
         self.wfile.flush()
 
-    # --- JSON API -----------------------------------------------------------------------
+    # --- JSON API -----------------------------------------------------------
 
     def api_contacts(self):
         self._json(200, [asdict(c) for c in self.server.app.store.contacts()])
@@ -343,9 +345,10 @@ ROUTES = [(re.compile(p), ms) for p, ms in [
     (r"/api/contacts", {"GET": Handler.api_contacts,
                         "POST": Handler.api_add_contact}),
     (r"/api/interactions", {"POST": Handler.api_add_interaction}),
-    (rf"/api/interactions/{_UUID}", {"GET": Handler.api_interaction,
-                                     "PUT": Handler.api_replace_interaction,
-                                     "DELETE": Handler.api_delete_interaction}),
+    (rf"/api/interactions/{_UUID}", {
+        "GET": Handler.api_interaction,
+        "PUT": Handler.api_replace_interaction,
+        "DELETE": Handler.api_delete_interaction}),
     (r"/api/stats", {"GET": Handler.api_stats}),
 ]]
 

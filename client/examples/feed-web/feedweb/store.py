@@ -145,7 +145,7 @@ class Store:
         finally:
             db.close()
 
-    # --- contacts ------------------------------------------------------------
+    # --- contacts -----------------------------------------------------------
 
     def contacts(self) -> list:
         """Every contact by name, with the size of its feed."""
@@ -173,7 +173,7 @@ class Store:
                        (new, name))
         return new
 
-    # --- interactions ----------------------------------------------------------
+    # --- interactions -------------------------------------------------------
 
     def feed(self, contact_uuid: str, limit: int = FEED_LIMIT) -> list:
         """The contact's interactions (subject or party), newest first."""
@@ -233,7 +233,7 @@ class Store:
                            (interaction_uuid,))
             return old
 
-    # --- helpers -----------------------------------------------------------------
+    # --- helpers ------------------------------------------------------------
 
     @staticmethod
     def _check_contacts(db, new: NewInteraction) -> list:

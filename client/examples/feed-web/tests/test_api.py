@@ -205,7 +205,8 @@ def test_no_content_length_is_a_411(app):
 
 
 def test_pages_refuse_bad_paths(app, people):
-    cases = [("/contacts/not-a-uuid", 400), (f"/contacts/{NOT_A_CONTACT}", 404),
+    cases = [("/contacts/not-a-uuid", 400),
+             (f"/contacts/{NOT_A_CONTACT}", 404),
              (f"/contacts/{NOT_A_CONTACT}/feed", 404),
              (f"/contacts/{NOT_A_CONTACT}/events", 404),
              ("/contacts/x/events", 400), ("/static/../store.py", 404),
