@@ -107,6 +107,9 @@ def test_1_open_three_contacts(browser, app):
     for who in "ABC":
         wait_page(browser, who, lambda d: d.find_element(By.ID, "live")
                   .get_attribute("data-state") == "live", "indicator live")
+        # the refetch every opening of the stream makes is done
+        wait_page(browser, who, lambda d: updated_at(d, who) > 0,
+                  "the first refetch")
         assert feed(browser, who) == []
         assert browser.find_element(By.TAG_NAME, "h1").text == names[who]
     no_reload(browser)
