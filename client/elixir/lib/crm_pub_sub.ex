@@ -27,7 +27,9 @@ defmodule CrmPubSub do
   describes), `:codec` (see `CrmPubSub.Codec`), `:client_name` (shown by the
   daemon's `clients` op), `:max_queue_bytes` (broadcasts kept while the
   daemon is away, default 1 MiB), `:max_mailbox` (broadcasts waiting for
-  the connection process, default 10 000), `:reconnect_min` and
+  the connection process before callers are paced, default 1000),
+  `:broadcast_wait` (the longest a broadcast waits for room, default 50 ms),
+  `:reconnect_min` and
   `:reconnect_max` (back-off bounds in ms, default 100 and 5000),
   `:request_timeout` (how long `subscribe/1` waits for the daemon, default
   2000 ms).
@@ -43,12 +45,18 @@ defmodule CrmPubSub do
 
   @doc false
   def child_spec(opts) do
-    %{id: __MODULE__, start: {Connection, :start_link, [opts]}, type: :worker}
+    %{id: __MODULE__, start: {__MODULE__, :start_link, [opts]}, type: :supervisor}
   end
 
-  @doc "Starts the node's connection (what the child spec does)."
-  @spec start_link(keyword()) :: GenServer.on_start()
-  def start_link(opts \\ []), do: Connection.start_link(opts)
+  @doc """
+  Starts the node's client (what the child spec does): the table of
+  subscribers and the connection process, under one supervisor.
+  """
+  @spec start_link(keyword()) :: Supervisor.on_start()
+  def start_link(opts \\ []) do
+    children = [CrmPubSub.Table, {Connection, opts}]
+    Supervisor.start_link(children, strategy: :rest_for_one, name: CrmPubSub.Supervisor)
+  end
 
   @doc "Topic for the interaction feed of a single contact (as subject or party)."
   @spec topic_contact_interactions(binary()) :: String.t()
@@ -142,11 +150,11 @@ defmodule CrmPubSub do
   end
 
   @doc """
-  Counters: `broadcasts` (reached the connection process), `acked`,
-  `failed` (the daemon refused), `dropped` (queue or mailbox full), `lost`
-  (in flight when a connection broke), `rejected` (bad arguments, never
-  sent), `pending`, `received` pushes, `resyncs`, `connects`, and the
-  current `connected`, `socket`, `topics`, `subscribers`.
+  Counters since start: `broadcasts` (valid broadcast calls) =
+  `acked` + `failed` (the daemon refused it) + `dropped` (queue or mailbox
+  full) + `lost` (in flight when a connection broke) + `pending`;
+  `rejected` (bad arguments, never sent), `received` pushes, `resyncs`,
+  `connects`; and now: `connected`, `socket`, `topics`, `subscribers`.
   """
   @spec stats() :: map()
   def stats, do: GenServer.call(__MODULE__, :stats, @call_timeout)
@@ -160,13 +168,15 @@ defmodule CrmPubSub do
     :exit, _ -> when_down
   end
 
+  # Encodes in the calling process (so the connection process only moves
+  # lines), unless the line could only be dropped.
   defp submit(build) do
     case Connection.shared() do
-      {_ref, codec, _limit} = shared ->
-        Connection.submit(shared, build.(codec))
-
       nil ->
         not_started()
+
+      {_ref, codec, _limit, _wait} = shared ->
+        if Connection.drop_now?(shared), do: :ok, else: Connection.submit(shared, build.(codec))
     end
   end
 

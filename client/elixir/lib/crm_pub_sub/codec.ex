@@ -35,10 +35,18 @@ defmodule CrmPubSub.Codec do
 
   defp usable?(_), do: false
 
-  @doc "Encodes a term of maps, lists, strings, numbers, booleans and nil."
+  @doc """
+  Encodes a term of maps, lists, strings, numbers and booleans; JSON null
+  is `null/1` of the codec.
+  """
   @spec encode!(t(), term()) :: iodata()
-  def encode!(:jiffy, term), do: :jiffy.encode(jiffy_nulls(term))
+  def encode!(:jiffy, term), do: :jiffy.encode(term)
   def encode!(mod, term), do: mod.encode!(term)
+
+  @doc "How the codec writes JSON null: jiffy writes nil as the string \"nil\"."
+  @spec null(t()) :: nil | :null
+  def null(:jiffy), do: :null
+  def null(_mod), do: nil
 
   @doc "Decodes one JSON text into maps with string keys; null is nil."
   @spec decode(t(), binary()) :: {:ok, term()} | {:error, term()}
@@ -50,10 +58,4 @@ defmodule CrmPubSub.Codec do
   end
 
   def decode(mod, text), do: mod.decode(text)
-
-  # jiffy writes JSON null for the atom :null, and nil as the string "nil".
-  defp jiffy_nulls(nil), do: :null
-  defp jiffy_nulls(map) when is_map(map), do: Map.new(map, fn {k, v} -> {k, jiffy_nulls(v)} end)
-  defp jiffy_nulls(list) when is_list(list), do: Enum.map(list, &jiffy_nulls/1)
-  defp jiffy_nulls(other), do: other
 end

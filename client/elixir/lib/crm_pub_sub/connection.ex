@@ -1,32 +1,32 @@
 defmodule CrmPubSub.Connection do
   @moduledoc false
   # The node's one connection to crmpubsubd. It owns the socket, the local
-  # subscription table and the queue of requests, and is the only process
+  # subscription table and the queue of broadcasts, and is the only process
   # that writes to or reads from the daemon.
   #
   # Invariants:
-  # - `pending` lists, in write order, the requests sent on the current
-  #   socket and not answered yet; replies arrive in that order, so the
-  #   head of `pending` is what the next reply answers.
-  # - `out` holds lines appended since the last write (newest first); it is
-  #   written when the mailbox is empty (GenServer timeout 0), when it
-  #   passes `coalesce_bytes`, and before any subscribe/unsubscribe/flush.
-  # - `queue` is only non-empty while disconnected: broadcasts waiting for
-  #   the next connection, at most `max_queue_bytes`.
-  # - `done <= added` count requests: every request made is eventually
-  #   answered, or counted lost when its connection breaks.
+  # - `pending` lists, in write order, the requests written (or appended to
+  #   `out`) on the current socket and not answered yet; replies come in
+  #   that order, so its head is what the next reply answers.
+  # - At most `max_in_flight` broadcasts are pending: the daemon never holds
+  #   more unread replies for us than that (it closes a peer whose unread
+  #   output passes twice max_outbuf). Subscribe and unsubscribe requests
+  #   are never held back.
+  # - `queue` holds broadcasts waiting for the connection or for room in the
+  #   window, oldest first, at most `max_queue_bytes`; while it is not
+  #   empty, new broadcasts join it (call order is kept).
+  # - `out` holds appended lines (newest first); it is written when the
+  #   mailbox is empty (GenServer timeout 0), when it passes
+  #   `coalesce_bytes`, and before a subscribe, an unsubscribe or a flush.
+  # - `done <= added`: requests made; each is eventually answered, dropped,
+  #   or counted lost when its connection breaks.
 
   use GenServer
   require Logger
 
-  alias CrmPubSub.{Codec, SocketPath, Subscriptions, Wire}
+  alias CrmPubSub.{Codec, Counters, SocketPath, Subscriptions, Wire}
 
   @key {CrmPubSub, :client}
-  # Slots of the atomics shared with callers: broadcasts in the mailbox,
-  # broadcasts dropped because the mailbox was full, broadcasts rejected.
-  @in_mailbox 1
-  @dropped_busy 2
-  @rejected 3
   @resubscribe_batch 100
   @max_buffer 16 * 1024 * 1024
 
@@ -35,7 +35,9 @@ defmodule CrmPubSub.Connection do
     codec: nil,
     client_name: nil,
     max_queue_bytes: 1024 * 1024,
-    max_mailbox: 10_000,
+    max_mailbox: 1_000,
+    broadcast_wait: 50,
+    max_in_flight: 4096,
     coalesce_bytes: 16 * 1024,
     request_timeout: 2_000,
     connect_timeout: 1_000,
@@ -48,37 +50,72 @@ defmodule CrmPubSub.Connection do
     GenServer.start_link(__MODULE__, opts, name: CrmPubSub)
   end
 
-  @doc "What callers need to broadcast without a call: {atomics, codec, mailbox bound}."
+  @doc "What callers need to broadcast: {counters, codec, mailbox bound, wait bound}."
   def shared, do: :persistent_term.get(@key, nil)
 
   @doc "Counts a broadcast a caller rejected (bad arguments)."
-  def count_rejected({ref, _codec, _limit}), do: :atomics.add(ref, @rejected, 1)
+  def count_rejected({ref, _, _, _}), do: Counters.add(ref, :rejected)
   def count_rejected(nil), do: :ok
 
-  @doc "Hands a broadcast line to the connection, or drops it when the mailbox is full."
-  def submit({ref, _codec, limit}, line) do
-    if :atomics.add_get(ref, @in_mailbox, 1) > limit do
-      :atomics.sub(ref, @in_mailbox, 1)
-      :atomics.add(ref, @dropped_busy, 1)
-    else
-      GenServer.cast(CrmPubSub, {:broadcast, line})
+  @doc """
+  Whether a broadcast would only be dropped (the queue is full): then it
+  is counted, dropped, and nothing else is done.
+  """
+  def drop_now?({ref, _, _, _}) do
+    Counters.get(ref, :full) == 1 and Counters.add(ref, :broadcasts) == :ok and
+      Counters.add(ref, :dropped) == :ok
+  end
+
+  @doc """
+  Hands a broadcast line to the connection process: a cast while its
+  mailbox holds fewer than `max_mailbox` broadcasts; beyond, a call that
+  waits at most `broadcast_wait` ms for the process to reach it (so a
+  burst is paced, not dropped). After such a wait in vain, callers drop
+  at once until the process has caught up (it is stuck, e.g. on a stalled
+  daemon): a broadcast never costs more than one bounded wait.
+  """
+  def submit({ref, _codec, limit, wait}, line) do
+    Counters.add(ref, :broadcasts)
+
+    cond do
+      Counters.add_get(ref, :in_mailbox) <= limit ->
+        GenServer.cast(CrmPubSub, {:broadcast, line})
+
+      Counters.get(ref, :stalled) == 1 ->
+        Counters.add(ref, :in_mailbox, -1)
+        Counters.add(ref, :dropped)
+
+      true ->
+        wait_for_room(ref, line, wait)
     end
 
     :ok
+  end
+
+  defp wait_for_room(ref, line, wait) do
+    GenServer.call(CrmPubSub, {:broadcast, line}, wait)
+  catch
+    # Still in the mailbox: it will be sent; later callers stop waiting.
+    :exit, {:timeout, _} ->
+      Counters.put(ref, :stalled, 1)
+
+    :exit, _ ->
+      Counters.add(ref, :in_mailbox, -1)
+      Counters.add(ref, :dropped)
   end
 
   @impl true
   def init(opts) do
     opts = Keyword.merge(@defaults, opts)
     codec = Codec.resolve(opts[:codec])
-    ref = :atomics.new(3, signed: true)
-    :persistent_term.put(@key, {ref, codec, opts[:max_mailbox]})
+    ref = Counters.new()
+    :persistent_term.put(@key, {ref, codec, opts[:max_mailbox], opts[:broadcast_wait]})
 
     state = %{
       opts: Map.new(opts),
       name: opts[:client_name] || "elixir #{node()}",
       codec: codec,
-      atomics: ref,
+      counters: ref,
       sock: nil,
       path: nil,
       buf: "",
@@ -87,23 +124,14 @@ defmodule CrmPubSub.Connection do
       queue: :queue.new(),
       queue_bytes: 0,
       pending: :queue.new(),
-      subs: %Subscriptions{},
+      in_flight: 0,
+      subs: Subscriptions.restore(CrmPubSub.Table),
       calls: %{},
       waiters: %{},
       added: 0,
       done: 0,
       backoff: 0,
-      warned: false,
-      stats: %{
-        broadcasts: 0,
-        acked: 0,
-        failed: 0,
-        dropped: 0,
-        lost: 0,
-        received: 0,
-        resyncs: 0,
-        connects: 0
-      }
+      warned: false
     }
 
     {:ok, state, {:continue, :connect}}
@@ -113,13 +141,11 @@ defmodule CrmPubSub.Connection do
   def handle_continue(:connect, state), do: noreply(connect(state))
 
   @impl true
-  def handle_cast({:broadcast, line}, state) do
-    :atomics.sub(state.atomics, @in_mailbox, 1)
-    state = bump(%{state | added: state.added + 1}, :broadcasts)
-    noreply(broadcast(state, line))
-  end
+  def handle_cast({:broadcast, line}, state), do: noreply(took_broadcast(state, line))
 
   @impl true
+  def handle_call({:broadcast, line}, _from, state), do: reply(took_broadcast(state, line), :ok)
+
   def handle_call({:subscribe, topic}, {pid, _} = from, state) do
     with {:ok, canon} <- Wire.canonical_topic(topic),
          {:new_topic, subs} <- Subscriptions.add(state.subs, canon, pid) do
@@ -162,13 +188,11 @@ defmodule CrmPubSub.Connection do
   end
 
   def handle_call(:stats, _from, state) do
-    ref = state.atomics
+    counts = Counters.snapshot(state.counters)
 
     stats =
-      Map.merge(state.stats, %{
-        dropped: state.stats.dropped + :atomics.get(ref, @dropped_busy),
-        rejected: :atomics.get(ref, @rejected),
-        pending: state.added - state.done,
+      Map.merge(counts, %{
+        pending: counts.broadcasts - counts.acked - counts.failed - counts.dropped - counts.lost,
         connected: state.sock != nil,
         socket: state.path,
         topics: length(Subscriptions.topics(state.subs)),
@@ -180,12 +204,11 @@ defmodule CrmPubSub.Connection do
 
   @impl true
   def handle_info({:tcp, sock, data}, %{sock: sock} = state) do
-    {lines, rest} = split_lines(state.buf <> data)
-    state = Enum.reduce(lines, %{state | buf: rest}, &handle_line/2)
+    state = read_lines(%{state | buf: ""}, state.buf <> data)
 
-    if byte_size(rest) > @max_buffer,
+    if byte_size(state.buf) > @max_buffer,
       do: noreply(disconnected(state, :line_too_long)),
-      else: noreply(state)
+      else: noreply(pump(state))
   end
 
   def handle_info({:tcp_passive, sock}, %{sock: sock} = state) do
@@ -233,10 +256,15 @@ defmodule CrmPubSub.Connection do
   defp connect(state) do
     path = SocketPath.resolve(state.opts.socket)
 
+    # Up to 32 reads of up to 256 KiB in the mailbox before the socket goes
+    # passive: the mailbox stays bounded, and the daemon, not this node,
+    # decides when it lags (its resync tells the subscribers).
     opts = [
       :local,
       :binary,
       active: 32,
+      buffer: 256 * 1024,
+      recbuf: 256 * 1024,
       send_timeout: state.opts.send_timeout,
       send_timeout_close: true
     ]
@@ -257,25 +285,19 @@ defmodule CrmPubSub.Connection do
   # Greets the daemon, subscribes again to every topic held (the last batch
   # triggers the resync), then sends what waited in the queue.
   defp connected(state) do
-    state = bump(state, :connects)
+    Counters.add(state.counters, :connects)
     state = request(%{state | added: state.added + 1}, Wire.hello(state.codec, state.name), :hello)
     batches = state.subs |> Subscriptions.topics() |> Enum.chunk_every(@resubscribe_batch)
     last = length(batches)
 
-    state =
-      batches
-      |> Enum.with_index(1)
-      |> Enum.reduce(state, fn {topics, i}, acc ->
-        acc = %{acc | added: acc.added + 1}
-        request(acc, Wire.subscribe(acc.codec, topics), {:sub, topics, nil, i == last})
-      end)
-
-    state =
-      state.queue
-      |> :queue.to_list()
-      |> Enum.reduce(%{state | queue: :queue.new(), queue_bytes: 0}, &request(&2, &1, :broadcast))
-
-    write(state)
+    batches
+    |> Enum.with_index(1)
+    |> Enum.reduce(state, fn {topics, i}, acc ->
+      acc = %{acc | added: acc.added + 1}
+      request(acc, Wire.subscribe(acc.codec, topics), {:sub, topics, nil, i == last})
+    end)
+    |> pump()
+    |> write()
   end
 
   defp reconnect_later(state) do
@@ -292,39 +314,77 @@ defmodule CrmPubSub.Connection do
     :gen_tcp.close(state.sock)
     Logger.warning("crmpubsub: connection to the daemon lost (#{inspect(reason)}), reconnecting")
     entries = :queue.to_list(state.pending)
-    lost = Enum.count(entries, &(&1 == :broadcast))
+    Counters.add(state.counters, :lost, Enum.count(entries, &(&1 == :broadcast)))
     for {:sub, _, call, _} <- entries, Map.has_key?(state.calls, call), do: GenServer.reply(state.calls[call], :ok)
 
-    state = %{
+    %{
       state
       | sock: nil,
         buf: "",
         out: [],
         out_bytes: 0,
         pending: :queue.new(),
+        in_flight: 0,
         calls: %{},
-        done: state.done + length(entries),
-        stats: %{state.stats | lost: state.stats.lost + lost}
+        done: state.done + length(entries)
     }
-
-    state |> answer_waiters() |> reconnect_later()
+    |> answer_waiters()
+    |> reconnect_later()
   end
 
   # --- requests ----------------------------------------------------------
 
-  defp broadcast(%{sock: nil} = state, line) do
-    size = :erlang.iolist_size(line)
+  # A broadcast left the mailbox; callers may stop dropping once it is half
+  # empty again.
+  defp took_broadcast(state, line) do
+    ref = state.counters
+    left = Counters.add_get(ref, :in_mailbox, -1)
 
-    if state.queue_bytes + size <= state.opts.max_queue_bytes do
-      %{state | queue: :queue.in(line, state.queue), queue_bytes: state.queue_bytes + size}
+    if left <= div(state.opts.max_mailbox, 2) and Counters.get(ref, :stalled) == 1,
+      do: Counters.put(ref, :stalled, 0)
+
+    broadcast(%{state | added: state.added + 1}, line)
+  end
+
+  # Straight out when connected with room and nothing queued before it;
+  # else to the back of the queue while it has room; else dropped.
+  defp broadcast(state, line) do
+    if state.sock && state.in_flight < state.opts.max_in_flight && state.queue_bytes == 0 do
+      state = request(state, line, :broadcast)
+      if state.out_bytes >= state.opts.coalesce_bytes, do: write(state), else: state
     else
-      bump(%{state | done: state.done + 1}, :dropped) |> answer_waiters()
+      enqueue(state, line)
     end
   end
 
-  defp broadcast(state, line) do
-    state = request(state, line, :broadcast)
-    if state.out_bytes >= state.opts.coalesce_bytes, do: write(state), else: state
+  defp enqueue(state, line) do
+    size = :erlang.iolist_size(line)
+
+    if state.queue_bytes + size <= state.opts.max_queue_bytes do
+      %{state | queue: :queue.in({line, size}, state.queue), queue_bytes: state.queue_bytes + size}
+    else
+      Counters.add(state.counters, :dropped)
+      Counters.put(state.counters, :full, 1)
+      answer_waiters(%{state | done: state.done + 1})
+    end
+  end
+
+  # Moves queued broadcasts into the window while it has room.
+  defp pump(%{sock: nil} = state), do: state
+
+  defp pump(state) do
+    if state.in_flight < state.opts.max_in_flight do
+      case :queue.out(state.queue) do
+        {{:value, {line, size}}, queue} ->
+          Counters.put(state.counters, :full, 0)
+          %{state | queue: queue, queue_bytes: state.queue_bytes - size} |> request(line, :broadcast) |> pump()
+
+        {:empty, _} ->
+          state
+      end
+    else
+      state
+    end
   end
 
   # Appends a request line and what its reply will answer.
@@ -333,7 +393,8 @@ defmodule CrmPubSub.Connection do
       state
       | out: [line | state.out],
         out_bytes: state.out_bytes + :erlang.iolist_size(line),
-        pending: :queue.in(entry, state.pending)
+        pending: :queue.in(entry, state.pending),
+        in_flight: if(entry == :broadcast, do: state.in_flight + 1, else: state.in_flight)
     }
   end
 
@@ -357,14 +418,17 @@ defmodule CrmPubSub.Connection do
 
   # --- what the daemon sends ----------------------------------------------
 
-  defp split_lines(buf) do
-    parts = :binary.split(buf, "\n", [:global])
-    {List.delete_at(parts, -1), List.last(parts)}
+  # Handles every complete line of data; the rest waits in `buf`.
+  defp read_lines(state, data) do
+    case :binary.split(data, "\n") do
+      [line, rest] -> state |> handle_line(line) |> read_lines(rest)
+      [partial] -> %{state | buf: partial}
+    end
   end
 
-  defp handle_line("", state), do: state
+  defp handle_line(state, ""), do: state
 
-  defp handle_line(line, state) do
+  defp handle_line(state, line) do
     case Wire.classify(state.codec, line) do
       {:reply, ok?, reply} ->
         answered(state, ok?, reply)
@@ -372,7 +436,8 @@ defmodule CrmPubSub.Connection do
       {:crm, topic, event, interaction_uuid} ->
         msg = {:crm, event, %{interaction_uuid: interaction_uuid}}
         for pid <- Subscriptions.followers(state.subs, topic), do: send(pid, msg)
-        bump(state, :received)
+        Counters.add(state.counters, :received)
+        state
 
       {:resync, reason} ->
         resync(state, reason)
@@ -389,7 +454,8 @@ defmodule CrmPubSub.Connection do
 
   defp resync(state, reason) do
     for pid <- Subscriptions.pids(state.subs), do: send(pid, {:crm_resync, reason})
-    bump(state, :resyncs)
+    Counters.add(state.counters, :resyncs)
+    state
   end
 
   defp answered(state, ok?, reply) do
@@ -405,11 +471,15 @@ defmodule CrmPubSub.Connection do
     end
   end
 
-  defp settle(state, :broadcast, true, _reply), do: bump(state, :acked)
+  defp settle(state, :broadcast, ok?, reply) do
+    if ok? do
+      Counters.add(state.counters, :acked)
+    else
+      Logger.warning("crmpubsub: broadcast refused: #{reply["error"]}: #{reply["message"]}")
+      Counters.add(state.counters, :failed)
+    end
 
-  defp settle(state, :broadcast, false, reply) do
-    Logger.warning("crmpubsub: broadcast refused: #{reply["error"]}: #{reply["message"]}")
-    bump(state, :failed)
+    %{state | in_flight: state.in_flight - 1}
   end
 
   defp settle(state, {:sub, topics, call, resync?}, ok?, reply) do
@@ -453,13 +523,13 @@ defmodule CrmPubSub.Connection do
     end)
   end
 
+  defp answer_waiters(%{waiters: waiters} = state) when map_size(waiters) == 0, do: state
+
   defp answer_waiters(state) do
     {ready, waiting} = Enum.split_with(state.waiters, fn {_, {target, _}} -> state.done >= target end)
     for {_, {_, from}} <- ready, do: GenServer.reply(from, :ok)
     %{state | waiters: Map.new(waiting)}
   end
-
-  defp bump(state, counter), do: %{state | stats: Map.update!(state.stats, counter, &(&1 + 1))}
 
   # Every callback ends here, so lines appended are written once the
   # mailbox is empty (timeout 0 fires only then).

@@ -5,13 +5,24 @@ defmodule CrmPubSub.Subscriptions do
   # process follows it, and a process is a key of `pids` (with one monitor)
   # exactly when it follows at least one topic. The daemon holds one
   # subscription per key of `topics`, whatever the number of processes.
+  # With a `table` (CrmPubSub.Table), every {pid, topic} pair is mirrored
+  # there, so a restarted connection process finds its subscribers again.
 
-  defstruct topics: %{}, pids: %{}
+  defstruct topics: %{}, pids: %{}, table: nil
 
   @type t :: %__MODULE__{
           topics: %{String.t() => MapSet.t(pid())},
-          pids: %{pid() => {reference(), MapSet.t(String.t())}}
+          pids: %{pid() => {reference(), MapSet.t(String.t())}},
+          table: :ets.tid() | atom() | nil
         }
+
+  @doc "The subscriptions mirrored in table, monitored anew (after a restart)."
+  @spec restore(:ets.tid() | atom()) :: t()
+  def restore(table) do
+    table
+    |> :ets.tab2list()
+    |> Enum.reduce(%__MODULE__{table: table}, fn {pid, topic}, acc -> acc |> add(topic, pid) |> elem(1) end)
+  end
 
   @doc "Adds pid to topic: :new_topic, :added, or :already when it follows it."
   @spec add(t(), String.t(), pid()) :: {:new_topic | :added | :already, t()}
@@ -23,10 +34,12 @@ defmodule CrmPubSub.Subscriptions do
     else
       {ref, held} = Map.get_lazy(s.pids, pid, fn -> {Process.monitor(pid), MapSet.new()} end)
       status = if MapSet.size(followers) == 0, do: :new_topic, else: :added
+      if s.table, do: :ets.insert(s.table, {pid, topic})
 
       {status,
        %__MODULE__{
-         topics: Map.put(s.topics, topic, MapSet.put(followers, pid)),
+         s
+         | topics: Map.put(s.topics, topic, MapSet.put(followers, pid)),
          pids: Map.put(s.pids, pid, {ref, MapSet.put(held, topic)})
        }}
     end
@@ -38,6 +51,7 @@ defmodule CrmPubSub.Subscriptions do
     case Map.fetch(s.pids, pid) do
       {:ok, {ref, held}} ->
         if MapSet.member?(held, topic) do
+          if s.table, do: :ets.delete_object(s.table, {pid, topic})
           held = MapSet.delete(held, topic)
           s = put_pid(s, pid, ref, held)
           drop_follower(s, topic, pid)
@@ -58,6 +72,8 @@ defmodule CrmPubSub.Subscriptions do
         {[], s}
 
       {{_ref, held}, pids} ->
+        if s.table, do: :ets.delete(s.table, pid)
+
         Enum.reduce(held, {[], %__MODULE__{s | pids: pids}}, fn topic, {emptied, acc} ->
           {e, acc} = drop_follower(acc, topic, pid)
           {e ++ emptied, acc}

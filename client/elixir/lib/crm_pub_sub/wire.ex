@@ -36,11 +36,13 @@ defmodule CrmPubSub.Wire do
   # What uuid_parse(3) accepts: 8-4-4-4-12 hex digits, any case.
   defp uuid?(<<a::binary-size(8), ?-, b::binary-size(4), ?-, c::binary-size(4), ?-,
                d::binary-size(4), ?-, e::binary-size(12)>>),
-       do: Enum.all?([a, b, c, d, e], &hex?/1)
+       do: hex?(a) and hex?(b) and hex?(c) and hex?(d) and hex?(e)
 
   defp uuid?(_), do: false
 
-  defp hex?(s), do: s |> :binary.bin_to_list() |> Enum.all?(&(&1 in ?0..?9 or &1 in ?a..?f or &1 in ?A..?F))
+  defp hex?(<<c, rest::binary>>) when c in ?0..?9 or c in ?a..?f or c in ?A..?F, do: hex?(rest)
+  defp hex?(<<>>), do: true
+  defp hex?(_), do: false
 
   @doc "The hello request naming this client."
   def hello(codec, name), do: line(codec, %{"op" => "hello", "name" => name})
@@ -57,29 +59,34 @@ defmodule CrmPubSub.Wire do
   null, which the daemon reads as "no parties".
   """
   def broadcast_interaction(codec, event_name, interaction) do
+    null = Codec.null(codec)
+
     parties =
       case field(interaction, :parties) do
-        list when is_list(list) -> Enum.map(list, &%{"contact_uuid" => party_contact(&1)})
-        _ -> nil
+        list when is_list(list) -> Enum.map(list, &%{"contact_uuid" => nullable(party_contact(&1), null)})
+        _ -> null
       end
 
     line(codec, %{
       "op" => "broadcast_interaction",
       "event" => event_name,
       "interaction" => %{
-        "uuid" => field(interaction, :uuid),
-        "contact_uuid" => field(interaction, :contact_uuid),
+        "uuid" => nullable(field(interaction, :uuid), null),
+        "contact_uuid" => nullable(field(interaction, :contact_uuid), null),
         "parties" => parties
       }
     })
   end
+
+  defp nullable(nil, null), do: null
+  defp nullable(value, _null), do: value
 
   @doc "The broadcast_to_contacts request."
   def broadcast_to_contacts(codec, event_name, interaction_uuid, contact_uuids) do
     line(codec, %{
       "op" => "broadcast_to_contacts",
       "event" => event_name,
-      "interaction_uuid" => interaction_uuid,
+      "interaction_uuid" => nullable(interaction_uuid, Codec.null(codec)),
       "contact_uuids" => contact_uuids
     })
   end
@@ -103,7 +110,31 @@ defmodule CrmPubSub.Wire do
   `{:reply, ok?, map}`, `{:crm, topic, event_atom, interaction_uuid}`,
   `{:resync, reason_atom}`, `:shutdown`, or `{:unknown, map_or_reason}`.
   """
-  def classify(codec, line) do
+  # A successful broadcast's reply, by far the most frequent line, is known
+  # from its first bytes: replies are compact JSON with `ok` then `op`
+  # first (docs/protocol.md, "Replies"), so it needs no decoding.
+  def classify(_codec, <<"{\"ok\":true,\"op\":\"broadcast_", _::binary>>), do: {:reply, true, %{}}
+
+  # So is a crm push, written by the daemon in one fixed layout (the three
+  # event names have seven letters); one that differs in any byte, or holds
+  # anything but a UUID, goes through the codec like every other line.
+  def classify(
+        codec,
+        <<"{\"type\":\"crm\",\"event\":\"interaction_", event::binary-size(7), "\",\"topic\":\"",
+          topic::binary-size(61), "\",\"payload\":{\"interaction_uuid\":\"", u::binary-size(36), "\"}}">> = line
+      ) do
+    with {:ok, atom} <- Map.fetch(@event_atoms, "interaction_" <> event),
+         {:ok, ^topic} <- canonical_topic(topic),
+         true <- uuid?(u) do
+      {:crm, topic, atom, u}
+    else
+      _ -> classify_json(codec, line)
+    end
+  end
+
+  def classify(codec, line), do: classify_json(codec, line)
+
+  defp classify_json(codec, line) do
     case Codec.decode(codec, line) do
       {:ok, %{"ok" => ok} = reply} ->
         {:reply, ok == true, reply}

@@ -27,6 +27,18 @@ defmodule CrmPubSub.TestDaemon do
   def log(d), do: File.read!(GenServer.call(d, :log))
   def os_pid(d), do: GenServer.call(d, :os_pid)
 
+  @doc """
+  A new private temporary directory no other run can have: unique_integer
+  is unique only within this VM, the OS pid tells VMs apart, and mkdir
+  fails on an existing one. The caller removes it.
+  """
+  def fresh_dir(prefix) do
+    dir = Path.join(System.tmp_dir!(), "#{prefix}-#{System.pid()}-#{System.unique_integer([:positive])}")
+    File.mkdir!(dir)
+    File.chmod!(dir, 0o700)
+    dir
+  end
+
   @doc "Stops the daemon with a signal (default TERM); returns its exit status."
   def stop(d, signal \\ "TERM"), do: GenServer.call(d, {:stop, signal}, 3 * @ready_ms)
 
@@ -36,9 +48,7 @@ defmodule CrmPubSub.TestDaemon do
   @impl true
   def init(opts) do
     Process.flag(:trap_exit, true)
-    dir = Path.join(System.tmp_dir!(), "crmpubsub-ex-#{System.unique_integer([:positive])}")
-    File.mkdir_p!(dir)
-    File.chmod!(dir, 0o700)
+    dir = fresh_dir("crmpubsub-ex")
 
     state = %{
       dir: dir,
