@@ -24,11 +24,17 @@ alias CrmPubSub.TestDaemon
     [] -> {100_000, nil}
   end
 
-uuid = fn i -> "0190a5b2-7c1e-7a01-8f00-" <> String.pad_leading(Integer.to_string(i, 16), 12, "0") end
+uuid = fn i ->
+  "0190a5b2-7c1e-7a01-8f00-" <> String.pad_leading(Integer.to_string(i, 16), 12, "0")
+end
 
 interactions =
   for i <- 1..n do
-    %{uuid: uuid.(0x100000 + i), contact_uuid: uuid.(1), parties: [%{contact_uuid: uuid.(2)}, %{contact_uuid: uuid.(3)}]}
+    %{
+      uuid: uuid.(0x100000 + i),
+      contact_uuid: uuid.(1),
+      parties: [%{contact_uuid: uuid.(2)}, %{contact_uuid: uuid.(3)}]
+    }
   end
 
 defmodule ElixirCost do

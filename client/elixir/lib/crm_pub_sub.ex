@@ -185,9 +185,14 @@ defmodule CrmPubSub do
 
     reason =
       case error do
-        :error -> "event must be :interaction_created, :interaction_updated or :interaction_deleted"
-        {:not_map, value} -> "interaction is not a map: #{inspect(value)}"
-        {:caught, kind, reason} -> Exception.format_banner(kind, reason)
+        :error ->
+          "event must be :interaction_created, :interaction_updated or :interaction_deleted"
+
+        {:not_map, value} ->
+          "interaction is not a map: #{inspect(value)}"
+
+        {:caught, kind, reason} ->
+          Exception.format_banner(kind, reason)
       end
 
     Logger.warning("crmpubsub: #{function}(#{inspect(event)}, ...) not sent: #{reason}")
@@ -199,7 +204,10 @@ defmodule CrmPubSub do
   defp not_started do
     unless :persistent_term.get({__MODULE__, :warned}, false) do
       :persistent_term.put({__MODULE__, :warned}, true)
-      Logger.warning("crmpubsub: broadcast before CrmPubSub was started; add {CrmPubSub, socket: nil} to your supervision tree")
+
+      Logger.warning(
+        "crmpubsub: broadcast before CrmPubSub was started; add {CrmPubSub, socket: nil} to your supervision tree"
+      )
     end
 
     :ok

@@ -18,7 +18,9 @@ defmodule CrmPubSubTest do
 
   describe "topic_contact_interactions/1" do
     test "names the contact's feed, the seed's way" do
-      assert CrmPubSub.topic_contact_interactions(uuid(1)) == "crm:contact:#{uuid(1)}:interactions"
+      assert CrmPubSub.topic_contact_interactions(uuid(1)) ==
+               "crm:contact:#{uuid(1)}:interactions"
+
       # Like the seed it only interpolates; subscribe/1 is where a bad one is refused.
       assert CrmPubSub.topic_contact_interactions("x") == "crm:contact:x:interactions"
     end
@@ -29,7 +31,11 @@ defmodule CrmPubSubTest do
       i = %Interaction{
         uuid: uuid(100),
         contact_uuid: uuid(1),
-        parties: [%Party{contact_uuid: nil}, %Party{contact_uuid: uuid(2)}, %Party{contact_uuid: uuid(1)}]
+        parties: [
+          %Party{contact_uuid: nil},
+          %Party{contact_uuid: uuid(2)},
+          %Party{contact_uuid: uuid(1)}
+        ]
       }
 
       assert CrmPubSub.involved_contact_uuids(i) == [uuid(1), uuid(2)]
@@ -49,7 +55,10 @@ defmodule CrmPubSubTest do
     end
 
     test "maps with atom or string keys; a nil subject; a party without contact" do
-      assert CrmPubSub.involved_contact_uuids(%{"contact_uuid" => nil, "parties" => [%{"contact_uuid" => uuid(3)}]}) ==
+      assert CrmPubSub.involved_contact_uuids(%{
+               "contact_uuid" => nil,
+               "parties" => [%{"contact_uuid" => uuid(3)}]
+             }) ==
                [uuid(3)]
 
       assert CrmPubSub.involved_contact_uuids(%{parties: [%{raw_name: "Ann"}, "not a map"]}) == []
@@ -73,7 +82,13 @@ defmodule CrmPubSubTest do
         end)
 
       assert_receive :subscribed
-      i = %Interaction{uuid: uuid(100), contact_uuid: uuid(1), parties: [%Party{contact_uuid: uuid(2)}]}
+
+      i = %Interaction{
+        uuid: uuid(100),
+        contact_uuid: uuid(1),
+        parties: [%Party{contact_uuid: uuid(2)}]
+      }
+
       assert :ok = CrmPubSub.broadcast_interaction(:interaction_created, i)
 
       assert next_crm() == {:crm, :interaction_created, %{interaction_uuid: uuid(100)}}
@@ -88,24 +103,43 @@ defmodule CrmPubSubTest do
       :ok = CrmPubSub.subscribe(topic(3))
 
       for event <- [:interaction_created, :interaction_updated, :interaction_deleted] do
-        :ok = CrmPubSub.broadcast_interaction(event, %{uuid: uuid(7), contact_uuid: uuid(1), parties: nil})
+        :ok =
+          CrmPubSub.broadcast_interaction(event, %{
+            uuid: uuid(7),
+            contact_uuid: uuid(1),
+            parties: nil
+          })
+
         assert next_crm() == {:crm, event, %{interaction_uuid: uuid(7)}}
       end
 
-      :ok = CrmPubSub.broadcast_interaction(:interaction_created, %{uuid: uuid(8), contact_uuid: uuid(2)})
+      :ok =
+        CrmPubSub.broadcast_interaction(:interaction_created, %{
+          uuid: uuid(8),
+          contact_uuid: uuid(2)
+        })
+
       assert_nothing_before_marker(3)
     end
 
     test "a topic in capitals is the same topic; pushes name the interaction in lowercase" do
       :ok = CrmPubSub.subscribe(CrmPubSub.topic_contact_interactions(String.upcase(uuid(1))))
-      :ok = CrmPubSub.broadcast_to_contacts(:interaction_updated, String.upcase(uuid(9)), [String.upcase(uuid(1))])
+
+      :ok =
+        CrmPubSub.broadcast_to_contacts(:interaction_updated, String.upcase(uuid(9)), [
+          String.upcase(uuid(1))
+        ])
+
       assert next_crm() == {:crm, :interaction_updated, %{interaction_uuid: uuid(9)}}
     end
 
     test "a string that is not a topic is refused, a non-string raises like the seed" do
       assert CrmPubSub.subscribe("crm:contact:nope:interactions") == {:error, :bad_topic}
       assert CrmPubSub.subscribe("crm:contact:#{uuid(1)}:feed") == {:error, :bad_topic}
-      assert CrmPubSub.subscribe("crm:contact:0190a5b2-7c1e-7a01-8f00-00000000000g:interactions") == {:error, :bad_topic}
+
+      assert CrmPubSub.subscribe("crm:contact:0190a5b2-7c1e-7a01-8f00-00000000000g:interactions") ==
+               {:error, :bad_topic}
+
       assert_raise FunctionClauseError, fn -> CrmPubSub.subscribe(:topic) end
       assert CrmPubSub.stats().topics == 0
     end
@@ -129,7 +163,9 @@ defmodule CrmPubSubTest do
       assert_nothing_before_marker(1)
     end
 
-    test "two processes on one topic: both receive, the daemon holds one subscription", %{socket: socket} do
+    test "two processes on one topic: both receive, the daemon holds one subscription", %{
+      socket: socket
+    } do
       :ok = CrmPubSub.subscribe(topic(1))
       parent = self()
 
@@ -225,9 +261,20 @@ defmodule CrmPubSubTest do
     test "nils and duplicates dropped: one push per contact" do
       :ok = CrmPubSub.subscribe(topic(1))
       :ok = CrmPubSub.subscribe(topic(2))
-      :ok = CrmPubSub.broadcast_to_contacts(:interaction_updated, uuid(100), [uuid(1), nil, uuid(2), uuid(1)])
+
+      :ok =
+        CrmPubSub.broadcast_to_contacts(:interaction_updated, uuid(100), [
+          uuid(1),
+          nil,
+          uuid(2),
+          uuid(1)
+        ])
+
       got = [next_crm(), next_crm()]
-      assert got == List.duplicate({:crm, :interaction_updated, %{interaction_uuid: uuid(100)}}, 2)
+
+      assert got ==
+               List.duplicate({:crm, :interaction_updated, %{interaction_uuid: uuid(100)}}, 2)
+
       assert_nothing_before_marker(1)
       :ok = CrmPubSub.flush()
       assert %{acked: 2, failed: 0} = CrmPubSub.stats()
@@ -249,7 +296,10 @@ defmodule CrmPubSubTest do
           assert :ok = CrmPubSub.broadcast_interaction(:interaction_exploded, %{uuid: uuid(1)})
           assert :ok = CrmPubSub.broadcast_interaction("nope", %{uuid: uuid(1)})
           assert :ok = CrmPubSub.broadcast_interaction(:interaction_created, nil)
-          assert :ok = CrmPubSub.broadcast_interaction(:interaction_created, %{uuid: {:not, :json}})
+
+          assert :ok =
+                   CrmPubSub.broadcast_interaction(:interaction_created, %{uuid: {:not, :json}})
+
           assert :ok = CrmPubSub.broadcast_to_contacts(:interaction_created, uuid(1), :not_a_list)
           assert :ok = CrmPubSub.broadcast_to_contacts(nil, uuid(1), [uuid(1)])
         end)
@@ -286,18 +336,33 @@ defmodule CrmPubSubTest do
   describe "stats/0 and flush/1" do
     test "count what became of broadcasts", %{socket: socket} do
       :ok = CrmPubSub.subscribe(topic(1))
-      for n <- 1..50, do: :ok = CrmPubSub.broadcast_to_contacts(:interaction_created, uuid(n), [uuid(1)])
+
+      for n <- 1..50,
+          do: :ok = CrmPubSub.broadcast_to_contacts(:interaction_created, uuid(n), [uuid(1)])
+
       assert :ok = CrmPubSub.flush()
 
-      assert %{broadcasts: 50, acked: 50, pending: 0, dropped: 0, lost: 0, connected: true, topics: 1, subscribers: 1} =
-               CrmPubSub.stats()
+      assert %{
+               broadcasts: 50,
+               acked: 50,
+               pending: 0,
+               dropped: 0,
+               lost: 0,
+               connected: true,
+               topics: 1,
+               subscribers: 1
+             } = CrmPubSub.stats()
 
       assert CrmPubSub.stats().socket == socket
-      for n <- 1..50, do: assert(next_crm() == {:crm, :interaction_created, %{interaction_uuid: uuid(n)}})
+
+      for n <- 1..50,
+          do: assert(next_crm() == {:crm, :interaction_created, %{interaction_uuid: uuid(n)}})
     end
 
     test "the daemon lists this node's connection with its client name", %{socket: socket} do
-      {%{"clients" => clients}, _} = TestConn.request(TestConn.connect(socket), %{"op" => "clients"})
+      {%{"clients" => clients}, _} =
+        TestConn.request(TestConn.connect(socket), %{"op" => "clients"})
+
       assert Enum.any?(clients, &(&1["name"] == "elixir #{node()}"))
     end
   end

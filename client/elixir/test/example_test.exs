@@ -10,13 +10,18 @@ defmodule CrmPubSub.ExampleTest do
 
   @tree Path.expand("../../..", __DIR__)
 
-  test "the example of docs/client.md runs as it is and prints what the page shows", %{socket: socket} do
+  test "the example of docs/client.md runs as it is and prints what the page shows", %{
+    socket: socket
+  } do
     {example, expected} = example_from_docs()
     dir = CrmPubSub.TestDaemon.fresh_dir("crmpubsub-ex-app")
     on_exit(fn -> File.rm_rf(dir) end)
 
     stage = Path.join(dir, "stage")
-    {out, status} = run("make", ["-s", "-C", @tree, "install-elixir", "DESTDIR=#{stage}", "PREFIX=/usr"], @tree)
+
+    {out, status} =
+      run("make", ["-s", "-C", @tree, "install-elixir", "DESTDIR=#{stage}", "PREFIX=/usr"], @tree)
+
     assert status == 0, out
     installed = Path.join(stage, "usr/share/crmpubsub/elixir")
     assert File.exists?(Path.join(installed, "lib/crm_pub_sub/connection.ex"))
@@ -32,11 +37,20 @@ defmodule CrmPubSub.ExampleTest do
     """)
 
     File.write!(Path.join(app, "feed.exs"), example)
-    {out, status} = run("mix", ["run", "feed.exs"], app, [{"CRMPUBSUB_SOCKET", socket}, {"MIX_ENV", "dev"}])
+
+    {out, status} =
+      run("mix", ["run", "feed.exs"], app, [{"CRMPUBSUB_SOCKET", socket}, {"MIX_ENV", "dev"}])
+
     assert status == 0, out
     assert String.ends_with?(out, expected), "expected output:\n#{expected}\ngot:\n#{out}"
 
-    {out, status} = run("make", ["-s", "-C", @tree, "uninstall-elixir", "DESTDIR=#{stage}", "PREFIX=/usr"], @tree)
+    {out, status} =
+      run(
+        "make",
+        ["-s", "-C", @tree, "uninstall-elixir", "DESTDIR=#{stage}", "PREFIX=/usr"],
+        @tree
+      )
+
     assert status == 0, out
     refute File.exists?(Path.join(stage, "usr/share/crmpubsub"))
   end
@@ -54,7 +68,10 @@ defmodule CrmPubSub.ExampleTest do
 
   # Outside make's and mix's own environment: a user's shell.
   defp run(cmd, args, dir, env \\ []) do
-    clean = for var <- ~w(MAKEFLAGS MAKELEVEL MFLAGS MIX_EXS MIX_BUILD_PATH MIX_BUILD_ROOT), do: {var, nil}
+    clean =
+      for var <- ~w(MAKEFLAGS MAKELEVEL MFLAGS MIX_EXS MIX_BUILD_PATH MIX_BUILD_ROOT),
+          do: {var, nil}
+
     System.cmd(cmd, args, cd: dir, env: clean ++ env, stderr_to_stdout: true)
   end
 end

@@ -15,7 +15,12 @@ defmodule CrmPubSub.FederationTest do
   test "a federation link coming up is passed on as {:crm_resync, :federation}", ctx do
     # The daemon of this test is restarted federated, Redis not running yet.
     TestDaemon.stop(ctx.daemon)
-    daemon = start_supervised!({TestDaemon, args: ["--redis", "unix://" <> ctx.redis_sock]}, id: :federated)
+
+    daemon =
+      start_supervised!({TestDaemon, args: ["--redis", "unix://" <> ctx.redis_sock]},
+        id: :federated
+      )
+
     start_supervised!({CrmPubSub, socket: TestDaemon.socket(daemon)})
     :ok = CrmPubSub.subscribe(topic(1))
 
@@ -32,8 +37,15 @@ defmodule CrmPubSub.FederationTest do
   end
 
   defp start_redis(ctx) do
-    args = ~w(--port 0 --save "" --appendonly no --unixsocket #{ctx.redis_sock} --dir #{ctx.redis_dir})
-    port = Port.open({:spawn_executable, System.find_executable("redis-server")}, [:exit_status, args: args])
+    args =
+      ~w(--port 0 --save "" --appendonly no --unixsocket #{ctx.redis_sock} --dir #{ctx.redis_dir})
+
+    port =
+      Port.open({:spawn_executable, System.find_executable("redis-server")}, [
+        :exit_status,
+        args: args
+      ])
+
     {:os_pid, pid} = Port.info(port, :os_pid)
     {port, pid}
   end

@@ -11,7 +11,10 @@ defmodule CrmPubSub.PeerInputTest do
 
   test "bad lines from the peer are logged and skipped", %{socket: daemon_socket} do
     path = daemon_socket <> ".peer"
-    {:ok, listen} = :gen_tcp.listen(0, [:local, :binary, ifaddr: {:local, path}, active: false, packet: :line])
+
+    {:ok, listen} =
+      :gen_tcp.listen(0, [:local, :binary, ifaddr: {:local, path}, active: false, packet: :line])
+
     peer = Task.async(fn -> script(listen, topic(1)) end)
 
     log =
@@ -36,10 +39,18 @@ defmodule CrmPubSub.PeerInputTest do
     {:ok, s} = :gen_tcp.accept(listen, 5_000)
     {:ok, hello} = :gen_tcp.recv(s, 0, 5_000)
     true = hello =~ ~s("op":"hello")
-    :ok = :gen_tcp.send(s, ~s({"ok":true,"op":"hello","server":"peer","version":"0","protocol":1,"client_id":1}\n))
+
+    :ok =
+      :gen_tcp.send(
+        s,
+        ~s({"ok":true,"op":"hello","server":"peer","version":"0","protocol":1,"client_id":1}\n)
+      )
+
     {:ok, sub} = :gen_tcp.recv(s, 0, 5_000)
     true = sub =~ ~s("op":"subscribe")
-    :ok = :gen_tcp.send(s, ~s({"ok":true,"op":"subscribe","topics":["#{topic}"],"subscribed":1}\n))
+
+    :ok =
+      :gen_tcp.send(s, ~s({"ok":true,"op":"subscribe","topics":["#{topic}"],"subscribed":1}\n))
 
     crm = fn event, u ->
       ~s({"type":"crm","event":"#{event}","topic":"#{topic}","payload":{"interaction_uuid":"#{u}"}}\n)

@@ -14,7 +14,8 @@ defmodule CrmPubSub.ReconnectTest do
       assert TestDaemon.stop(daemon) == 0
       # While the daemon is away: broadcasts return at once and are kept.
       within(5_000, fn ->
-        for n <- 1..100, do: :ok = CrmPubSub.broadcast_to_contacts(:interaction_created, uuid(n), [uuid(1)])
+        for n <- 1..100,
+            do: :ok = CrmPubSub.broadcast_to_contacts(:interaction_created, uuid(n), [uuid(1)])
       end)
 
       assert CrmPubSub.subscribe(topic(3)) == :ok
@@ -28,7 +29,8 @@ defmodule CrmPubSub.ReconnectTest do
     assert topics == %{topic(1) => 1, topic(2) => 1, topic(3) => 1}
 
     # Sent after the resubscription, so this node's own subscriber gets them.
-    for n <- 1..100, do: assert(next_crm() == {:crm, :interaction_created, %{interaction_uuid: uuid(n)}})
+    for n <- 1..100,
+        do: assert(next_crm() == {:crm, :interaction_created, %{interaction_uuid: uuid(n)}})
 
     TestConn.request(conn, %{
       "op" => "broadcast_to_contacts",
@@ -67,14 +69,23 @@ defmodule CrmPubSub.ReconnectTest do
     end)
   end
 
-  test "a broadcast made while disconnected beyond the queue bound is dropped and counted", %{daemon: daemon} do
+  test "a broadcast made while disconnected beyond the queue bound is dropped and counted", %{
+    daemon: daemon
+  } do
     stop_supervised!(CrmPubSub)
-    start_supervised!({CrmPubSub, socket: TestDaemon.socket(daemon), max_queue_bytes: 2_000, reconnect_min: 20})
+
+    start_supervised!(
+      {CrmPubSub, socket: TestDaemon.socket(daemon), max_queue_bytes: 2_000, reconnect_min: 20}
+    )
+
     :ok = CrmPubSub.subscribe(topic(1))
 
     capture_log(fn ->
       TestDaemon.stop(daemon)
-      for n <- 1..100, do: :ok = CrmPubSub.broadcast_to_contacts(:interaction_created, uuid(n), [uuid(1)])
+
+      for n <- 1..100,
+          do: :ok = CrmPubSub.broadcast_to_contacts(:interaction_created, uuid(n), [uuid(1)])
+
       %{dropped: dropped, broadcasts: 100, pending: pending} = CrmPubSub.stats()
       assert dropped > 0 and pending + dropped == 100
       :ok = TestDaemon.start(daemon)
@@ -82,7 +93,9 @@ defmodule CrmPubSub.ReconnectTest do
       :ok = CrmPubSub.flush()
       assert %{acked: acked} = CrmPubSub.stats()
       assert acked + dropped == 100
-      for n <- 1..acked, do: assert(next_crm() == {:crm, :interaction_created, %{interaction_uuid: uuid(n)}})
+
+      for n <- 1..acked,
+          do: assert(next_crm() == {:crm, :interaction_created, %{interaction_uuid: uuid(n)}})
     end)
   end
 
@@ -95,7 +108,8 @@ defmodule CrmPubSub.ReconnectTest do
       # 50 in the mailbox, the 51st waits 50 ms in vain (and stays queued),
       # the rest are dropped at once.
       within(5_000, fn ->
-        for n <- 1..200, do: :ok = CrmPubSub.broadcast_to_contacts(:interaction_created, uuid(n), [uuid(1)])
+        for n <- 1..200,
+            do: :ok = CrmPubSub.broadcast_to_contacts(:interaction_created, uuid(n), [uuid(1)])
       end)
     after
       :sys.resume(CrmPubSub)
@@ -103,7 +117,10 @@ defmodule CrmPubSub.ReconnectTest do
 
     :ok = CrmPubSub.flush()
     assert %{broadcasts: 200, dropped: 149, acked: 51, pending: 0} = CrmPubSub.stats()
-    for n <- 1..51, do: assert(next_crm() == {:crm, :interaction_created, %{interaction_uuid: uuid(n)}})
+
+    for n <- 1..51,
+        do: assert(next_crm() == {:crm, :interaction_created, %{interaction_uuid: uuid(n)}})
+
     # Caught up: broadcasts go through again.
     assert_nothing_before_marker(1)
   end
@@ -111,10 +128,15 @@ defmodule CrmPubSub.ReconnectTest do
   @tag client_opts: [max_mailbox: 10, broadcast_wait: 1_000]
   test "a burst beyond the mailbox bound is paced, not dropped" do
     :ok = CrmPubSub.subscribe(topic(1))
-    for n <- 1..2_000, do: :ok = CrmPubSub.broadcast_to_contacts(:interaction_created, uuid(n), [uuid(1)])
+
+    for n <- 1..2_000,
+        do: :ok = CrmPubSub.broadcast_to_contacts(:interaction_created, uuid(n), [uuid(1)])
+
     :ok = CrmPubSub.flush()
     assert %{broadcasts: 2_000, dropped: 0, acked: 2_000} = CrmPubSub.stats()
-    for n <- 1..2_000, do: assert(next_crm() == {:crm, :interaction_created, %{interaction_uuid: uuid(n)}})
+
+    for n <- 1..2_000,
+        do: assert(next_crm() == {:crm, :interaction_created, %{interaction_uuid: uuid(n)}})
   end
 
   @tag daemon_args: ["--max-outbuf", "4096"]

@@ -20,7 +20,9 @@ defmodule CrmPubSub.SocketPathTest do
   test "then $CRMPUBSUB_SOCKET (an empty one does not count)", %{system: system} do
     assert SocketPath.resolve(nil, %{"CRMPUBSUB_SOCKET" => "/env.sock"}, system) == "/env.sock"
     assert SocketPath.resolve("", %{"CRMPUBSUB_SOCKET" => "/env.sock"}, system) == "/env.sock"
-    assert SocketPath.resolve(nil, %{"CRMPUBSUB_SOCKET" => ""}, system) == "/tmp/crmpubsub-#{@uid}/crmpubsub.sock"
+
+    assert SocketPath.resolve(nil, %{"CRMPUBSUB_SOCKET" => ""}, system) ==
+             "/tmp/crmpubsub-#{@uid}/crmpubsub.sock"
   end
 
   test "then the system socket, only when a socket exists there", %{system: system} do

@@ -17,7 +17,14 @@ defmodule PhoenixKitCRM.Schemas.InteractionParty do
 end
 
 defmodule PhoenixKitCRM.Schemas.Interaction do
-  defstruct [:uuid, :contact_uuid, :subject, :body, :interaction_type, parties: %Ecto.Association.NotLoaded{}]
+  defstruct [
+    :uuid,
+    :contact_uuid,
+    :subject,
+    :body,
+    :interaction_type,
+    parties: %Ecto.Association.NotLoaded{}
+  ]
 end
 
 defmodule SwapApp.Interactions do
@@ -83,7 +90,9 @@ defmodule CrmPubSub.SwapTest do
     anna = uuid(1)
     bob = uuid(2)
     carl = uuid(3)
-    for c <- [anna, bob, carl], do: start_supervised!({SwapApp.ContactFeedLive, {c, self()}}, id: c)
+
+    for c <- [anna, bob, carl],
+        do: start_supervised!({SwapApp.ContactFeedLive, {c, self()}}, id: c)
 
     # Created with parties not preloaded: only the subject's feed.
     call = %Interaction{uuid: uuid(100), contact_uuid: anna, subject: "Call"}
@@ -92,7 +101,11 @@ defmodule CrmPubSub.SwapTest do
     assert u == uuid(100)
 
     # Edited to add Bob as a party: Anna and Bob refresh.
-    edited = %{call | parties: [%InteractionParty{contact_uuid: bob}, %InteractionParty{raw_name: "Someone"}]}
+    edited = %{
+      call
+      | parties: [%InteractionParty{contact_uuid: bob}, %InteractionParty{raw_name: "Someone"}]
+    }
+
     {:ok, _} = SwapApp.Interactions.update_interaction(call, edited)
     assert_receive {:feed, ^anna, {:crm, :interaction_updated, %{interaction_uuid: ^u}}}
     assert_receive {:feed, ^bob, {:crm, :interaction_updated, %{interaction_uuid: ^u}}}

@@ -23,7 +23,11 @@ defmodule CrmPubSub.Codec do
   def resolve(codec) do
     if usable?(codec),
       do: codec,
-      else: raise(ArgumentError, "crmpubsub: codec #{inspect(codec)} is not loaded or lacks encode!/1 and decode/1")
+      else:
+        raise(
+          ArgumentError,
+          "crmpubsub: codec #{inspect(codec)} is not loaded or lacks encode!/1 and decode/1"
+        )
   end
 
   defp usable?(:jiffy), do: Code.ensure_loaded?(:jiffy)

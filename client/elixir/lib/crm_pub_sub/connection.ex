@@ -276,7 +276,10 @@ defmodule CrmPubSub.Connection do
 
       {:error, reason} ->
         unless state.warned,
-          do: Logger.warning("crmpubsub: cannot reach the daemon at #{path} (#{inspect(reason)}), retrying")
+          do:
+            Logger.warning(
+              "crmpubsub: cannot reach the daemon at #{path} (#{inspect(reason)}), retrying"
+            )
 
         reconnect_later(%{state | path: path, warned: true})
     end
@@ -286,7 +289,10 @@ defmodule CrmPubSub.Connection do
   # triggers the resync), then sends what waited in the queue.
   defp connected(state) do
     Counters.add(state.counters, :connects)
-    state = request(%{state | added: state.added + 1}, Wire.hello(state.codec, state.name), :hello)
+
+    state =
+      request(%{state | added: state.added + 1}, Wire.hello(state.codec, state.name), :hello)
+
     batches = state.subs |> Subscriptions.topics() |> Enum.chunk_every(@resubscribe_batch)
     last = length(batches)
 
@@ -315,7 +321,10 @@ defmodule CrmPubSub.Connection do
     Logger.warning("crmpubsub: connection to the daemon lost (#{inspect(reason)}), reconnecting")
     entries = :queue.to_list(state.pending)
     Counters.add(state.counters, :lost, Enum.count(entries, &(&1 == :broadcast)))
-    for {:sub, _, call, _} <- entries, Map.has_key?(state.calls, call), do: GenServer.reply(state.calls[call], :ok)
+
+    for {:sub, _, call, _} <- entries,
+        Map.has_key?(state.calls, call),
+        do: GenServer.reply(state.calls[call], :ok)
 
     %{
       state
@@ -361,7 +370,11 @@ defmodule CrmPubSub.Connection do
     size = :erlang.iolist_size(line)
 
     if state.queue_bytes + size <= state.opts.max_queue_bytes do
-      %{state | queue: :queue.in({line, size}, state.queue), queue_bytes: state.queue_bytes + size}
+      %{
+        state
+        | queue: :queue.in({line, size}, state.queue),
+          queue_bytes: state.queue_bytes + size
+      }
     else
       Counters.add(state.counters, :dropped)
       Counters.put(state.counters, :full, 1)
@@ -377,7 +390,10 @@ defmodule CrmPubSub.Connection do
       case :queue.out(state.queue) do
         {{:value, {line, size}}, queue} ->
           Counters.put(state.counters, :full, 0)
-          %{state | queue: queue, queue_bytes: state.queue_bytes - size} |> request(line, :broadcast) |> pump()
+
+          %{state | queue: queue, queue_bytes: state.queue_bytes - size}
+          |> request(line, :broadcast)
+          |> pump()
 
         {:empty, _} ->
           state
@@ -504,7 +520,9 @@ defmodule CrmPubSub.Connection do
   end
 
   defp settle(state, entry, ok?, reply) do
-    unless ok?, do: Logger.warning("crmpubsub: #{entry} refused: #{reply["error"]}: #{reply["message"]}")
+    unless ok?,
+      do: Logger.warning("crmpubsub: #{entry} refused: #{reply["error"]}: #{reply["message"]}")
+
     state
   end
 
@@ -517,7 +535,10 @@ defmodule CrmPubSub.Connection do
       {pids, subs} = Subscriptions.drop_topic(acc.subs, topic)
 
       if from == nil or length(pids) > 1,
-        do: Logger.warning("crmpubsub: the daemon refused #{topic} (#{code}); #{length(pids)} subscriber(s) dropped")
+        do:
+          Logger.warning(
+            "crmpubsub: the daemon refused #{topic} (#{code}); #{length(pids)} subscriber(s) dropped"
+          )
 
       %{acc | subs: subs}
     end)
@@ -526,7 +547,9 @@ defmodule CrmPubSub.Connection do
   defp answer_waiters(%{waiters: waiters} = state) when map_size(waiters) == 0, do: state
 
   defp answer_waiters(state) do
-    {ready, waiting} = Enum.split_with(state.waiters, fn {_, {target, _}} -> state.done >= target end)
+    {ready, waiting} =
+      Enum.split_with(state.waiters, fn {_, {target, _}} -> state.done >= target end)
+
     for {_, {_, from}} <- ready, do: GenServer.reply(from, :ok)
     %{state | waiters: Map.new(waiting)}
   end

@@ -23,11 +23,20 @@ defmodule CrmPubSub.SocketPath do
   @spec resolve(String.t() | nil, map(), String.t()) :: String.t()
   def resolve(explicit, env \\ System.get_env(), system_socket \\ @system_socket) do
     cond do
-      is_binary(explicit) and explicit != "" -> explicit
-      present?(env["CRMPUBSUB_SOCKET"]) -> env["CRMPUBSUB_SOCKET"]
-      socket?(system_socket) -> system_socket
-      String.starts_with?(env["XDG_RUNTIME_DIR"] || "", "/") -> Path.join(env["XDG_RUNTIME_DIR"], "crmpubsub.sock")
-      true -> "/tmp/crmpubsub-#{uid()}/crmpubsub.sock"
+      is_binary(explicit) and explicit != "" ->
+        explicit
+
+      present?(env["CRMPUBSUB_SOCKET"]) ->
+        env["CRMPUBSUB_SOCKET"]
+
+      socket?(system_socket) ->
+        system_socket
+
+      String.starts_with?(env["XDG_RUNTIME_DIR"] || "", "/") ->
+        Path.join(env["XDG_RUNTIME_DIR"], "crmpubsub.sock")
+
+      true ->
+        "/tmp/crmpubsub-#{uid()}/crmpubsub.sock"
     end
   end
 

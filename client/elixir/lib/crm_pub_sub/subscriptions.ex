@@ -21,7 +21,9 @@ defmodule CrmPubSub.Subscriptions do
   def restore(table) do
     table
     |> :ets.tab2list()
-    |> Enum.reduce(%__MODULE__{table: table}, fn {pid, topic}, acc -> acc |> add(topic, pid) |> elem(1) end)
+    |> Enum.reduce(%__MODULE__{table: table}, fn {pid, topic}, acc ->
+      acc |> add(topic, pid) |> elem(1)
+    end)
   end
 
   @doc "Adds pid to topic: :new_topic, :added, or :already when it follows it."
@@ -40,7 +42,7 @@ defmodule CrmPubSub.Subscriptions do
        %__MODULE__{
          s
          | topics: Map.put(s.topics, topic, MapSet.put(followers, pid)),
-         pids: Map.put(s.pids, pid, {ref, MapSet.put(held, topic)})
+           pids: Map.put(s.pids, pid, {ref, MapSet.put(held, topic)})
        }}
     end
   end

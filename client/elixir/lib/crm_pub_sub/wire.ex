@@ -28,14 +28,18 @@ defmodule CrmPubSub.Wire do
   @doc "The canonical (lowercase) name of a valid topic, the daemon's rule."
   @spec canonical_topic(term()) :: {:ok, String.t()} | :error
   def canonical_topic(<<"crm:contact:", uuid::binary-size(36), ":interactions">>) do
-    if uuid?(uuid), do: {:ok, "crm:contact:" <> String.downcase(uuid) <> ":interactions"}, else: :error
+    if uuid?(uuid),
+      do: {:ok, "crm:contact:" <> String.downcase(uuid) <> ":interactions"},
+      else: :error
   end
 
   def canonical_topic(_), do: :error
 
   # What uuid_parse(3) accepts: 8-4-4-4-12 hex digits, any case.
-  defp uuid?(<<a::binary-size(8), ?-, b::binary-size(4), ?-, c::binary-size(4), ?-,
-               d::binary-size(4), ?-, e::binary-size(12)>>),
+  defp uuid?(
+         <<a::binary-size(8), ?-, b::binary-size(4), ?-, c::binary-size(4), ?-, d::binary-size(4),
+           ?-, e::binary-size(12)>>
+       ),
        do: hex?(a) and hex?(b) and hex?(c) and hex?(d) and hex?(e)
 
   defp uuid?(_), do: false
@@ -63,8 +67,11 @@ defmodule CrmPubSub.Wire do
 
     parties =
       case field(interaction, :parties) do
-        list when is_list(list) -> Enum.map(list, &%{"contact_uuid" => nullable(party_contact(&1), null)})
-        _ -> null
+        list when is_list(list) ->
+          Enum.map(list, &%{"contact_uuid" => nullable(party_contact(&1), null)})
+
+        _ ->
+          null
       end
 
     line(codec, %{
@@ -121,7 +128,8 @@ defmodule CrmPubSub.Wire do
   def classify(
         codec,
         <<"{\"type\":\"crm\",\"event\":\"interaction_", event::binary-size(7), "\",\"topic\":\"",
-          topic::binary-size(61), "\",\"payload\":{\"interaction_uuid\":\"", u::binary-size(36), "\"}}">> = line
+          topic::binary-size(61), "\",\"payload\":{\"interaction_uuid\":\"", u::binary-size(36),
+          "\"}}">> = line
       ) do
     with {:ok, atom} <- Map.fetch(@event_atoms, "interaction_" <> event),
          {:ok, ^topic} <- canonical_topic(topic),
@@ -139,7 +147,13 @@ defmodule CrmPubSub.Wire do
       {:ok, %{"ok" => ok} = reply} ->
         {:reply, ok == true, reply}
 
-      {:ok, %{"type" => "crm", "event" => event, "topic" => topic, "payload" => %{"interaction_uuid" => u}}}
+      {:ok,
+       %{
+         "type" => "crm",
+         "event" => event,
+         "topic" => topic,
+         "payload" => %{"interaction_uuid" => u}
+       }}
       when is_map_key(@event_atoms, event) ->
         {:crm, topic, Map.fetch!(@event_atoms, event), u}
 
@@ -158,7 +172,9 @@ defmodule CrmPubSub.Wire do
   end
 
   @doc "An error code of a reply as an atom (the string when the code is new)."
-  def error_code(%{"error" => code}) when is_map_key(@error_atoms, code), do: Map.fetch!(@error_atoms, code)
+  def error_code(%{"error" => code}) when is_map_key(@error_atoms, code),
+    do: Map.fetch!(@error_atoms, code)
+
   def error_code(%{"error" => code}), do: code
   def error_code(_), do: :unknown
 end

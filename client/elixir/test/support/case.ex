@@ -22,7 +22,9 @@ defmodule CrmPubSub.Case do
     socket = TestDaemon.socket(daemon)
 
     if Map.get(tags, :client, true) do
-      opts = [socket: socket, reconnect_min: 20, reconnect_max: 200] ++ Map.get(tags, :client_opts, [])
+      opts =
+        [socket: socket, reconnect_min: 20, reconnect_max: 200] ++ Map.get(tags, :client_opts, [])
+
       start_supervised!({CrmPubSub, opts})
     end
 
@@ -30,7 +32,10 @@ defmodule CrmPubSub.Case do
   end
 
   @doc "Deterministic test UUIDs: 0190a5b2-7c1e-7a01-8f00-<12 hex digits of n>."
-  def uuid(n), do: "0190a5b2-7c1e-7a01-8f00-" <> String.pad_leading(Integer.to_string(n, 16), 12, "0") |> String.downcase()
+  def uuid(n),
+    do:
+      ("0190a5b2-7c1e-7a01-8f00-" <> String.pad_leading(Integer.to_string(n, 16), 12, "0"))
+      |> String.downcase()
 
   @doc "The feed topic of uuid(n)."
   def topic(n), do: CrmPubSub.topic_contact_interactions(uuid(n))
@@ -51,7 +56,10 @@ defmodule CrmPubSub.Case do
   """
   def assert_nothing_before_marker(n, marker \\ 0xFFFF) do
     CrmPubSub.broadcast_to_contacts(:interaction_deleted, uuid(marker), [uuid(n)])
-    ExUnit.Assertions.assert(next_crm() == {:crm, :interaction_deleted, %{interaction_uuid: uuid(marker)}})
+
+    ExUnit.Assertions.assert(
+      next_crm() == {:crm, :interaction_deleted, %{interaction_uuid: uuid(marker)}}
+    )
   end
 
   @doc "Runs fun in a process and waits (bounded) for its result: the call must not hang."

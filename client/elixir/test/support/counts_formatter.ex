@@ -12,10 +12,12 @@ defmodule CrmPubSub.CountsFormatter do
   def init(_opts), do: {:ok, %{passed: 0, failed: 0}}
 
   @impl true
-  def handle_cast({:test_finished, %ExUnit.Test{state: nil}}, s), do: {:noreply, %{s | passed: s.passed + 1}}
+  def handle_cast({:test_finished, %ExUnit.Test{state: nil}}, s),
+    do: {:noreply, %{s | passed: s.passed + 1}}
 
-  def handle_cast({:test_finished, %ExUnit.Test{state: {tag, _}}}, s) when tag in [:failed, :invalid],
-    do: {:noreply, %{s | failed: s.failed + 1}}
+  def handle_cast({:test_finished, %ExUnit.Test{state: {tag, _}}}, s)
+      when tag in [:failed, :invalid],
+      do: {:noreply, %{s | failed: s.failed + 1}}
 
   # {:suite_finished, times} in Elixir 1.14+, three elements before.
   def handle_cast(event, s) when elem(event, 0) == :suite_finished do

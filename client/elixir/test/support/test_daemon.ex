@@ -33,7 +33,12 @@ defmodule CrmPubSub.TestDaemon do
   fails on an existing one. The caller removes it.
   """
   def fresh_dir(prefix) do
-    dir = Path.join(System.tmp_dir!(), "#{prefix}-#{System.pid()}-#{System.unique_integer([:positive])}")
+    dir =
+      Path.join(
+        System.tmp_dir!(),
+        "#{prefix}-#{System.pid()}-#{System.unique_integer([:positive])}"
+      )
+
     File.mkdir!(dir)
     File.chmod!(dir, 0o700)
     dir
@@ -83,7 +88,9 @@ defmodule CrmPubSub.TestDaemon do
   end
 
   @impl true
-  def handle_info({port, {:exit_status, _}}, %{port: port} = s), do: {:noreply, %{s | port: nil, os_pid: nil}}
+  def handle_info({port, {:exit_status, _}}, %{port: port} = s),
+    do: {:noreply, %{s | port: nil, os_pid: nil}}
+
   def handle_info(_other, s), do: {:noreply, s}
 
   @impl true
@@ -105,7 +112,8 @@ defmodule CrmPubSub.TestDaemon do
 
     if wait_ready(s, System.monotonic_time(:millisecond) + @ready_ms),
       do: {:ok, s},
-      else: {:error, "crmpubsubd #{binary()} did not accept on #{s.sock}", elem(kill(s, "KILL"), 1)}
+      else:
+        {:error, "crmpubsubd #{binary()} did not accept on #{s.sock}", elem(kill(s, "KILL"), 1)}
   end
 
   # A bounded poll: the daemon accepts once it listens (or it died).
