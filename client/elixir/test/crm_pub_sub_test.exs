@@ -72,16 +72,7 @@ defmodule CrmPubSubTest do
   describe "subscribe/1 and broadcast_interaction/2" do
     test "every involved contact's subscriber receives the seed's tuple" do
       assert :ok = CrmPubSub.subscribe(topic(1))
-      parent = self()
-
-      party =
-        spawn_link(fn ->
-          :ok = CrmPubSub.subscribe(topic(2))
-          send(parent, :subscribed)
-          send(parent, {:party_got, next_crm()})
-        end)
-
-      assert_receive :subscribed
+      party = spawn_subscriber(topic(2))
 
       i = %Interaction{
         uuid: uuid(100),
@@ -92,7 +83,7 @@ defmodule CrmPubSubTest do
       assert :ok = CrmPubSub.broadcast_interaction(:interaction_created, i)
 
       assert next_crm() == {:crm, :interaction_created, %{interaction_uuid: uuid(100)}}
-      assert_receive {:party_got, {:crm, :interaction_created, %{interaction_uuid: u}}}
+      assert_receive {:got, ^party, {:crm, :interaction_created, %{interaction_uuid: u}}}
       assert u == uuid(100)
       assert_nothing_before_marker(1)
       refute Process.alive?(party)
@@ -167,22 +158,13 @@ defmodule CrmPubSubTest do
       socket: socket
     } do
       :ok = CrmPubSub.subscribe(topic(1))
-      parent = self()
-
-      other =
-        spawn_link(fn ->
-          :ok = CrmPubSub.subscribe(topic(1))
-          send(parent, :subscribed)
-          send(parent, {:other_got, next_crm()})
-        end)
-
-      assert_receive :subscribed
+      other = spawn_subscriber(topic(1))
       conn = TestConn.connect(socket)
       {topics, _} = TestConn.daemon_topics(conn)
       assert topics == %{topic(1) => 1}
       :ok = CrmPubSub.broadcast_to_contacts(:interaction_created, uuid(100), [uuid(1)])
       assert next_crm() == {:crm, :interaction_created, %{interaction_uuid: uuid(100)}}
-      assert_receive {:other_got, {:crm, :interaction_created, _}}
+      assert_receive {:got, ^other, {:crm, :interaction_created, _}}
       refute Process.alive?(other)
     end
   end
@@ -205,22 +187,13 @@ defmodule CrmPubSubTest do
     end
 
     test "another local subscriber keeps the daemon's subscription", %{socket: socket} do
-      parent = self()
-
-      stay =
-        spawn_link(fn ->
-          :ok = CrmPubSub.subscribe(topic(1))
-          send(parent, :subscribed)
-          receive do: (:stop -> :ok)
-        end)
-
-      assert_receive :subscribed
+      stay = spawn_subscriber(topic(1))
       :ok = CrmPubSub.subscribe(topic(1))
       :ok = CrmPubSub.unsubscribe(topic(1))
       :ok = CrmPubSub.flush()
       {topics, _} = TestConn.daemon_topics(TestConn.connect(socket))
       assert topics == %{topic(1) => 1}
-      send(stay, :stop)
+      assert Process.alive?(stay)
     end
 
     test "topics not held, not topics: :ok, nothing changes" do
@@ -230,23 +203,14 @@ defmodule CrmPubSubTest do
     end
 
     test "a subscriber that exits is unsubscribed", %{socket: socket} do
-      parent = self()
-
-      pid =
-        spawn(fn ->
-          :ok = CrmPubSub.subscribe(topic(1))
-          :ok = CrmPubSub.subscribe(topic(2))
-          send(parent, :subscribed)
-          receive do: (:stop -> :ok)
-        end)
-
-      assert_receive :subscribed
+      pid = spawn_subscriber([topic(1), topic(2)])
       conn = TestConn.connect(socket)
       {topics, conn} = TestConn.daemon_topics(conn)
       assert map_size(topics) == 2
       ref = Process.monitor(pid)
-      send(pid, :stop)
-      assert_receive {:DOWN, ^ref, :process, ^pid, _}
+      # Its first push ends it.
+      :ok = CrmPubSub.broadcast_to_contacts(:interaction_created, uuid(100), [uuid(1)])
+      assert_receive {:DOWN, ^ref, :process, ^pid, :normal}
 
       TestConn.await(conn, fn c ->
         {topics, c} = TestConn.daemon_topics(c)

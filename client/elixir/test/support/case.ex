@@ -62,6 +62,28 @@ defmodule CrmPubSub.Case do
     )
   end
 
+  @doc """
+  A linked process subscribed to one topic or a list, that sends its first
+  {:crm, ...} to the test as {:got, pid, message} and ends; returns its
+  pid once it is subscribed.
+  """
+  def spawn_subscriber(topics) do
+    parent = self()
+
+    pid =
+      spawn_link(fn ->
+        for t <- List.wrap(topics), do: :ok = CrmPubSub.subscribe(t)
+        send(parent, {:subscribed, self()})
+        send(parent, {:got, self(), next_crm()})
+      end)
+
+    receive do
+      {:subscribed, ^pid} -> pid
+    after
+      5_000 -> ExUnit.Assertions.flunk("the subscriber did not subscribe")
+    end
+  end
+
   @doc "Runs fun in a process and waits (bounded) for its result: the call must not hang."
   def within(ms, fun) do
     task = Task.async(fun)
