@@ -16,8 +16,8 @@ check-elixir: $(DAEMON)
 
 install-elixir:
 	install -d $(DESTDIR)$(ELIXIRDIR)/lib/crm_pub_sub
-	install -m 0644 client/elixir/mix.exs client/elixir/.formatter.exs \
-	  client/elixir/README.md $(DESTDIR)$(ELIXIRDIR)
+	install -m 0644 client/elixir/mix.exs client/elixir/README.md \
+	  $(DESTDIR)$(ELIXIRDIR)
 	install -m 0644 client/elixir/lib/crm_pub_sub.ex $(DESTDIR)$(ELIXIRDIR)/lib
 	install -m 0644 $(filter client/elixir/lib/crm_pub_sub/%,$(ELIXIR_SRCS)) \
 	  $(DESTDIR)$(ELIXIRDIR)/lib/crm_pub_sub
