@@ -101,7 +101,7 @@ Logger.configure(level: :error)
 run.("warm-up", Enum.take(interactions, min(n, 10_000)), true)
 
 header = """
-Elixir client, #{n} broadcast_interaction calls per case (subject + 2 parties), #{System.schedulers_online()} schedulers, codec #{inspect(elem(CrmPubSub.Connection.shared(), 1))}
+Elixir client, #{n} broadcast_interaction calls per case (subject + 2 parties), #{System.schedulers_online()} schedulers, codec #{inspect(elem(CrmPubSub.Mailbox.shared(), 1))}
 | case | caller µs/call | p50 | p99 | VM CPU µs/call | calls/s | acked | dropped | lost |
 |---|---|---|---|---|---|---|---|---|
 """

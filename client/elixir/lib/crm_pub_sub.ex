@@ -39,7 +39,7 @@ defmodule CrmPubSub do
   """
 
   require Logger
-  alias CrmPubSub.{Connection, Wire}
+  alias CrmPubSub.{Connection, Mailbox, Wire}
 
   @call_timeout 5_000
 
@@ -171,17 +171,17 @@ defmodule CrmPubSub do
   # Encodes in the calling process (so the connection process only moves
   # lines), unless the line could only be dropped.
   defp submit(build) do
-    case Connection.shared() do
+    case Mailbox.shared() do
       nil ->
         not_started()
 
       {_ref, codec, _limit, _wait} = shared ->
-        if Connection.drop_now?(shared), do: :ok, else: Connection.submit(shared, build.(codec))
+        if Mailbox.drop_now?(shared), do: :ok, else: Mailbox.submit(shared, build.(codec))
     end
   end
 
   defp rejected(function, event, error) do
-    Connection.count_rejected(Connection.shared())
+    Mailbox.count_rejected(Mailbox.shared())
 
     reason =
       case error do

@@ -16,7 +16,7 @@ defmodule CrmPubSub.CodecTest do
 
   @tag client_opts: [codec: JasonLike]
   test "a module codec carries every request and push" do
-    assert elem(CrmPubSub.Connection.shared(), 1) == JasonLike
+    assert elem(CrmPubSub.Mailbox.shared(), 1) == JasonLike
     :ok = CrmPubSub.subscribe(topic(1))
 
     :ok =

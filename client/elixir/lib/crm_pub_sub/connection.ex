@@ -24,9 +24,8 @@ defmodule CrmPubSub.Connection do
   use GenServer
   require Logger
 
-  alias CrmPubSub.{Codec, Counters, SocketPath, Subscriptions, Wire}
+  alias CrmPubSub.{Codec, Counters, Mailbox, SocketPath, Subscriptions, Wire}
 
-  @key {CrmPubSub, :client}
   @resubscribe_batch 100
   @max_buffer 16 * 1024 * 1024
 
@@ -50,66 +49,12 @@ defmodule CrmPubSub.Connection do
     GenServer.start_link(__MODULE__, opts, name: CrmPubSub)
   end
 
-  @doc "What callers need to broadcast: {counters, codec, mailbox bound, wait bound}."
-  def shared, do: :persistent_term.get(@key, nil)
-
-  @doc "Counts a broadcast a caller rejected (bad arguments)."
-  def count_rejected({ref, _, _, _}), do: Counters.add(ref, :rejected)
-  def count_rejected(nil), do: :ok
-
-  @doc """
-  Whether a broadcast would only be dropped (the queue is full): then it
-  is counted, dropped, and nothing else is done.
-  """
-  def drop_now?({ref, _, _, _}) do
-    Counters.get(ref, :full) == 1 and Counters.add(ref, :broadcasts) == :ok and
-      Counters.add(ref, :dropped) == :ok
-  end
-
-  @doc """
-  Hands a broadcast line to the connection process: a cast while its
-  mailbox holds fewer than `max_mailbox` broadcasts; beyond, a call that
-  waits at most `broadcast_wait` ms for the process to reach it (so a
-  burst is paced, not dropped). After such a wait in vain, callers drop
-  at once until the process has caught up (it is stuck, e.g. on a stalled
-  daemon): a broadcast never costs more than one bounded wait.
-  """
-  def submit({ref, _codec, limit, wait}, line) do
-    Counters.add(ref, :broadcasts)
-
-    cond do
-      Counters.add_get(ref, :in_mailbox) <= limit ->
-        GenServer.cast(CrmPubSub, {:broadcast, line})
-
-      Counters.get(ref, :stalled) == 1 ->
-        Counters.add(ref, :in_mailbox, -1)
-        Counters.add(ref, :dropped)
-
-      true ->
-        wait_for_room(ref, line, wait)
-    end
-
-    :ok
-  end
-
-  defp wait_for_room(ref, line, wait) do
-    GenServer.call(CrmPubSub, {:broadcast, line}, wait)
-  catch
-    # Still in the mailbox: it will be sent; later callers stop waiting.
-    :exit, {:timeout, _} ->
-      Counters.put(ref, :stalled, 1)
-
-    :exit, _ ->
-      Counters.add(ref, :in_mailbox, -1)
-      Counters.add(ref, :dropped)
-  end
-
   @impl true
   def init(opts) do
     opts = Keyword.merge(@defaults, opts)
     codec = Codec.resolve(opts[:codec])
     ref = Counters.new()
-    :persistent_term.put(@key, {ref, codec, opts[:max_mailbox], opts[:broadcast_wait]})
+    Mailbox.publish(ref, codec, opts[:max_mailbox], opts[:broadcast_wait])
 
     state = %{
       opts: Map.new(opts),
@@ -343,15 +288,8 @@ defmodule CrmPubSub.Connection do
 
   # --- requests ----------------------------------------------------------
 
-  # A broadcast left the mailbox; callers may stop dropping once it is half
-  # empty again.
   defp took_broadcast(state, line) do
-    ref = state.counters
-    left = Counters.add_get(ref, :in_mailbox, -1)
-
-    if left <= div(state.opts.max_mailbox, 2) and Counters.get(ref, :stalled) == 1,
-      do: Counters.put(ref, :stalled, 0)
-
+    Mailbox.taken(state.counters, state.opts.max_mailbox)
     broadcast(%{state | added: state.added + 1}, line)
   end
 
