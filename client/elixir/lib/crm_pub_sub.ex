@@ -180,6 +180,7 @@ defmodule CrmPubSub do
     end
   end
 
+  # A broadcast not sent for its arguments: counted and logged, never raised.
   defp rejected(function, event, error) do
     Mailbox.count_rejected(Mailbox.shared())
 

@@ -30,6 +30,7 @@ defmodule CrmPubSub.Codec do
         )
   end
 
+  # Loaded, and with the functions the client calls.
   defp usable?(:jiffy), do: Code.ensure_loaded?(:jiffy)
 
   defp usable?(mod) when is_atom(mod) do

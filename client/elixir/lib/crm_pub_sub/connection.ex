@@ -45,6 +45,7 @@ defmodule CrmPubSub.Connection do
     reconnect_max: 5_000
   ]
 
+  # Registered as CrmPubSub: the public functions find it by that name.
   def start_link(opts) do
     GenServer.start_link(__MODULE__, opts, name: CrmPubSub)
   end
@@ -85,12 +86,17 @@ defmodule CrmPubSub.Connection do
   @impl true
   def handle_continue(:connect, state), do: noreply(connect(state))
 
+  # A broadcast line from a caller: cast normally, a call when the caller
+  # is being paced (CrmPubSub.Mailbox).
   @impl true
   def handle_cast({:broadcast, line}, state), do: noreply(took_broadcast(state, line))
 
   @impl true
   def handle_call({:broadcast, line}, _from, state), do: reply(took_broadcast(state, line), :ok)
 
+  # A new topic is answered when the daemon confirms it (or after
+  # request_timeout, or at once while disconnected: held); a topic the
+  # caller or another local process already follows, at once.
   def handle_call({:subscribe, topic}, {pid, _} = from, state) do
     with {:ok, canon} <- Wire.canonical_topic(topic),
          {:new_topic, subs} <- Subscriptions.add(state.subs, canon, pid) do
@@ -111,6 +117,7 @@ defmodule CrmPubSub.Connection do
     end
   end
 
+  # The daemon is told only when the last local follower leaves.
   def handle_call({:unsubscribe, topic}, {pid, _}, state) do
     case Wire.canonical_topic(topic) do
       {:ok, canon} ->
@@ -122,6 +129,7 @@ defmodule CrmPubSub.Connection do
     end
   end
 
+  # Answered once every request made so far is answered or lost.
   def handle_call({:flush, timeout}, from, state) do
     if state.done >= state.added do
       reply(state, :ok)
@@ -132,6 +140,7 @@ defmodule CrmPubSub.Connection do
     end
   end
 
+  # The counters plus the state of the moment.
   def handle_call(:stats, _from, state) do
     counts = Counters.snapshot(state.counters)
 
@@ -147,6 +156,7 @@ defmodule CrmPubSub.Connection do
     reply(state, stats)
   end
 
+  # Data from the daemon; a line that never ends is a broken peer.
   @impl true
   def handle_info({:tcp, sock, data}, %{sock: sock} = state) do
     state = read_lines(%{state | buf: ""}, state.buf <> data)
@@ -156,6 +166,7 @@ defmodule CrmPubSub.Connection do
       else: noreply(pump(state))
   end
 
+  # The 32 reads are handled: read on.
   def handle_info({:tcp_passive, sock}, %{sock: sock} = state) do
     :inet.setopts(sock, active: 32)
     noreply(state)
@@ -167,21 +178,25 @@ defmodule CrmPubSub.Connection do
   def handle_info({:tcp_error, sock, reason}, %{sock: sock} = state),
     do: noreply(disconnected(state, reason))
 
+  # The mailbox is empty: write what was appended.
   def handle_info(:timeout, state), do: noreply(write(state))
 
   def handle_info(:reconnect, %{sock: nil} = state), do: noreply(connect(state))
 
+  # A subscriber ended: it follows nothing any more.
   def handle_info({:DOWN, _ref, :process, pid, _reason}, state) do
     {emptied, subs} = Subscriptions.down(state.subs, pid)
     noreply(drop_daemon_topics(%{state | subs: subs}, emptied))
   end
 
+  # The daemon has not confirmed a subscribe in time: the topic is held.
   def handle_info({:call_timeout, call}, state) do
     {from, calls} = Map.pop(state.calls, call)
     if from, do: GenServer.reply(from, :ok)
     noreply(%{state | calls: calls})
   end
 
+  # A flush that waited its whole timeout.
   def handle_info({:flush_timeout, wait}, state) do
     {waiter, waiters} = Map.pop(state.waiters, wait)
     with {_, from} <- waiter, do: GenServer.reply(from, {:error, :timeout})
@@ -191,6 +206,8 @@ defmodule CrmPubSub.Connection do
   # A message for a socket already closed, or a stale timer.
   def handle_info(_other, state), do: noreply(state)
 
+  # Closes the socket (when stopped while trapping exits; else the port
+  # closes with the process).
   @impl true
   def terminate(_reason, state) do
     if state.sock, do: :gen_tcp.close(state.sock)
@@ -198,6 +215,7 @@ defmodule CrmPubSub.Connection do
 
   # --- connection --------------------------------------------------------
 
+  # One connection attempt to the path resolved now; else another later.
   defp connect(state) do
     path = SocketPath.resolve(state.opts.socket)
 
@@ -251,6 +269,8 @@ defmodule CrmPubSub.Connection do
     |> write()
   end
 
+  # The next attempt: at once after a loss, then reconnect_min doubling up
+  # to reconnect_max, each delay drawn from its upper half (jitter).
   defp reconnect_later(state) do
     %{reconnect_min: min, reconnect_max: max} = state.opts
     delay = state.backoff
@@ -288,6 +308,7 @@ defmodule CrmPubSub.Connection do
 
   # --- requests ----------------------------------------------------------
 
+  # A broadcast taken from the mailbox, counted as a request.
   defp took_broadcast(state, line) do
     Mailbox.taken(state.counters, state.opts.max_mailbox)
     broadcast(%{state | added: state.added + 1}, line)
@@ -304,6 +325,8 @@ defmodule CrmPubSub.Connection do
     end
   end
 
+  # Queued while there is room; else dropped, and callers told to drop
+  # without encoding until the queue moves again.
   defp enqueue(state, line) do
     size = :erlang.iolist_size(line)
 
@@ -352,6 +375,7 @@ defmodule CrmPubSub.Connection do
     }
   end
 
+  # Writes every appended line in one send.
   defp write(%{out: []} = state), do: state
   defp write(%{sock: nil} = state), do: state
 
@@ -362,6 +386,7 @@ defmodule CrmPubSub.Connection do
     end
   end
 
+  # Unsubscribes the daemon from topics no local process follows.
   defp drop_daemon_topics(state, []), do: state
   defp drop_daemon_topics(%{sock: nil} = state, _topics), do: state
 
@@ -380,6 +405,7 @@ defmodule CrmPubSub.Connection do
     end
   end
 
+  # One line from the daemon: a reply, a push, or something to log.
   defp handle_line(state, ""), do: state
 
   defp handle_line(state, line) do
@@ -406,12 +432,14 @@ defmodule CrmPubSub.Connection do
     end
   end
 
+  # Tells every subscriber process of the node to refetch.
   defp resync(state, reason) do
     for pid <- Subscriptions.pids(state.subs), do: send(pid, {:crm_resync, reason})
     Counters.add(state.counters, :resyncs)
     state
   end
 
+  # A reply answers the oldest pending request.
   defp answered(state, ok?, reply) do
     case :queue.out(state.pending) do
       {{:value, entry}, pending} ->
@@ -425,6 +453,7 @@ defmodule CrmPubSub.Connection do
     end
   end
 
+  # What a reply means for the request it answers.
   defp settle(state, :broadcast, ok?, reply) do
     if ok? do
       Counters.add(state.counters, :acked)
@@ -482,6 +511,7 @@ defmodule CrmPubSub.Connection do
     end)
   end
 
+  # Answers the flushes whose requests are all done.
   defp answer_waiters(%{waiters: waiters} = state) when map_size(waiters) == 0, do: state
 
   defp answer_waiters(state) do

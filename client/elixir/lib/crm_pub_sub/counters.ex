@@ -21,6 +21,7 @@ defmodule CrmPubSub.Counters do
     :connects
   ]
 
+  # The slot of each name, resolved at compile time.
   for {name, i} <- Enum.with_index(@names, 1) do
     defp slot(unquote(name)), do: unquote(i)
   end

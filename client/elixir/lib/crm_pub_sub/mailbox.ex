@@ -55,6 +55,7 @@ defmodule CrmPubSub.Mailbox do
     :ok
   end
 
+  # The paced hand-over: a call bounded by wait.
   defp wait_for_room(ref, line, wait) do
     GenServer.call(CrmPubSub, {:broadcast, line}, wait)
   catch

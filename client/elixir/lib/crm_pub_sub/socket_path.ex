@@ -40,6 +40,7 @@ defmodule CrmPubSub.SocketPath do
     end
   end
 
+  # Set and not empty.
   defp present?(value), do: is_binary(value) and value != ""
 
   # File.stat reports a socket as :other (so would a FIFO, never found there).

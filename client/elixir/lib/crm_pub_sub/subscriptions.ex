@@ -110,6 +110,7 @@ defmodule CrmPubSub.Subscriptions do
   @spec topics(t()) :: [String.t()]
   def topics(%__MODULE__{topics: topics}), do: Map.keys(topics)
 
+  # Stores what pid still follows; forgets it (and its monitor) when nothing.
   defp put_pid(s, pid, ref, held) do
     if MapSet.size(held) == 0 do
       Process.demonitor(ref, [:flush])
@@ -119,6 +120,7 @@ defmodule CrmPubSub.Subscriptions do
     end
   end
 
+  # Removes pid from topic's followers; the topic goes with its last one.
   defp drop_follower(s, topic, pid) do
     followers = s.topics |> Map.get(topic, MapSet.new()) |> MapSet.delete(pid)
 

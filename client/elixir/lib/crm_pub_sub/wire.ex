@@ -44,6 +44,7 @@ defmodule CrmPubSub.Wire do
 
   defp uuid?(_), do: false
 
+  # Only hex digits.
   defp hex?(<<c, rest::binary>>) when c in ?0..?9 or c in ?a..?f or c in ?A..?F, do: hex?(rest)
   defp hex?(<<>>), do: true
   defp hex?(_), do: false
@@ -85,6 +86,7 @@ defmodule CrmPubSub.Wire do
     })
   end
 
+  # nil as the codec writes JSON null.
   defp nullable(nil, null), do: null
   defp nullable(value, _null), do: value
 
@@ -110,6 +112,7 @@ defmodule CrmPubSub.Wire do
   def party_contact(party) when is_map(party), do: field(party, :contact_uuid)
   def party_contact(_), do: nil
 
+  # One request line.
   defp line(codec, term), do: [Codec.encode!(codec, term), ?\n]
 
   @doc """
@@ -142,6 +145,7 @@ defmodule CrmPubSub.Wire do
 
   def classify(codec, line), do: classify_json(codec, line)
 
+  # Any line, through the codec.
   defp classify_json(codec, line) do
     case Codec.decode(codec, line) do
       {:ok, %{"ok" => ok} = reply} ->
