@@ -147,4 +147,5 @@ body = Enum.map(rows, & &1.())
 text = IO.iodata_to_binary([header | body])
 IO.write(text)
 if out, do: File.write!(out, text)
-TestDaemon.stop(daemon)
+# Stops the daemon (down already) and removes its directory.
+GenServer.stop(daemon)
