@@ -728,6 +728,123 @@ START_TEST(test_bad_options)
 }
 END_TEST
 
+/* Runs the daemon through env(1) with the assignments in envs (NULL-ended)
+ * and then args; asserts exit status want and one stderr line, which it
+ * returns in err. */
+static void
+expect_start_failure(const char *const *envs, const char *const *args,
+    int want, char *err, size_t errcap)
+{
+	const char *argv[24];
+	char out[4096];
+	size_t n = 0;
+	int status;
+
+	argv[n++] = "/usr/bin/env";
+	argv[n++] = "-u";
+	argv[n++] = "XDG_RUNTIME_DIR";
+	argv[n++] = "-u";
+	argv[n++] = "JOURNAL_STREAM";
+	for (; envs != NULL && *envs != NULL; envs++)
+		argv[n++] = *envs;
+	argv[n++] = h_daemon_bin();
+	for (; args != NULL && *args != NULL; args++)
+		argv[n++] = *args;
+	argv[n] = NULL;
+	status = run_capture(argv, out, sizeof out, err, errcap, H_TIMEOUT_MS);
+	ck_assert_msg(status != -1, "the daemon kept running");
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == want,
+	    "status %d, want exit %d; stderr: %s", status, want, err);
+	ck_assert_msg(strchr(err, '\n') != NULL && strchr(err, '\n')[1] == '\0',
+	    "not one stderr line: [%s]", err);
+}
+
+/* A socket that cannot be made is reported with its real path, where the
+ * path came from and the directory that is missing; an impossible setting
+ * (too long, an unknown group) is a config error (exit 2). */
+START_TEST(test_socket_error_texts)
+{
+	struct scratch s;
+	char err[4096], want[1024], env[512], longpath[128];
+	const char *args[4] = { NULL }, *envs[3] = { NULL };
+	const char *nogroup[] = { "--socket-group", "crmpubsub-no-such-group",
+	    NULL };
+	const char *toolong[] = { "-s", longpath, NULL };
+	struct stat st;
+
+	scratch_make(&s, "crmpubsub.sock");
+	/* -s into a directory that does not exist. */
+	snprintf(want, sizeof want, "%s/gone/deeper/x.sock", s.dir);
+	args[0] = "-s";
+	args[1] = want;
+	expect_start_failure(NULL, args, 1, err, sizeof err);
+	snprintf(want, sizeof want, "crmpubsubd: cannot create the socket "
+	    "%s/gone/deeper/x.sock (from -s or the socket setting): directory "
+	    "%s/gone does not exist\n", s.dir, s.dir);
+	ck_assert_str_eq(err, want);
+
+	/* $CRMPUBSUB_SOCKET, named as the origin. */
+	snprintf(env, sizeof env, "CRMPUBSUB_SOCKET=%s/missing/c.sock", s.dir);
+	envs[0] = env;
+	expect_start_failure(envs, NULL, 1, err, sizeof err);
+	snprintf(want, sizeof want, "(from $CRMPUBSUB_SOCKET): directory "
+	    "%s/missing does not exist\n", s.dir);
+	ck_assert_msg(strstr(err, want) != NULL, "stderr: %s", err);
+
+	/* $XDG_RUNTIME_DIR, when the system directory is not this daemon's. */
+	if (stat("/run/crmpubsub", &st) == -1 ||
+	    access("/run/crmpubsub", W_OK) == -1) {
+		snprintf(env, sizeof env, "XDG_RUNTIME_DIR=%s/run-user", s.dir);
+		envs[0] = env;
+		expect_start_failure(envs, NULL, 1, err, sizeof err);
+		snprintf(want, sizeof want, "cannot create the socket "
+		    "%s/run-user/crmpubsub.sock (from $XDG_RUNTIME_DIR): "
+		    "directory %s/run-user does not exist\n", s.dir, s.dir);
+		ck_assert_msg(strstr(err, want) != NULL, "stderr: %s", err);
+	}
+	/* Never the temporary name the daemon binds first. */
+	ck_assert_msg(strstr(err, ".sock.") == NULL, "stderr: %s", err);
+
+	/* Impossible settings are config errors, with the limit named. */
+	expect_usage_error(nogroup, "socket-group", NULL);
+	expect_usage_error(nogroup, "no group 'crmpubsub-no-such-group'", NULL);
+	memset(longpath, 'x', 100);
+	longpath[0] = '/';
+	longpath[100] = '\0';
+	expect_usage_error(toolong, "at most 99 bytes", NULL);
+	h_scratch_remove(s.dir);
+}
+END_TEST
+
+/* Log lines: "crmpubsubd: text" on a terminal; under journald "<N>text"
+ * with the syslog priority, so journalctl can filter by level. */
+START_TEST(test_log_format)
+{
+	const char *plain[] = { "-s", "/nonexistent-crmpubsub/x.sock", NULL };
+	const char *journal[] = { "JOURNAL_STREAM=8:12345", NULL };
+	struct h_daemon d;
+	char err[4096], *log;
+
+	expect_start_failure(NULL, plain, 1, err, sizeof err);
+	ck_assert_msg(strncmp(err, "crmpubsubd: cannot create the socket ", 37)
+	    == 0, "stderr: %s", err);
+	expect_start_failure(journal, plain, 1, err, sizeof err);
+	ck_assert_msg(strncmp(err, "<3>cannot create the socket ", 28) == 0,
+	    "stderr under journald: %s", err);
+
+	/* A running daemon's start line is at info level. */
+	setenv("JOURNAL_STREAM", "8:12345", 1);
+	h_daemon_start_or_fail(&d, NULL);
+	unsetenv("JOURNAL_STREAM");
+	log = read_file(d.log);
+	ck_assert_msg(strncmp(log, "<6>crmpubsubd " CRMPUBSUB_VERSION " (",
+	    strlen("<6>crmpubsubd " CRMPUBSUB_VERSION " (")) == 0, "log: %s",
+	    log);
+	free(log);
+	h_daemon_stop_clean(&d);
+}
+END_TEST
+
 /* Bad config lines: exit 2, one stderr line naming the key. */
 START_TEST(test_bad_config_lines)
 {
@@ -1058,6 +1175,8 @@ lifecycle_suite(void)
 	tcase_add_test(cfg, test_config_socket_key);
 	tcase_add_test(cfg, test_bad_options);
 	tcase_add_test(cfg, test_bad_config_lines);
+	tcase_add_test(cfg, test_socket_error_texts);
+	tcase_add_test(cfg, test_log_format);
 	tcase_add_test(cfg, test_version_and_help);
 	suite_add_tcase(s, cfg);
 
