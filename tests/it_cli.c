@@ -679,6 +679,28 @@ START_TEST(test_subscribe_errors)
 }
 END_TEST
 
+/* Runs a broadcast with the CLI: the reply counts want_topics topics and
+ * one delivery, and subscriber c gets the push of event on topic. */
+static void
+expect_broadcast(struct h_conn *c, const char *const *args,
+    long long want_topics, const char *event, const char *topic)
+{
+	struct cli_run r;
+	json_t *j, *p;
+
+	run_cli(&r, args);
+	j = expect_reply(&r, 0);
+	ck_assert_str_eq(h_str(j, "op"), "broadcast_to_contacts");
+	ck_assert_int_eq(h_int(j, "topics"), want_topics);
+	ck_assert_int_eq(h_int(j, "delivered"), 1);
+	json_decref(j);
+	p = h_recv_push(c, H_TIMEOUT_MS);
+	ck_assert_msg(p != NULL, "subscriber got no push for %s", event);
+	ck_assert_str_eq(h_str(p, "event"), event);
+	ck_assert_str_eq(h_str(p, "topic"), topic);
+	json_decref(p);
+}
+
 START_TEST(test_broadcast)
 {
 	char u1[37], u2[37];
@@ -689,9 +711,7 @@ START_TEST(test_broadcast)
 	const char *with_null[] = { "broadcast", "updated", UUID_I, "-", u1,
 	    "-", NULL };
 	struct h_conn *c;
-	struct cli_run r;
 	char topic[80];
-	json_t *j, *p;
 
 	h_test_up(NULL);
 	h_uuid(31, u1);
@@ -700,39 +720,11 @@ START_TEST(test_broadcast)
 	c = h_test_conn();
 	json_decref(h_requestf(c, "{\"op\":\"subscribe\",\"topic\":\"%s\"}",
 	    topic));
-
-	run_cli(&r, short_ev);
-	j = expect_reply(&r, 0);
-	ck_assert_str_eq(h_str(j, "op"), "broadcast_to_contacts");
-	ck_assert_int_eq(h_int(j, "topics"), 2);
-	ck_assert_int_eq(h_int(j, "delivered"), 1);
-	json_decref(j);
-	p = h_recv_push(c, H_TIMEOUT_MS);
-	ck_assert_msg(p != NULL, "subscriber got no push");
-	ck_assert_str_eq(h_str(p, "event"), "interaction_created");
-	ck_assert_str_eq(h_str(p, "topic"), topic);
-	json_decref(p);
-
-	run_cli(&r, long_ev);
-	j = expect_reply(&r, 0);
-	ck_assert_int_eq(h_int(j, "delivered"), 1);
-	json_decref(j);
-	p = h_recv_push(c, H_TIMEOUT_MS);
-	ck_assert_msg(p != NULL, "subscriber got no second push");
-	ck_assert_str_eq(h_str(p, "event"), "interaction_deleted");
-	json_decref(p);
-
+	expect_broadcast(c, short_ev, 2, "interaction_created", topic);
+	expect_broadcast(c, long_ev, 1, "interaction_deleted", topic);
 	/* "-" is a null contact (an unresolved party), as for the example
 	 * writer: it is sent as null and dropped by the daemon. */
-	run_cli(&r, with_null);
-	j = expect_reply(&r, 0);
-	ck_assert_int_eq(h_int(j, "topics"), 1);
-	ck_assert_int_eq(h_int(j, "delivered"), 1);
-	json_decref(j);
-	p = h_recv_push(c, H_TIMEOUT_MS);
-	ck_assert_msg(p != NULL, "subscriber got no third push");
-	ck_assert_str_eq(h_str(p, "event"), "interaction_updated");
-	json_decref(p);
+	expect_broadcast(c, with_null, 1, "interaction_updated", topic);
 	h_close(c);
 }
 END_TEST
