@@ -853,6 +853,9 @@ START_TEST(test_log_format)
 	setenv("JOURNAL_STREAM", "8:12345", 1);
 	h_daemon_start_or_fail(&d, NULL);
 	unsetenv("JOURNAL_STREAM");
+	/* The socket accepts a moment before the line is written. */
+	ck_assert_msg(wait_log(d.log, 0, "listening on", H_TIMEOUT_MS),
+	    "no start line");
 	log = read_file(d.log);
 	ck_assert_msg(strncmp(log, "<6>crmpubsubd " CRMPUBSUB_VERSION " (",
 	    strlen("<6>crmpubsubd " CRMPUBSUB_VERSION " (")) == 0, "log: %s",
