@@ -43,7 +43,7 @@ ALL_LDFLAGS  = $(SANFLAGS) $(LDFLAGS)
 
 PC_CFLAGS  = $(shell $(PKG_CONFIG) --cflags libevent jansson uuid hiredis 2>/dev/null)
 # hiredis rides with libevent: every link of daemon objects needs both
-# (daemon/federate.c uses hiredis's libevent adapter).
+# (daemon/fedconn.c reads Redis's replies with hiredis's reader).
 LIBEVENT   = $(shell $(PKG_CONFIG) --libs libevent hiredis 2>/dev/null)
 JANSSON    = $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null)
 LIBUUID    = $(shell $(PKG_CONFIG) --libs uuid 2>/dev/null)
@@ -82,7 +82,7 @@ TEST_BINS   = $(UNIT_SRCS:%.c=$(O)/%) $(IT_SRCS:%.c=$(O)/%) $(CLIENTT_SRCS:%.c=$
 .PHONY: all deps run check check-plain check-asan check-extra test-run bench fuzz soak \
         install install-lib install-daemon uninstall clean
 
-all: deps-ok $(DAEMON) $(LIB_SO) $(LIB_A) $(EXAMPLES) $(MODULE_ALL)
+all: deps-ok $(DAEMON) $(LIB_SO) $(LIB_A) $(EXAMPLES)
 
 # --- dependencies -----------------------------------------------------------
 # tools/packages lists the Debian packages by group; tools/deps.sh installs
@@ -115,6 +115,8 @@ MODULE_UNINSTALL =
 MODULE_CLEAN =
 CHECK_SUMMARY = $(CURDIR)/build/check-summary
 include $(sort $(wildcard client/*/module.mk client/examples/*/module.mk tests/*/module.mk))
+# Prerequisites are expanded as a rule is read: this one follows the modules.
+all: $(MODULE_ALL)
 
 # --- build rules ------------------------------------------------------------
 $(O)/%.o: %.c
@@ -150,6 +152,9 @@ $(O)/tests/it_%: tests/it_%.c $(TEST_SUPPORT_OBJS) $(PROTO_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CPPFLAGS) -Itests $(PC_CFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ \
 	  $(JANSSON) $(LIBUUID) $(CHECKLIBS)
+# The federation suite's fake Redis reads commands with hiredis's reader.
+$(O)/tests/it_federation: $(O)/tests/fakeredis.o
+$(O)/tests/it_federation: CHECKLIBS += $(shell $(PKG_CONFIG) --libs hiredis) -pthread
 $(O)/tests/client_%: tests/client_%.c $(TEST_SUPPORT_OBJS) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CPPFLAGS) -Itests $(PC_CFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ \
@@ -223,6 +228,10 @@ soak: all
 LIB_REAL   = libcrmpubsub.so.$(VERSION)
 DIRLIST    = $(DATADIR)/crmpubsub/installed-dirs
 MKDIRS     = tools/install-dirs.sh make "$(DESTDIR)" $(DIRLIST)
+# Every function in libcrmpubsub(3)'s NAME section gets a man3 link to the
+# page, so `man crmpubsub_subscribe` finds it.
+LIB_MAN_LINKS = $(shell sed -n 's/^\.Nm \(crmpubsub_[a-z_]*\).*/\1/p' \
+		  docs/libcrmpubsub.3 2>/dev/null)
 
 install: install-lib install-daemon
 	@for t in $(MODULE_INSTALL); do $(MAKE) --no-print-directory $$t || exit 1; done
@@ -238,7 +247,10 @@ install-lib: all
 	  -e 's|@INCDIR@|$(INCDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
 	  client/libcrmpubsub.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/libcrmpubsub.pc
 	if test -f docs/libcrmpubsub.3; then \
-	  install -m 0644 docs/libcrmpubsub.3 $(DESTDIR)$(MANDIR)/man3/libcrmpubsub.3; \
+	  install -m 0644 docs/libcrmpubsub.3 $(DESTDIR)$(MANDIR)/man3/libcrmpubsub.3 && \
+	  for n in $(LIB_MAN_LINKS); do \
+	    ln -sf libcrmpubsub.3 $(DESTDIR)$(MANDIR)/man3/$$n.3 || exit 1; \
+	  done; \
 	fi
 	@if [ -z "$(DESTDIR)" ]; then tools/ldconfig.sh $(LIBDIR) $(LIB_SONAME); fi
 
@@ -275,6 +287,7 @@ uninstall:
 	  $(DESTDIR)$(TMPFILESDIR)/crmpubsub.conf \
 	  $(DESTDIR)$(MANDIR)/man1/crmpubsub-cli.1 \
 	  $(DESTDIR)$(MANDIR)/man3/libcrmpubsub.3 \
+	  $(LIB_MAN_LINKS:%=$(DESTDIR)$(MANDIR)/man3/%.3) \
 	  $(DESTDIR)$(MANDIR)/man5/crmpubsubd.conf.5 \
 	  $(DESTDIR)$(MANDIR)/man8/crmpubsubd.8
 # The config file is the administrator's: it goes only while it is still the

@@ -105,7 +105,9 @@ enum crmpubsub_resync_reason {
 };
 
 /* One message, filled in by crmpubsub_next_message or passed to a dispatch
- * callback. Fields not meaningful for the type are zero / empty strings. */
+ * callback. Fields not meaningful for the type are zero / empty strings.
+ * The strings are NUL-terminated and lowercase; topic is the canonical
+ * "crm:contact:<contact_uuid>:interactions". */
 struct crmpubsub_message {
 	enum crmpubsub_message_type	 type;
 	enum crmpubsub_event		 event;		/* CRM */
@@ -179,8 +181,12 @@ typedef void crmpubsub_message_fn(void *arg,
 CRMPUBSUB_API crmpubsub	*crmpubsub_new(void);
 /* crmpubsub_new, the two options when not NULL, then crmpubsub_connect. The
  * handle is returned even when the daemon cannot be reached (it keeps
- * reconnecting in the background of later calls); NULL only as for
- * crmpubsub_new. */
+ * reconnecting in the background of later calls); NULL as for
+ * crmpubsub_new, or with errno EINVAL (client_name refused, see
+ * crmpubsub_set_client_name) or ENAMETOOLONG (socket_path). To see why the
+ * first connection failed, set CRMPUBSUB_LOG, install a log callback right
+ * after (it receives that failure), or use crmpubsub_new, crmpubsub_set_log
+ * and crmpubsub_connect. */
 CRMPUBSUB_API crmpubsub	*crmpubsub_open(const char *socket_path,
 			    const char *client_name);
 /* Connects and waits (CRMPUBSUB_TIMEOUT_CONNECT) for the daemon's answer to
@@ -189,7 +195,9 @@ CRMPUBSUB_API crmpubsub	*crmpubsub_open(const char *socket_path,
 CRMPUBSUB_API int	 crmpubsub_connect(crmpubsub *);
 /* Writes what is still queued (bounded by the broadcast timeout, no waiting
  * for replies), closes the connection and frees everything. NULL is a
- * no-op. Must be the last call on the handle. */
+ * no-op. Must be the last call on the handle. In a child of fork(2) it
+ * only frees the child's copy, at once, leaving the parent's connection
+ * alone. */
 CRMPUBSUB_API void	 crmpubsub_close(crmpubsub *);
 /* Whether the handle is connected and the daemon answered hello. */
 CRMPUBSUB_API bool	 crmpubsub_is_connected(crmpubsub *);
@@ -203,8 +211,9 @@ CRMPUBSUB_API long long	 crmpubsub_client_id(crmpubsub *);
  * $XDG_RUNTIME_DIR/crmpubsub.sock, /tmp/crmpubsub-<uid>/crmpubsub.sock,
  * re-resolved at each connection attempt. 0, or -1 (ENAMETOOLONG). */
 CRMPUBSUB_API int	 crmpubsub_set_socket_path(crmpubsub *, const char *path);
-/* The name sent with hello (shown by the daemon's clients op); at most 128
- * bytes; NULL for none. 0, or -1 (EINVAL, ENOMEM). */
+/* The name sent with hello (shown by the daemon's clients op): valid UTF-8
+ * of at most 128 bytes, as the daemon requires; NULL for none. 0, or -1
+ * (EINVAL: too long or not UTF-8, the name is unchanged; ENOMEM). */
 CRMPUBSUB_API int	 crmpubsub_set_client_name(crmpubsub *, const char *name);
 /* Sets one timeout in milliseconds (>= 0). 0, or -1 (EINVAL). */
 CRMPUBSUB_API int	 crmpubsub_set_timeout(crmpubsub *, enum crmpubsub_timeout,
@@ -222,7 +231,9 @@ CRMPUBSUB_API int	 crmpubsub_set_limit(crmpubsub *, enum crmpubsub_limit,
  * Takes effect at once (held lines leave now). 0, or -1 (EINVAL). */
 CRMPUBSUB_API int	 crmpubsub_set_coalesce(crmpubsub *, int delay_us,
 			    size_t max_bytes);
-/* Installs (or with NULL removes) the log callback. */
+/* Installs (or with NULL removes) the log callback, replacing the
+ * CRMPUBSUB_LOG logger; a connection failure not logged yet is handed to
+ * it at once. */
 CRMPUBSUB_API void	 crmpubsub_set_log(crmpubsub *, crmpubsub_log_fn *fn,
 			    void *arg);
 
@@ -242,13 +253,24 @@ CRMPUBSUB_API int	 crmpubsub_topic_contact_interactions(
  * -1: not held; errno EINVAL (not a topic), E2BIG (the daemon's
  *   max_subscriptions), EPROTO (other refusal), ENOMEM. */
 CRMPUBSUB_API int	 crmpubsub_subscribe(crmpubsub *, const char *topic);
-/* crmpubsub_subscribe for n topics in one request; all or nothing. */
+/* crmpubsub_subscribe for n topics, all or nothing: in as many requests
+ * as the daemon's max_line requires (announced in its hello reply, 65536
+ * when it does not say), and when any is refused every topic this call
+ * added is dropped again (topics held before stay). */
 CRMPUBSUB_API int	 crmpubsub_subscribe_many(crmpubsub *,
 			    const char *const *topics, size_t n);
+/* crmpubsub_subscribe to a contact's interaction feed: the topic of
+ * crmpubsub_topic_contact_interactions. EINVAL when not a UUID. */
+CRMPUBSUB_API int	 crmpubsub_subscribe_contact(crmpubsub *,
+			    const char *contact_uuid);
 /* Stops following a topic (NULL: every topic). Pipelined: does not wait;
  * no message for the topic is handed out after it returns. 0, or -1
  * (EINVAL: not a topic). Unsubscribing a topic not held is a no-op. */
 CRMPUBSUB_API int	 crmpubsub_unsubscribe(crmpubsub *, const char *topic);
+/* crmpubsub_unsubscribe from a contact's interaction feed. 0, or -1
+ * (EINVAL: not a UUID). */
+CRMPUBSUB_API int	 crmpubsub_unsubscribe_contact(crmpubsub *,
+			    const char *contact_uuid);
 /* Number of topics the handle holds. */
 CRMPUBSUB_API size_t	 crmpubsub_subscriptions(crmpubsub *);
 
@@ -302,9 +324,13 @@ CRMPUBSUB_API int	 crmpubsub_dispatch(crmpubsub *, crmpubsub_message_fn *fn,
 CRMPUBSUB_API void	 crmpubsub_stats(crmpubsub *, struct crmpubsub_stats *out);
 /* "interaction_created" etc., or NULL for a value outside the enum. */
 CRMPUBSUB_API const char *crmpubsub_event_name(enum crmpubsub_event);
-/* Parses an event name. 0, or -1 (EINVAL). */
+/* Parses an event name ("interaction_created" etc.). 0, or -1 (EINVAL). */
 CRMPUBSUB_API int	 crmpubsub_event_parse(const char *name,
 			    enum crmpubsub_event *out);
+/* "lagged", "reconnected", "overflow", "subscribed", "federation", or NULL
+ * for a value outside the enum. */
+CRMPUBSUB_API const char *crmpubsub_resync_reason_name(
+			    enum crmpubsub_resync_reason);
 /* The library version, "1.0.0". */
 CRMPUBSUB_API const char *crmpubsub_version(void);
 

@@ -10,10 +10,12 @@
  * obey max_outbuf: the first one that does not fit puts the connection in the
  * lagged state, where every push is dropped and counted until the queue has
  * drained below half the limit; then one resync push is queued. Replies are
- * never dropped; a peer whose queue still exceeds twice the limit after a
- * write is closed, as is one lagged for longer than lag_timeout. Connections
- * are only freed outside fan-out loops (conn_close is never called from
- * conn_push).
+ * never dropped or cut: a reply is judged by what the peer left unread
+ * before it, never by its own size (inspection replies are bounded by their
+ * op). A peer that sends a request while more than twice the limit of
+ * earlier output is still unread is closed, as is one lagged for longer
+ * than lag_timeout. Connections are only freed outside fan-out loops
+ * (conn_close is never called from conn_push).
  */
 
 #include <sys/socket.h>
@@ -227,6 +229,8 @@ conn_too_long(struct conn *c)
 	char	msg[96];
 	size_t	mark = buf_len(&c->out);
 
+	if (conn_check_reply_budget(c))
+		return;
 	snprintf(msg, sizeof msg, "request line exceeds max_line (%zu bytes)",
 	    cfg->max_line);
 	ops_reply_error(&c->out, NULL, NULL, PERR_LINE_TOO_LONG, msg);
@@ -322,11 +326,11 @@ conn_send(struct conn *c)
 	return 0;
 }
 
-void
+int
 conn_check_reply_budget(struct conn *c)
 {
 	if (buf_len(&c->out) <= 2 * cfg->max_outbuf)
-		return;
+		return 0;
 	/* Judge only what the peer left unread: hand the socket what it
 	 * takes first, so a pipelining client that reads is never cut off. */
 	if (conn_send(c) == -1)
@@ -334,7 +338,9 @@ conn_check_reply_budget(struct conn *c)
 	else if (buf_len(&c->out) > 2 * cfg->max_outbuf) {
 		stats.slow_closed++;
 		conn_kill(c, "unread replies exceed twice max_outbuf");
-	}
+	} else
+		return 0;
+	return 1;
 }
 
 /* Writes as much queued output as the socket takes: 0, or -1 when the
@@ -347,11 +353,6 @@ conn_write(struct conn *c)
 		return -1;
 	}
 	conn_check_resume(c);
-	if (buf_len(&c->out) > 2 * cfg->max_outbuf) {
-		stats.slow_closed++;
-		conn_close(c, "unread replies exceed twice max_outbuf");
-		return -1;
-	}
 	if (buf_len(&c->out) == 0) {
 		/* Subscribers' small queues are freed, so an idle connection
 		 * holds no buffer; a writer's large reply queue is kept, as it

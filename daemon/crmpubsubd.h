@@ -149,7 +149,16 @@ size_t		 subs_ntopics(void);
 size_t		 subs_nsubscriptions(void);
 /* Calls fn for every topic; stops early when fn returns non-zero. */
 void		 subs_foreach(int (*fn)(struct topic *, void *), void *arg);
+/* Up to limit topics whose keys follow after (NULL: from the first), in
+ * key order, into out; returns how many. *more: topics follow the last. */
+size_t		 subs_page(const struct topic_key *after, size_t limit,
+		     struct topic **out, int *more);
 void		 subs_free_all(void);
+/* Slots the table has looked at since start: the cost of every lookup,
+ * insertion and rebuild (for tests). */
+unsigned long long subs_probes(void);
+/* Rehashes the table under this key instead of a random one (for tests). */
+void		 subs_set_hash_key(const uint8_t key[16]);
 
 /* ---- conn.c: one client connection ---------------------------------------- */
 
@@ -197,8 +206,9 @@ int	 conn_push(struct conn *, const char *data, size_t len);
 /* Marks c as having output; written at the end of this loop turn. */
 void	 conn_output_added(struct conn *);
 void	 conn_close(struct conn *, const char *why);
-/* Closes (via conn_kill) a peer whose unread replies pass 2 * max_outbuf. */
-void	 conn_check_reply_budget(struct conn *);
+/* Before a reply: closes (via conn_kill) a peer that left more than
+ * 2 * max_outbuf of earlier output unread, and returns 1; else 0. */
+int	 conn_check_reply_budget(struct conn *);
 /* Marks c to be closed as soon as its request handling returns. */
 void	 conn_kill(struct conn *, const char *why);
 /* Sends shutdown to everyone and stops reading; 1 while output remains. */
@@ -210,11 +220,24 @@ const char *conn_label(const struct conn *);
 
 /* ---- ops.c: the op table ---------------------------------------------------- */
 
+struct reply_id;
+
 /* Handles one complete request line (without its newline). */
 void	 ops_dispatch(struct conn *, const char *line, size_t len);
 /* Queues an error reply outside any request (over-long line, refused). */
-void	 ops_reply_error(struct buf *, const char *op, const json_t *id,
+void	 ops_reply_error(struct buf *, const char *op, const struct reply_id *,
 	     enum proto_error, const char *message);
+
+/* ---- inspect.c: the read-only ops ------------------------------------------ */
+
+/* stats, topics and clients: op handlers (see ops.c), writing their reply
+ * fields into b; -1 with f set on a bad request. */
+int	 inspect_stats(struct conn *, const json_t *req, struct buf *b,
+	     struct proto_fail *f);
+int	 inspect_topics(struct conn *, const json_t *req, struct buf *b,
+	     struct proto_fail *f);
+int	 inspect_clients(struct conn *, const json_t *req, struct buf *b,
+	     struct proto_fail *f);
 
 /* ---- broadcast.c: fan-out ------------------------------------------------- */
 
@@ -276,6 +299,7 @@ struct stats {
 extern struct stats	 stats;
 
 int	 stats_write(struct buf *);
+unsigned long long stats_uptime(void);
 
 /* ---- listen.c ------------------------------------------------------------- */
 

@@ -88,6 +88,7 @@ fastpath_dispatch(struct conn *c, const char *line, size_t len,
     struct buf *fields)
 {
 	const struct jscan_tok	*id_tok = NULL;
+	struct reply_id		 rid;
 	enum crm_event		 e;
 	uint8_t			 iu[16];
 	const char		*opname;
@@ -101,9 +102,11 @@ fastpath_dispatch(struct conn *c, const char *line, size_t len,
 		return 0;
 	if (id >= 0) {
 		id_tok = &js.tok[id];
-		if (id_tok->type != JS_STRING && !(id_tok->type == JS_NUMBER &&
-		    id_tok->is_integer))
+		if (id_tok->type != JS_STRING && id_tok->type != JS_NUMBER)
 			return 0;
+		/* As written; a string token's text is inside its quotes. */
+		rid.text = line + id_tok->start - (id_tok->type == JS_STRING);
+		rid.len = id_tok->len + 2 * (id_tok->type == JS_STRING);
 	}
 	buf_reset(fields);
 	if (jscan_streq(&js, op, "ping"))
@@ -129,9 +132,7 @@ fastpath_dispatch(struct conn *c, const char *line, size_t len,
 			return 0;
 		broadcast_run(e, iu, &contacts, fields);
 	}
-	reply_begin_raw(&c->out, opname, id_tok ? line + id_tok->start -
-	    (id_tok->type == JS_STRING) : NULL, id_tok ? id_tok->len +
-	    2 * (id_tok->type == JS_STRING) : 0);
+	reply_begin(&c->out, opname, id_tok != NULL ? &rid : NULL);
 	if (buf_len(fields) > 0) {
 		buf_putc(&c->out, ',');
 		buf_append(&c->out, buf_head(fields), buf_len(fields));

@@ -9,10 +9,13 @@
 
 #include "crmpubsubd.h"
 #include "involved.h"
+#include "jscan.h"
 #include "reply.h"
 
 #define HELLO_NAME_MAX	128
-#define TOPICS_DEFAULT_LIMIT	1000
+/* The reply-fields scratch keeps up to this much memory between requests;
+ * a broadcast's fields are tiny, a topics page is up to about 1 MiB. */
+#define OPS_FIELDS_KEEP	(64 * 1024)
 
 typedef int (*op_fn)(struct conn *, const json_t *, struct buf *,
     struct proto_fail *);
@@ -35,22 +38,16 @@ static int	op_broadcast_interaction(struct conn *, const json_t *,
 		    struct buf *, struct proto_fail *);
 static int	op_broadcast_to_contacts(struct conn *, const json_t *,
 		    struct buf *, struct proto_fail *);
-static int	op_stats(struct conn *, const json_t *, struct buf *,
-		    struct proto_fail *);
-static int	op_topics(struct conn *, const json_t *, struct buf *,
-		    struct proto_fail *);
-static int	op_clients(struct conn *, const json_t *, struct buf *,
-		    struct proto_fail *);
 
 static const struct op_def ops[] = {
 	{ "broadcast_interaction", op_broadcast_interaction, 1 },
 	{ "broadcast_to_contacts", op_broadcast_to_contacts, 1 },
-	{ "clients", op_clients, 0 },
+	{ "clients", inspect_clients, 0 },
 	{ "hello", op_hello, 0 },
 	{ "ping", op_ping, 0 },
-	{ "stats", op_stats, 0 },
+	{ "stats", inspect_stats, 0 },
 	{ "subscribe", op_subscribe, 0 },
-	{ "topics", op_topics, 0 },
+	{ "topics", inspect_topics, 0 },
 	{ "unsubscribe", op_unsubscribe, 0 },
 };
 
@@ -59,6 +56,7 @@ static struct buf		fields;
 static struct uuid_list		involved;
 static struct uuid_list		seen[TOPIC_NFAMILIES];
 static struct topic_key		*keys;
+static uint8_t			*keys_added;	/* by this subscribe */
 static size_t			 keys_cap;
 
 static const struct op_def *
@@ -73,7 +71,7 @@ ops_find(const char *name)
 }
 
 void
-ops_reply_error(struct buf *out, const char *op, const json_t *id,
+ops_reply_error(struct buf *out, const char *op, const struct reply_id *id,
     enum proto_error code, const char *message)
 {
 	stats.errors++;
@@ -91,23 +89,68 @@ ascii_only(const char *in, char *out, size_t outlen)
 	out[i] = '\0';
 }
 
+/* The request's id as it wrote it, found before jansson reads the line. */
+struct id_scan {
+	const char	*line;
+	size_t		 len;
+	char		*copy;		/* the line with numeric ids blanked */
+	struct reply_id	 id;		/* the last "id" member, as jansson */
+	int		 found;
+};
+
+/* jscan_each_member callback for "id": keeps the last occurrence (the one
+ * jansson keeps) and blanks a numeric one to "0" in a copy of the line, as
+ * jansson cannot hold every JSON number; the reply echoes the original. */
+static void
+id_member(size_t off, size_t len, void *arg)
+{
+	static char	*copy;
+	static size_t	 copy_cap;
+	struct id_scan	*s = arg;
+	char		*p;
+
+	s->id.text = s->line + off;
+	s->id.len = len;
+	s->found = 1;
+	if (!jscan_is_number(s->line + off, len))
+		return;
+	if (s->copy == NULL) {
+		if (s->len > copy_cap) {
+			if ((p = realloc(copy, s->len)) == NULL)
+				return;	/* jansson judges the number itself */
+			copy = p;
+			copy_cap = s->len;
+		}
+		s->copy = memcpy(copy, s->line, s->len);
+	}
+	memset(s->copy + off, ' ', len);
+	s->copy[off] = '0';
+}
+
 void
 ops_dispatch(struct conn *c, const char *line, size_t len)
 {
 	const struct op_def	*def;
 	const json_t		*op, *id;
+	const struct reply_id	*rid = NULL;
 	const char		*opname = NULL;
+	struct id_scan		 ids = { line, len, NULL, { NULL, 0 }, 0 };
 	json_t			*req;
 	json_error_t		 jerr;
 	struct proto_fail	 f;
 	char			 text[sizeof jerr.text];
 	size_t			 mark;
+	int			 failed;
 
 	stats.requests++;
+	if (conn_check_reply_budget(c))
+		return;
 	mark = buf_len(&c->out);
 	if (fastpath_dispatch(c, line, len, &fields))
 		goto done_fast;
-	req = json_loadb(line, len, JSON_DECODE_ANY, &jerr);
+	(void)jscan_each_member(line, len, "id", id_member, &ids);
+	req = json_loadb(ids.copy != NULL ? ids.copy : line, len,
+	    JSON_DECODE_ANY, &jerr);
 	if (req == NULL) {
 		ascii_only(jerr.text, text, sizeof text);
 		proto_failf(&f, PERR_BAD_JSON, "invalid JSON at column %d: %s",
@@ -115,7 +158,6 @@ ops_dispatch(struct conn *c, const char *line, size_t len)
 		ops_reply_error(&c->out, NULL, NULL, f.code, f.message);
 		goto done;
 	}
-	id = NULL;
 	if (!json_is_object(req)) {
 		proto_failf(&f, PERR_BAD_REQUEST,
 		    "a request must be a JSON object");
@@ -128,11 +170,12 @@ ops_dispatch(struct conn *c, const char *line, size_t len)
 	/* A null id is echoed as null, as JSON-RPC clients expect. */
 	if (id != NULL && !json_is_string(id) && !json_is_number(id) &&
 	    !json_is_null(id)) {
-		id = NULL;
 		proto_failf(&f, PERR_BAD_REQUEST,
 		    "id must be a string, a number or null");
 		goto fail;
 	}
+	if (id != NULL && ids.found)
+		rid = &ids.id;
 	if (opname == NULL) {
 		proto_failf(&f, PERR_BAD_REQUEST, op == NULL ?
 		    "op is missing" : "op must be a string");
@@ -151,7 +194,7 @@ ops_dispatch(struct conn *c, const char *line, size_t len)
 	buf_reset(&fields);
 	if (def->fn(c, req, &fields, &f) == -1)
 		goto fail;
-	reply_begin(&c->out, opname, id);
+	reply_begin(&c->out, opname, rid);
 	if (buf_len(&fields) > 0) {
 		buf_putc(&c->out, ',');
 		buf_append(&c->out, buf_head(&fields), buf_len(&fields));
@@ -161,18 +204,20 @@ ops_dispatch(struct conn *c, const char *line, size_t len)
 fail:
 	log_debug("%s: %s: %s", conn_label(c), proto_error_name(f.code),
 	    f.message);
-	ops_reply_error(&c->out, opname, id, f.code, f.message);
+	ops_reply_error(&c->out, opname, rid, f.code, f.message);
 done:
 	json_decref(req);
 done_fast:
-	if (buf_clear_failed(&fields) | buf_clear_failed(&c->out)) {
+	failed = buf_clear_failed(&fields) | buf_clear_failed(&c->out);
+	if (fields.cap > OPS_FIELDS_KEEP)
+		buf_free(&fields);	/* an inspection reply: give it back */
+	if (failed) {
 		/* Out of memory: a partial reply must never reach the peer. */
 		buf_truncate(&c->out, mark);
 		conn_kill(c, "out of memory");
 		return;
 	}
 	conn_output_added(c);
-	conn_check_reply_budget(c);
 }
 
 /* ---- field helpers -------------------------------------------------------- */
@@ -227,6 +272,9 @@ get_topics(const json_t *req, int allow_empty, size_t max,
 		if ((p = realloc(keys, n * sizeof *keys)) == NULL)
 			return proto_failf(f, PERR_INTERNAL, "out of memory");
 		keys = p;
+		if ((p = realloc(keys_added, n)) == NULL)
+			return proto_failf(f, PERR_INTERNAL, "out of memory");
+		keys_added = p;
 		keys_cap = n;
 	}
 	for (j = 0; j < TOPIC_NFAMILIES; j++)
@@ -302,6 +350,15 @@ op_hello(struct conn *c, const json_t *req, struct buf *b,
 	buf_put_int(b, 1);
 	buf_put_key(b, "client_id");
 	buf_put_uint(b, c->id);
+	/* The limits a client must respect, as in force now. */
+	buf_put_key(b, "max_line");
+	buf_put_uint(b, cfg->max_line);
+	buf_put_key(b, "max_subscriptions");
+	buf_put_uint(b, cfg->max_subscriptions);
+	buf_put_key(b, "max_contacts");
+	buf_put_uint(b, cfg->max_contacts);
+	buf_put_key(b, "uptime_s");
+	buf_put_uint(b, stats_uptime());
 	return 0;
 }
 
@@ -317,6 +374,7 @@ op_subscribe(struct conn *c, const json_t *req, struct buf *b,
     struct proto_fail *f)
 {
 	long	n, i, fresh = 0;
+	int	r;
 
 	n = get_topics(req, 0, cfg->max_subscriptions, f);
 	if (n == -1)
@@ -328,10 +386,14 @@ op_subscribe(struct conn *c, const json_t *req, struct buf *b,
 		    "hold %zu topics, over max_subscriptions (%u)",
 		    (size_t)c->nsubs + (size_t)fresh, cfg->max_subscriptions);
 	for (i = 0; i < n; i++) {
-		if (subs_add(c, &keys[i]) == -1) {
-			/* Undo this request's additions: all or nothing. */
+		r = subs_add(c, &keys[i]);
+		keys_added[i] = r == 1;
+		if (r == -1) {
+			/* All or nothing: undo what this request added, and
+			 * only that (topics held before stay held). */
 			while (--i >= 0)
-				subs_remove(c, &keys[i]);
+				if (keys_added[i])
+					subs_remove(c, &keys[i]);
 			return proto_failf(f, PERR_INTERNAL, "out of memory");
 		}
 	}
@@ -404,97 +466,5 @@ op_broadcast_to_contacts(struct conn *c, const json_t *req, struct buf *b,
 	if (involved_from_list(list, cfg->max_contacts, &involved, f) == -1)
 		return -1;
 	broadcast_run(e, iu, &involved, b);
-	return 0;
-}
-
-static int
-op_stats(struct conn *c, const json_t *req, struct buf *b,
-    struct proto_fail *f)
-{
-	buf_put_key(b, "stats");
-	stats_write(b);
-	return 0;
-}
-
-struct topics_walk {
-	struct buf	*b;
-	size_t		 left;
-	size_t		 written;
-};
-
-static int
-topics_one(struct topic *t, void *arg)
-{
-	struct topics_walk	*w = arg;
-	char			 name[TOPIC_MAX_LEN + 1];
-	size_t			 len;
-
-	if (w->left == 0)
-		return 1;
-	if (w->written++ > 0)
-		buf_putc(w->b, ',');
-	len = topic_format(&t->key, name);
-	buf_puts(w->b, "{\"topic\":");
-	buf_put_jstr(w->b, name, len);
-	buf_puts(w->b, ",\"subscribers\":");
-	buf_put_uint(w->b, t->nsubs);
-	buf_putc(w->b, '}');
-	w->left--;
-	return 0;
-}
-
-static int
-op_topics(struct conn *c, const json_t *req, struct buf *b,
-    struct proto_fail *f)
-{
-	const json_t		*limit = json_object_get(req, "limit");
-	struct topics_walk	 w = { b, TOPICS_DEFAULT_LIMIT, 0 };
-
-	if (limit != NULL) {
-		if (!json_is_integer(limit) || json_integer_value(limit) < 0)
-			return proto_failf(f, PERR_BAD_REQUEST,
-			    "limit must be an integer >= 0");
-		w.left = (size_t)json_integer_value(limit);
-	}
-	buf_put_key(b, "topics");
-	buf_putc(b, '[');
-	subs_foreach(topics_one, &w);
-	buf_putc(b, ']');
-	buf_put_key(b, "truncated");
-	buf_puts(b, w.written < subs_ntopics() ? "true" : "false");
-	return 0;
-}
-
-static int
-op_clients(struct conn *self, const json_t *req, struct buf *b,
-    struct proto_fail *f)
-{
-	struct conn	*c;
-
-	buf_put_key(b, "clients");
-	buf_putc(b, '[');
-	TAILQ_FOREACH(c, &conns, entry) {
-		if (c != TAILQ_FIRST(&conns))
-			buf_putc(b, ',');
-		buf_puts(b, "{\"id\":");
-		buf_put_uint(b, c->id);
-		buf_put_key(b, "name");
-		if (c->name != NULL)
-			buf_put_jstrz(b, c->name);
-		else
-			buf_puts(b, "null");
-		buf_put_key(b, "pid");
-		buf_put_int(b, c->pid);
-		buf_put_key(b, "uid");
-		buf_put_int(b, (long long)c->uid);
-		buf_put_key(b, "gid");
-		buf_put_int(b, (long long)c->gid);
-		buf_put_key(b, "subscriptions");
-		buf_put_uint(b, c->nsubs);
-		buf_put_key(b, "outbuf");
-		buf_put_uint(b, buf_len(&c->out));
-		buf_putc(b, '}');
-	}
-	buf_putc(b, ']');
 	return 0;
 }

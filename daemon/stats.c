@@ -5,7 +5,16 @@
 
 struct stats	stats;
 
-/* Writes the stats object: gauges first, then totals since start. */
+/* Seconds since the daemon started. */
+unsigned long long
+stats_uptime(void)
+{
+	time_t	now = time(NULL);
+
+	return now > stats.started ? (unsigned long long)(now - stats.started) : 0;
+}
+
+/* Writes the stats object: the version, gauges, then totals since start. */
 int
 stats_write(struct buf *b)
 {
@@ -13,7 +22,7 @@ stats_write(struct buf *b)
 		const char		*key;
 		unsigned long long	 value;
 	} rows[] = {
-		{ "uptime_s", (unsigned long long)(time(NULL) - stats.started) },
+		{ "uptime_s", stats_uptime() },
 		{ "connections", nconns },
 		{ "topics", subs_ntopics() },
 		{ "subscriptions", subs_nsubscriptions() },
@@ -29,7 +38,8 @@ stats_write(struct buf *b)
 	};
 	size_t	i;
 
-	buf_putc(b, '{');
+	buf_puts(b, "{\"version\":");
+	buf_put_jstrz(b, CRMPUBSUB_VERSION);
 	for (i = 0; i < sizeof rows / sizeof rows[0]; i++) {
 		buf_put_key(b, rows[i].key);
 		buf_put_uint(b, rows[i].value);

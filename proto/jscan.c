@@ -277,3 +277,174 @@ jscan_get(const struct jscan *js, int obj, const char *key)
 	}
 	return found;
 }
+
+/* ---- the member walker: any JSON, values skipped unread ------------------ */
+
+static int
+is_ws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Index just past the string whose opening quote is at i; len if open. */
+static size_t
+skip_string(const char *text, size_t len, size_t i)
+{
+	for (i++; i < len; i++) {
+		if (text[i] == '\\')
+			i++;
+		else if (text[i] == '"')
+			return i + 1;
+	}
+	return len;
+}
+
+/* Index just past the value starting at i: a string, a container (by
+ * bracket depth, strings skipped whole) or a scalar token; len if open. */
+static size_t
+skip_value(const char *text, size_t len, size_t i)
+{
+	size_t	depth = 0;
+
+	if (text[i] == '"')
+		return skip_string(text, len, i);
+	if (text[i] != '{' && text[i] != '[') {
+		while (i < len && !is_ws(text[i]) && text[i] != ',' &&
+		    text[i] != '}' && text[i] != ']')
+			i++;
+		return i;
+	}
+	for (; i < len; i++) {
+		if (text[i] == '"')
+			i = skip_string(text, len, i) - 1;
+		else if (text[i] == '{' || text[i] == '[')
+			depth++;
+		else if ((text[i] == '}' || text[i] == ']') && --depth == 0)
+			return i + 1;
+	}
+	return len;
+}
+
+/* Value of hex digit c, or -1. */
+static int
+hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Whether the name text[from..to) (inside its quotes) decodes to the ASCII
+ * string key. */
+static int
+name_is(const char *text, size_t from, size_t to, const char *key)
+{
+	static const char	 esc_in[] = "\"\\/bfnrt";
+	static const char	 esc_out[] = "\"\\/\b\f\n\r\t";
+	const char		*e;
+	size_t			 i = from;
+	int			 cp, d, k;
+
+	for (; i < to; key++) {
+		if (text[i] != '\\')
+			cp = (unsigned char)text[i++];
+		else if (i + 1 < to && text[i + 1] == 'u') {
+			if (to - i < 6)
+				return 0;
+			for (cp = 0, k = 2; k < 6; k++) {
+				if ((d = hex_value(text[i + k])) == -1)
+					return 0;
+				cp = cp * 16 + d;
+			}
+			i += 6;
+		} else if (i + 1 < to && text[i + 1] != '\0' &&
+		    (e = strchr(esc_in, text[i + 1])) != NULL) {
+			cp = (unsigned char)esc_out[e - esc_in];
+			i += 2;
+		} else
+			return 0;
+		if (*key == '\0' || cp != (unsigned char)*key)
+			return 0;
+	}
+	return *key == '\0';
+}
+
+int
+jscan_each_member(const char *text, size_t len, const char *key,
+    void (*fn)(size_t, size_t, void *), void *arg)
+{
+	size_t	i = 0, name, name_end, value;
+
+	while (i < len && is_ws(text[i]))
+		i++;
+	if (i == len || text[i++] != '{')
+		return -1;
+	for (;;) {
+		while (i < len && is_ws(text[i]))
+			i++;
+		if (i < len && text[i] == '}')
+			return 0;
+		if (i == len || text[i] != '"')
+			return -1;
+		name = i + 1;
+		name_end = skip_string(text, len, i) - 1;
+		i = name_end + 1;
+		while (i < len && is_ws(text[i]))
+			i++;
+		if (i >= len || text[i++] != ':')
+			return -1;
+		while (i < len && is_ws(text[i]))
+			i++;
+		if ((value = i) == len)
+			return -1;
+		i = skip_value(text, len, i);
+		if (i == value || i == len)
+			return -1;	/* empty or unterminated */
+		if (name_is(text, name, name_end, key))
+			fn(value, i - value, arg);
+		while (i < len && is_ws(text[i]))
+			i++;
+		if (i < len && text[i] == ',')
+			i++;
+		else if (i < len && text[i] == '}')
+			return 0;
+		else
+			return -1;
+	}
+}
+
+int
+jscan_is_number(const char *s, size_t len)
+{
+	size_t	i = 0, digits;
+
+	if (i < len && s[i] == '-')
+		i++;
+	if (i < len && s[i] == '0')
+		i++;
+	else if (i < len && is_digit(s[i]))
+		while (i < len && is_digit(s[i]))
+			i++;
+	else
+		return 0;
+	if (i < len && s[i] == '.') {
+		for (i++, digits = 0; i < len && is_digit(s[i]); i++)
+			digits++;
+		if (digits == 0)
+			return 0;
+	}
+	if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < len && (s[i] == '+' || s[i] == '-'))
+			i++;
+		for (digits = 0; i < len && is_digit(s[i]); i++)
+			digits++;
+		if (digits == 0)
+			return 0;
+	}
+	return i == len;
+}

@@ -42,4 +42,14 @@ int	jscan_get(const struct jscan *, int obj, const char *key);
 /* Whether string token t equals s. */
 int	jscan_streq(const struct jscan *, int t, const char *s);
 
+/* Outside the subset: calls fn with the offset and length of the value of
+ * every top-level member named key (an ASCII name; escapes in the text's
+ * names are decoded to compare) of the JSON object in text, in text order.
+ * It only skips over values, so it reads any JSON, and leaves validating it
+ * to jansson: 0 when it walked to the object's closing brace, else -1. */
+int	jscan_each_member(const char *text, size_t len, const char *key,
+	    void (*fn)(size_t off, size_t len, void *), void *arg);
+/* Whether text is exactly one number of the JSON grammar, of any size. */
+int	jscan_is_number(const char *text, size_t len);
+
 #endif

@@ -5,20 +5,21 @@
 #ifndef CRMPUBSUB_REPLY_H
 #define CRMPUBSUB_REPLY_H
 
-#include <jansson.h>
+#include <stddef.h>
 
 #include "buf.h"
 #include "proto_error.h"
 
+/* A request's id, echoed as the request wrote it: its JSON text. */
+struct reply_id {
+	const char	*text;
+	size_t		 len;
+};
+
 /* op may be NULL (written as null); id may be NULL (omitted). */
-int	reply_begin(struct buf *, const char *op, const json_t *id);
-/* Same, with the id given as its JSON text (NULL: omitted). */
-int	reply_begin_raw(struct buf *, const char *op, const char *id_json,
-	    size_t id_len);
+int	reply_begin(struct buf *, const char *op, const struct reply_id *id);
 int	reply_end(struct buf *);
-int	reply_error(struct buf *, const char *op, const json_t *id,
+int	reply_error(struct buf *, const char *op, const struct reply_id *id,
 	    enum proto_error, const char *message);
-/* Writes a JSON value (an echoed id) with jansson's encoder. */
-int	reply_put_json(struct buf *, const json_t *);
 
 #endif

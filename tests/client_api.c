@@ -1060,7 +1060,10 @@ END_TEST
  * push reaches the application with the drop count. */
 START_TEST(test_daemon_resync_passed_through)
 {
-	static const char *const args[] = { "--max-outbuf", "4096", NULL };
+	/* The lag timeout is far beyond the test's run time: a slow
+	 * (sanitized, loaded) run must end in a resync, never in a close. */
+	static const char *const args[] = { "--max-outbuf", "4096",
+	    "--lag-timeout", "3600", NULL };
 	struct crmpubsub_message m;
 	struct h_conn	*h;
 	crmpubsub	*c;

@@ -19,6 +19,13 @@
 
 #include "harness.h"
 
+/* Programs this suite links with the in-tree library need its sanitizers. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SANITIZER_FLAGS	"-fsanitize=address,undefined"
+#else
+#define SANITIZER_FLAGS	""
+#endif
+
 static struct h_daemon	daemon_;
 static char		tmpdir[64];
 
@@ -104,6 +111,9 @@ spawn(struct child *ch, char *const argv[])
 		dup2(p[1], 1);
 		close(p[0]);
 		close(p[1]);
+		/* Its log lines (connected to …) are not under test here. */
+		if (freopen("/dev/null", "w", stderr) == NULL)
+			_exit(127);
 		execv(argv[0], argv);
 		_exit(127);
 	}
@@ -242,8 +252,9 @@ examples_round_trip(const char *dir, const char *env)
 	snprintf(want, sizeof want, "involved %s\ninvolved %s\n"
 	    "acknowledged, delivered 2\n", u1, u2);
 	ck_assert_str_eq(out, want);
+	/* The CLI's spellings: a short event name, "-" for a null entry. */
 	ck_assert_int_eq(run(out, sizeof out, "%s %s/writer -s %s -c "
-	    "interaction_deleted %s %s", env, dir, daemon_.sock, inter, u2), 0);
+	    "deleted %s %s -", env, dir, daemon_.sock, inter, u2), 0);
 	ck_assert_str_eq(out, "acknowledged, delivered 1\n");
 
 	snprintf(want, sizeof want, "crm interaction_created %s %s", u1, inter);
@@ -284,8 +295,43 @@ START_TEST(test_writer_without_daemon)
 	    build_dir(), inter, u1), 1);
 	ck_assert_ptr_nonnull(strstr(out, "not acknowledged"));
 	ck_assert_ptr_nonnull(strstr(out, "pending 1"));
+	/* And it says why, once. */
+	ck_assert_msg(strstr(out, "writer: warning: cannot connect to "
+	    "/nonexistent/crmpubsub.sock: No such file or directory\n") != NULL,
+	    "writer printed: %s", out);
+	ck_assert_ptr_null(strstr(strstr(out, "cannot connect") + 1,
+	    "cannot connect"));
 }
 END_TEST
+
+/* Every exported function has a man3 link to libcrmpubsub(3) under
+ * root, and man(1) finds the page by a function's name. */
+static void
+man_links_installed(const char *root)
+{
+	static char	 syms[65536];
+	char		 out[4096], page[512], link[512];
+	char		*line, *save = NULL, name[256];
+
+	ck_assert_int_eq(run(syms, sizeof syms, "nm -D --defined-only "
+	    "%s/client/libcrmpubsub.so.1", build_dir()), 0);
+	for (line = strtok_r(syms, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		ck_assert_int_eq(sscanf(line, "%*s %*s %255s", name), 1);
+		ck_assert_msg(run(out, sizeof out, "test \"$(readlink "
+		    "%s/usr/share/man/man3/%s.3)\" = libcrmpubsub.3", root,
+		    name) == 0, "no man page link for %s", name);
+	}
+	ck_assert_msg(run(out, sizeof out, "MANPATH=%s/usr/share/man man -w "
+	    "crmpubsub_subscribe", root) == 0, "man -w: %s", out);
+	/* man-db names the page the link leads to; others name the link. */
+	snprintf(page, sizeof page, "%s/usr/share/man/man3/libcrmpubsub.3\n",
+	    root);
+	snprintf(link, sizeof link, "%s/usr/share/man/man3/"
+	    "crmpubsub_subscribe.3\n", root);
+	ck_assert_msg(strcmp(out, page) == 0 || strcmp(out, link) == 0,
+	    "man -w crmpubsub_subscribe: %s", out);
+}
 
 START_TEST(test_installed_tree_with_pkg_config)
 {
@@ -329,6 +375,100 @@ START_TEST(test_installed_tree_with_pkg_config)
 	ck_assert_int_eq(h_daemon_start(&daemon_, NULL), 0);
 	snprintf(env, sizeof env, "LD_LIBRARY_PATH=%s/usr/lib", tmpdir);
 	examples_round_trip(app, env);
+
+	man_links_installed(tmpdir);
+	ck_assert_msg(run(out, sizeof out, "cd %s && env -u MAKEFLAGS "
+	    "-u MAKELEVEL -u MFLAGS -u O -u SANITIZE make -s uninstall "
+	    "DESTDIR=%s PREFIX=/usr", top_dir(), tmpdir) == 0,
+	    "make uninstall failed: %s", out);
+	ck_assert_int_eq(run(out, sizeof out, "ls %s/usr/share/man/man3 | "
+	    "grep -c crmpubsub", tmpdir), 1);
+	ck_assert_str_eq(out, "0\n");
+}
+END_TEST
+
+/* Writes the C block after the minimal_subscriber.c marker of
+ * docs/client.md to path. */
+static void
+extract_code(const char *path)
+{
+	char	 md[512], *line = NULL;
+	size_t	 cap = 0;
+	FILE	*in, *out;
+	int	 state = 0, lines = 0;	/* 0 before the marker, 1 before the
+					 * fence, 2 inside */
+
+	snprintf(md, sizeof md, "%s/docs/client.md", top_dir());
+	in = fopen(md, "r");
+	ck_assert_ptr_nonnull(in);
+	out = fopen(path, "w");
+	ck_assert_ptr_nonnull(out);
+	while (getline(&line, &cap, in) != -1) {
+		if (state == 0 && strncmp(line, "<!-- minimal_subscriber.c",
+		    25) == 0)
+			state = 1;
+		else if (state == 1 && strcmp(line, "```c\n") == 0)
+			state = 2;
+		else if (state == 2 && strcmp(line, "```\n") == 0)
+			break;
+		else if (state == 2) {
+			fputs(line, out);
+			lines++;
+		}
+	}
+	free(line);
+	fclose(in);
+	ck_assert_int_eq(fclose(out), 0);
+	ck_assert_msg(lines > 10, "no minimal_subscriber.c in %s", md);
+}
+
+/* The whole subscriber of docs/client.md builds warning-free and follows a
+ * contact's feed. */
+START_TEST(test_docs_minimal_subscriber)
+{
+	struct child	 sub;
+	struct h_conn	*h;
+	char		 out[8192], src[128], bin[128], line[256], want[256];
+	char		 u[37], inter[37];
+	char		*argv[3];
+
+	snprintf(tmpdir, sizeof tmpdir, "/tmp/crmpubsub-docs.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	snprintf(src, sizeof src, "%s/minimal_subscriber.c", tmpdir);
+	snprintf(bin, sizeof bin, "%s/minimal_subscriber", tmpdir);
+	extract_code(src);
+	/* Linked with the library under test, so with its sanitizers. */
+	ck_assert_msg(run(out, sizeof out, "cc -Wall -Wextra -Werror %s "
+	    "-I%s/client -o %s %s %s/client/libcrmpubsub.a -ljansson -luuid "
+	    "-pthread", SANITIZER_FLAGS, top_dir(), bin, src, build_dir()) == 0,
+	    "build: %.2000s", out);
+
+	ck_assert_int_eq(h_daemon_start(&daemon_, NULL), 0);
+	h_uuid(0x77, u);
+	h_uuid(0x78, inter);
+	argv[0] = bin;
+	argv[1] = u;
+	argv[2] = NULL;
+	setenv("CRMPUBSUB_SOCKET", daemon_.sock, 1);
+	spawn(&sub, argv);
+	unsetenv("CRMPUBSUB_SOCKET");
+	snprintf(want, sizeof want, "following %s", u);
+	ck_assert_ptr_nonnull(child_line(&sub, line, sizeof line,
+	    4 * H_TIMEOUT_MS));
+	ck_assert_str_eq(line, want);
+	h = h_connect(daemon_.sock);
+	ck_assert_ptr_nonnull(h);
+	ck_assert_int_eq(h_expect_okf(h, "delivered", "{\"op\":"
+	    "\"broadcast_to_contacts\",\"event\":\"interaction_created\","
+	    "\"interaction_uuid\":\"%s\",\"contact_uuids\":[\"%s\"]}", inter,
+	    u), 1);
+	h_close(h);
+	snprintf(want, sizeof want, "interaction_created %s", inter);
+	ck_assert_ptr_nonnull(child_line(&sub, line, sizeof line,
+	    H_TIMEOUT_MS));
+	ck_assert_str_eq(line, want);
+	kill(sub.pid, SIGTERM);
+	(void)child_wait(&sub, H_TIMEOUT_MS);
 }
 END_TEST
 
@@ -355,6 +495,7 @@ client_install_suite(void)
 	tcase_add_test(tc, test_examples_in_tree);
 	tcase_add_test(tc, test_writer_without_daemon);
 	tcase_add_test(tc, test_installed_tree_with_pkg_config);
+	tcase_add_test(tc, test_docs_minimal_subscriber);
 	tcase_add_test(tc, test_man_page_lint);
 	suite_add_tcase(s, tc);
 	return s;

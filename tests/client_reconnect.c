@@ -23,23 +23,14 @@ static struct h_daemon	first, second;
 static void
 down(void)
 {
-	if (second.pid > 0 || second.dir[0] != '\0')
-		h_daemon_stop(&second, SIGTERM, H_TIMEOUT_MS);
-	if (first.pid > 0 || first.dir[0] != '\0')
-		h_daemon_stop(&first, SIGTERM, H_TIMEOUT_MS);
-	memset(&first, 0, sizeof first);
-	memset(&second, 0, sizeof second);
+	h_daemon_pair_stop(&first, &second);
 }
 
 /* Starts a second daemon on the first one's socket path. */
 static void
 restart_on_same_socket(void)
 {
-	const char	*args[] = { "-s", first.sock, NULL };
-
-	ck_assert_int_eq(h_daemon_spawn(&second, args, NULL), 0);
-	snprintf(second.sock, sizeof second.sock, "%s", first.sock);
-	ck_assert_msg(h_daemon_wait_ready(&second, 4 * H_TIMEOUT_MS) == 0,
+	ck_assert_msg(h_daemon_start_on(&second, first.sock, NULL) == 0,
 	    "restarted daemon did not become ready");
 }
 
@@ -234,7 +225,8 @@ START_TEST(test_writer_queue_survives_restart)
 }
 END_TEST
 
-/* Subscribing before any daemon exists: PENDING, then live + resync. */
+/* Subscribing before any daemon exists: PENDING, then live + resync
+ * (subscribed: there was no connection to lose). */
 START_TEST(test_subscribe_before_daemon_starts)
 {
 	struct crmpubsub_message m;
@@ -259,7 +251,7 @@ START_TEST(test_subscribe_before_daemon_starts)
 	restart_on_same_socket();
 	ck_assert_int_eq(crmpubsub_next_message(c, &m, 4 * H_TIMEOUT_MS), 1);
 	ck_assert_int_eq(m.type, CRMPUBSUB_MSG_RESYNC);
-	ck_assert_int_eq(m.reason, CRMPUBSUB_RESYNC_RECONNECTED);
+	ck_assert_int_eq(m.reason, CRMPUBSUB_RESYNC_SUBSCRIBED);
 	h = h_connect(second.sock);
 	ck_assert_ptr_nonnull(h);
 	raw_broadcast(h, 1, 0xc1);

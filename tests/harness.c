@@ -400,6 +400,41 @@ h_daemon_start(struct h_daemon *d, const char *const *args)
 }
 
 int
+h_daemon_start_on(struct h_daemon *d, const char *sock,
+    const char *const *args)
+{
+	const char	**argv;
+	size_t		  n = 0, i;
+	int		  rc;
+
+	while (args != NULL && args[n] != NULL)
+		n++;
+	if ((argv = calloc(n + 3, sizeof *argv)) == NULL)
+		return -1;
+	argv[0] = "-s";
+	argv[1] = sock;
+	for (i = 0; i < n; i++)
+		argv[i + 2] = args[i];
+	rc = h_daemon_spawn(d, argv, NULL);
+	free(argv);
+	if (rc == -1)
+		return -1;
+	snprintf(d->sock, sizeof d->sock, "%s", sock);
+	return h_daemon_wait_ready(d, 4 * H_TIMEOUT_MS);
+}
+
+void
+h_daemon_pair_stop(struct h_daemon *first, struct h_daemon *second)
+{
+	if (second->pid > 0 || second->dir[0] != '\0')
+		h_daemon_stop(second, SIGTERM, H_TIMEOUT_MS);
+	if (first->pid > 0 || first->dir[0] != '\0')
+		h_daemon_stop(first, SIGTERM, H_TIMEOUT_MS);
+	memset(first, 0, sizeof *first);
+	memset(second, 0, sizeof *second);
+}
+
+int
 h_daemon_wait_ready(struct h_daemon *d, int timeout_ms)
 {
 	long long deadline = h_now_ms() + timeout_ms;
@@ -717,6 +752,61 @@ h_recv_json(struct h_conn *c, int timeout_ms)
 		j = json_loadb(line, (size_t)n, 0, NULL);
 	free(line);
 	return j;
+}
+
+long
+h_recv_long_line(struct h_conn *c, char **out, int timeout_ms)
+{
+	long long deadline = h_now_ms() + timeout_ms;
+	size_t len = 0, cap = 0, take;
+	char *line = NULL, *nl, *p;
+	int r;
+
+	for (;;) {
+		nl = h_find_line(c);
+		take = nl != NULL ? (size_t)(nl - c->buf) : c->len;
+		if (len + take + 1 > cap) {
+			cap = 2 * (len + take + 1);
+			if ((p = realloc(line, cap)) == NULL) {
+				free(line);
+				return -2;
+			}
+			line = p;
+		}
+		memcpy(line + len, c->buf, take);
+		len += take;
+		c->len -= take + (nl != NULL);
+		memmove(c->buf, c->buf + take + (nl != NULL), c->len);
+		if (nl != NULL)
+			break;
+		r = h_fill(c, h_remaining(deadline));
+		if (r == -2 || (r == 0 && h_remaining(deadline) == 0)) {
+			free(line);
+			return r == -2 ? -2 : -1;
+		}
+	}
+	line[len] = '\0';
+	*out = line;
+	return (long)len;
+}
+
+json_t *
+h_recv_long_reply(struct h_conn *c, int timeout_ms)
+{
+	long long deadline = h_now_ms() + timeout_ms;
+	char *line;
+	json_t *j;
+	long n;
+
+	for (;;) {
+		if ((n = h_recv_long_line(c, &line, h_remaining(deadline))) < 0)
+			return NULL;
+		j = json_loadb(line, (size_t)n, 0, NULL);
+		free(line);
+		if (j == NULL || json_object_get(j, "ok") != NULL)
+			return j;
+		json_decref(j);
+	}
 }
 
 json_t *
@@ -1179,6 +1269,18 @@ struct h_conn *
 h_test_conn(void)
 {
 	return h_connect_or_fail(h_test_daemon.sock);
+}
+
+int
+h_run_suite(Suite *s)
+{
+	SRunner	*sr = srunner_create(s);
+	int	 failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
 void

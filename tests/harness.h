@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <sys/types.h>
+#include <check.h>
 #include <jansson.h>
 
 #define H_TIMEOUT_MS	5000	/* default bound for any single wait */
@@ -27,6 +28,17 @@ int		 h_daemon_start(struct h_daemon *d, const char *const *args);
  * created; d->sock is still set to <dir>/crmpubsub.sock. Does not wait. */
 int		 h_daemon_spawn(struct h_daemon *d, const char *const *argv_tail,
 		     char *const *envp_extra);
+/* Starts a daemon on an existing socket path (a restart: the previous
+ * daemon there has exited) with "-s sock" plus args (NULL-terminated, may
+ * be NULL); d gets its own temp dir and log; waits (bounded) until it
+ * accepts. 0 or -1. */
+int		 h_daemon_start_on(struct h_daemon *d, const char *sock,
+		     const char *const *args);
+/* Teardown of a restart test: stops second, then first, whose directory
+ * may hold second's socket (SIGTERM, bounded), and zeroes both. Either may
+ * be unstarted. */
+void		 h_daemon_pair_stop(struct h_daemon *first,
+		     struct h_daemon *second);
 /* Waits until the daemon's socket accepts, at most timeout_ms. 0 or -1. */
 int		 h_daemon_wait_ready(struct h_daemon *d, int timeout_ms);
 /* Sends sig and waits (bounded) for exit; returns the wait status, or -1 on
@@ -58,6 +70,11 @@ int		 h_send_line(struct h_conn *, const char *line);
 /* Next line without its "\n", NUL-terminated in out; returns its length,
  * -1 on timeout, -2 on EOF/error. */
 long		 h_recv_line(struct h_conn *, char *out, size_t cap, int timeout_ms);
+/* Next line of any length without its "\n", NUL-terminated in a malloc'd
+ * *out the caller frees; returns its length, -1 on timeout, -2 on EOF. */
+long		 h_recv_long_line(struct h_conn *, char **out, int timeout_ms);
+/* Next reply of any length, skipping pushes (NULL on timeout/EOF/bad JSON). */
+json_t		*h_recv_long_reply(struct h_conn *, int timeout_ms);
 /* Next line parsed as JSON (NULL on timeout/EOF/bad JSON). */
 json_t		*h_recv_json(struct h_conn *, int timeout_ms);
 /* Next line that is a reply (has "ok"), skipping and discarding pushes. */
@@ -123,6 +140,9 @@ void		 h_test_up(const char *const *args);
 void		 h_test_down(void);
 /* A new connection to h_test_daemon, asserted. */
 struct h_conn	*h_test_conn(void);
+
+/* Runs a suite (CK_NORMAL) and frees it: a main's exit status. */
+int		 h_run_suite(Suite *s);
 
 /* Receives one line (bounded) and asserts it equals want byte for byte. */
 void		 h_expect_line(struct h_conn *c, const char *want);

@@ -63,6 +63,13 @@ static const char *const requests[] = {
 	"{\"op\":\"Ping\"}",
 	BTC ",\"interaction_uuid\":\"" IU "\",\"contact_uuids\":[\"" C1 "\"],"
 	    "\"contact_uuids\":[\"" C2 "\"]}",
+	/* Numeric ids of every form, as written on both paths. */
+	"{\"op\":\"ping\",\"id\":0.1}",
+	"{\"op\":\"ping\",\"id\":-0.50}",
+	"{\"op\":\"ping\",\"id\":123456789012345}",
+	"{\"op\":\"ping\",\"id\":12345678901234567890}",
+	"{\"op\":\"ping\",\"id\":1e2}",
+	"{\"op\":\"ping\",\"id\":-0}",
 };
 
 static struct h_daemon	d;
@@ -181,6 +188,22 @@ START_TEST(test_fast_path_pushes)
 }
 END_TEST
 
+/* A broadcast's numeric id comes back as written, digits and all. */
+START_TEST(test_fast_path_id_as_written)
+{
+	char	reply[4096], pushes[8192];
+
+	exchange(BTC ",\"interaction_uuid\":\"" IU "\",\"contact_uuids\":[],"
+	    "\"id\":0.10}", reply, sizeof reply, pushes, sizeof pushes);
+	ck_assert_str_eq(reply, "{\"ok\":true,\"op\":\"broadcast_to_contacts\","
+	    "\"id\":0.10,\"topics\":0,\"delivered\":0}");
+	exchange(BI ",\"id\":-7.25,\"interaction\":{\"uuid\":\"" IU "\"}}", reply,
+	    sizeof reply, pushes, sizeof pushes);
+	ck_assert_str_eq(reply, "{\"ok\":true,\"op\":\"broadcast_interaction\","
+	    "\"id\":-7.25,\"topics\":0,\"delivered\":0}");
+}
+END_TEST
+
 /* max_contacts counts entries as sent on both paths. */
 START_TEST(test_fast_path_limits)
 {
@@ -215,6 +238,7 @@ fastpath_suite(void)
 	tcase_add_test(tc, test_fast_and_general_paths_agree);
 	tcase_add_test(tc, test_fast_path_pushes);
 	tcase_add_test(tc, test_fast_path_limits);
+	tcase_add_test(tc, test_fast_path_id_as_written);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -37,6 +37,8 @@ static struct h_conn	*connect_retry(const char *sock, int timeout_ms);
 static struct h_conn	*subscriber(const char *sock, unsigned long contact);
 static int		 daemon_alive(pid_t pid);
 static int		 build_failer(const char *dir, char *so, size_t cap);
+static void		 spawn_with_failer(struct h_daemon *d, const char *dir,
+			     int every, const char *report);
 static int		 rm_entry(const char *, const struct stat *, int,
 			     struct FTW *);
 
@@ -169,6 +171,33 @@ build_failer(const char *dir, char *so, size_t cap)
 	snprintf(cmd, sizeof cmd, "%s -shared -fPIC -O1 -o '%s' "
 	    "'%s/tests/soak/failmalloc.c'", cc, so, top);
 	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Starts the daemon on dir/crmpubsub.sock (dir made by the caller) with the
+ * malloc failer preloaded, unarmed, to fail every every-th allocation once
+ * armed; report: FAILMALLOC_REPORT or NULL. d->sock is set. */
+static void
+spawn_with_failer(struct h_daemon *d, const char *dir, int every,
+    const char *report)
+{
+	static char so[400], preload[480], everyenv[48], reportenv[500];
+	static char sock[320];
+	const char *tail[] = { "-s", sock, "--max-line", "4096", NULL };
+	char *envp[] = { preload, everyenv, reportenv, NULL };
+
+	ck_assert_msg(build_failer(dir, so, sizeof so) == 0,
+	    "cannot compile tests/soak/failmalloc.c");
+	snprintf(preload, sizeof preload, "LD_PRELOAD=%s", so);
+	snprintf(everyenv, sizeof everyenv, "FAILMALLOC_EVERY=%d", every);
+	if (report != NULL)
+		snprintf(reportenv, sizeof reportenv, "FAILMALLOC_REPORT=%s",
+		    report);
+	else
+		envp[2] = NULL;
+	snprintf(sock, sizeof sock, "%s/crmpubsub.sock", dir);
+	ck_assert_int_eq(h_daemon_spawn(d, tail, envp), 0);
+	strcpy(d->sock, sock);
+	ck_assert_int_eq(h_daemon_wait_ready(d, 4 * H_TIMEOUT_MS), 0);
 }
 
 /* nftw callback: removes one entry. */
@@ -377,32 +406,17 @@ START_TEST(test_allocation_failures)
 {
 	struct h_daemon d;
 	struct h_conn *c[6], *sub;
-	char dir[] = "/tmp/crmpubsub-faults.XXXXXX", so[400], preload[480];
-	char every[48], report[480], reportenv[500], line[1 << 16];
-	const char *tail[] = { "-s", NULL, "--max-line", "4096", NULL };
-	char *envp[4];
-	char sock[320], *big;
+	char dir[] = "/tmp/crmpubsub-faults.XXXXXX", report[480];
+	char line[1 << 16], *sock, *big;
 	int i, k, status, replies = 0, drops = 0, fails;
 	long n;
 	json_t *r;
 	FILE *f;
 
 	ck_assert_ptr_nonnull(mkdtemp(dir));
-	ck_assert_msg(build_failer(dir, so, sizeof so) == 0,
-	    "cannot compile tests/soak/failmalloc.c");
-	snprintf(preload, sizeof preload, "LD_PRELOAD=%s", so);
-	snprintf(every, sizeof every, "FAILMALLOC_EVERY=%d", fail_every[_i]);
 	snprintf(report, sizeof report, "%s/failed", dir);
-	snprintf(reportenv, sizeof reportenv, "FAILMALLOC_REPORT=%s", report);
-	snprintf(sock, sizeof sock, "%s/crmpubsub.sock", dir);
-	envp[0] = preload;
-	envp[1] = every;
-	envp[2] = reportenv;
-	envp[3] = NULL;
-	tail[1] = sock;
-	ck_assert_int_eq(h_daemon_spawn(&d, tail, envp), 0);
-	strcpy(d.sock, sock);
-	ck_assert_int_eq(h_daemon_wait_ready(&d, 4 * H_TIMEOUT_MS), 0);
+	spawn_with_failer(&d, dir, fail_every[_i], report);
+	sock = d.sock;
 
 	sub = h_connect(sock);
 	ck_assert_ptr_nonnull(sub);
@@ -500,6 +514,104 @@ START_TEST(test_allocation_failures)
 }
 END_TEST
 
+/* A subscribe whose allocation fails midway undoes what it added and only
+ * that: topics the connection held before stay held. The failer fails
+ * every FAILMALLOC_EVERY-th allocation once armed; padding the request with
+ * null fields (one allocation each in the parser) moves that failure over
+ * every allocation of the request in turn. */
+#define ROLLBACK_EVERY	60
+#define ROLLBACK_PADS	90
+
+/* The subscribe of topic 1 (held) and three new topics of trial k, with k
+ * null fields first; heap string. */
+static char *
+rollback_request(int k)
+{
+	char t[4][80], *s = malloc(640 + (size_t)k * 16);
+	size_t off;
+	int i;
+
+	ck_assert_ptr_nonnull(s);
+	h_topic(1, t[0]);
+	for (i = 1; i < 4; i++)
+		h_topic(1000UL * (unsigned long)(k + 1) + (unsigned long)i, t[i]);
+	off = (size_t)sprintf(s, "{");
+	for (i = 0; i < k; i++)
+		off += (size_t)sprintf(s + off, "\"p%d\":null,", i);
+	sprintf(s + off, "\"op\":\"subscribe\",\"topics\":[\"%s\",\"%s\",\"%s\","
+	    "\"%s\"]}", t[0], t[1], t[2], t[3]);
+	return s;
+}
+
+START_TEST(test_failed_subscribe_keeps_held)
+{
+	struct h_daemon d;
+	struct h_conn *c, *mon;
+	char dir[] = "/tmp/crmpubsub-rollback.XXXXXX", line[4096], t1[80];
+	char *sock, *req;
+	int k, oks = 0, internals = 0, others = 0, drops = 0;
+	long n;
+	json_t *r;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	spawn_with_failer(&d, dir, ROLLBACK_EVERY, NULL);
+	sock = d.sock;
+	mon = h_connect_or_fail(sock);
+	h_topic(1, t1);
+	c = NULL;
+	for (k = 0; k < ROLLBACK_PADS; k++) {
+		if (c == NULL) {
+			c = h_connect_or_fail(sock);
+			h_expect_okf(c, NULL, "{\"op\":\"subscribe\","
+			    "\"topic\":\"%s\"}", t1);
+		}
+		req = rollback_request(k);
+		ck_assert_int_eq(kill(d.pid, SIGUSR2), 0);	/* arm */
+		ck_assert_int_eq(h_send_line(c, req), 0);
+		n = h_recv_line(c, line, sizeof line, H_TIMEOUT_MS);
+		ck_assert_int_eq(kill(d.pid, SIGUSR1), 0);	/* disarm */
+		free(req);
+		ck_assert_msg(n != -1, "trial %d: no reply and no EOF", k);
+		if (n == -2) {
+			/* Out of memory for the reply: the connection goes,
+			 * and its topics with it. */
+			drops++;
+			h_close(c);
+			c = NULL;
+			ck_assert(h_wait_stat(mon, "topics", 0, H_TIMEOUT_MS));
+			continue;
+		}
+		r = json_loads(line, 0, NULL);
+		ck_assert_msg(json_is_object(r), "trial %d: %s", k, line);
+		if (h_is_ok(r)) {
+			oks++;
+			ck_assert_int_eq(h_int(r, "subscribed"), 4);
+		} else {
+			internals += h_is_error(r, "internal");
+			others += !h_is_error(r, "internal");
+			/* Nothing changed: topic 1 held, the new ones gone. */
+			ck_assert_msg(h_expect_okf(c, "subscribed",
+			    "{\"op\":\"unsubscribe\",\"topics\":[]}") == 1,
+			    "trial %d: after %s the connection lost topic 1 "
+			    "or kept a new one", k, line);
+			ck_assert_int_eq(h_stat_or_fail(mon, "topics"), 1);
+		}
+		json_decref(r);
+		/* Back to topic 1 alone. */
+		h_expect_okf(c, NULL, "{\"op\":\"unsubscribe\"}");
+		h_expect_okf(c, NULL, "{\"op\":\"subscribe\",\"topic\":\"%s\"}",
+		    t1);
+	}
+	fprintf(stderr, "it_faults: rollback: %d ok, %d internal, %d other "
+	    "errors, %d dropped\n", oks, internals, others, drops);
+	ck_assert_msg(internals > 0, "no subscribe failed inside the registry");
+	h_close(c);
+	h_close(mon);
+	ck_assert_int_eq(h_daemon_stop(&d, SIGTERM, H_TIMEOUT_MS), 0);
+	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+END_TEST
+
 static Suite *
 faults_suite(void)
 {
@@ -510,9 +622,11 @@ faults_suite(void)
 	tcase_add_test(tc, test_kill_restart_under_load);
 	tcase_add_test(tc, test_max_connections_churn);
 	/* ASan owns malloc in a sanitizer build: the plain run covers this. */
-	if (!binary_has_asan(h_daemon_bin()))
+	if (!binary_has_asan(h_daemon_bin())) {
 		tcase_add_loop_test(tc, test_allocation_failures, 0,
 		    (int)(sizeof fail_every / sizeof fail_every[0]));
+		tcase_add_test(tc, test_failed_subscribe_keeps_held);
+	}
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -20,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fakeredis.h"
 #include "harness.h"
 
 #define NDAEMONS	3
@@ -37,28 +40,10 @@ struct redis {
 
 static struct redis	redis_;
 static const char	*redis_password;	/* --requirepass, or NULL */
+static int		 redis_tcp_port;	/* also on 127.0.0.1:port, or 0 */
 static struct h_daemon	daemons[NDAEMONS];
 static char		redis_arg[400];
-
-/* ---- time ----------------------------------------------------------------- */
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Sleeps 5 ms between probes of a condition that has no event to wait on. */
-static void
-nap(void)
-{
-	struct timespec ts = { 0, 5000000L };
-
-	nanosleep(&ts, NULL);
-}
+static struct fake_redis	*fake;		/* instead of redis-server */
 
 /* ---- redis-server --------------------------------------------------------- */
 
@@ -100,16 +85,23 @@ redis_spawn(struct redis *r)
 			dup2(logfd, 1);
 			dup2(logfd, 2);
 		}
-		const char *argv[] = { "redis-server", "--port", "0",
-		    "--unixsocket", r->sock, "--save", "", "--appendonly", "no",
-		    "--dir", r->dir, redis_password ? "--requirepass" : NULL,
-		    redis_password, NULL };
+		const char *argv[20] = { "redis-server", "--unixsocket",
+		    r->sock, "--save", "", "--appendonly", "no", "--dir", r->dir,
+		    "--bind", "127.0.0.1", "--port" };
+		char port[8];
+		int n = 12;
 
+		snprintf(port, sizeof port, "%d", redis_tcp_port);
+		argv[n++] = port;
+		if (redis_password != NULL) {
+			argv[n++] = "--requirepass";
+			argv[n++] = redis_password;
+		}
 		execvp(argv[0], (char *const *)argv);
 		_exit(127);
 	}
-	deadline = now_ms() + 4 * H_TIMEOUT_MS;
-	while (now_ms() < deadline) {
+	deadline = h_now_ms() + 4 * H_TIMEOUT_MS;
+	while (h_now_ms() < deadline) {
 		if ((fd = redis_connect(r)) != -1) {
 			close(fd);
 			return 0;
@@ -118,7 +110,7 @@ redis_spawn(struct redis *r)
 			r->pid = 0;
 			return -1;
 		}
-		nap();
+		h_nap_ms(5);
 	}
 	return -1;
 }
@@ -127,30 +119,31 @@ redis_spawn(struct redis *r)
 static void
 redis_kill(struct redis *r, int sig)
 {
-	long long deadline = now_ms() + H_TIMEOUT_MS;
+	long long deadline = h_now_ms() + H_TIMEOUT_MS;
 
 	if (r->pid <= 0)
 		return;
 	kill(r->pid, sig);
 	while (waitpid(r->pid, NULL, WNOHANG) != r->pid) {
-		if (now_ms() > deadline) {
+		if (h_now_ms() > deadline) {
 			kill(r->pid, SIGKILL);
 			waitpid(r->pid, NULL, 0);
 			break;
 		}
-		nap();
+		h_nap_ms(5);
 	}
 	r->pid = 0;
 }
 
 /* Sends one command (argv, n) and returns the integer of its reply's last
- * line (":N"), or -1. Handles the replies of PUBSUB NUMSUB and PUBLISH. */
+ * line (":N"), 0 for a status ("+OK"), or -1. Handles the replies of PUBSUB
+ * NUMSUB, PUBLISH and ACL SETUSER. */
 static long long
 redis_int_command(const struct redis *r, const char *const *argv, int n)
 {
 	char req[2048], reply[4096], *last;
 	size_t len = 0, got = 0;
-	long long deadline = now_ms() + H_TIMEOUT_MS, v = -1;
+	long long deadline = h_now_ms() + H_TIMEOUT_MS, v = -1;
 	struct pollfd pfd;
 	ssize_t k;
 	int fd, i;
@@ -166,7 +159,7 @@ redis_int_command(const struct redis *r, const char *const *argv, int n)
 	for (;;) {
 		pfd.fd = fd;
 		pfd.events = POLLIN;
-		if (now_ms() > deadline || poll(&pfd, 1, 50) == -1)
+		if (h_now_ms() > deadline || poll(&pfd, 1, 50) == -1)
 			goto out;
 		if (!(pfd.revents & (POLLIN | POLLHUP)))
 			continue;
@@ -185,7 +178,9 @@ redis_int_command(const struct redis *r, const char *const *argv, int n)
 			v = strtoll(last + 1, NULL, 10);
 			break;
 		}
-		if (*last == '-')
+		if (*last == '+')
+			v = 0;
+		if (*last == '-' || *last == '+')
 			break;
 	}
 out:
@@ -206,10 +201,10 @@ numsub(const char *channel)
 static long long
 wait_numsub(const char *channel, long long want)
 {
-	long long deadline = now_ms() + CONVERGE_MS, v;
+	long long deadline = h_now_ms() + CONVERGE_MS, v;
 
-	while ((v = numsub(channel)) != want && now_ms() < deadline)
-		nap();
+	while ((v = numsub(channel)) != want && h_now_ms() < deadline)
+		h_nap_ms(5);
 	return v;
 }
 
@@ -370,14 +365,32 @@ fed_int(const struct h_daemon *d, const char *key)
 	return v;
 }
 
+/* Asserts federation counters of d: key, value (long long) pairs, then
+ * NULL. */
+static void
+expect_counts(const struct h_daemon *d, ...)
+{
+	const char *key;
+	long long want;
+	va_list ap;
+
+	va_start(ap, d);
+	while ((key = va_arg(ap, const char *)) != NULL) {
+		want = va_arg(ap, long long);
+		ck_assert_msg(fed_int(d, key) == want, "federation.%s: %lld, "
+		    "not %lld", key, fed_int(d, key), want);
+	}
+	va_end(ap);
+}
+
 /* Polls until a federation counter reaches want (bounded); the last value. */
 static long long
 wait_fed_int(const struct h_daemon *d, const char *key, long long want)
 {
-	long long deadline = now_ms() + CONVERGE_MS, v;
+	long long deadline = h_now_ms() + CONVERGE_MS, v;
 
-	while ((v = fed_int(d, key)) != want && now_ms() < deadline)
-		nap();
+	while ((v = fed_int(d, key)) != want && h_now_ms() < deadline)
+		h_nap_ms(5);
 	return v;
 }
 
@@ -386,7 +399,7 @@ wait_fed_int(const struct h_daemon *d, const char *key, long long want)
 static int
 wait_state_ms(const struct h_daemon *d, const char *want, int ms)
 {
-	long long deadline = now_ms() + ms;
+	long long deadline = h_now_ms() + ms;
 	json_t *f;
 	int ok;
 
@@ -395,9 +408,9 @@ wait_state_ms(const struct h_daemon *d, const char *want, int ms)
 		ok = f != NULL && h_str(f, "state") != NULL &&
 		    strcmp(h_str(f, "state"), want) == 0;
 		json_decref(f);
-		if (ok || now_ms() > deadline)
+		if (ok || h_now_ms() > deadline)
 			return ok;
-		nap();
+		h_nap_ms(5);
 	}
 }
 
@@ -405,6 +418,15 @@ static int
 wait_state(const struct h_daemon *d, const char *want)
 {
 	return wait_state_ms(d, want, CONVERGE_MS);
+}
+
+/* Starts daemons 0 and 1 and waits until both are linked. */
+static void
+two_linked(void)
+{
+	daemon_up(0, NULL, NULL);
+	daemon_up(1, NULL, NULL);
+	ck_assert(wait_state(&daemons[0], "up") && wait_state(&daemons[1], "up"));
 }
 
 static void
@@ -506,6 +528,31 @@ expect_quiet(struct h_conn *c, const char *who)
 	ck_abort_msg("%s: unexpected line: %s", who, n >= 0 ? line : "(EOF)");
 }
 
+/* Once daemon 0 is in state want: a subscriber of topic n (*s) and a
+ * writer (*p) whose broadcast of interaction iu reached it locally. */
+static void
+serve_locally(const char *want, unsigned long n, unsigned long iu,
+    struct h_conn **s, struct h_conn **p)
+{
+	ck_assert_msg(wait_state(&daemons[0], want), "link never %s", want);
+	*s = conn(&daemons[0]);
+	*p = conn(&daemons[0]);
+	subscribe(*s, n);
+	ck_assert_int_eq(broadcast(*p, "interaction_created", iu, n, 0), 1);
+	expect_crm(*s, "local sub", "interaction_created", iu, n);
+}
+
+/* p's broadcast (interaction_deleted of iu on topic n, delivered to want
+ * local subscribers) reaches s, and nothing follows it. */
+static void
+deleted_reaches(struct h_conn *p, struct h_conn *s, long long want,
+    unsigned long iu, unsigned long n)
+{
+	ck_assert_int_eq(broadcast(p, "interaction_deleted", iu, n, 0), want);
+	expect_crm(s, "sub", "interaction_deleted", iu, n);
+	expect_quiet(s, "sub");
+}
+
 /* ---- tests ---------------------------------------------------------------- */
 
 /* Three daemons: a broadcast on any of them reaches every subscriber on all
@@ -559,6 +606,33 @@ START_TEST(test_every_subscriber_once)
 }
 END_TEST
 
+/* The link holds through its health checks: PING on the subscribe
+ * connection while it has channels gets ["pong",""], on the publish
+ * connection +PONG, and neither is taken for a malformed reply. */
+START_TEST(test_link_holds)
+{
+	struct h_conn *pub, *sub;
+	char chan[120];
+	long long until;
+
+	channel_of(3, chan);
+	two_linked();
+	sub = conn(&daemons[1]);
+	subscribe(sub, 3);
+	ck_assert_int_eq(wait_numsub(chan, 1), 1);
+	/* Three ticks of the daemon's one-second health check. */
+	for (until = h_now_ms() + 3200; h_now_ms() < until; h_nap_ms(5))
+		ck_assert(wait_state_ms(&daemons[1], "up", 0));
+	ck_assert_int_eq(fed_int(&daemons[1], "malformed"), 0);
+	ck_assert_int_eq(fed_int(&daemons[1], "reconnects"), 0);
+	pub = conn(&daemons[0]);
+	ck_assert_int_eq(broadcast(pub, "interaction_created", 30, 3, 0), 0);
+	expect_crm(sub, "remote sub", "interaction_created", 30, 3);
+	h_close(pub);
+	h_close(sub);
+}
+END_TEST
+
 /* Pipelined broadcasts from one writer arrive everywhere in order. */
 START_TEST(test_remote_order)
 {
@@ -569,9 +643,7 @@ START_TEST(test_remote_order)
 	int i;
 
 	channel_of(5, chan);
-	daemon_up(0, NULL, NULL);
-	daemon_up(1, NULL, NULL);
-	ck_assert(wait_state(&daemons[0], "up") && wait_state(&daemons[1], "up"));
+	two_linked();
 	sub = conn(&daemons[1]);
 	subscribe(sub, 5);
 	ck_assert_int_eq(wait_numsub(chan, 1), 1);
@@ -605,9 +677,7 @@ START_TEST(test_interest_routing)
 
 	channel_of(10, chan);
 	channel_of(11, sync_chan);
-	daemon_up(0, NULL, NULL);
-	daemon_up(1, NULL, NULL);
-	ck_assert(wait_state(&daemons[0], "up") && wait_state(&daemons[1], "up"));
+	two_linked();
 	ck_assert_int_eq(numsub(chan), 0);
 
 	a1 = conn(&daemons[0]);
@@ -656,9 +726,7 @@ START_TEST(test_subscription_churn)
 	int i;
 
 	channel_of(20, chan);
-	daemon_up(0, NULL, NULL);
-	daemon_up(1, NULL, NULL);
-	ck_assert(wait_state(&daemons[0], "up") && wait_state(&daemons[1], "up"));
+	two_linked();
 	b = conn(&daemons[1]);
 	h_topic(20, t);
 	for (i = 0; i < 20; i++)
@@ -695,9 +763,7 @@ START_TEST(test_redis_restart)
 	long long t0;
 
 	channel_of(30, chan);
-	daemon_up(0, NULL, NULL);
-	daemon_up(1, NULL, NULL);
-	ck_assert(wait_state(&daemons[0], "up") && wait_state(&daemons[1], "up"));
+	two_linked();
 	pa = conn(&daemons[0]);
 	sa = conn(&daemons[0]);
 	sb = conn(&daemons[1]);
@@ -711,9 +777,9 @@ START_TEST(test_redis_restart)
 	ck_assert(wait_state(&daemons[1], "down"));
 
 	/* Local delivery goes on, promptly; nothing crosses. */
-	t0 = now_ms();
+	t0 = h_now_ms();
 	ck_assert_int_eq(broadcast(pa, "interaction_created", 400, 30, 0), 1);
-	ck_assert_int_lt(now_ms() - t0, 1000);
+	ck_assert_int_lt(h_now_ms() - t0, 1000);
 	expect_crm(sa, "daemon 0 sub", "interaction_created", 400, 30);
 	expect_quiet(sb, "daemon 1 sub");
 	ck_assert_int_ge(fed_int(&daemons[0], "dropped"), 1);
@@ -757,13 +823,13 @@ START_TEST(test_redis_stalled)
 	subscribe(sa, 35);
 
 	ck_assert_int_eq(kill(redis_.pid, SIGSTOP), 0);
-	t0 = now_ms();
+	t0 = h_now_ms();
 	for (i = 0; i < 200; i++) {
 		ck_assert_int_eq(broadcast(pa, "interaction_updated", 450 + i,
 		    35, 0), 1);
 		expect_crm(sa, "local sub", "interaction_updated", 450 + i, 35);
 	}
-	ck_assert_int_lt(now_ms() - t0, 2000);
+	ck_assert_int_lt(h_now_ms() - t0, 2000);
 	/* PING every second, 5 s without an answer: down. */
 	ck_assert(wait_state_ms(&daemons[0], "down", 4 * CONVERGE_MS));
 	ck_assert_int_eq(kill(redis_.pid, SIGCONT), 0);
@@ -786,12 +852,7 @@ START_TEST(test_redis_down_at_start)
 	redis_setup();		/* no server yet */
 	channel_of(40, chan);
 	daemon_up(0, NULL, NULL);
-	ck_assert(wait_state(&daemons[0], "down"));
-	s = conn(&daemons[0]);
-	p = conn(&daemons[0]);
-	subscribe(s, 40);
-	ck_assert_int_eq(broadcast(p, "interaction_created", 500, 40, 0), 1);
-	expect_crm(s, "local sub", "interaction_created", 500, 40);
+	serve_locally("down", 40, 500, &s, &p);
 	ck_assert_int_eq(fed_int(&daemons[0], "dropped"), 1);
 	ck_assert_int_eq(fed_int(&daemons[0], "published"), 0);
 
@@ -803,9 +864,7 @@ START_TEST(test_redis_down_at_start)
 	ck_assert(wait_state(&daemons[1], "up"));
 	h_close(p);
 	p = conn(&daemons[1]);
-	ck_assert_int_eq(broadcast(p, "interaction_deleted", 501, 40, 0), 0);
-	expect_crm(s, "local sub", "interaction_deleted", 501, 40);
-	expect_quiet(s, "local sub");
+	deleted_reaches(p, s, 0, 501, 40);
 	h_close(p);
 	h_close(s);
 }
@@ -847,10 +906,72 @@ START_TEST(test_message_format)
 		    want) == 0, "got %s", dump(p));
 		json_decref(p);
 	}
+	/* The origin must be a UUID too. */
+	snprintf(msg, sizeof msg, "zzzzzzzz-zzzz-4zzz-8zzz-zzzzzzzzzzzz "
+	    "interaction_updated %s", iu);
+	ck_assert_int_eq(publish(chan, msg), 1);
 	expect_quiet(s, "sub");
-	ck_assert_int_eq(fed_int(&daemons[0], "malformed"), 2);
+	ck_assert_int_eq(wait_fed_int(&daemons[0], "malformed", 3), 3);
 	ck_assert_int_eq(fed_int(&daemons[0], "received"), 1);
 	h_close(s);
+}
+END_TEST
+
+/* The origin id daemon d logged when it linked ("... as <uuid>"). */
+static void
+daemon_origin(const struct h_daemon *d, char out[37])
+{
+	char log[8192], *p;
+	ssize_t n;
+	int fd;
+
+	ck_assert((fd = open(d->log, O_RDONLY)) != -1);
+	n = read(fd, log, sizeof log - 1);
+	close(fd);
+	log[n > 0 ? n : 0] = '\0';
+	p = strstr(log, "federation: linked to ");
+	ck_assert_msg(p != NULL && (p = strstr(p, " as ")) != NULL &&
+	    strlen(p + 4) >= 36, "no origin in the log: %s", log);
+	memcpy(out, p + 4, 36);
+	out[36] = '\0';
+}
+
+/* A message carrying a daemon's origin that its link did not publish (a
+ * replay of a real one, or a made-up one) is not taken for an echo: it is
+ * counted as spoofed, and like an echo never delivered. Its real echoes are
+ * still recognised. */
+START_TEST(test_origin_reuse)
+{
+	struct h_conn *s, *p;
+	char chan[120], origin[37], iu[37], msg[200];
+
+	channel_of(55, chan);
+	daemon_up(0, NULL, NULL);
+	ck_assert(wait_state(&daemons[0], "up"));
+	daemon_origin(&daemons[0], origin);
+	s = conn(&daemons[0]);
+	p = conn(&daemons[0]);
+	subscribe(s, 55);
+	ck_assert_int_eq(wait_numsub(chan, 1), 1);
+
+	h_uuid(650, iu);
+	snprintf(msg, sizeof msg, "%s interaction_created %s", origin, iu);
+	ck_assert_int_eq(publish(chan, msg), 1);
+	ck_assert_int_eq(wait_fed_int(&daemons[0], "spoofed", 1), 1);
+	ck_assert_int_eq(fed_int(&daemons[0], "echoes"), 0);
+
+	/* A real broadcast: delivered locally once, its echo recognised. */
+	ck_assert_int_eq(broadcast(p, "interaction_created", 650, 55, 0), 1);
+	expect_crm(s, "local sub", "interaction_created", 650, 55);
+	ck_assert_int_eq(wait_fed_int(&daemons[0], "echoes", 1), 1);
+	/* The same message again, now as a replay. */
+	ck_assert_int_eq(publish(chan, msg), 1);
+	ck_assert_int_eq(wait_fed_int(&daemons[0], "spoofed", 2), 2);
+	expect_quiet(s, "local sub");
+	expect_counts(&daemons[0], "echoes", 1LL, "received", 0LL,
+	    "malformed", 0LL, NULL);
+	h_close(s);
+	h_close(p);
 }
 END_TEST
 
@@ -898,6 +1019,96 @@ START_TEST(test_auth)
 	ck_assert(wait_state(&daemons[1], "down"));
 	ck_assert_int_eq(fed_int(&daemons[1], "reconnects"), 0);
 	ck_assert_int_eq(fed_int(&daemons[1], "published"), 0);
+}
+END_TEST
+
+/* A port nobody listens on right now, for a server that needs TCP. */
+static int
+free_tcp_port(void)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof sin;
+	int fd, port;
+
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert((fd = socket(AF_INET, SOCK_STREAM, 0)) != -1);
+	ck_assert(bind(fd, (struct sockaddr *)&sin, sizeof sin) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0);
+	port = ntohs(sin.sin_port);
+	close(fd);
+	return port;
+}
+
+/* 1 once the daemon's log holds needle (bounded). */
+static int
+wait_log(const struct h_daemon *d, const char *needle)
+{
+	long long deadline = h_now_ms() + 2 * CONVERGE_MS;
+	char log[16384];
+	ssize_t n;
+	int fd;
+
+	do {
+		if ((fd = open(d->log, O_RDONLY)) == -1)
+			return 0;
+		n = read(fd, log, sizeof log - 1);
+		close(fd);
+		log[n > 0 ? n : 0] = '\0';
+		if (strstr(log, needle) != NULL)
+			return 1;
+		h_nap_ms(5);
+	} while (h_now_ms() < deadline);
+	return 0;
+}
+
+/* The Redis ACL of docs/scale-out.md, word for word: daemons that use it
+ * (over TCP, as a named user) federate; a daemon whose prefix it does not
+ * cover is refused, logs why, and keeps serving locally. */
+START_TEST(test_acl)
+{
+	const char *setuser[] = { "ACL", "SETUSER", "crmpubsub", "on",
+	    ">correct-horse", "resetkeys", "resetchannels", "&crmpubsub:*",
+	    "-@all", "+ping", "+subscribe", "+unsubscribe", "+publish" };
+	const char *other[] = { "--redis", redis_arg, "--redis-password",
+	    "correct-horse", "--redis-prefix", "other:", NULL };
+	struct h_conn *s1, *p0, *s2, *p2;
+	char chan[120];
+
+	redis_kill(&redis_, SIGTERM);
+	redis_tcp_port = free_tcp_port();
+	redis_up();
+	ck_assert_int_eq(redis_int_command(&redis_, setuser, 13), 0);
+	snprintf(redis_arg, sizeof redis_arg, "redis://crmpubsub@127.0.0.1:%d",
+	    redis_tcp_port);
+	daemon_up(0, "--redis-password", "correct-horse");
+	daemon_up(1, "--redis-password", "correct-horse");
+	ck_assert(wait_state(&daemons[0], "up") && wait_state(&daemons[1], "up"));
+	channel_of(90, chan);
+	s1 = conn(&daemons[1]);
+	subscribe(s1, 90);
+	ck_assert_int_eq(wait_numsub(chan, 1), 1);
+	p0 = conn(&daemons[0]);
+	ck_assert_int_eq(broadcast(p0, "interaction_created", 950, 90, 0), 0);
+	expect_crm(s1, "daemon 1 sub", "interaction_created", 950, 90);
+
+	ck_assert(h_daemon_start(&daemons[2], other) == 0);
+	ck_assert(wait_state(&daemons[2], "up"));
+	p2 = conn(&daemons[2]);
+	s2 = conn(&daemons[2]);
+	ck_assert_int_eq(broadcast(p2, "interaction_created", 951, 91, 0), 0);
+	ck_assert_int_eq(wait_fed_int(&daemons[2], "dropped", 1), 1);
+	subscribe(s2, 91);
+	ck_assert(wait_log(&daemons[2], "NOPERM"));
+	ck_assert_int_eq(broadcast(p2, "interaction_updated", 952, 91, 0), 1);
+	expect_crm(s2, "daemon 2 sub", "interaction_updated", 952, 91);
+	expect_quiet(s1, "daemon 1 sub");
+	redis_tcp_port = 0;
+	h_close(s1);
+	h_close(p0);
+	h_close(s2);
+	h_close(p2);
 }
 END_TEST
 
@@ -963,16 +1174,175 @@ START_TEST(test_config_file_tcp_down)
 	fprintf(f, "redis = redis://127.0.0.1:1\nredis_prefix = x:\n");
 	fclose(f);
 	ck_assert(h_daemon_start(&daemons[0], args) == 0);
-	ck_assert(wait_state(&daemons[0], "down"));
-	s = conn(&daemons[0]);
-	p = conn(&daemons[0]);
-	subscribe(s, 70);
-	ck_assert_int_eq(broadcast(p, "interaction_created", 800, 70, 0), 1);
-	expect_crm(s, "local sub", "interaction_created", 800, 70);
+	serve_locally("down", 70, 800, &s, &p);
 	ck_assert_int_eq(fed_int(&daemons[0], "dropped"), 1);
 	h_close(s);
 	h_close(p);
 	unlink(path);
+}
+END_TEST
+
+/* ---- a hostile Redis ----------------------------------------------------- */
+
+/* Frames a real Redis never sends, each on the connection where it hurts
+ * most. "@" stands for the bulk string of the subscribed channel. */
+static const struct {
+	const char	*name;
+	enum fr_link	 link;
+	const char	*bytes;
+	size_t		 pad;		/* then this many "x" */
+} bad_frames[] = {
+	{ "message of one element", FR_SUB, "*1\r\n$7\r\nmessage\r\n", 0 },
+	{ "message, integer channel", FR_SUB,
+	    "*3\r\n$7\r\nmessage\r\n:5\r\n$3\r\nabc\r\n", 0 },
+	{ "message, nil channel", FR_SUB,
+	    "*3\r\n$7\r\nmessage\r\n$-1\r\n$3\r\nabc\r\n", 0 },
+	{ "message, array payload", FR_SUB,
+	    "*3\r\n$7\r\nmessage\r\n@*1\r\n:1\r\n", 0 },
+	{ "message of four elements", FR_SUB,
+	    "*4\r\n$7\r\nmessage\r\n@$1\r\nx\r\n$1\r\ny\r\n", 0 },
+	{ "integer kind", FR_SUB, "*3\r\n:1\r\n@$1\r\nx\r\n", 0 },
+	{ "empty array", FR_SUB, "*0\r\n", 0 },
+	{ "nil array", FR_SUB, "*-1\r\n", 0 },
+	{ "unsubscribe without a count", FR_SUB, "*2\r\n$11\r\nunsubscribe\r\n@", 0 },
+	{ "unsubscribe, string count", FR_SUB,
+	    "*3\r\n$11\r\nunsubscribe\r\n@$1\r\n0\r\n", 0 },
+	{ "subscribe, string count", FR_SUB,
+	    "*3\r\n$9\r\nsubscribe\r\n@$1\r\n1\r\n", 0 },
+	{ "unknown kind", FR_SUB, "*3\r\n$4\r\nnope\r\n@$1\r\nx\r\n", 0 },
+	{ "pmessage never asked for", FR_SUB,
+	    "*4\r\n$8\r\npmessage\r\n$1\r\n*\r\n@$1\r\nx\r\n", 0 },
+	{ "status on the subscribe link", FR_SUB, "+OK\r\n", 0 },
+	{ "integer on the subscribe link", FR_SUB, ":7\r\n", 0 },
+	{ "not RESP", FR_SUB, "?\r\n", 0 },
+	{ "arrays nested too deep", FR_SUB,
+	    "*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n:1\r\n", 0 },
+	{ "a billion elements announced", FR_SUB, "*1000000000\r\n", 0 },
+	{ "2 MiB of one message", FR_SUB,
+	    "*3\r\n$7\r\nmessage\r\n@$4194304\r\n", 2 << 20 },
+	{ "unsolicited status on the publish link", FR_PUB, "+OK\r\n", 0 },
+	{ "unsolicited array on the publish link", FR_PUB,
+	    "*3\r\n$7\r\nmessage\r\n@$1\r\nx\r\n", 0 },
+};
+
+/* Fixture: a fake Redis on the socket path instead of redis-server. */
+static void
+fake_setup(void)
+{
+	redis_setup();
+	ck_assert_msg((fake = fr_start(redis_.sock)) != NULL,
+	    "fake Redis did not start on %s", redis_.sock);
+}
+
+static void
+fake_teardown(void)
+{
+	fr_stop(fake);
+	fake = NULL;
+	teardown();
+}
+
+/* frame with every "@" replaced by the bulk string of channel; its length. */
+static size_t
+expand_frame(const char *frame, const char *channel, char *out, size_t cap)
+{
+	size_t n = 0;
+	int k;
+
+	for (; *frame != '\0'; frame++) {
+		if (*frame == '@')
+			k = snprintf(out + n, cap - n, "$%zu\r\n%s\r\n",
+			    strlen(channel), channel);
+		else
+			k = snprintf(out + n, cap - n, "%c", *frame);
+		ck_assert(k > 0 && (size_t)k < cap - n);
+		n += (size_t)k;
+	}
+	return n;
+}
+
+/* The next two pushes are, in either order, the crm push of interaction iu
+ * on topic n and a federation resync. */
+static void
+expect_crm_and_resync(struct h_conn *c, const char *who, unsigned long iu,
+    unsigned long n)
+{
+	char t[80], u[37];
+	int i, crm = 0, resync = 0;
+	json_t *p;
+
+	h_topic(n, t);
+	h_uuid(iu, u);
+	for (i = 0; i < 2; i++) {
+		p = h_recv_push(c, 2 * CONVERGE_MS);
+		ck_assert_msg(p != NULL, "%s: push %d missing", who, i);
+		if (h_str(p, "type") && strcmp(h_str(p, "type"), "resync") == 0)
+			resync += h_str(p, "reason") && strcmp(h_str(p,
+			    "reason"), "federation") == 0;
+		else
+			crm += h_str(p, "topic") && strcmp(h_str(p, "topic"),
+			    t) == 0 && strcmp(h_str(json_object_get(p,
+			    "payload"), "interaction_uuid"), u) == 0;
+		json_decref(p);
+	}
+	ck_assert_msg(crm == 1 && resync == 1, "%s: %d crm pushes of %s and %d "
+	    "federation resyncs", who, crm, u, resync);
+}
+
+/* Each frame Redis never sends is counted as malformed and ends the link;
+ * the daemon stays up, serves locally all along, links again and tells its
+ * subscribers to resync. */
+START_TEST(test_hostile_frame)
+{
+	struct h_conn *s, *p;
+	char chan[120], *frame;
+	size_t len, cap = 256 + bad_frames[_i].pad;
+
+	channel_of(80, chan);
+	ck_assert((frame = malloc(cap)) != NULL);
+	len = expand_frame(bad_frames[_i].bytes, chan, frame, cap);
+	memset(frame + len, 'x', bad_frames[_i].pad);
+	len += bad_frames[_i].pad;
+	daemon_up(0, NULL, NULL);
+	serve_locally("up", 80, 900, &s, &p);
+
+	ck_assert_msg(fr_inject(fake, bad_frames[_i].link, frame, len,
+	    CONVERGE_MS) == 0, "%s: the daemon never subscribed or published",
+	    bad_frames[_i].name);
+	free(frame);
+	ck_assert_int_eq(broadcast(p, "interaction_updated", 901, 80, 0), 1);
+	expect_crm_and_resync(s, bad_frames[_i].name, 901, 80);
+	ck_assert_msg(wait_fed_int(&daemons[0], "malformed", 1) == 1,
+	    "%s: not counted as malformed", bad_frames[_i].name);
+	ck_assert_int_eq(fed_int(&daemons[0], "reconnects"), 1);
+	ck_assert(wait_state(&daemons[0], "up"));
+	ck_assert_uint_ge(fr_accepted(fake), 4);
+
+	deleted_reaches(p, s, 1, 902, 80);
+	h_close(s);
+	h_close(p);
+}
+END_TEST
+
+/* A subscribe connection stuck in the middle of a frame (the rest of a
+ * huge string never comes) answers no PING: the link is declared lost,
+ * made again, and the subscribers are told to resync. */
+START_TEST(test_subscribe_link_stuck)
+{
+	static const char partial[] = "*3\r\n$7\r\nmessage\r\n$2147483648\r\nxx";
+	struct h_conn *s, *p;
+
+	daemon_up(0, NULL, NULL);
+	serve_locally("up", 81, 910, &s, &p);
+	ck_assert(fr_inject(fake, FR_SUB, partial, sizeof partial - 1,
+	    CONVERGE_MS) == 0);
+	/* PING every second, 5 s without an answer: down. */
+	ck_assert(wait_state_ms(&daemons[0], "down", 4 * CONVERGE_MS));
+	ck_assert_int_eq(broadcast(p, "interaction_updated", 911, 81, 0), 1);
+	expect_crm_and_resync(s, "local sub", 911, 81);
+	expect_counts(&daemons[0], "reconnects", 1LL, "malformed", 0LL, NULL);
+	h_close(s);
+	h_close(p);
 }
 END_TEST
 
@@ -987,7 +1357,9 @@ federation_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_every_subscriber_once);
 	tcase_add_test(tc, test_remote_order);
+	tcase_add_test(tc, test_link_holds);
 	tcase_add_test(tc, test_message_format);
+	tcase_add_test(tc, test_origin_reuse);
 	tcase_add_test(tc, test_prefix_isolation);
 	suite_add_tcase(s, tc);
 
@@ -1005,8 +1377,17 @@ federation_suite(void)
 	tcase_add_test(tc, test_redis_stalled);
 	tcase_add_test(tc, test_off_without_option);
 	tcase_add_test(tc, test_auth);
+	tcase_add_test(tc, test_acl);
 	tcase_add_test(tc, test_bad_address);
 	tcase_add_test(tc, test_config_file_tcp_down);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("hostile");
+	tcase_set_timeout(tc, 60);
+	tcase_add_checked_fixture(tc, fake_setup, fake_teardown);
+	tcase_add_loop_test(tc, test_hostile_frame, 0,
+	    (int)(sizeof bad_frames / sizeof bad_frames[0]));
+	tcase_add_test(tc, test_subscribe_link_stuck);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("startup");

@@ -799,6 +799,284 @@ START_TEST(test_pipelined_reader_served)
 }
 END_TEST
 
+/* ---- inspection replies: bounded, complete, paged ---------------------- */
+
+#define PAGE_TOPICS	12000	/* topics of the paging test */
+#define PAGE_CLIENTS	1100	/* connections of the clients paging test */
+
+/* Subscribes c to h_topic(first) … h_topic(first+n-1), 800 per request. */
+static void
+subscribe_range(struct h_conn *c, unsigned long first, unsigned long n)
+{
+	unsigned long k, step;
+	char *list;
+
+	for (k = 0; k < n; k += step) {
+		step = n - k < 800 ? n - k : 800;
+		list = topics_json(first + k, step);
+		h_expect_okf(c, NULL, "{\"op\":\"subscribe\",\"topics\":%s}",
+		    list);
+		free(list);
+	}
+}
+
+/* Sends a list request and returns its reply, asserted ok, complete and
+ * holding an array named key and a boolean truncated. */
+static json_t *
+list_page(struct h_conn *c, const char *key, const char *line)
+{
+	json_t *r;
+
+	ck_assert_int_eq(h_send_line(c, line), 0);
+	r = h_recv_long_reply(c, 4 * H_TIMEOUT_MS);
+	ck_assert_msg(h_is_ok(r), "%s: got %s", line, r ? h_dump(r) :
+	    "no complete reply");
+	ck_assert_msg(json_is_array(json_object_get(r, key)) &&
+	    json_is_boolean(json_object_get(r, "truncated")), "%s: shape",
+	    line);
+	return r;
+}
+
+/* Index n of topic name t when it is h_topic(n) with n < PAGE_TOPICS,
+ * else -1. */
+static long
+page_topic_number(const char *t)
+{
+	char want[80];
+	unsigned long n;
+
+	if (t == NULL || strlen(t) != 61 ||
+	    sscanf(t + 36, "%12lx", &n) != 1 || n >= PAGE_TOPICS)
+		return -1;
+	h_topic(n, want);
+	return strcmp(t, want) == 0 ? (long)n : -1;
+}
+
+/* A topics list far larger than max_outbuf comes back whole, a page at a
+ * time (at most the maximum limit), in name order; paging with the last
+ * topic as the cursor lists each topic exactly once while other topics
+ * come and go and the table grows between pages. */
+START_TEST(test_topics_pages)
+{
+	const char *args[] = { "--max-outbuf", "4096", "--max-subscriptions",
+	    "20000", NULL };
+	struct h_daemon d;
+	struct h_conn *s, *q, *e;
+	unsigned char *seen;
+	char line[200], last[80];
+	long rss0, rss1, n;
+	unsigned long churn = 100000;
+	size_t i, pages = 0, stable = 0;
+	json_t *r, *arr, *t;
+	int more;
+
+	h_daemon_start_or_fail(&d, args);
+	s = h_connect_or_fail(d.sock);
+	q = h_connect_or_fail(d.sock);
+	e = h_connect_or_fail(d.sock);
+	subscribe_range(s, 0, PAGE_TOPICS);
+	rss0 = h_rss_kib(d.pid);
+
+	/* One request for the maximum: 10,000 topics (about 1 MB), in
+	 * order, the rest announced. A larger limit means the maximum. */
+	r = list_page(q, "topics", "{\"op\":\"topics\",\"limit\":10000}");
+	arr = json_object_get(r, "topics");
+	ck_assert_uint_eq(json_array_size(arr), 10000);
+	ck_assert(json_is_true(json_object_get(r, "truncated")));
+	json_array_foreach(arr, i, t) {
+		ck_assert_msg(page_topic_number(h_str(t, "topic")) == (long)i &&
+		    h_int(t, "subscribers") == 1, "entry %zu: %s", i, h_dump(t));
+	}
+	json_decref(r);
+	r = list_page(q, "topics", "{\"op\":\"topics\",\"limit\":50000}");
+	ck_assert_uint_eq(json_array_size(json_object_get(r, "topics")), 10000);
+	json_decref(r);
+	ck_assert_int_eq(h_stat_or_fail(q, "slow_closed"), 0);
+
+	/* Page by the default limit; between pages a third connection drops
+	 * its 5,000 topics and takes 5,000 new ones (the table doubles). */
+	seen = calloc(PAGE_TOPICS, 1);
+	ck_assert_ptr_nonnull(seen);
+	last[0] = '\0';
+	do {
+		if (last[0] == '\0')
+			snprintf(line, sizeof line, "{\"op\":\"topics\"}");
+		else
+			snprintf(line, sizeof line, "{\"op\":\"topics\","
+			    "\"after\":\"%s\"}", last);
+		r = list_page(q, "topics", line);
+		arr = json_object_get(r, "topics");
+		more = json_is_true(json_object_get(r, "truncated"));
+		ck_assert_msg(json_array_size(arr) == 1000 || !more,
+		    "page %zu: %zu topics and truncated", pages,
+		    json_array_size(arr));
+		json_array_foreach(arr, i, t) {
+			ck_assert_msg(h_str(t, "topic") != NULL &&
+			    strcmp(h_str(t, "topic"), last) > 0,
+			    "page %zu: %s not after %s", pages,
+			    h_str(t, "topic"), last);
+			snprintf(last, sizeof last, "%s", h_str(t, "topic"));
+			if ((n = page_topic_number(last)) >= 0) {
+				ck_assert_msg(seen[n] == 0, "topic %ld twice", n);
+				seen[n] = 1;
+				stable++;
+			}
+		}
+		json_decref(r);
+		h_expect_okf(e, NULL, "{\"op\":\"unsubscribe\"}");
+		subscribe_range(e, churn, 5000);
+		churn += 5000;
+		pages++;
+	} while (more && pages < 100);
+	ck_assert_uint_eq(stable, PAGE_TOPICS);
+	free(seen);
+
+	/* Bad cursors. */
+	h_expect_errorf(q, "bad_topic", "{\"op\":\"topics\",\"after\":\"x\"}");
+	h_expect_errorf(q, "bad_request", "{\"op\":\"topics\",\"after\":7}");
+	h_expect_errorf(q, "bad_request", "{\"op\":\"topics\",\"limit\":-1}");
+	ck_assert_int_eq(h_stat_or_fail(q, "slow_closed"), 0);
+	/* Pages leave no large buffers behind. */
+	rss1 = h_rss_kib(d.pid);
+	ck_assert_msg(rss1 - rss0 < 16 * 1024 + quarantine_kib(d.pid),
+	    "RSS %ld KiB before paging, %ld KiB after", rss0, rss1);
+	h_close(s);
+	h_close(q);
+	h_close(e);
+	h_daemon_stop_clean(&d);
+}
+END_TEST
+
+/* A clients list far larger than max_outbuf (names full of bytes that are
+ * escaped sixfold) comes back whole, a page at a time, in id order; each
+ * client is listed exactly once. */
+START_TEST(test_clients_pages)
+{
+	const char *args[] = { "--max-outbuf", "4096", NULL };
+	struct h_daemon d;
+	struct h_conn **cs, *q;
+	long long ids[PAGE_CLIENTS + 1], last = 0, id;
+	char name[128 * 6 + 1], line[1024];
+	size_t i, k, found = 0, pages = 0;
+	json_t *r, *arr, *cl;
+	int more;
+
+	for (i = 0; i < 128; i++)
+		memcpy(name + 6 * i, "\\u0001", 6);
+	name[6 * 128] = '\0';
+	h_daemon_start_or_fail(&d, args);
+	cs = calloc(PAGE_CLIENTS, sizeof *cs);
+	ck_assert_ptr_nonnull(cs);
+	for (i = 0; i < PAGE_CLIENTS; i++) {
+		cs[i] = h_connect_or_fail(d.sock);
+		ids[i] = hello_id(cs[i], name);
+	}
+	q = h_connect_or_fail(d.sock);
+	ids[PAGE_CLIENTS] = hello_id(q, "q");
+
+	r = list_page(q, "clients", "{\"op\":\"clients\",\"limit\":1000000}");
+	ck_assert_uint_eq(json_array_size(json_object_get(r, "clients")), 1000);
+	ck_assert(json_is_true(json_object_get(r, "truncated")));
+	json_decref(r);
+	r = list_page(q, "clients", "{\"op\":\"clients\",\"limit\":0}");
+	ck_assert_uint_eq(json_array_size(json_object_get(r, "clients")), 0);
+	ck_assert(json_is_true(json_object_get(r, "truncated")));
+	json_decref(r);
+
+	/* Pages of 300: ids ascending, every client once. */
+	do {
+		snprintf(line, sizeof line, "{\"op\":\"clients\",\"limit\":300,"
+		    "\"after\":%lld}", last);
+		r = list_page(q, "clients", line);
+		arr = json_object_get(r, "clients");
+		more = json_is_true(json_object_get(r, "truncated"));
+		json_array_foreach(arr, i, cl) {
+			id = h_int(cl, "id");
+			ck_assert_msg(id > last, "id %lld after %lld", id, last);
+			last = id;
+			for (k = 0; k <= PAGE_CLIENTS; k++)
+				found += ids[k] == id;
+		}
+		json_decref(r);
+		pages++;
+	} while (more && pages < 100);
+	ck_assert_uint_eq(found, PAGE_CLIENTS + 1);
+	ck_assert_uint_eq(pages, (PAGE_CLIENTS + 1 + 299) / 300);
+	h_expect_errorf(q, "bad_request", "{\"op\":\"clients\",\"after\":-1}");
+	h_expect_errorf(q, "bad_request",
+	    "{\"op\":\"clients\",\"after\":\"7\"}");
+	ck_assert_int_eq(h_stat_or_fail(q, "slow_closed"), 0);
+	for (i = 0; i < PAGE_CLIENTS; i++)
+		h_close(cs[i]);
+	free(cs);
+	h_close(q);
+	h_daemon_stop_clean(&d);
+}
+END_TEST
+
+/* Writes text to path (the daemon reads it only on SIGHUP, sent after). */
+static void
+write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert(fputs(text, f) >= 0 && fclose(f) == 0);
+}
+
+/* hello's max_line from c, or -1. */
+static long long
+hello_max_line(struct h_conn *c)
+{
+	json_t *r = h_request(c, "{\"op\":\"hello\"}");
+	long long v = h_is_ok(r) ? h_int(r, "max_line") : -1;
+
+	json_decref(r);
+	return v;
+}
+
+/* hello announces the limits in force: the configured ones, and a
+ * reload's new ones. */
+START_TEST(test_hello_announces_limits)
+{
+	char dir[256], path[320];
+	const char *args[] = { "-c", path, NULL };
+	struct h_daemon d;
+	struct h_conn *c;
+	long long deadline;
+	json_t *r;
+
+	h_scratch_make(dir, sizeof dir, "hello");
+	snprintf(path, sizeof path, "%s/crmpubsubd.conf", dir);
+	write_text(path, "max_line = 4096\nmax_subscriptions = 7\n"
+	    "max_contacts = 3\n");
+	h_daemon_start_or_fail(&d, args);
+	c = h_connect_or_fail(d.sock);
+	r = h_request(c, "{\"op\":\"hello\"}");
+	ck_assert_msg(h_is_ok(r), "hello: %s", h_dump(r));
+	ck_assert_int_eq(h_int(r, "max_line"), 4096);
+	ck_assert_int_eq(h_int(r, "max_subscriptions"), 7);
+	ck_assert_int_eq(h_int(r, "max_contacts"), 3);
+	ck_assert_int_ge(h_int(r, "uptime_s"), 0);
+	json_decref(r);
+
+	write_text(path, "max_line = 8192\nmax_subscriptions = 9\n"
+	    "max_contacts = 5\n");
+	ck_assert_int_eq(kill(d.pid, SIGHUP), 0);
+	deadline = h_now_ms() + H_TIMEOUT_MS;
+	while (hello_max_line(c) != 8192 && h_now_ms() < deadline)
+		h_nap_ms(20);
+	r = h_request(c, "{\"op\":\"hello\"}");
+	ck_assert_msg(h_int(r, "max_line") == 8192 &&
+	    h_int(r, "max_subscriptions") == 9 &&
+	    h_int(r, "max_contacts") == 5, "after reload: %s", h_dump(r));
+	json_decref(r);
+	h_close(c);
+	h_daemon_stop_clean(&d);
+	h_scratch_remove(dir);
+}
+END_TEST
+
 /* clients[].outbuf is 0 for an idle connection. */
 START_TEST(test_outbuf_idle_zero)
 {
@@ -835,6 +1113,7 @@ limits_suite(void)
 	tcase_add_test(tc, test_max_contacts);
 	tcase_add_test(tc, test_max_line);
 	tcase_add_test(tc, test_outbuf_idle_zero);
+	tcase_add_test(tc, test_hello_announces_limits);
 	tcase_add_test(tc, test_pipelined_reader_served);
 	suite_add_tcase(s, tc);
 
@@ -842,6 +1121,8 @@ limits_suite(void)
 	tcase_add_test(slow, test_slow_consumer_outbuf);
 	tcase_add_test(slow, test_lag_timeout_closes);
 	tcase_add_test(slow, test_unread_replies_close);
+	tcase_add_test(slow, test_topics_pages);
+	tcase_add_test(slow, test_clients_pages);
 	suite_add_tcase(s, slow);
 	return s;
 }

@@ -124,6 +124,22 @@ expect_prefix(struct h_conn *c, const char *line, const char *prefix)
 	    strcmp(got + n - 2, "\"}") == 0, "reply to %s: %s", line, got);
 }
 
+/* Sends line; asserts the reply is prefix, then a number, then "}". */
+static void
+expect_prefix_digits(struct h_conn *c, const char *line, const char *prefix)
+{
+	char got[8192];
+	size_t n = strlen(prefix);
+
+	ck_assert_int_eq(h_send_line(c, line), 0);
+	ck_assert_msg(h_recv_line(c, got, sizeof got, H_TIMEOUT_MS) >= 0,
+	    "no reply to %s", line);
+	ck_assert_msg(strncmp(got, prefix, n) == 0 &&
+	    strspn(got + n, "0123456789") > 0 &&
+	    strcmp(got + n + strspn(got + n, "0123456789"), "}") == 0,
+	    "reply to %s: %s", line, got);
+}
+
 /* The stats object, asserted present. */
 static json_t *
 stats(struct h_conn *c)
@@ -217,12 +233,14 @@ START_TEST(test_hello)
 	ck_assert(json_object_get(r, "type") == NULL);
 	json_decref(r);
 
-	/* The exact line, keys in the op table's order. */
+	/* The exact line, keys in the op table's order: the default limits,
+	 * then the uptime (a count of seconds that may tick meanwhile). */
 	snprintf(want, sizeof want, "{\"ok\":true,\"op\":\"hello\",\"id\":\"h2\","
 	    "\"server\":\"crmpubsubd\",\"version\":\"1.0.0\",\"protocol\":1,"
-	    "\"client_id\":%lld}", id);
-	exchange(c, "{\"op\":\"hello\",\"id\":\"h2\",\"name\":\"it-ops\"}",
-	    want);
+	    "\"client_id\":%lld,\"max_line\":65536,\"max_subscriptions\":10000,"
+	    "\"max_contacts\":1024,\"uptime_s\":", id);
+	expect_prefix_digits(c, "{\"op\":\"hello\",\"id\":\"h2\","
+	    "\"name\":\"it-ops\"}", want);
 
 	e = client_entry(c, id);
 	ck_assert_msg(e != NULL, "client %lld not listed", id);
@@ -315,6 +333,47 @@ START_TEST(test_ping_and_id_echo)
 		    "escaped id: %s", h_dump(r));
 		json_decref(r);
 	}
+	h_close(c);
+}
+END_TEST
+
+/* A numeric id comes back byte for byte as the request wrote it, whether
+ * the fast path (plain ping), the general path (a field with an escape
+ * sends the same ping through jansson) or an error reply answers. */
+START_TEST(test_numeric_id_as_written)
+{
+	static const char *const ids[] = {
+		"12345678901234567890", "-98765432109876543210123", "0.1",
+		"0.10", "1e2", "1E+2", "-0", "-0.0", "-1.5e-7", "123456789012345",
+		"1e999999", "\"\\u0041\\/b\"",
+	};
+	struct h_conn *c;
+	char line[256], want[256];
+	size_t i;
+
+	h_test_up(NULL);
+	c = h_test_conn();
+	for (i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+		snprintf(want, sizeof want, "{\"ok\":true,\"op\":\"ping\","
+		    "\"id\":%s}", ids[i]);
+		snprintf(line, sizeof line, "{\"op\":\"ping\",\"id\":%s}", ids[i]);
+		exchange(c, line, want);
+		snprintf(line, sizeof line, "{\"id\":%s,\"op\":\"ping\","
+		    "\"x\":\"\\u0041\"}", ids[i]);
+		exchange(c, line, want);
+		snprintf(line, sizeof line, "{\"op\":\"ping\",\"id\":\"dup\","
+		    "\"id\" : %s }", ids[i]);
+		exchange(c, line, want);
+		snprintf(line, sizeof line, "{\"op\":\"nope\",\"id\":%s}", ids[i]);
+		snprintf(want, sizeof want, "{\"ok\":false,\"op\":\"nope\","
+		    "\"id\":%s,\"error\":\"unknown_op\",\"message\":\"", ids[i]);
+		expect_prefix(c, line, want);
+	}
+	/* The rest of the line is still jansson's to judge. */
+	expect_prefix(c, "{\"op\":\"ping\",\"id\":12345678901234567890,\"x\":01}",
+	    "{\"ok\":false,\"op\":null,\"error\":\"bad_json\",\"message\":\"");
+	expect_prefix(c, "{\"op\":\"ping\",\"id\":01}",
+	    "{\"ok\":false,\"op\":null,\"error\":\"bad_json\",\"message\":\"");
 	h_close(c);
 }
 END_TEST
@@ -716,6 +775,11 @@ START_TEST(test_stats_counters)
 	r = ok(a, "{\"op\":\"stats\",\"id\":1}");
 	ck_assert_msg(json_object_size(r) == 4, "stats reply keys: %s", h_dump(r));
 	s = json_object_get(r, "stats");
+	ck_assert_msg(h_str(s, "version") != NULL &&
+	    strcmp(h_str(s, "version"), "1.0.0") == 0, "stats.version: %s",
+	    h_dump(s));
+	ck_assert_msg(strcmp(json_object_iter_key(json_object_iter(s)),
+	    "version") == 0, "stats should open with version: %s", h_dump(s));
 	for (i = 0; keys[i] != NULL; i++)
 		ck_assert_msg(json_is_integer(json_object_get(s, keys[i])) &&
 		    h_int(s, keys[i]) >= 0, "stats.%s: %s", keys[i], h_dump(s));
@@ -1244,6 +1308,7 @@ ops_suite(void)
 	tcase_set_timeout(tc, 20);
 	tcase_add_checked_fixture(tc, NULL, h_test_down);
 	tcase_add_test(tc, test_error_reply_echoes_id);
+	tcase_add_test(tc, test_numeric_id_as_written);
 	tcase_add_test(tc, test_unknown_fields_ignored);
 	tcase_add_test(tc, test_request_shape_errors);
 	tcase_add_test(tc, test_bad_json);

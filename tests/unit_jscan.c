@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT — crmpubsub */
 /* The strict scanner against jansson: whatever the scanner accepts, jansson
  * accepts too and reads as the same tree (types, strings, integers, member
- * order); its refusals of the subset's edges are checked one by one. */
+ * order); its refusals of the subset's edges are checked one by one. The
+ * member walker finds the member jansson keeps, in any JSON. */
 
 #include <check.h>
 #include <stdlib.h>
@@ -164,28 +165,192 @@ START_TEST(test_string_bytes)
 }
 END_TEST
 
+/* Copies text into buf (room for it) and changes 1 + n % 3 of its bytes
+ * into bytes of alphabet, drawn from *rng; returns the length. */
+static size_t
+mutate(char *buf, const char *text, int n, unsigned *rng,
+    const char *alphabet)
+{
+	size_t	len = strlen(text), k;
+
+	memcpy(buf, text, len);
+	for (k = 0; k < 1 + (size_t)n % 3; k++) {
+		*rng = *rng * 1103515245u + 12345u;
+		buf[(*rng >> 8) % len] = alphabet[(*rng >> 20) % strlen(alphabet)];
+	}
+	return len;
+}
+
 /* Random byte mutations of the seeds: never a disagreement with jansson. */
 START_TEST(test_mutations_agree)
 {
 	static const char alphabet[] = "{}[]:,\"\\ -.0123456789eEtrufalsn\x01\xc3";
 	char		 buf[512];
 	unsigned	 rng = 7;
-	size_t		 s, len, k, accepted = 0;
+	size_t		 len, accepted = 0;
 	int		 n;
 
 	for (n = 0; n < 200000; n++) {
-		s = (size_t)n % (sizeof seeds / sizeof seeds[0]);
-		len = strlen(seeds[s]);
-		memcpy(buf, seeds[s], len);
-		for (k = 0; k < 1 + (size_t)n % 3; k++) {
-			rng = rng * 1103515245u + 12345u;
-			buf[(rng >> 8) % len] =
-			    alphabet[(rng >> 20) % (sizeof alphabet - 1)];
-		}
+		len = mutate(buf, seeds[(size_t)n % (sizeof seeds /
+		    sizeof seeds[0])], n, &rng, alphabet);
 		accepted += (size_t)check_agrees(buf, len);
 	}
 	/* Mutations inside strings and numbers keep many inputs valid. */
 	ck_assert_uint_gt(accepted, 1000);
+}
+END_TEST
+
+/* ---- the member walker -------------------------------------------------- */
+
+struct found {
+	size_t	n;
+	size_t	off[8], len[8];
+};
+
+/* jscan_each_member callback: records each occurrence. */
+static void
+record(size_t off, size_t len, void *arg)
+{
+	struct found	*f = arg;
+
+	if (f->n < 8) {
+		f->off[f->n] = off;
+		f->len[f->n] = len;
+	}
+	f->n++;
+}
+
+START_TEST(test_member_walker_cases)
+{
+	static const struct {
+		const char	*text;
+		int		 rc;
+		const char	*values;	/* found values, joined by | */
+	} cases[] = {
+		{ "{\"op\":\"ping\",\"id\":7}", 0, "7" },
+		{ " { \"id\" :\t-0 , \"op\":1 } ", 0, "-0" },
+		{ "{\"id\":12345678901234567890}", 0, "12345678901234567890" },
+		{ "{\"id\":1e2,\"id\":\"x\",\"id\":null}", 0, "1e2|\"x\"|null" },
+		{ "{\"\\u0069d\":1,\"i\\u0064\":2,\"\\u0069\\u0064\":3}", 0,
+		    "1|2|3" },
+		{ "{\"a\":{\"id\":1},\"b\":[{\"id\":2}],\"id\":3}", 0, "3" },
+		{ "{\"x\":\"\\\"id\\\":5,\",\"id\":\"a\\\"b\"}", 0,
+		    "\"a\\\"b\"" },
+		{ "{\"id\":{\"k\":[1,\"]}\"]},\"z\":0}", 0,
+		    "{\"k\":[1,\"]}\"]}" },
+		{ "{\"idx\":1,\"i\":2,\"ID\":3,\"\\u00e9id\":4,\"id\\n\":5}", 0, "" },
+		{ "{}", 0, "" },
+		{ "{\"id\":1", -1, "" },
+		{ "{\"id\":\"open}", -1, "" },
+		{ "{\"id\":}", -1, "" },
+		{ "[{\"id\":1}]", -1, "" },
+		{ "", -1, "" },
+		{ "{\"id\" 1}", -1, "" },
+	};
+	struct found	f;
+	char		got[256];
+	size_t		i, k, off;
+	int		rc;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		memset(&f, 0, sizeof f);
+		rc = jscan_each_member(cases[i].text, strlen(cases[i].text),
+		    "id", record, &f);
+		ck_assert_msg(rc == cases[i].rc, "%s: rc %d", cases[i].text, rc);
+		if (rc == -1)
+			continue;
+		for (k = 0, off = 0; k < f.n; k++)
+			off += (size_t)snprintf(got + off, sizeof got - off,
+			    "%s%.*s", k ? "|" : "", (int)f.len[k],
+			    cases[i].text + f.off[k]);
+		got[off] = '\0';
+		ck_assert_msg(strcmp(got, cases[i].values) == 0,
+		    "%s: found %s", cases[i].text, got);
+	}
+}
+END_TEST
+
+/* Whatever jansson reads as an object, the walker walks, and the last "id"
+ * it reports reads as the value jansson keeps for "id". 1 for an object. */
+static int
+check_walker_agrees(const char *text, size_t len)
+{
+	struct found	 f = { 0, { 0 }, { 0 } };
+	json_t		*v, *mine;
+	const json_t	*theirs;
+	size_t		 last;
+	int		 rc;
+
+	v = json_loadb(text, len, JSON_DECODE_ANY, NULL);
+	rc = jscan_each_member(text, len, "id", record, &f);
+	if (!json_is_object(v)) {
+		json_decref(v);
+		return 0;
+	}
+	ck_assert_msg(rc == 0, "walker gave up on %.*s", (int)len, text);
+	theirs = json_object_get(v, "id");
+	ck_assert_msg((theirs != NULL) == (f.n > 0), "id %s in %.*s",
+	    theirs != NULL ? "missed" : "invented", (int)len, text);
+	if (theirs != NULL && f.n <= 8) {
+		last = f.n - 1;
+		mine = json_loadb(text + f.off[last], f.len[last],
+		    JSON_DECODE_ANY, NULL);
+		ck_assert_msg(mine != NULL && json_equal(mine, theirs),
+		    "walker's id %.*s in %.*s", (int)f.len[last],
+		    text + f.off[last], (int)len, text);
+		json_decref(mine);
+	}
+	json_decref(v);
+	return 1;
+}
+
+START_TEST(test_member_walker_agrees)
+{
+	static const char *const objects[] = {
+		"{\"op\":\"ping\",\"id\":12}",
+		"{\"id\":\"a\",\"x\":{\"id\":[1,{\"id\":2}]},\"id\":-3.5e1}",
+		"{\"\\u0069d\":\"\\u00e9\\\"\",\"s\":\"}{][,:\\\\\",\"id\":null}",
+		" {\"k\" : [ true , false , null ] , \"id\" : { } } ",
+	};
+	static const char alphabet[] = "{}[]:,\"\\ -.019eEidu\x01\xc3";
+	char		 buf[128];
+	unsigned	 rng = 11;
+	size_t		 o, len, valid = 0;
+	int		 n;
+
+	for (o = 0; o < sizeof objects / sizeof objects[0]; o++)
+		ck_assert(check_walker_agrees(objects[o], strlen(objects[o])));
+	for (n = 0; n < 100000; n++) {
+		len = mutate(buf, objects[(size_t)n % (sizeof objects /
+		    sizeof objects[0])], n, &rng, alphabet);
+		valid += (size_t)check_walker_agrees(buf, len);
+	}
+	/* Mutations inside strings keep many inputs valid. */
+	ck_assert_msg(valid > 5000, "only %zu valid objects", valid);
+}
+END_TEST
+
+START_TEST(test_is_number)
+{
+	static const char *const numbers[] = {
+		"0", "-0", "7", "-12", "12345678901234567890", "0.1", "-0.0",
+		"1e2", "1E+2", "2.5e-3", "1e999999", "-1.0E-0",
+	};
+	static const char *const not_numbers[] = {
+		"", "-", "01", "-01", "1.", ".5", "+1", "1e", "1e+", "1.e2",
+		"0x1", "1 ", " 1", "NaN", "Infinity", "--1", "1..2", "1e2.5",
+		"\"1\"", "null",
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof numbers / sizeof numbers[0]; i++)
+		ck_assert_msg(jscan_is_number(numbers[i], strlen(numbers[i])),
+		    "%s refused", numbers[i]);
+	for (i = 0; i < sizeof not_numbers / sizeof not_numbers[0]; i++)
+		ck_assert_msg(!jscan_is_number(not_numbers[i],
+		    strlen(not_numbers[i])), "%s accepted", not_numbers[i]);
+	/* Only the given length counts. */
+	ck_assert(jscan_is_number("12,", 2));
 }
 END_TEST
 
@@ -201,6 +366,9 @@ jscan_suite(void)
 	tcase_add_test(tc, test_get_and_duplicates);
 	tcase_add_test(tc, test_string_bytes);
 	tcase_add_test(tc, test_mutations_agree);
+	tcase_add_test(tc, test_member_walker_cases);
+	tcase_add_test(tc, test_member_walker_agrees);
+	tcase_add_test(tc, test_is_number);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT — crmpubsub */
 /* Unit suite for daemon/subs.c: the two-way subscription registry, its hash
- * table (growth, backward-shift deletion) and a randomized model check. */
+ * table (growth, backward-shift deletion, resistance to chosen collisions),
+ * key-ordered paging, SipHash-1-3 and a randomized model check. */
 
 #include <check.h>
 #include <stdint.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "crmpubsubd.h"
+#include "siphash.h"
 
 /* Assertions for hot loops: check's ck_assert_* report every passing check
  * to the parent process (a syscall each), which millions of checks cannot
@@ -545,6 +547,153 @@ START_TEST(test_backward_shift_collisions)
 }
 END_TEST
 
+/* ---- hash flooding -------------------------------------------------------- */
+
+/* SipHash-1-3 of the reference vectors (key 00..0f, message 00..len-1), as
+ * published with the Swift and Rust standard libraries. */
+START_TEST(test_siphash13_vectors)
+{
+	static const struct {
+		size_t		len;
+		uint64_t	want;
+	} v[] = {
+		{ 0, 0xabac0158050fc4dcULL }, { 1, 0xc9f49bf37d57ca93ULL },
+		{ 7, 0xd3927d989bb11140ULL }, { 8, 0x369095118d299a8eULL },
+		{ 9, 0x25a48eb36c063de4ULL }, { 15, 0xd320d86d2a519956ULL },
+		{ 16, 0xcc4fdd1a7d908b66ULL }, { 17, 0x9cf2689063dbd80cULL },
+		{ 63, 0x9d199062b7bbb3a8ULL },
+	};
+	uint8_t	key[16], msg[64];
+	size_t	i;
+
+	for (i = 0; i < sizeof key; i++)
+		key[i] = (uint8_t)i;
+	for (i = 0; i < sizeof msg; i++)
+		msg[i] = (uint8_t)i;
+	for (i = 0; i < sizeof v / sizeof v[0]; i++)
+		REQ_MSG(siphash13(key, msg, v[i].len) == v[i].want,
+		    "length %zu: %016llx", v[i].len,
+		    (unsigned long long)siphash13(key, msg, v[i].len));
+}
+END_TEST
+
+#define FLOOD_KEYS	1000
+#define FNV_PRIME	16777619u
+
+/* The registry's former hash: 32-bit FNV-1a over family and UUID. */
+static uint32_t
+fnv1a_after(const struct topic_key *k, int nbytes)
+{
+	const uint8_t	*p = (const uint8_t *)k;
+	uint32_t	 h = 2166136261u;
+	int		 i;
+
+	for (i = 0; i < nbytes; i++)
+		h = (h ^ p[i]) * FNV_PRIME;
+	return h;
+}
+
+/* A random key whose FNV-1a hash ends in the 16 bits low: the last two
+ * bytes are solved for (FNV-1a's last steps invert), so every such key
+ * shares one home slot in any table of up to 65,536 slots. */
+static struct topic_key
+key_fnv_colliding(uint16_t low)
+{
+	uint32_t	inv = FNV_PRIME, h14, h15, want;
+	struct topic_key k;
+	int		i, b;
+
+	for (i = 0; i < 5; i++)
+		inv *= 2 - FNV_PRIME * inv;	/* Newton: FNV_PRIME^-1 mod 2^32 */
+	want = (uint32_t)low * inv & 0xffff;	/* (h15 ^ last) mod 2^16 */
+	for (;;) {
+		k = key_random();
+		h14 = fnv1a_after(&k, 15);
+		for (b = 0; b < 256; b++) {
+			h15 = (h14 ^ (uint32_t)b) * FNV_PRIME;
+			if (((h15 ^ want) & 0xff00) == 0)
+				break;
+		}
+		if (b == 256)
+			continue;
+		k.uuid[14] = (uint8_t)b;
+		k.uuid[15] = (uint8_t)((h15 ^ want) & 0xff);
+		REQ_EQ(fnv1a_after(&k, 17) & 0xffff, low);
+		return k;
+	}
+}
+
+/* A random key whose SipHash-1-3 under key ends in the 11 bits low: one
+ * home slot in every table the flood test's topics pass through. */
+static struct topic_key
+key_sip_colliding(const uint8_t key[16], uint32_t low)
+{
+	struct topic_key	k;
+
+	do
+		k = key_random();
+	while ((siphash13(key, &k, sizeof k) & 2047) != low);
+	return k;
+}
+
+/* Table probes for the life of keys[0..n): one connection subscribes to
+ * each, every key is looked up, then the connection leaves. */
+static unsigned long long
+lifecycle_probes(const struct topic_key *keys, size_t n)
+{
+	unsigned long long	before = subs_probes();
+	size_t			i;
+
+	for (i = 0; i < n; i++)
+		REQ_EQ(subs_add(&conns_[0], &keys[i]), 1);
+	for (i = 0; i < n; i++)
+		REQ(subs_find(&keys[i]) != NULL);
+	assert_registry_consistent(conns_, 1);
+	subs_remove_all(&conns_[0]);
+	REQ_EQ(subs_ntopics(), 0);
+	return subs_probes() - before;
+}
+
+/* Topics chosen to collide cost about what random ones cost, whether they
+ * were made for the former unkeyed hash or for a key the attacker knows
+ * (the table rehashes under a fresh key once a probe run grows too long).
+ * The measure is the table's own probe count, not time: under a colliding
+ * flood an unprotected table pays about n²/2 probes (500,000 here) where
+ * random topics cost a few per operation. */
+START_TEST(test_colliding_topics_cost_as_random)
+{
+	static const uint8_t	 fixed[16] = "crmpubsub-test-k";
+	struct topic_key	*keys;
+	unsigned long long	 random_cost, fnv_cost, known_cost;
+	size_t			 i;
+
+	keys = calloc(FLOOD_KEYS, sizeof *keys);
+	REQ(keys != NULL);
+	rng_state = 0xf100d;
+	for (i = 0; i < FLOOD_KEYS; i++)
+		keys[i] = key_random();
+	random_cost = lifecycle_probes(keys, FLOOD_KEYS);
+
+	for (i = 0; i < FLOOD_KEYS; i++)
+		keys[i] = key_fnv_colliding(0x2a5);
+	fnv_cost = lifecycle_probes(keys, FLOOD_KEYS);
+
+	subs_set_hash_key(fixed);
+	for (i = 0; i < FLOOD_KEYS; i++)
+		keys[i] = key_sip_colliding(fixed, 0x2a5);
+	known_cost = lifecycle_probes(keys, FLOOD_KEYS);
+
+	fprintf(stderr, "unit_subs: probes for %d topics: random %llu, "
+	    "colliding under FNV-1a %llu, colliding under a known key %llu\n",
+	    FLOOD_KEYS, random_cost, fnv_cost, known_cost);
+	REQ_MSG(fnv_cost <= 3 * random_cost, "FNV-1a collisions cost %llu "
+	    "probes, random topics %llu", fnv_cost, random_cost);
+	REQ_MSG(known_cost <= 3 * random_cost, "collisions under a known key "
+	    "cost %llu probes, random topics %llu", known_cost, random_cost);
+	free(keys);
+}
+END_TEST
+
 /* ---- randomized model ---------------------------------------------------------- */
 
 #define MODEL_CONNS	50
@@ -687,6 +836,140 @@ START_TEST(test_foreach_once)
 }
 END_TEST
 
+/* ---- key-ordered paging ------------------------------------------------------ */
+
+static int
+cmp_key(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct topic_key));
+}
+
+/* Pages through the registry limit topics at a time, checking each page is
+ * in ascending order after the cursor; returns the number of topics seen
+ * and stores their keys in seen (room for cap). */
+static size_t
+page_all(size_t limit, struct topic_key *seen, size_t cap)
+{
+	struct topic		**out = calloc(limit + 1, sizeof *out);
+	struct topic_key	  after;
+	size_t			  n, i, total = 0;
+	int			  more = 1, first = 1;
+
+	REQ(out != NULL);
+	while (more) {
+		n = subs_page(first ? NULL : &after, limit, out, &more);
+		REQ_MSG(n == limit || !more, "short page of %zu with more", n);
+		for (i = 0; i < n; i++) {
+			REQ(first && i == 0 ? 1 :
+			    cmp_key(&out[i]->key, &after) > 0);
+			after = out[i]->key;
+			first = 0;
+			REQ(total < cap);
+			seen[total++] = out[i]->key;
+		}
+		if (n == 0)
+			break;
+	}
+	free(out);
+	return total;
+}
+
+START_TEST(test_page_in_key_order)
+{
+	static const size_t	 limits[] = { 1, 7, 999, 1000, 5000 };
+	enum { N = 3000 };
+	struct topic_key	*keys, *seen, missing;
+	struct topic		*one[1];
+	size_t			 i, j;
+	int			 more;
+
+	keys = calloc(N, sizeof *keys);
+	seen = calloc(N, sizeof *seen);
+	REQ(keys != NULL && seen != NULL);
+	REQ_EQ(subs_page(NULL, 10, one, &more), 0);
+	REQ_EQ(more, 0);
+	rng_state = 77;
+	for (i = 0; i < N; i++) {
+		keys[i] = key_random();
+		REQ_EQ(subs_add(&conns_[i % 3], &keys[i]), 1);
+	}
+	qsort(keys, N, sizeof *keys, cmp_key);
+	for (j = 0; j < sizeof limits / sizeof limits[0]; j++) {
+		memset(seen, 0, N * sizeof *seen);
+		REQ_EQ(page_all(limits[j], seen, N), N);
+		REQ_MSG(memcmp(seen, keys, N * sizeof *keys) == 0,
+		    "limit %zu: pages differ from the sorted keys", limits[j]);
+	}
+	/* limit 0 lists nothing but says more follow; a cursor between two
+	 * keys (held by nobody) starts at the next one. */
+	REQ_EQ(subs_page(NULL, 0, one, &more), 0);
+	REQ_EQ(more, 1);
+	missing = keys[100];
+	missing.uuid[15] ^= 1;
+	REQ(subs_find(&missing) == NULL);
+	REQ_EQ(subs_page(&missing, 1, one, &more), 1);
+	REQ(cmp_key(&one[0]->key, &missing) > 0);
+	REQ(cmp_key(&one[0]->key, &keys[cmp_key(&missing, &keys[100]) < 0 ?
+	    100 : 101]) == 0);
+	REQ_EQ(subs_page(&keys[N - 1], 5, one, &more), 0);
+	REQ_EQ(more, 0);
+	free(keys);
+	free(seen);
+}
+END_TEST
+
+/* Topics present throughout are listed exactly once while others come and
+ * go between pages, the table grows and is rehashed under a new key. */
+START_TEST(test_page_survives_churn)
+{
+	static const uint8_t	 k2[16] = "another-test-key";
+	enum { N = 2000, LIMIT = 150 };
+	struct topic_key	*keys, after, extra;
+	struct topic		*out[LIMIT];
+	uint8_t			*count;
+	size_t			 i, n, pages = 0, total = 0;
+	int			 more = 1, first = 1;
+
+	keys = calloc(N, sizeof *keys);
+	count = calloc(N, 1);
+	REQ(keys != NULL && count != NULL);
+	rng_state = 4242;
+	for (i = 0; i < N; i++) {
+		keys[i] = key_random();
+		REQ_EQ(subs_add(&conns_[0], &keys[i]), 1);
+	}
+	qsort(keys, N, sizeof *keys, cmp_key);
+	while (more) {
+		n = subs_page(first ? NULL : &after, LIMIT, out, &more);
+		for (i = 0; i < n; i++) {
+			struct topic_key *k = bsearch(&out[i]->key, keys, N,
+			    sizeof *keys, cmp_key);
+
+			if (k != NULL)
+				count[k - keys]++;
+			after = out[i]->key;
+			first = 0;
+		}
+		total += n;
+		/* Between pages: 700 newcomers (the table doubles on some
+		 * pages), the previous page's newcomers leave, a rehash. */
+		subs_remove_all(&conns_[1]);
+		for (i = 0; i < 700; i++) {
+			extra = key_random();
+			REQ(subs_add(&conns_[1], &extra) >= 0);
+		}
+		if (++pages % 3 == 0)
+			subs_set_hash_key(k2);
+		REQ(pages < 1000);
+	}
+	for (i = 0; i < N; i++)
+		REQ_MSG(count[i] == 1, "topic %zu listed %u times", i, count[i]);
+	REQ(total >= N);
+	free(keys);
+	free(count);
+}
+END_TEST
+
 /* A test case with the suite's 10 s timeout and a fresh registry per test. */
 static TCase *
 fresh_tcase(const char *name)
@@ -717,6 +1000,13 @@ subs_suite(void)
 	tc = fresh_tcase("table");
 	tcase_add_test(tc, test_table_growth);
 	tcase_add_test(tc, test_backward_shift_collisions);
+	tcase_add_test(tc, test_siphash13_vectors);
+	tcase_add_test(tc, test_colliding_topics_cost_as_random);
+	suite_add_tcase(s, tc);
+
+	tc = fresh_tcase("paging");
+	tcase_add_test(tc, test_page_in_key_order);
+	tcase_add_test(tc, test_page_survives_churn);
 	suite_add_tcase(s, tc);
 
 	tc = fresh_tcase("model");

@@ -10,7 +10,8 @@
  *   resync REASON DROPPED              refetch every feed shown
  *   shutdown                           the daemon is stopping
  * It exits after COUNT messages (-n), after SECONDS without a message (-t),
- * or on SIGINT/SIGTERM.
+ * or on SIGINT/SIGTERM. The library's log goes to stderr from INFO up:
+ * why the daemon cannot be reached, a lost connection, the recovery.
  *
  * Build: cc subscriber.c $(pkg-config --cflags --libs libcrmpubsub) */
 
@@ -34,25 +35,15 @@ on_signal(int sig)
 	stop = 1;
 }
 
+/* The library's log lines go to stderr, connection changes included. */
 static void
 log_to_stderr(void *arg, enum crmpubsub_log_level level, const char *msg)
 {
-	(void)arg;
-	if (level <= CRMPUBSUB_LOG_WARNING)
-		fprintf(stderr, "subscriber: %s\n", msg);
-}
+	static const char *const names[] = { "error", "warning", "info" };
 
-static const char *
-resync_reason(enum crmpubsub_resync_reason r)
-{
-	switch (r) {
-	case CRMPUBSUB_RESYNC_LAGGED:		return "lagged";
-	case CRMPUBSUB_RESYNC_RECONNECTED:	return "reconnected";
-	case CRMPUBSUB_RESYNC_OVERFLOW:		return "overflow";
-	case CRMPUBSUB_RESYNC_SUBSCRIBED:	return "subscribed";
-	case CRMPUBSUB_RESYNC_FEDERATION:	return "federation";
-	}
-	return "unknown";
+	(void)arg;
+	if (level <= CRMPUBSUB_LOG_INFO)
+		fprintf(stderr, "subscriber: %s: %s\n", names[level], msg);
 }
 
 /* The dispatch callback: a real page would refetch the feed here. */
@@ -68,8 +59,8 @@ on_message(void *arg, const struct crmpubsub_message *m)
 		    m->contact_uuid, m->interaction_uuid);
 		break;
 	case CRMPUBSUB_MSG_RESYNC:
-		printf("resync %s %llu\n", resync_reason(m->reason),
-		    m->dropped);
+		printf("resync %s %llu\n",
+		    crmpubsub_resync_reason_name(m->reason), m->dropped);
 		break;
 	case CRMPUBSUB_MSG_SHUTDOWN:
 		printf("shutdown\n");
@@ -131,12 +122,21 @@ main(int argc, char **argv)
 		topics[i] = names[i];
 	}
 
-	c = crmpubsub_open(socket_path, "example-subscriber");
+	/* The log callback first, so that a failing first connection says
+	 * why; then connect (a failure is not fatal: the handle keeps
+	 * trying, and the subscription below goes live once it succeeds). */
+	c = crmpubsub_new();
 	if (c == NULL) {
-		perror("subscriber: crmpubsub_open");
+		perror("subscriber: crmpubsub_new");
 		return 1;
 	}
 	crmpubsub_set_log(c, log_to_stderr, NULL);
+	if (crmpubsub_set_socket_path(c, socket_path) == -1 ||
+	    crmpubsub_set_client_name(c, "example-subscriber") == -1) {
+		perror("subscriber: socket path or client name");
+		return 2;
+	}
+	(void)crmpubsub_connect(c);
 	/* 0: live now. CRMPUBSUB_PENDING: the daemon is not reachable yet;
 	 * the feeds go live on their own and a resync message says so. */
 	rc = crmpubsub_subscribe_many(c, topics, (size_t)n);

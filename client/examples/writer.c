@@ -3,11 +3,15 @@
  * the way a CRM process does after committing it.
  *
  *   writer [-s SOCKET] EVENT INTERACTION_UUID SUBJECT_UUID|- [PARTY_UUID|- ...]
- *   writer [-s SOCKET] -c EVENT INTERACTION_UUID CONTACT_UUID...
+ *   writer [-s SOCKET] -c EVENT INTERACTION_UUID CONTACT_UUID|- ...
  *
- * "-" stands for "no contact" (a NULL subject or an unresolved party). -c
- * sends broadcast_to_contacts instead. Broadcasts are best effort; this
- * program then calls crmpubsub_flush to report whether the daemon got it.
+ * EVENT is created, updated or deleted, or the full interaction_created,
+ * interaction_updated, interaction_deleted (as crmpubsub-cli takes them).
+ * "-" stands for "no contact" (a NULL subject, an unresolved party, a null
+ * entry of the contact list). -c sends broadcast_to_contacts instead.
+ * Broadcasts are best effort; this program then calls crmpubsub_flush to
+ * report whether the daemon got it. The library's warnings and errors go
+ * to stderr, including why the daemon could not be reached.
  *
  * Build: cc writer.c $(pkg-config --cflags --libs libcrmpubsub) */
 
@@ -18,13 +22,14 @@
 
 #include <crmpubsub.h>
 
-/* The library's log lines go to stderr. */
+/* The library's warnings and errors go to stderr. */
 static void
 log_to_stderr(void *arg, enum crmpubsub_log_level level, const char *msg)
 {
 	(void)arg;
 	if (level <= CRMPUBSUB_LOG_WARNING)
-		fprintf(stderr, "writer: %s\n", msg);
+		fprintf(stderr, "writer: %s: %s\n", level ==
+		    CRMPUBSUB_LOG_ERROR ? "error" : "warning", msg);
 }
 
 static void
@@ -33,8 +38,23 @@ usage(void)
 	fprintf(stderr, "usage: writer [-s SOCKET] EVENT INTERACTION_UUID "
 	    "SUBJECT_UUID|- [PARTY_UUID|- ...]\n"
 	    "       writer [-s SOCKET] -c EVENT INTERACTION_UUID "
-	    "CONTACT_UUID...\n");
+	    "CONTACT_UUID|- ...\n"
+	    "EVENT: created, updated, deleted (or interaction_created, ...);\n"
+	    "-: no contact (a NULL subject, party or list entry)\n");
 	exit(2);
+}
+
+/* EVENT as crmpubsub-cli takes it: the event's name with or without its
+ * "interaction_" prefix. 0, or -1. */
+static int
+event_arg(const char *s, enum crmpubsub_event *ev)
+{
+	char	full[64];
+
+	if (crmpubsub_event_parse(s, ev) == 0)
+		return 0;
+	snprintf(full, sizeof full, "interaction_%s", s);
+	return crmpubsub_event_parse(full, ev);
 }
 
 /* "-" means NULL. */
@@ -71,7 +91,7 @@ main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc < 3 || crmpubsub_event_parse(argv[0], &ev) == -1)
+	if (argc < 3 || event_arg(argv[0], &ev) == -1)
 		usage();
 
 	/* The rest of the arguments are contact UUIDs or "-". */
@@ -83,13 +103,22 @@ main(int argc, char **argv)
 	for (i = 0; i < n; i++)
 		uuids[i] = uuid_arg(argv[2 + i]);
 
-	/* Never fails because the daemon is down: it would keep retrying. */
-	c = crmpubsub_open(socket_path, "example-writer");
+	/* The log callback first, so that a failing first connection says
+	 * why (crmpubsub_open would connect before it is set). */
+	c = crmpubsub_new();
 	if (c == NULL) {
-		perror("writer: crmpubsub_open");
+		perror("writer: crmpubsub_new");
 		return 1;
 	}
 	crmpubsub_set_log(c, log_to_stderr, NULL);
+	if (crmpubsub_set_socket_path(c, socket_path) == -1 ||
+	    crmpubsub_set_client_name(c, "example-writer") == -1) {
+		perror("writer: socket path or client name");
+		return 2;
+	}
+	/* Best effort: when the daemon is away the handle keeps trying and
+	 * the broadcast waits in its queue meanwhile. */
+	(void)crmpubsub_connect(c);
 
 	if (to_contacts) {
 		crmpubsub_broadcast_to_contacts(c, ev, argv[1], uuids,

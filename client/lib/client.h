@@ -8,8 +8,9 @@
  *   unwritten. Replies arrive in request order and pop records from the
  *   front.
  * - while disconnected, out and reqs hold only unwritten broadcasts; at
- *   (re)connection hello and the re-subscription of every held topic are put
- *   in front of them.
+ *   (re)connection hello is put in front of them, and hello's answer (which
+ *   gives the daemon's max_line) queues the re-subscription of every held
+ *   topic.
  * - gen changes whenever the connection changes (connect or disconnect), so
  *   a waiter that dropped the lock knows its byte offsets are void.
  * - unwritten bytes in out while connected are either refused by the socket
@@ -20,6 +21,7 @@
 #ifndef CRMPUBSUB_CLIENT_H
 #define CRMPUBSUB_CLIENT_H
 
+#include <sys/types.h>
 #include <sys/un.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -38,7 +40,11 @@
 #define CL_DEFAULT_QUEUE_BYTES		(1024 * 1024)
 #define CL_DEFAULT_MESSAGES		10000
 #define CL_NAME_MAX			128
-#define CL_RESUBSCRIBE_CHUNK		1000	/* topics per re-subscribe request */
+#define CL_DEFAULT_MAX_LINE		65536	/* a daemon that does not announce it */
+#define CL_MIN_MAX_LINE			16	/* the daemon's own lower bound */
+/* Longest topic-list request sent whatever the daemon's max_line: its reply
+ * lists the topics again and must stay under CL_MAX_INCOMING_LINE. */
+#define CL_MAX_TOPICS_LINE		(256 * 1024)
 #define CL_READ_BUDGET			(256 * 1024)	/* bytes read per pump */
 #define CL_READ_BUDGET_BROADCAST	(16 * 1024)	/* ... inside a broadcast */
 #define CL_MAX_INCOMING_LINE		(1024 * 1024)
@@ -55,6 +61,18 @@ struct cl_waiter {
 	int	err;		/* errno when result is -1 */
 };
 
+/* One subscribe call: its request lines (as many as max_line requires) and
+ * the topics it made held. A refusal of any line undoes all of them, so
+ * the call is all or nothing. Freed with its last request record. */
+struct cl_subgroup {
+	struct cl_waiter	*waiter;	/* the caller, while it waits */
+	struct topic_key	*added;		/* topics this call made held */
+	size_t			 nadded;
+	size_t			 unanswered;	/* its records still queued */
+	bool			 failed;	/* refused: undone already */
+	uint8_t			 resync;	/* RESYNC reason once all are ok */
+};
+
 enum cl_req_kind {
 	CL_REQ_HELLO,
 	CL_REQ_SUBSCRIBE,
@@ -68,9 +86,7 @@ struct cl_req {
 	uint8_t			 kind;		/* enum cl_req_kind */
 	uint8_t			 resync;	/* RESYNC reason to queue on reply, 0 none */
 	uint32_t		 len;		/* bytes of the line, newline included */
-	struct cl_waiter	*waiter;
-	struct topic_key	*added;		/* subscribe: topics it made held */
-	size_t			 nadded;
+	struct cl_subgroup	*group;		/* subscribe: the call it belongs to */
 };
 
 /* A FIFO of fixed-size records (ring.c). */
@@ -96,6 +112,7 @@ struct crmpubsub {
 	int64_t			 flusher_wait_until;
 	bool			 closing;
 	int			 wakefd;	/* eventfd: interrupts its poll */
+	pid_t			 owner;		/* the process that made the handle */
 
 	/* options */
 	char			*socket_opt;	/* explicit path, or NULL */
@@ -107,6 +124,7 @@ struct crmpubsub {
 	size_t			 coalesce_bytes;
 	crmpubsub_log_fn	*log_fn;
 	void			*log_arg;
+	int			 stderr_level;	/* $CRMPUBSUB_LOG logger's level */
 
 	/* descriptors: epfd watches sock, the reconnect timer and evfd */
 	int			 epfd;
@@ -117,13 +135,21 @@ struct crmpubsub {
 	unsigned		 gen;
 	bool			 established;	/* hello answered */
 	long long		 client_id;
+	size_t			 max_line;	/* the daemon's, from hello */
 	char			 path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 
 	/* reconnection */
 	int64_t			 next_attempt_ns;	/* monotonic */
 	int			 backoff_ms;
-	bool			 failing;	/* attempts failing: log quietly */
 	bool			 timer_armed;
+	/* a failure episode: from a loss or a first failed attempt to the
+	 * next hello answered (log.c) */
+	bool			 in_episode;
+	bool			 failure_reported;	/* its first failure */
+	bool			 failure_saved;	/* ... kept for a later callback */
+	unsigned long		 episode_failures;
+	int64_t			 episode_start_ns;
+	char			 failure_text[256];
 
 	/* output */
 	struct buf		 out;
@@ -155,10 +181,21 @@ struct crmpubsub {
 
 /* handle.c */
 int64_t	 cl_now_ns(void);
-void	 cl_log(crmpubsub *, enum crmpubsub_log_level, const char *fmt, ...)
-	    __attribute__((format(printf, 3, 4)));
 /* A broadcast ended badly (rejected, dropped, lost, failed): flush sees it. */
 void	 cl_broadcast_failed(crmpubsub *);
+
+/* log.c */
+void	 cl_log(crmpubsub *, enum crmpubsub_log_level, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+/* Installs the $CRMPUBSUB_LOG logger on a new handle, if asked for. */
+void	 cl_log_init(crmpubsub *);
+/* A connection attempt failed (or a connection broke before hello). */
+void	 cl_log_connect_failed(crmpubsub *, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* An established connection was lost: an episode starts. */
+void	 cl_log_connection_lost(crmpubsub *, const char *why);
+/* hello answered: the episode, if any, ends. */
+void	 cl_log_connected(crmpubsub *);
 
 /* ring.c */
 int	 cl_ring_push(struct cl_ring *, const void *rec);
@@ -184,7 +221,7 @@ int	 cl_queue_bytes(crmpubsub *, const char *line, size_t len,
 void	 cl_out_written(crmpubsub *, size_t n);
 /* After a disconnect: settles written requests, keeps unwritten broadcasts. */
 void	 cl_out_disconnected(crmpubsub *);
-/* After a connect: puts hello and re-subscriptions in front of the queue. */
+/* After a connect: puts hello in front of the queue. */
 int	 cl_out_connected(crmpubsub *);
 
 /* conn.c */
@@ -220,11 +257,34 @@ void	 cl_msg_resync(crmpubsub *, enum crmpubsub_resync_reason,
 /* 1 with *out filled, 0 when empty. */
 int	 cl_msg_pop(crmpubsub *, struct crmpubsub_message *out);
 
-/* subscribe.c */
+/* held.c */
 bool	 cl_held_has(const crmpubsub *, const struct topic_key *);
 int	 cl_held_add(crmpubsub *, const struct topic_key *);	/* 1 new, 0, -1 */
 void	 cl_held_remove(crmpubsub *, const struct topic_key *);
-/* Appends {"op":"subscribe","topics":[...]}\n for keys[0..n). */
-int	 cl_format_subscribe(struct buf *, const struct topic_key *, size_t n);
+/* Appends {"op":<op>,"topics":[...]}\n for as many of keys[0..n) as fit
+ * in max_line (at least one); returns how many, 0 when out of memory. */
+size_t	 cl_format_topics(struct buf *, const char *op,
+	    const struct topic_key *keys, size_t n, size_t max_line);
+/* Queues the requests of op for keys[0..n), split to fit max_line; each
+ * record is a copy of *tmpl, *nrec says how many were queued. 0, or -1
+ * when out of memory stopped it early. */
+int	 cl_queue_topics(crmpubsub *, const char *op,
+	    const struct topic_key *keys, size_t n, const struct cl_req *tmpl,
+	    size_t *nrec);
+
+/* subscribe.c */
+/* After hello: subscribes again to every held topic. */
+void	 cl_resubscribe(crmpubsub *);
+/* A reply to one of a subscribe call's requests. */
+void	 cl_subgroup_answered(crmpubsub *, struct cl_subgroup *, bool ok,
+	    const char *code, const char *text);
+/* A subscribe call's request will never be answered (connection lost). */
+void	 cl_subgroup_abandoned(struct cl_subgroup *);
+/* Drops a record's reference to its call (the last one frees it). */
+void	 cl_subgroup_release(struct cl_subgroup *);
+
+/* names.c */
+/* The enum of a daemon's resync reason; any unknown one counts as lagged. */
+enum crmpubsub_resync_reason cl_resync_reason_parse(const char *name);
 
 #endif

@@ -162,10 +162,8 @@ cl_try_connect(crmpubsub *c, int64_t now)
 failed:
 	saved = errno;
 	c->st.connect_failures++;
-	cl_log(c, c->failing ? CRMPUBSUB_LOG_DEBUG : CRMPUBSUB_LOG_WARNING,
-	    "cannot connect to %s: %s", *c->path ? c->path : "(no path)",
-	    strerror(saved));
-	c->failing = true;
+	cl_log_connect_failed(c, "cannot connect to %s: %s",
+	    *c->path ? c->path : "(no path)", strerror(saved));
 	cl_schedule_reconnect(c, now, false);
 	errno = saved;
 	return -1;
@@ -223,17 +221,13 @@ cl_disconnect(crmpubsub *c, const char *why)
 	cl_out_disconnected(c);
 	if (was_established) {
 		c->st.disconnects++;
-		c->failing = false;
-		cl_log(c, CRMPUBSUB_LOG_WARNING, "connection to %s lost: %s",
-		    c->path, why);
+		cl_log_connection_lost(c, why);
 		/* The daemon may be back at once (a restart): try right away. */
 		cl_schedule_reconnect(c, cl_now_ns(), true);
 	} else {
 		c->st.connect_failures++;
-		cl_log(c, c->failing ? CRMPUBSUB_LOG_DEBUG :
-		    CRMPUBSUB_LOG_WARNING, "connection to %s failed: %s",
+		cl_log_connect_failed(c, "connection to %s failed: %s",
 		    c->path, why);
-		c->failing = true;
 		cl_schedule_reconnect(c, cl_now_ns(), false);
 	}
 }
@@ -334,8 +328,11 @@ cl_pump_budget(crmpubsub *c, int64_t now, size_t budget)
 		cl_write_some(c);
 	/* A loss above may allow an immediate retry (daemon restarted). */
 	if (c->sock == -1 && cl_now_ns() >= c->next_attempt_ns &&
-	    cl_try_connect(c, cl_now_ns()) == 0)
+	    cl_try_connect(c, cl_now_ns()) == 0) {
 		cl_read_some(c, budget);
+		if (c->sock != -1)	/* what hello's answer queued */
+			cl_write_some(c);
+	}
 	cl_update_events(c);
 }
 

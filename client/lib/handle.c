@@ -5,22 +5,16 @@
 #include <sys/eventfd.h>
 #include <sys/timerfd.h>
 #include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "client.h"
-#include "event.h"
 
 _Static_assert(CRMPUBSUB_TOPIC_MAX == TOPIC_MAX_LEN, "topic length");
-_Static_assert((int)CRMPUBSUB_INTERACTION_CREATED ==
-    (int)EVENT_INTERACTION_CREATED &&
-    (int)CRMPUBSUB_INTERACTION_UPDATED == (int)EVENT_INTERACTION_UPDATED &&
-    (int)CRMPUBSUB_INTERACTION_DELETED == (int)EVENT_INTERACTION_DELETED,
-    "event numbering");
 
 static const int cl_default_timeouts[CL_NTIMEOUTS] = {
 	[CRMPUBSUB_TIMEOUT_BROADCAST] = CL_DEFAULT_BROADCAST_MS,
@@ -38,21 +32,6 @@ cl_now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* Formats one log line and hands it to the callback, if any. */
-void
-cl_log(crmpubsub *c, enum crmpubsub_log_level level, const char *fmt, ...)
-{
-	char	msg[512];
-	va_list	ap;
-
-	if (c->log_fn == NULL)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	c->log_fn(c->log_arg, level, msg);
 }
 
 /* Remembers a broadcast failure for the next crmpubsub_flush. */
@@ -121,6 +100,9 @@ crmpubsub_new(void)
 	c->coalesce_ns = (int64_t)CL_DEFAULT_COALESCE_US * 1000;
 	c->coalesce_bytes = CL_DEFAULT_COALESCE_BYTES;
 	c->client_id = -1;
+	c->max_line = CL_DEFAULT_MAX_LINE;
+	c->owner = getpid();
+	cl_log_init(c);
 	c->epfd = epoll_create1(EPOLL_CLOEXEC);
 	c->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	c->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -162,6 +144,7 @@ crmpubsub *
 crmpubsub_open(const char *socket_path, const char *client_name)
 {
 	crmpubsub	*c;
+	int		 saved;
 
 	c = crmpubsub_new();
 	if (c == NULL)
@@ -170,34 +153,21 @@ crmpubsub_open(const char *socket_path, const char *client_name)
 	    crmpubsub_set_socket_path(c, socket_path) == -1) ||
 	    (client_name != NULL &&
 	    crmpubsub_set_client_name(c, client_name) == -1)) {
+		saved = errno;
 		crmpubsub_close(c);
+		errno = saved;
 		return NULL;
 	}
 	(void)crmpubsub_connect(c);
 	return c;
 }
 
-void
-crmpubsub_close(crmpubsub *c)
+/* Frees what the handle owns once nothing uses it. */
+static void
+cl_free_handle(crmpubsub *c)
 {
-	int64_t	deadline;
 	size_t	i;
 
-	if (c == NULL)
-		return;
-	cl_flusher_stop(c);
-	pthread_mutex_lock(&c->lock);
-	/* Give queued requests one bounded chance to leave. */
-	deadline = cl_now_ns() +
-	    (int64_t)c->timeout_ms[CRMPUBSUB_TIMEOUT_BROADCAST] * 1000000;
-	for (;;) {
-		if (c->sock != -1)
-			cl_write_some(c);
-		if (c->sock == -1 || buf_len(&c->out) == 0 ||
-		    cl_now_ns() >= deadline)
-			break;
-		cl_wait_io(c, deadline, true);
-	}
 	if (c->sock != -1)
 		close(c->sock);
 	for (i = 0; i < c->reqs.n; i++)
@@ -213,6 +183,46 @@ crmpubsub_close(crmpubsub *c)
 	close(c->tfd);
 	close(c->evfd);
 	close(c->wakefd);
+}
+
+/* close in a child of fork(2): the flusher thread, the connection and the
+ * lock's state belong to the parent. Drop this process's copies of the
+ * descriptors and memory without writing, locking or joining anything:
+ * the parent's connection is untouched (closing a copied descriptor does
+ * not shut the socket down). */
+static void
+cl_close_in_child(crmpubsub *c)
+{
+	cl_free_handle(c);
+	/* No destroy: a copied lock or condition may look busy forever. */
+	free(c);
+}
+
+void
+crmpubsub_close(crmpubsub *c)
+{
+	int64_t	deadline;
+
+	if (c == NULL)
+		return;
+	if (getpid() != c->owner) {
+		cl_close_in_child(c);
+		return;
+	}
+	cl_flusher_stop(c);
+	pthread_mutex_lock(&c->lock);
+	/* Give queued requests one bounded chance to leave. */
+	deadline = cl_now_ns() +
+	    (int64_t)c->timeout_ms[CRMPUBSUB_TIMEOUT_BROADCAST] * 1000000;
+	for (;;) {
+		if (c->sock != -1)
+			cl_write_some(c);
+		if (c->sock == -1 || buf_len(&c->out) == 0 ||
+		    cl_now_ns() >= deadline)
+			break;
+		cl_wait_io(c, deadline, true);
+	}
+	cl_free_handle(c);
 	pthread_mutex_unlock(&c->lock);
 	pthread_cond_destroy(&c->flusher_cond);
 	pthread_mutex_destroy(&c->lock);
@@ -278,13 +288,42 @@ crmpubsub_set_socket_path(crmpubsub *c, const char *path)
 	    path != NULL && *path != '\0' ? path : NULL);
 }
 
-int
-crmpubsub_set_client_name(crmpubsub *c, const char *name)
+/* Whether the daemon takes s as a hello name: at most CL_NAME_MAX bytes
+ * of valid UTF-8 (its JSON parser, jansson, rejects anything else; control
+ * characters are escaped on the wire and accepted). 0, or -1 with errno. */
+static int
+cl_check_name(const char *s)
 {
-	if (c == NULL || (name != NULL && strlen(name) > CL_NAME_MAX)) {
+	size_t	 len = strlen(s);
+	json_t	*j;
+
+	if (len > CL_NAME_MAX) {
 		errno = EINVAL;
 		return -1;
 	}
+	/* jansson's own check, the one the daemon's parser applies. */
+	if ((j = json_stringn(s, len)) != NULL) {
+		json_decref(j);
+		return 0;
+	}
+	if ((j = json_stringn_nocheck(s, len)) == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	json_decref(j);
+	errno = EINVAL;
+	return -1;
+}
+
+int
+crmpubsub_set_client_name(crmpubsub *c, const char *name)
+{
+	if (c == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (name != NULL && cl_check_name(name) == -1)
+		return -1;
 	return cl_set_string(c, &c->name, name);
 }
 
@@ -345,17 +384,6 @@ crmpubsub_set_coalesce(crmpubsub *c, int delay_us, size_t max_bytes)
 }
 
 void
-crmpubsub_set_log(crmpubsub *c, crmpubsub_log_fn *fn, void *arg)
-{
-	if (c == NULL)
-		return;
-	pthread_mutex_lock(&c->lock);
-	c->log_fn = fn;
-	c->log_arg = arg;
-	pthread_mutex_unlock(&c->lock);
-}
-
-void
 crmpubsub_stats(crmpubsub *c, struct crmpubsub_stats *out)
 {
 	if (out == NULL)
@@ -367,28 +395,6 @@ crmpubsub_stats(crmpubsub *c, struct crmpubsub_stats *out)
 	pthread_mutex_lock(&c->lock);
 	*out = c->st;
 	pthread_mutex_unlock(&c->lock);
-}
-
-const char *
-crmpubsub_event_name(enum crmpubsub_event e)
-{
-	if ((unsigned)e >= EVENT_COUNT)
-		return NULL;
-	return event_name((enum crm_event)e);
-}
-
-int
-crmpubsub_event_parse(const char *name, enum crmpubsub_event *out)
-{
-	enum crm_event	e;
-
-	if (name == NULL || event_parse(name, strlen(name), &e) == -1) {
-		errno = EINVAL;
-		return -1;
-	}
-	if (out != NULL)
-		*out = (enum crmpubsub_event)e;
-	return 0;
 }
 
 const char *

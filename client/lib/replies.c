@@ -2,7 +2,7 @@
 /* Lines from the daemon: replies settle the oldest request, pushes become
  * messages for the application. */
 
-#include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -11,34 +11,11 @@
 #include "event.h"
 #include "uuid_canon.h"
 
-/* errno for a refused subscribe. */
-static int
-cl_subscribe_errno(const char *code)
-{
-	if (code != NULL && strcmp(code, "too_many") == 0)
-		return E2BIG;
-	if (code != NULL && strcmp(code, "bad_topic") == 0)
-		return EINVAL;
-	return EPROTO;
-}
-
-/* Wakes a waiter with its result. */
-static void
-cl_waiter_settle(struct cl_req *r, int result, int err)
-{
-	if (r->waiter == NULL)
-		return;
-	r->waiter->done = true;
-	r->waiter->result = result;
-	r->waiter->err = err;
-	r->waiter = NULL;
-}
-
 void
 cl_req_abandon(crmpubsub *c, struct cl_req *r, bool written)
 {
-	/* Held topics are subscribed again, with a RESYNC, on reconnection. */
-	cl_waiter_settle(r, CRMPUBSUB_PENDING, 0);
+	if (r->group != NULL)
+		cl_subgroup_abandoned(r->group);
 	if (r->kind == CL_REQ_BROADCAST) {
 		c->st.pending--;
 		if (written)
@@ -50,6 +27,25 @@ cl_req_abandon(crmpubsub *c, struct cl_req *r, bool written)
 	cl_req_release(r);
 }
 
+/* hello was answered: the connection is established. */
+static void
+cl_hello_answered(crmpubsub *c, const json_t *o)
+{
+	json_int_t	max_line;
+
+	c->established = true;
+	c->client_id = (long long)json_integer_value(json_object_get(o,
+	    "client_id"));
+	/* A daemon that does not announce its max_line has the default. */
+	max_line = json_integer_value(json_object_get(o, "max_line"));
+	c->max_line = max_line >= CL_MIN_MAX_LINE ? (size_t)max_line :
+	    CL_DEFAULT_MAX_LINE;
+	c->backoff_ms = 0;
+	c->st.connects++;
+	cl_log_connected(c);
+	cl_resubscribe(c);
+}
+
 /* A reply: settles the oldest written request. */
 static int
 cl_handle_reply(crmpubsub *c, const json_t *o)
@@ -57,7 +53,7 @@ cl_handle_reply(crmpubsub *c, const json_t *o)
 	struct cl_req	 r;
 	bool		 ok = json_is_true(json_object_get(o, "ok"));
 	const char	*code, *text;
-	size_t		 i;
+	char		 why[256];
 
 	if (c->n_written == 0 || c->reqs.n == 0)
 		return -1;	/* a reply nobody asked for */
@@ -74,33 +70,19 @@ cl_handle_reply(crmpubsub *c, const json_t *o)
 		c->st.errors++;
 	switch (r.kind) {
 	case CL_REQ_HELLO:
-		if (ok) {
-			c->established = true;
-			c->client_id = (long long)json_integer_value(
-			    json_object_get(o, "client_id"));
-			c->backoff_ms = 0;
-			c->failing = false;
-			c->st.connects++;
-			cl_log(c, CRMPUBSUB_LOG_INFO,
-			    "connected to %s as client %lld", c->path,
-			    c->client_id);
-		} else
-			cl_log(c, CRMPUBSUB_LOG_ERROR,
-			    "daemon at %s refused the connection: %s: %s",
-			    c->path, code, text);
+		if (ok)
+			cl_hello_answered(c, o);
+		else {
+			/* A failed attempt like any other (too_many when the
+			 * daemon is full): logged once per episode, retried
+			 * with back-off. */
+			snprintf(why, sizeof why, "hello refused: %s: %s",
+			    code, text);
+			cl_disconnect(c, why);
+		}
 		break;
 	case CL_REQ_SUBSCRIBE:
-		if (ok) {
-			cl_waiter_settle(&r, 0, 0);
-			if (r.resync)
-				cl_msg_resync(c, r.resync, 0);
-		} else {
-			for (i = 0; i < r.nadded; i++)
-				cl_held_remove(c, &r.added[i]);
-			cl_waiter_settle(&r, -1, cl_subscribe_errno(code));
-			cl_log(c, CRMPUBSUB_LOG_WARNING,
-			    "subscribe refused: %s: %s", code, text);
-		}
+		cl_subgroup_answered(c, r.group, ok, code, text);
 		break;
 	case CL_REQ_RESUBSCRIBE:
 		if (!ok)
@@ -178,24 +160,20 @@ cl_handle_crm(crmpubsub *c, const json_t *o)
 static void
 cl_handle_push(crmpubsub *c, const json_t *o, const char *type)
 {
-	struct crmpubsub_message	m;
-	json_int_t			dropped;
-	const char			*reason;
-	int				 federation;
+	struct crmpubsub_message	 m;
+	json_int_t			 dropped;
+	enum crmpubsub_resync_reason	 reason;
 
 	if (strcmp(type, "crm") == 0) {
 		cl_handle_crm(c, o);
 	} else if (strcmp(type, "resync") == 0) {
 		dropped = json_integer_value(json_object_get(o, "dropped"));
-		reason = json_string_value(json_object_get(o, "reason"));
-		/* Any other reason still means "refetch"; name it as lagged. */
-		federation = reason != NULL && strcmp(reason, "federation") == 0;
+		reason = cl_resync_reason_parse(json_string_value(
+		    json_object_get(o, "reason")));
 		cl_log(c, CRMPUBSUB_LOG_WARNING,
 		    "daemon resync (%s, %lld pushes dropped)",
-		    federation ? "federation link restored" : "lagged",
-		    (long long)dropped);
-		cl_msg_resync(c, federation ? CRMPUBSUB_RESYNC_FEDERATION :
-		    CRMPUBSUB_RESYNC_LAGGED,
+		    crmpubsub_resync_reason_name(reason), (long long)dropped);
+		cl_msg_resync(c, reason,
 		    dropped > 0 ? (unsigned long long)dropped : 0);
 	} else if (strcmp(type, "shutdown") == 0) {
 		memset(&m, 0, sizeof m);

@@ -12,9 +12,8 @@
 void
 cl_req_release(struct cl_req *r)
 {
-	free(r->added);
-	r->added = NULL;
-	r->nadded = 0;
+	cl_subgroup_release(r->group);
+	r->group = NULL;
 }
 
 int
@@ -120,7 +119,7 @@ cl_out_connected(crmpubsub *c)
 	struct buf	 pre = BUF_INIT, line = BUF_INIT;
 	struct cl_ring	 q = CL_RING_INIT(struct cl_req);
 	struct cl_req	 r;
-	size_t		 i, n;
+	size_t		 i;
 
 	memset(&r, 0, sizeof r);
 	if (cl_format_hello(&line, c->name) == -1)
@@ -130,23 +129,8 @@ cl_out_connected(crmpubsub *c)
 	if (buf_append(&pre, buf_head(&line), buf_len(&line)) == -1 ||
 	    cl_ring_push(&q, &r) == -1)
 		goto fail;
-	for (i = 0; i < c->nheld; i += n) {
-		n = c->nheld - i;
-		if (n > CL_RESUBSCRIBE_CHUNK)
-			n = CL_RESUBSCRIBE_CHUNK;
-		buf_reset(&line);
-		if (cl_format_subscribe(&line, c->held + i, n) == -1)
-			goto fail;
-		memset(&r, 0, sizeof r);
-		r.kind = CL_REQ_RESUBSCRIBE;
-		r.len = (uint32_t)buf_len(&line);
-		if (i + n == c->nheld)
-			r.resync = CRMPUBSUB_RESYNC_RECONNECTED;
-		if (buf_append(&pre, buf_head(&line), buf_len(&line)) == -1 ||
-		    cl_ring_push(&q, &r) == -1)
-			goto fail;
-	}
-	/* Then the broadcasts queued while disconnected. */
+	/* Then the broadcasts queued while disconnected. The held topics
+	 * follow hello's answer, which says how long a line may be. */
 	if (buf_append(&pre, buf_head(&c->out), buf_len(&c->out)) == -1)
 		goto fail;
 	for (i = 0; i < c->reqs.n; i++)

@@ -1,100 +1,124 @@
 /* SPDX-License-Identifier: MIT — crmpubsub */
-/* Topics: the set a handle holds (kept sorted, re-subscribed after every
- * reconnection), subscribe with a bounded wait, pipelined unsubscribe. */
+/* Subscribing: a call waits (bounded) for the daemon's replies to all of
+ * its request lines and is all or nothing; unsubscribe is pipelined; after
+ * every hello the held topics are subscribed again. */
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "client.h"
+#include "proto_error.h"
 #include "uuid_canon.h"
 
-/* Binary search: index of key, or where it would go (*found false). */
-static size_t
-cl_held_find(const crmpubsub *c, const struct topic_key *k, bool *found)
+/* errno for a refused subscribe. */
+static int
+cl_subscribe_errno(const char *code)
 {
-	size_t	lo = 0, hi = c->nheld, mid;
-	int	cmp;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		cmp = memcmp(&c->held[mid], k, sizeof *k);
-		if (cmp == 0) {
-			*found = true;
-			return mid;
-		}
-		if (cmp < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	*found = false;
-	return lo;
+	if (strcmp(code, proto_error_name(PERR_TOO_MANY)) == 0)
+		return E2BIG;
+	if (strcmp(code, proto_error_name(PERR_BAD_TOPIC)) == 0)
+		return EINVAL;
+	return EPROTO;
 }
 
-bool
-cl_held_has(const crmpubsub *c, const struct topic_key *k)
+/* Wakes the call's waiter, if it still waits, with its result. */
+static void
+cl_subgroup_settle(struct cl_subgroup *g, int result, int err)
 {
-	bool	found;
-
-	(void)cl_held_find(c, k, &found);
-	return found;
+	if (g->waiter == NULL)
+		return;
+	g->waiter->done = true;
+	g->waiter->result = result;
+	g->waiter->err = err;
+	g->waiter = NULL;
 }
 
-int
-cl_held_add(crmpubsub *c, const struct topic_key *k)
+/* Undoes a call: its topics are no longer held, and the daemon is told to
+ * drop them (after the call's own lines, so whatever they did is undone;
+ * topics held before the call are kept). */
+static void
+cl_subgroup_undo(crmpubsub *c, struct cl_subgroup *g)
 {
-	struct topic_key	*nv;
-	size_t			 at, ncap;
-	bool			 found;
+	struct cl_req	r;
+	size_t		i, nrec;
 
-	at = cl_held_find(c, k, &found);
-	if (found)
-		return 0;
-	if (c->nheld == c->held_cap) {
-		ncap = c->held_cap ? c->held_cap * 2 : 16;
-		nv = realloc(c->held, ncap * sizeof *nv);
-		if (nv == NULL)
-			return -1;
-		c->held = nv;
-		c->held_cap = ncap;
-	}
-	memmove(&c->held[at + 1], &c->held[at],
-	    (c->nheld - at) * sizeof *c->held);
-	c->held[at] = *k;
-	c->nheld++;
-	return 1;
+	g->failed = true;
+	for (i = 0; i < g->nadded; i++)
+		cl_held_remove(c, &g->added[i]);
+	if (c->sock == -1 || g->nadded == 0)
+		return;
+	memset(&r, 0, sizeof r);
+	r.kind = CL_REQ_UNSUBSCRIBE;
+	/* Out of memory here leaves stray subscriptions on the daemon; their
+	 * pushes are not handed out, as the topics are not held. */
+	(void)cl_queue_topics(c, "unsubscribe", g->added, g->nadded, &r,
+	    &nrec);
+	cl_flusher_kick(c);
 }
 
 void
-cl_held_remove(crmpubsub *c, const struct topic_key *k)
+cl_subgroup_answered(crmpubsub *c, struct cl_subgroup *g, bool ok,
+    const char *code, const char *text)
 {
-	size_t	at;
-	bool	found;
-
-	at = cl_held_find(c, k, &found);
-	if (!found)
-		return;
-	memmove(&c->held[at], &c->held[at + 1],
-	    (c->nheld - at - 1) * sizeof *c->held);
-	c->nheld--;
+	if (!ok && !g->failed) {
+		cl_log(c, CRMPUBSUB_LOG_WARNING, "subscribe refused: %s: %s",
+		    code, text);
+		cl_subgroup_undo(c, g);
+		cl_subgroup_settle(g, -1, cl_subscribe_errno(code));
+	}
+	if (g->unanswered == 1 && !g->failed) {
+		/* The last reply, and every one was ok. */
+		cl_subgroup_settle(g, 0, 0);
+		if (g->resync)
+			cl_msg_resync(c, g->resync, 0);
+	}
 }
 
-int
-cl_format_subscribe(struct buf *b, const struct topic_key *keys, size_t n)
+void
+cl_subgroup_abandoned(struct cl_subgroup *g)
 {
-	char	name[TOPIC_MAX_LEN + 1];
-	size_t	i, len;
-	int	rc = buf_puts(b, "{\"op\":\"subscribe\",\"topics\":[");
+	/* Held topics are subscribed again, with a RESYNC, on reconnection. */
+	if (!g->failed)
+		cl_subgroup_settle(g, CRMPUBSUB_PENDING, 0);
+}
 
-	for (i = 0; i < n; i++) {
-		len = topic_format(&keys[i], name);
-		if (i > 0)
-			rc |= buf_putc(b, ',');
-		rc |= buf_put_jstr(b, name, len);
+/* Frees a call's record of itself. */
+static void
+cl_subgroup_free(struct cl_subgroup *g)
+{
+	free(g->added);
+	free(g);
+}
+
+void
+cl_subgroup_release(struct cl_subgroup *g)
+{
+	if (g != NULL && --g->unanswered == 0)
+		cl_subgroup_free(g);
+}
+
+void
+cl_resubscribe(crmpubsub *c)
+{
+	struct cl_req	r;
+	size_t		nrec;
+
+	if (c->nheld == 0)
+		return;
+	memset(&r, 0, sizeof r);
+	r.kind = CL_REQ_RESUBSCRIBE;
+	if (cl_queue_topics(c, "subscribe", c->held, c->nheld, &r,
+	    &nrec) == -1) {
+		/* Try again from scratch (after back-off). */
+		cl_disconnect(c, "out of memory re-subscribing");
+		return;
 	}
-	rc |= buf_puts(b, "]}\n");
-	return rc ? -1 : 0;
+	/* Replies come in order: the last one says all are live. On a first
+	 * connection the topics are those of subscribe calls that returned
+	 * CRMPUBSUB_PENDING. */
+	cl_reqq_at(&c->reqs, c->reqs.n - 1)->resync = c->st.connects > 1 ?
+	    CRMPUBSUB_RESYNC_RECONNECTED : CRMPUBSUB_RESYNC_SUBSCRIBED;
 }
 
 int
@@ -114,80 +138,118 @@ crmpubsub_topic_contact_interactions(const char *contact_uuid,
 	return 0;
 }
 
-/* Adds keys to the held set, sends one subscribe and waits for its reply. */
+/* Waits (bounded) until the connection is up and hello answered, so the
+ * lines are cut to the daemon's max_line. Whether it is. */
+static bool
+cl_wait_established(crmpubsub *c, int64_t deadline)
+{
+	for (;;) {
+		cl_pump(c, cl_now_ns());
+		if (c->sock == -1)
+			return false;
+		if (c->established)
+			return true;
+		if (cl_now_ns() >= deadline)
+			return false;
+		cl_wait_io(c, deadline, true);
+	}
+}
+
+/* Makes keys held; the group records which were new. -1 out of memory
+ * (nothing changed). */
+static int
+cl_hold_keys(crmpubsub *c, struct cl_subgroup *g, const struct topic_key *keys,
+    size_t n)
+{
+	size_t	i;
+	int	rc;
+
+	for (i = 0; i < n; i++) {
+		rc = cl_held_add(c, &keys[i]);
+		if (rc == 1)
+			g->added[g->nadded++] = keys[i];
+		else if (rc == -1) {
+			for (i = 0; i < g->nadded; i++)
+				cl_held_remove(c, &g->added[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Waits for the call's replies until the deadline; then, still waiting,
+ * it becomes pending: a RESYNC follows once every line is confirmed. */
+static void
+cl_subgroup_wait(crmpubsub *c, struct cl_subgroup *g, int64_t deadline)
+{
+	struct cl_waiter	*w = g->waiter;
+
+	for (;;) {
+		cl_pump(c, cl_now_ns());
+		if (w->done || cl_now_ns() >= deadline)
+			break;
+		cl_wait_io(c, deadline, true);
+	}
+	if (!w->done) {
+		g->waiter = NULL;
+		g->resync = CRMPUBSUB_RESYNC_SUBSCRIBED;
+		w->result = CRMPUBSUB_PENDING;
+	}
+}
+
+/* Holds keys, sends them in as many lines as max_line needs, and waits
+ * for every reply. */
 static int
 cl_subscribe_keys(crmpubsub *c, const struct topic_key *keys, size_t n)
 {
 	struct cl_waiter	 w = { false, 0, 0 };
+	struct cl_subgroup	*g;
 	struct cl_req		 r;
-	struct buf		 line = BUF_INIT;
-	struct topic_key	*added;
 	int64_t			 deadline;
-	size_t			 i, nadded = 0;
+	bool			 up;
 	int			 rc;
 
-	added = malloc(n * sizeof *added);
-	if (added == NULL)
+	g = calloc(1, sizeof *g);
+	if (g == NULL || (g->added = malloc(n * sizeof *g->added)) == NULL) {
+		free(g);
+		errno = ENOMEM;
 		return -1;
-	pthread_mutex_lock(&c->lock);
-	for (i = 0; i < n; i++) {
-		rc = cl_held_add(c, &keys[i]);
-		if (rc == 1)
-			added[nadded++] = keys[i];
-		else if (rc == -1)
-			goto nomem;
 	}
+	pthread_mutex_lock(&c->lock);
 	deadline = cl_now_ns() +
 	    (int64_t)c->timeout_ms[CRMPUBSUB_TIMEOUT_REQUEST] * 1000000;
-	cl_pump(c, cl_now_ns());
-	if (c->sock == -1) {
-		/* Subscribed with a RESYNC when the connection comes back. */
-		pthread_mutex_unlock(&c->lock);
-		free(added);
-		return CRMPUBSUB_PENDING;
+	up = cl_wait_established(c, deadline);
+	if (cl_hold_keys(c, g, keys, n) == -1) {
+		w.result = -1;
+		w.err = ENOMEM;
+		goto done;
 	}
-	if (cl_format_subscribe(&line, keys, n) == -1)
-		goto nomem;
+	if (!up) {
+		/* Subscribed, with a RESYNC, once hello is answered. */
+		w.result = CRMPUBSUB_PENDING;
+		goto done;
+	}
 	memset(&r, 0, sizeof r);
 	r.kind = CL_REQ_SUBSCRIBE;
-	r.len = (uint32_t)buf_len(&line);
-	r.waiter = &w;
-	r.added = added;
-	r.nadded = nadded;
-	if (cl_queue_request(c, &line, &r) == -1)
-		goto nomem;
-	added = NULL;	/* the record owns it now */
-	buf_free(&line);
-	for (;;) {
-		cl_pump(c, cl_now_ns());
-		if (w.done || cl_now_ns() >= deadline)
-			break;
-		cl_wait_io(c, deadline, true);
+	r.group = g;
+	g->waiter = &w;
+	rc = cl_queue_topics(c, "subscribe", keys, n, &r, &g->unanswered);
+	if (rc == 0) {
+		cl_subgroup_wait(c, g, deadline);	/* g may be freed */
+		g = NULL;
+	} else {
+		cl_subgroup_undo(c, g);
+		cl_subgroup_settle(g, -1, ENOMEM);
+		if (g->unanswered > 0)
+			g = NULL;	/* its records free it */
 	}
-	if (!w.done) {
-		/* No reply in time: the request stays; a RESYNC follows it. */
-		for (i = 0; i < c->reqs.n; i++) {
-			struct cl_req *q = cl_reqq_at(&c->reqs, i);
-
-			if (q->waiter == &w) {
-				q->waiter = NULL;
-				q->resync = CRMPUBSUB_RESYNC_SUBSCRIBED;
-			}
-		}
-		w.result = CRMPUBSUB_PENDING;
-	}
+done:
+	if (g != NULL)
+		cl_subgroup_free(g);
 	pthread_mutex_unlock(&c->lock);
 	if (w.result == -1)
 		errno = w.err;
 	return w.result;
-nomem:
-	for (i = 0; i < nadded; i++)
-		cl_held_remove(c, &added[i]);
-	pthread_mutex_unlock(&c->lock);
-	buf_free(&line);
-	free(added);
-	errno = ENOMEM;
-	return -1;
 }
 
 int
@@ -221,6 +283,25 @@ crmpubsub_subscribe_many(crmpubsub *c, const char *const *topics, size_t n)
 	rc = cl_subscribe_keys(c, keys, n);
 	free(keys);
 	return rc;
+}
+
+/* Calls fn with the topic of a contact's feed; -1 (EINVAL) when
+ * contact_uuid is not a UUID. */
+static int
+cl_contact_call(crmpubsub *c, const char *contact_uuid,
+    int (*fn)(crmpubsub *, const char *))
+{
+	char	topic[CRMPUBSUB_TOPIC_MAX + 1];
+
+	if (crmpubsub_topic_contact_interactions(contact_uuid, topic) == -1)
+		return -1;
+	return fn(c, topic);
+}
+
+int
+crmpubsub_subscribe_contact(crmpubsub *c, const char *contact_uuid)
+{
+	return cl_contact_call(c, contact_uuid, crmpubsub_subscribe);
 }
 
 int
@@ -263,6 +344,12 @@ crmpubsub_unsubscribe(crmpubsub *c, const char *topic)
 	pthread_mutex_unlock(&c->lock);
 	buf_free(&line);
 	return 0;
+}
+
+int
+crmpubsub_unsubscribe_contact(crmpubsub *c, const char *contact_uuid)
+{
+	return cl_contact_call(c, contact_uuid, crmpubsub_unsubscribe);
 }
 
 size_t

@@ -8,7 +8,8 @@
 #
 # usage: tests/bench/pair.sh [--top DIR] CMD_A CMD_B [LOADGEN ARGS...]
 #   CMD_A, CMD_B  server command lines, SOCK standing for the socket path,
-#                 e.g. 'daemon/crmpubsubd -s SOCK' 'tests/bench/relay -s SOCK -d 2500'
+#                 e.g. 'daemon/crmpubsubd -s SOCK' 'tests/bench/relay -s SOCK -d 2500';
+#                 another revision's daemon: "$(tests/bench/build-rev.sh REV) -s SOCK"
 #   default load  -S 1000 -W 4 -C 3 -w 1024 -r 20000 --spin
 # environment: PAIR_ROUNDS (6), PAIR_WIRE="crm crm" (crm or redis each),
 #   BENCH_WARMUP (0.5), BENCH_DURATION (2), PAIR_TURN_MS (100)
@@ -18,7 +19,7 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=dirs.sh
 . "$(dirname "$0")/dirs.sh"
 if [ $# -lt 2 ]; then
-	sed -n '9,15p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '9,16p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 fi
 cmd=("$1" "$2")

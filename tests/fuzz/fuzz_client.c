@@ -41,8 +41,9 @@ fc_request(crmpubsub *c, enum cl_req_kind kind, const struct topic_key *k)
 		[CL_REQ_UNSUBSCRIBE] = "{\"op\":\"unsubscribe\",\"topic\":\"x\"}\n",
 		[CL_REQ_BROADCAST] = "{\"op\":\"broadcast_to_contacts\"}\n",
 	};
-	struct buf	 line = BUF_INIT;
-	struct cl_req	 r;
+	struct buf		 line = BUF_INIT;
+	struct cl_req		 r;
+	struct cl_subgroup	*g;
 
 	memset(&r, 0, sizeof r);
 	r.kind = (uint8_t)kind;
@@ -50,10 +51,13 @@ fc_request(crmpubsub *c, enum cl_req_kind kind, const struct topic_key *k)
 	r.resync = kind == CL_REQ_RESUBSCRIBE ? CRMPUBSUB_RESYNC_RECONNECTED : 0;
 	if (kind == CL_REQ_SUBSCRIBE) {
 		/* A refused subscribe takes back the topics it added. */
-		if ((r.added = malloc(sizeof *r.added)) == NULL)
+		if ((g = calloc(1, sizeof *g)) == NULL ||
+		    (g->added = malloc(sizeof *g->added)) == NULL)
 			abort();
-		r.added[0] = *k;
-		r.nadded = 1;
+		g->added[0] = *k;
+		g->nadded = 1;
+		g->unanswered = 1;
+		r.group = g;
 		if (cl_held_add(c, k) == -1)
 			abort();
 	}
@@ -63,7 +67,9 @@ fc_request(crmpubsub *c, enum cl_req_kind kind, const struct topic_key *k)
 	    cl_queue_request(c, &line, &r) == -1)
 		abort();
 	buf_free(&line);
-	cl_out_written(c, r.len);
+	/* Everything queued leaves, re-subscriptions that a hello reply
+	 * queued included. */
+	cl_out_written(c, buf_len(&c->out));
 }
 
 int
@@ -87,8 +93,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (c->reqs.n < FC_MAX_PENDING)
 			fc_request(c, (enum cl_req_kind)(nline % 5), &kb);
 		if (cl_handle_line(c, p, (size_t)(nl - p)) == -1) {
-			/* As after a reconnection: hello and re-subscriptions
-			 * go first and count as written. */
+			/* As after a reconnection: hello goes first and counts
+			 * as written (its reply queues the re-subscriptions). */
 			cl_out_disconnected(c);
 			if (cl_out_connected(c) == -1)
 				abort();

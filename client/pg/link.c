@@ -1,0 +1,338 @@
+/* SPDX-License-Identifier: MIT — crmpubsub */
+/* The connection to crmpubsubd: a libevent bufferevent on the Unix socket,
+ * "hello", then requests whose replies come back in request order (the
+ * daemon answers in order), matched against a queue of callbacks. Lost
+ * connections are retried with back-off; every request still waiting then
+ * gets a NULL reply. */
+
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+
+#include "bridge.h"
+#include "sockpath.h"
+
+#define LINK_MAX_LINE	(1024 * 1024)	/* replies are small; this is junk */
+
+enum link_state { LINK_DOWN, LINK_HELLO, LINK_READY };
+
+struct link_wait {
+	link_reply_cb	*cb;
+	void		*arg;
+};
+
+static struct event_base	*link_base;
+static const char		*link_socket_opt;
+static char			 link_path[sizeof ((struct sockaddr_un *)0)->sun_path];
+static struct timeval		 link_timeout;
+static enum link_state		 link_state;
+static struct bufferevent	*link_bev;
+static struct event		*link_retry_ev;
+static struct event		*link_reply_ev;	/* fires when a reply is late */
+static struct retry		 link_retry = { .what = "crmpubsubd" };
+
+/* Callbacks of the requests sent and not yet answered, oldest first. */
+static struct link_wait		*link_q;
+static size_t			 link_q_head, link_q_len, link_q_cap;
+
+static void	link_connect(evutil_socket_t, short, void *);
+static void	link_late(evutil_socket_t, short, void *);
+static void	link_lost(const char *reason);
+
+/* A string member of a reply, or dflt. */
+static const char *
+link_str(const json_t *obj, const char *key, const char *dflt)
+{
+	const char	*s = json_string_value(json_object_get(obj, key));
+
+	return s != NULL ? s : dflt;
+}
+
+void
+link_init(struct event_base *base, const char *socket_opt,
+    double reply_timeout)
+{
+	link_base = base;
+	link_socket_opt = socket_opt;
+	link_timeout.tv_sec = (time_t)reply_timeout;
+	link_timeout.tv_usec = (suseconds_t)((reply_timeout -
+	    (double)link_timeout.tv_sec) * 1e6);
+	link_retry_ev = evtimer_new(base, link_connect, NULL);
+	link_reply_ev = evtimer_new(base, link_late, NULL);
+	if (link_retry_ev == NULL || link_reply_ev == NULL)
+		fatalx("out of memory");
+}
+
+int
+link_ready(void)
+{
+	return link_state == LINK_READY;
+}
+
+/* Adds a callback at the queue's tail; -1 on ENOMEM. */
+static int
+link_q_push(link_reply_cb *cb, void *arg)
+{
+	struct link_wait	*q;
+	size_t			 i, ncap;
+
+	if (link_q_len == link_q_cap) {
+		ncap = link_q_cap ? link_q_cap * 2 : 64;
+		if ((q = malloc(ncap * sizeof *q)) == NULL)
+			return -1;
+		for (i = 0; i < link_q_len; i++)
+			q[i] = link_q[(link_q_head + i) % link_q_cap];
+		free(link_q);
+		link_q = q;
+		link_q_cap = ncap;
+		link_q_head = 0;
+	}
+	link_q[(link_q_head + link_q_len) % link_q_cap] =
+	    (struct link_wait){ cb, arg };
+	link_q_len++;
+	return 0;
+}
+
+/* Takes the oldest callback off the queue. */
+static struct link_wait
+link_q_pop(void)
+{
+	struct link_wait	w = link_q[link_q_head];
+
+	link_q_head = (link_q_head + 1) % link_q_cap;
+	link_q_len--;
+	return w;
+}
+
+/* Writes one request line and queues its callback. */
+static int
+link_write(json_t *req, link_reply_cb *cb, void *arg)
+{
+	char	*text;
+	int	 rc = -1;
+
+	if ((text = json_dumps(req, JSON_COMPACT)) == NULL)
+		return -1;
+	if (link_q_push(cb, arg) == 0) {
+		if (bufferevent_write(link_bev, text, strlen(text)) == 0 &&
+		    bufferevent_write(link_bev, "\n", 1) == 0)
+			rc = 0;
+		else
+			link_q_len--;
+	}
+	free(text);
+	if (rc == 0 && link_q_len == 1)
+		evtimer_add(link_reply_ev, &link_timeout);
+	return rc;
+}
+
+int
+link_send(json_t *req, link_reply_cb *cb, void *arg)
+{
+	if (link_state != LINK_READY)
+		return -1;
+	return link_write(req, cb, arg);
+}
+
+/* The answer to hello: the link is ready for broadcasts. */
+static void
+link_hello_done(json_t *reply, void *arg)
+{
+	json_t	*ok = json_object_get(reply, "ok");
+	char	 why[300];
+
+	if (reply == NULL)
+		return;			/* link_lost has already said why */
+	if (!json_is_true(ok)) {
+		snprintf(why, sizeof why, "hello refused: %s: %s",
+		    link_str(reply, "error", "?"), link_str(reply, "message", ""));
+		link_lost(why);
+		return;
+	}
+	link_state = LINK_READY;
+	retry_succeeded(&link_retry);
+	log_info("crmpubsubd: connected at %s (%s %s, client id %lld)",
+	    link_path,
+	    link_str(reply, "server", "?"), link_str(reply, "version", "?"),
+	    (long long)json_integer_value(json_object_get(reply,
+	    "client_id")));
+	drain_kick();
+}
+
+/* One line from the daemon: a reply goes to the oldest callback; of the
+ * pushes only "shutdown" matters (the connection ends next). */
+static int
+link_line(const char *line, size_t len)
+{
+	json_t			*j;
+	struct link_wait	 w;
+	const char		*type;
+
+	if ((j = json_loadb(line, len, 0, NULL)) == NULL ||
+	    !json_is_object(j)) {
+		json_decref(j);
+		link_lost("a line from the daemon is not a JSON object");
+		return -1;
+	}
+	if ((type = json_string_value(json_object_get(j, "type"))) != NULL) {
+		if (strcmp(type, "shutdown") == 0)
+			log_info("crmpubsubd: the daemon is shutting down");
+		json_decref(j);
+		return 0;
+	}
+	if (link_q_len == 0) {
+		json_decref(j);
+		link_lost("a reply to no request");
+		return -1;
+	}
+	w = link_q_pop();
+	if (link_q_len > 0)
+		evtimer_add(link_reply_ev, &link_timeout);
+	else
+		evtimer_del(link_reply_ev);
+	w.cb(j, w.arg);
+	json_decref(j);
+	return link_state == LINK_DOWN ? -1 : 0;
+}
+
+static void
+link_read(struct bufferevent *bev, void *arg)
+{
+	struct evbuffer	*in = bufferevent_get_input(bev);
+	char		*line;
+	size_t		 len;
+	int		 rc;
+
+	while ((line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF)) != NULL) {
+		rc = link_line(line, len);
+		free(line);
+		if (rc == -1)
+			return;		/* the link is gone, bev with it */
+	}
+	if (evbuffer_get_length(in) > LINK_MAX_LINE)
+		link_lost("a line from the daemon is over 1 MiB");
+}
+
+static void
+link_event(struct bufferevent *bev, short what, void *arg)
+{
+	char	why[300];
+
+	if (what & BEV_EVENT_EOF)
+		link_lost("connection closed by the daemon");
+	else if (what & BEV_EVENT_ERROR) {
+		snprintf(why, sizeof why, "connection lost: %s",
+		    strerror(EVUTIL_SOCKET_ERROR()));
+		link_lost(why);
+	}
+}
+
+/* The reply timer fired: the daemon has stopped answering. */
+static void
+link_late(evutil_socket_t fd, short what, void *arg)
+{
+	char	why[100];
+
+	snprintf(why, sizeof why, "no reply within %.1f s",
+	    (double)link_timeout.tv_sec + link_timeout.tv_usec / 1e6);
+	link_lost(why);
+}
+
+/* Drops the connection, fails every waiting request, schedules a retry. */
+static void
+link_lost(const char *reason)
+{
+	struct timeval		 wait;
+	struct link_wait	 w;
+	char			 why[600];
+
+	snprintf(why, sizeof why, "%s: %s", link_path, reason);
+	if (link_bev != NULL)
+		bufferevent_free(link_bev);
+	link_bev = NULL;
+	link_state = LINK_DOWN;
+	evtimer_del(link_reply_ev);
+	while (link_q_len > 0) {
+		w = link_q_pop();
+		w.cb(NULL, w.arg);
+	}
+	wait = retry_failed(&link_retry, why);
+	evtimer_add(link_retry_ev, &wait);
+}
+
+/* One attempt: resolve the path (the daemon's socket may appear later),
+ * connect, say hello. */
+static void
+link_connect(evutil_socket_t unused, short what, void *arg)
+{
+	struct sockaddr_un	 sun;
+	const char		*cause;
+	json_t			*hello;
+	int			 fd;
+
+	if (sockpath_resolve(link_socket_opt, SOCKPATH_CLIENT, link_path,
+	    sizeof link_path, &cause) == -1) {
+		snprintf(link_path, sizeof link_path, "%s", "(socket)");
+		link_lost(cause);
+		return;
+	}
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, link_path, strlen(link_path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1 || connect(fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
+		/* A Unix socket connects at once or not at once: EAGAIN
+		 * means its backlog is full, worth a retry like the rest. */
+		cause = strerror(errno);
+		if (fd != -1)
+			close(fd);
+		link_lost(cause);
+		return;
+	}
+	link_bev = bufferevent_socket_new(link_base, fd, BEV_OPT_CLOSE_ON_FREE);
+	hello = json_pack("{s:s, s:s}", "op", "hello", "name", BRIDGE_NAME);
+	if (link_bev == NULL || hello == NULL) {
+		if (link_bev == NULL)
+			close(fd);
+		json_decref(hello);
+		link_lost("out of memory");
+		return;
+	}
+	bufferevent_setcb(link_bev, link_read, NULL, link_event, NULL);
+	bufferevent_enable(link_bev, EV_READ | EV_WRITE);
+	link_state = LINK_HELLO;
+	if (link_write(hello, link_hello_done, NULL) == -1)
+		link_lost("out of memory");
+	json_decref(hello);
+}
+
+void
+link_start(void)
+{
+	link_connect(-1, 0, NULL);
+}
+
+void
+link_shutdown(void)
+{
+	if (link_bev != NULL)
+		bufferevent_free(link_bev);
+	link_bev = NULL;
+	link_state = LINK_DOWN;
+	if (link_retry_ev != NULL)
+		event_free(link_retry_ev);
+	if (link_reply_ev != NULL)
+		event_free(link_reply_ev);
+	link_retry_ev = link_reply_ev = NULL;
+	free(link_q);
+	link_q = NULL;
+	link_q_len = link_q_cap = link_q_head = 0;
+}
