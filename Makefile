@@ -5,7 +5,9 @@
 #   make run          run the daemon in the foreground on the default socket
 #   make check        every test suite, plainly and under ASan + UBSan
 #   make bench        the side-by-side benchmark (see docs/performance.md)
-#   make install      PREFIX=/usr/local DESTDIR= (see docs/operations.md)
+#   make install      PREFIX=/usr/local LIBDIR= DESTDIR= (see docs/operations.md);
+#                     install-lib / install-daemon install one part
+#   make deps         install every group of tools/packages (as root)
 #
 # Objects go below $(O) (default: the source tree itself); the sanitizer run
 # uses O=build/asan so the two builds never mix.
@@ -16,7 +18,8 @@ BINDIR    ?= $(PREFIX)/bin
 SBINDIR   ?= $(PREFIX)/sbin
 LIBDIR    ?= $(PREFIX)/lib
 INCDIR    ?= $(PREFIX)/include
-MANDIR    ?= $(PREFIX)/share/man
+DATADIR   ?= $(PREFIX)/share
+MANDIR    ?= $(DATADIR)/man
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 SYSCONFDIR ?= /etc
 UNITDIR   ?= $(PREFIX)/lib/systemd/system
@@ -77,7 +80,7 @@ TEST_SUPPORT_OBJS = $(TEST_SUPPORT_SRCS:%.c=$(O)/%.o)
 TEST_BINS   = $(UNIT_SRCS:%.c=$(O)/%) $(IT_SRCS:%.c=$(O)/%) $(CLIENTT_SRCS:%.c=$(O)/%)
 
 .PHONY: all deps run check check-plain check-asan check-extra test-run bench fuzz soak \
-        install uninstall clean
+        install install-lib install-daemon uninstall clean
 
 all: deps-ok $(DAEMON) $(LIB_SO) $(LIB_A) $(EXAMPLES)
 
@@ -217,26 +220,45 @@ soak: all
 	@$(MAKE) --no-print-directory -C tests/soak TOP=$(CURDIR)
 
 # --- install ----------------------------------------------------------------
+# install-lib: the client library alone (what an application host needs);
+# install-daemon: the daemon, the CLI, the systemd units, the example config
+# and the manuals. LIBDIR: Debian's multiarch directory is
+# /usr/lib/x86_64-linux-gnu. Directories that had to be created are listed
+# in $(DIRLIST) so that uninstall removes them again once empty.
+LIB_REAL   = libcrmpubsub.so.$(VERSION)
+DIRLIST    = $(DATADIR)/crmpubsub/installed-dirs
+MKDIRS     = tools/install-dirs.sh make "$(DESTDIR)" $(DIRLIST)
 # Every function in libcrmpubsub(3)'s NAME section gets a man3 link to the
 # page, so `man crmpubsub_subscribe` finds it.
 LIB_MAN_LINKS = $(shell sed -n 's/^\.Nm \(crmpubsub_[a-z_]*\).*/\1/p' \
 		  docs/libcrmpubsub.3 2>/dev/null)
 
-install: all
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
-	  $(DESTDIR)$(INCDIR) $(DESTDIR)$(PKGCONFIGDIR)
-	install -m 0755 $(DAEMON) $(DESTDIR)$(SBINDIR)/crmpubsubd
-	install -m 0755 $(CLI) $(DESTDIR)$(BINDIR)/crmpubsub-cli
-	install -m 0755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/$(LIB_SONAME)
+install: install-lib install-daemon
+	@for t in $(MODULE_INSTALL); do $(MAKE) --no-print-directory $$t || exit 1; done
+
+install-lib: all
+	@$(MKDIRS) $(LIBDIR) $(INCDIR) $(PKGCONFIGDIR) $(MANDIR)/man3
+	install -m 0755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/$(LIB_REAL)
+	ln -sf $(LIB_REAL) $(DESTDIR)$(LIBDIR)/$(LIB_SONAME)
 	ln -sf $(LIB_SONAME) $(DESTDIR)$(LIBDIR)/libcrmpubsub.so
 	install -m 0644 $(LIB_A) $(DESTDIR)$(LIBDIR)/libcrmpubsub.a
 	install -m 0644 client/crmpubsub.h $(DESTDIR)$(INCDIR)/crmpubsub.h
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 	  -e 's|@INCDIR@|$(INCDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
 	  client/libcrmpubsub.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/libcrmpubsub.pc
-	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
-	  $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(SYSCONFDIR)/crmpubsub \
-	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	if test -f docs/libcrmpubsub.3; then \
+	  install -m 0644 docs/libcrmpubsub.3 $(DESTDIR)$(MANDIR)/man3/libcrmpubsub.3 && \
+	  for n in $(LIB_MAN_LINKS); do \
+	    ln -sf libcrmpubsub.3 $(DESTDIR)$(MANDIR)/man3/$$n.3 || exit 1; \
+	  done; \
+	fi
+	@if [ -z "$(DESTDIR)" ]; then tools/ldconfig.sh $(LIBDIR) $(LIB_SONAME); fi
+
+install-daemon: all
+	@$(MKDIRS) $(SBINDIR) $(BINDIR) $(UNITDIR) $(SYSUSERSDIR) $(TMPFILESDIR) \
+	  $(SYSCONFDIR)/crmpubsub $(MANDIR)/man1 $(MANDIR)/man5 $(MANDIR)/man8
+	install -m 0755 $(DAEMON) $(DESTDIR)$(SBINDIR)/crmpubsubd
+	install -m 0755 $(CLI) $(DESTDIR)$(BINDIR)/crmpubsub-cli
 	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
 	  systemd/crmpubsubd.service.in > $(DESTDIR)$(UNITDIR)/crmpubsubd.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/crmpubsubd.service
@@ -249,19 +271,14 @@ install: all
 	install -m 0644 docs/crmpubsub-cli.1 $(DESTDIR)$(MANDIR)/man1/crmpubsub-cli.1
 	install -m 0644 docs/crmpubsubd.conf.5 $(DESTDIR)$(MANDIR)/man5/crmpubsubd.conf.5
 	install -m 0644 docs/crmpubsubd.8 $(DESTDIR)$(MANDIR)/man8/crmpubsubd.8
-	if test -f docs/libcrmpubsub.3; then \
-	  install -d $(DESTDIR)$(MANDIR)/man3 && \
-	  install -m 0644 docs/libcrmpubsub.3 $(DESTDIR)$(MANDIR)/man3/libcrmpubsub.3 && \
-	  for n in $(LIB_MAN_LINKS); do \
-	    ln -sf libcrmpubsub.3 $(DESTDIR)$(MANDIR)/man3/$$n.3 || exit 1; \
-	  done; \
-	fi
-	@for t in $(MODULE_INSTALL); do $(MAKE) --no-print-directory $$t || exit 1; done
 
+# Removes whatever of both parts is installed, then the directories install
+# created, as far as they are empty.
 uninstall:
 	@for t in $(MODULE_UNINSTALL); do $(MAKE) --no-print-directory $$t || exit 1; done
 	rm -f $(DESTDIR)$(SBINDIR)/crmpubsubd $(DESTDIR)$(BINDIR)/crmpubsub-cli \
-	  $(DESTDIR)$(LIBDIR)/$(LIB_SONAME) $(DESTDIR)$(LIBDIR)/libcrmpubsub.so \
+	  $(DESTDIR)$(LIBDIR)/$(LIB_REAL) $(DESTDIR)$(LIBDIR)/$(LIB_SONAME) \
+	  $(DESTDIR)$(LIBDIR)/libcrmpubsub.so \
 	  $(DESTDIR)$(LIBDIR)/libcrmpubsub.a $(DESTDIR)$(INCDIR)/crmpubsub.h \
 	  $(DESTDIR)$(PKGCONFIGDIR)/libcrmpubsub.pc
 	rm -f $(DESTDIR)$(UNITDIR)/crmpubsubd.service \
@@ -280,6 +297,9 @@ uninstall:
 	  rm -f $(DESTDIR)$(SYSCONFDIR)/crmpubsub/crmpubsubd.conf; \
 	  rmdir $(DESTDIR)$(SYSCONFDIR)/crmpubsub 2>/dev/null || true; \
 	fi
+	@tools/install-dirs.sh remove "$(DESTDIR)" $(DIRLIST)
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then \
+	  PATH="$$PATH:/sbin:/usr/sbin" ldconfig; fi
 
 clean:
 	rm -rf build

@@ -6,25 +6,14 @@
 #include <ctype.h>
 #include <getopt.h>
 #include <errno.h>
+#include <grp.h>
 #include <math.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "crmpubsubd.h"
-
-enum opt_type { OPT_STRING, OPT_SIZE, OPT_UINT, OPT_SECONDS, OPT_IDS,
-    OPT_MODE, OPT_FLAG };
-
-struct option_def {
-	const char		*key;		/* config file key */
-	enum opt_type		 type;
-	size_t			 offset;
-	const char		*defval;	/* NULL: unset */
-	unsigned long long	 min, max;
-	int			 reloadable;
-	const char		*help;
-};
 
 #define OFF(f)	offsetof(struct config, f)
 #define GiB	(1024ULL * 1024 * 1024)
@@ -32,37 +21,49 @@ struct option_def {
 /* Alphabetical; long options are the keys with '-' for '_'. */
 static const struct option_def options[] = {
 	{ "lag_timeout", OPT_SECONDS, OFF(lag_timeout), "30", 0, 31536000, 1,
-	  "seconds a lagging connection may stay at its output limit" },
+	  "SECONDS", "how long a connection may stay at its output limit "
+	  "before it is closed" },
 	{ "max_connections", OPT_UINT, OFF(max_connections), "10000", 1,
-	  10000000, 1, "connections served at once" },
+	  10000000, 1, "N", "connections served at once" },
 	{ "max_contacts", OPT_UINT, OFF(max_contacts), "1024", 1, 10000000, 1,
-	  "contacts named by one broadcast" },
+	  "N", "contacts named by one broadcast" },
 	{ "max_line", OPT_SIZE, OFF(max_line), "65536", 16, GiB, 1,
-	  "bytes in one request line" },
+	  "BYTES", "bytes in one request line" },
 	{ "max_outbuf", OPT_SIZE, OFF(max_outbuf), "1048576", 256, 64 * GiB, 1,
-	  "bytes of pushes queued for one connection" },
+	  "BYTES", "bytes of pushes queued for one connection" },
 	{ "max_subscriptions", OPT_UINT, OFF(max_subscriptions), "10000", 1,
-	  100000000, 1, "topics one connection may hold" },
-	{ "publish_gids", OPT_IDS, OFF(publish_gids), NULL, 0, 0, 1,
-	  "groups allowed to broadcast (comma-separated gids)" },
-	{ "publish_uids", OPT_IDS, OFF(publish_uids), NULL, 0, 0, 1,
-	  "users allowed to broadcast (comma-separated uids)" },
+	  100000000, 1, "N", "topics one connection may hold" },
+	{ "publish_gids", OPT_GIDS, OFF(publish_gids), NULL, 0, 0, 1,
+	  "GROUPS", "groups allowed to broadcast, by name or gid "
+	  "(default: anyone)" },
+	{ "publish_uids", OPT_UIDS, OFF(publish_uids), NULL, 0, 0, 1,
+	  "USERS", "users allowed to broadcast, by name or uid "
+	  "(default: anyone)" },
 	{ "redis", OPT_STRING, OFF(redis), NULL, 0, 0, 0,
-	  "Redis to federate through (unix:///PATH or redis://HOST:PORT)" },
+	  "URL", "federate through Redis: unix:///PATH or "
+	  "redis://HOST:PORT (default: none)" },
 	{ "redis_password", OPT_STRING, OFF(redis_password), NULL, 0, 0, 0,
-	  "password for Redis AUTH" },
+	  "SECRET", "password for Redis AUTH" },
 	{ "redis_prefix", OPT_STRING, OFF(redis_prefix), "crmpubsub:", 0, 0, 0,
-	  "prefix of the Redis channel names" },
-	{ "socket", OPT_STRING, OFF(socket_path), NULL, 0, 0, 0,
-	  "Unix socket path" },
-	{ "socket_group", OPT_STRING, OFF(socket_group), NULL, 0, 0, 0,
-	  "group of the socket file" },
+	  "PREFIX", "prefix of the Redis channel names" },
+	{ "socket", OPT_PATH, OFF(socket_path), NULL, 0, LISTEN_PATH_MAX, 0,
+	  "PATH", "the socket to create (default: see crmpubsubd(8))" },
+	{ "socket_group", OPT_GROUP, OFF(socket_group), NULL, 0, 0, 0,
+	  "GROUP", "group of the socket file (default: the daemon's)" },
 	{ "socket_mode", OPT_MODE, OFF(socket_mode), "0660", 0, 0777, 0,
-	  "mode of the socket file (octal)" },
+	  "OCTAL", "mode of the socket file" },
 	{ "verbose", OPT_FLAG, OFF(verbose), "no", 0, 1, 1,
-	  "log every connection and request error" },
+	  NULL, "log every connection and request error" },
 };
 #define NOPTIONS	(sizeof options / sizeof options[0])
+_Static_assert(NOPTIONS <= CONFIG_MAX_OPTIONS, "CONFIG_MAX_OPTIONS too small");
+
+const struct option_def *
+config_options(size_t *n)
+{
+	*n = NOPTIONS;
+	return options;
+}
 
 struct config	*cfg;
 
@@ -116,29 +117,61 @@ parse_size(const char *s, unsigned long long *out)
 	return 0;
 }
 
-/* Parses "1,2, 3" into a list (empty string: empty list). */
+/* One id of a list: digits are the id itself, anything else a user (uids)
+ * or group name. -1 with *why set for an unknown name or a bad number. */
 static int
-parse_ids(const char *s, struct id_list *out)
+parse_id(const char *tok, size_t len, int users, unsigned *out, char *why,
+    size_t whylen)
+{
+	char		 name[256], *end;
+	unsigned long	 v;
+	struct passwd	*pw;
+	struct group	*gr;
+
+	if (len == 0 || len >= sizeof name)
+		return -1;
+	memcpy(name, tok, len);
+	name[len] = '\0';
+	if (isdigit((unsigned char)name[0])) {
+		errno = 0;
+		v = strtoul(name, &end, 10);
+		if (errno != 0 || *end != '\0' || v > 0xfffffffeUL)
+			return -1;
+		*out = (unsigned)v;
+		return 0;
+	}
+	if (users && (pw = getpwnam(name)) != NULL)
+		*out = (unsigned)pw->pw_uid;
+	else if (!users && (gr = getgrnam(name)) != NULL)
+		*out = (unsigned)gr->gr_gid;
+	else {
+		snprintf(why, whylen, "no %s '%s'; ", users ? "user" : "group",
+		    name);
+		return -1;
+	}
+	return 0;
+}
+
+/* Parses "1000, www-data" into a list of ids (empty string: empty list). */
+static int
+parse_ids(const char *s, int users, struct id_list *out, char *why,
+    size_t whylen)
 {
 	struct id_list	 l = { NULL, 0 };
-	char		*end;
-	unsigned long	 v;
+	size_t		 len;
 	void		*p;
 
 	while (*s != '\0') {
 		while (*s == ' ' || *s == '\t')
 			s++;
-		if (!isdigit((unsigned char)*s))
-			goto bad;
-		errno = 0;
-		v = strtoul(s, &end, 10);
-		if (errno != 0 || v > 0xfffffffeUL)
-			goto bad;
+		len = strcspn(s, ", \t");
 		if ((p = realloc(l.v, (l.n + 1) * sizeof *l.v)) == NULL)
 			goto bad;
 		l.v = p;
-		l.v[l.n++] = (unsigned)v;
-		s = end;
+		if (parse_id(s, len, users, &l.v[l.n], why, whylen) == -1)
+			goto bad;
+		l.n++;
+		s += len;
 		while (*s == ' ' || *s == '\t')
 			s++;
 		if (*s == ',' && s[1] != '\0')
@@ -154,27 +187,94 @@ bad:
 	return -1;
 }
 
-/* Sets one option from its text value; -1 with *cause (malloc'd). */
-int
-config_set(struct config *c, const char *key, const char *value, char **cause)
+/* A size for messages: 1073741824 is "1G", 65536 "64K". */
+static const char *
+size_text(unsigned long long n, char *buf, size_t len)
 {
-	const struct option_def	*o = config_find(key);
-	void			*field;
+	static const char	units[] = "GMK";
+	unsigned long long	m;
+	int			i;
+
+	for (i = 0, m = GiB; i < 3; i++, m /= 1024)
+		if (n >= m && n % m == 0) {
+			snprintf(buf, len, "%llu%c", n / m, units[i]);
+			return buf;
+		}
+	snprintf(buf, len, "%llu", n);
+	return buf;
+}
+
+/* What a value of option o looks like, for error messages. */
+static void
+config_expected(const struct option_def *o, char *buf, size_t len)
+{
+	char	lo[32], hi[32];
+
+	switch (o->type) {
+	case OPT_STRING:
+		snprintf(buf, len, "%s", strcmp(o->key, "redis") == 0 ?
+		    "unix:///PATH or redis://HOST:PORT" : "text");
+		break;
+	case OPT_PATH:
+		snprintf(buf, len, "a path of at most %llu bytes", o->max);
+		break;
+	case OPT_GROUP:
+		snprintf(buf, len, "a group name");
+		break;
+	case OPT_SIZE:
+		snprintf(buf, len, "a size from %s to %s bytes, with an optional "
+		    "K, M or G suffix, e.g. 64K", size_text(o->min, lo, sizeof lo),
+		    size_text(o->max, hi, sizeof hi));
+		break;
+	case OPT_UINT:
+		snprintf(buf, len, "a whole number from %llu to %llu", o->min,
+		    o->max);
+		break;
+	case OPT_SECONDS:
+		snprintf(buf, len, "seconds above 0, at most %llu, e.g. 30 or "
+		    "2.5", o->max);
+		break;
+	case OPT_UIDS:
+	case OPT_GIDS:
+		snprintf(buf, len, "%s names or ids, separated by commas",
+		    o->type == OPT_UIDS ? "user" : "group");
+		break;
+	case OPT_MODE:
+		snprintf(buf, len, "an octal mode up to 0777, e.g. 0660");
+		break;
+	case OPT_FLAG:
+		snprintf(buf, len, "yes or no");
+		break;
+	}
+}
+
+/* Parses value into option o's field; -1 with *why set to a detail (or
+ * left empty) when the value is bad. */
+static int
+config_parse(struct config *c, const struct option_def *o, const char *value,
+    char *why, size_t whylen)
+{
+	void			*field = (char *)c + o->offset;
 	unsigned long long	 n;
 	double			 d;
 	char			*end;
 
-	if (o == NULL) {
-		if (asprintf(cause, "unknown option '%s'", key) == -1)
-			*cause = NULL;
-		return -1;
-	}
-	field = (char *)c + o->offset;
 	switch (o->type) {
 	case OPT_STRING:
-		if (strcmp(key, "redis") == 0 && *value != '\0' &&
-		    federate_check_address(value) == -1)
-			goto bad;
+	case OPT_PATH:
+	case OPT_GROUP:
+		if (o->type == OPT_STRING && strcmp(o->key, "redis") == 0 &&
+		    *value != '\0' && federate_check_address(value) == -1)
+			return -1;
+		if (o->type == OPT_PATH && strlen(value) > o->max) {
+			snprintf(why, whylen, "%zu bytes; ", strlen(value));
+			return -1;
+		}
+		if (o->type == OPT_GROUP && *value != '\0' &&
+		    getgrnam(value) == NULL) {
+			snprintf(why, whylen, "no group '%s'; ", value);
+			return -1;
+		}
 		free(*(char **)field);
 		*(char **)field = *value != '\0' ? strdup(value) : NULL;
 		return 0;
@@ -182,7 +282,7 @@ config_set(struct config *c, const char *key, const char *value, char **cause)
 	case OPT_UINT:
 		if (parse_size(value, &n) == -1 || n < o->min || n > o->max ||
 		    (o->type == OPT_UINT && strpbrk(value, "kKmMgG") != NULL))
-			goto bad;
+			return -1;
 		if (o->type == OPT_SIZE)
 			*(size_t *)field = (size_t)n;
 		else
@@ -192,25 +292,24 @@ config_set(struct config *c, const char *key, const char *value, char **cause)
 		/* Plain decimals only: no sign, blanks, hex or exponent. */
 		if (!isdigit((unsigned char)*value) ||
 		    value[strspn(value, "0123456789.")] != '\0')
-			goto bad;
+			return -1;
 		errno = 0;
 		d = strtod(value, &end);
 		if (errno != 0 || end == value || *end != '\0' || !isfinite(d) ||
 		    d <= 0 || d > (double)o->max)
-			goto bad;
+			return -1;
 		*(double *)field = d;
 		return 0;
-	case OPT_IDS:
-		if (parse_ids(value, field) == -1)
-			goto bad;
-		return 0;
+	case OPT_UIDS:
+	case OPT_GIDS:
+		return parse_ids(value, o->type == OPT_UIDS, field, why, whylen);
 	case OPT_MODE:
 		if (value[strspn(value, "01234567")] != '\0')
-			goto bad;
+			return -1;
 		errno = 0;
 		n = strtoull(value, &end, 8);
 		if (errno != 0 || end == value || *end != '\0' || n > o->max)
-			goto bad;
+			return -1;
 		*(unsigned *)field = (unsigned)n;
 		return 0;
 	case OPT_FLAG:
@@ -222,13 +321,41 @@ config_set(struct config *c, const char *key, const char *value, char **cause)
 		    strcmp(value, "off") == 0)
 			*(int *)field = 0;
 		else
-			goto bad;
+			return -1;
 		return 0;
 	}
-bad:
-	if (asprintf(cause, "%s: bad value '%s'", key, value) == -1)
+	return -1;
+}
+
+/* Sets option o from its text value; -1 with *cause (malloc'd), which
+ * starts with name (the key, or the option on the command line). */
+static int
+config_apply(struct config *c, const struct option_def *o, const char *name,
+    const char *value, char **cause)
+{
+	char	why[320] = "", expected[160];
+
+	if (config_parse(c, o, value, why, sizeof why) == 0)
+		return 0;
+	config_expected(o, expected, sizeof expected);
+	if (asprintf(cause, "%s: bad value '%s' (%sexpected %s)", name, value,
+	    why, expected) == -1)
 		*cause = NULL;
 	return -1;
+}
+
+/* Sets one option from its text value; -1 with *cause (malloc'd). */
+int
+config_set(struct config *c, const char *key, const char *value, char **cause)
+{
+	const struct option_def	*o = config_find(key);
+
+	if (o == NULL) {
+		if (asprintf(cause, "unknown option '%s'", key) == -1)
+			*cause = NULL;
+		return -1;
+	}
+	return config_apply(c, o, key, value, cause);
 }
 
 /* Trims leading and trailing blanks in place. */
@@ -337,13 +464,26 @@ config_free(struct config *c)
 	free(c);
 }
 
+const char *
+config_option_name(const char *key, char *out, size_t len)
+{
+	size_t	i;
+
+	snprintf(out, len, "--%s", key);
+	for (i = 2; out[i] != '\0'; i++)
+		if (out[i] == '_')
+			out[i] = '-';
+	return out;
+}
+
 struct config *
 config_build(const char *file, const struct config_override *ov, size_t nov,
     char **cause)
 {
-	struct config	*c = config_new();
-	char		*err = NULL;
-	size_t		 i;
+	struct config		*c = config_new();
+	const struct option_def	*o;
+	char			 name[64];
+	size_t			 i;
 
 	if (file != NULL) {
 		if (config_load_file(c, file, cause) == -1)
@@ -351,13 +491,15 @@ config_build(const char *file, const struct config_override *ov, size_t nov,
 		c->config_file = strdup(file);
 	}
 	for (i = 0; i < nov; i++) {
-		if (config_set(c, ov[i].key, ov[i].value, &err) == -1) {
-			if (asprintf(cause, "--%s: %s", ov[i].key,
-			    err ? err : "error") == -1)
+		if ((o = config_find(ov[i].key)) == NULL) {
+			if (asprintf(cause, "unknown option '%s'",
+			    ov[i].key) == -1)
 				*cause = NULL;
-			free(err);
 			goto fail;
 		}
+		if (config_apply(c, o, config_option_name(o->key, name, sizeof name),
+		    ov[i].value, cause) == -1)
+			goto fail;
 	}
 	return c;
 fail:
@@ -405,62 +547,4 @@ config_may_publish(const struct config *c, uid_t uid, gid_t gid)
 	if (c->publish_uids.n == 0 && c->publish_gids.n == 0)
 		return 1;
 	return id_in(&c->publish_uids, uid) || id_in(&c->publish_gids, gid);
-}
-
-void
-config_print_usage(FILE *f)
-{
-	size_t	i, j;
-	char	opt[64];
-
-	fprintf(f, "usage: crmpubsubd [-s PATH] [-c FILE] [options] [-v] "
-	    "[--version] [-h]\n\n");
-	fprintf(f, "  -s, --socket PATH           Unix socket path\n");
-	fprintf(f, "  -c, --config FILE           config file (key = value)\n");
-	for (i = 0; i < NOPTIONS; i++) {
-		if (strcmp(options[i].key, "socket") == 0)
-			continue;
-		for (j = 0; options[i].key[j] != '\0' && j + 1 < sizeof opt; j++)
-			opt[j] = options[i].key[j] == '_' ? '-' :
-			    options[i].key[j];
-		opt[j] = '\0';
-		fprintf(f, "      --%-24s%s (default %s%s)\n", opt,
-		    options[i].help,
-		    options[i].defval ? options[i].defval : "none",
-		    options[i].reloadable ? "" : ", needs restart");
-	}
-	fprintf(f, "  -v, --verbose               log at debug level\n");
-	fprintf(f, "      --version               print the version and exit\n");
-	fprintf(f, "  -h, --help                  this text\n");
-}
-
-/* getopt_long table: every option of the table plus -c, -v, --version, -h.
- * Table options return 0 and are found by their index. */
-const struct option *
-config_long_options(void)
-{
-	static struct option	 lo[NOPTIONS + 4];
-	static char		 names[NOPTIONS][64];
-	size_t			 i, j, n = 0;
-
-	if (lo[0].name != NULL)
-		return lo;
-	for (i = 0; i < NOPTIONS; i++) {
-		for (j = 0; options[i].key[j] != '\0' && j + 1 < 64; j++)
-			names[i][j] = options[i].key[j] == '_' ? '-' :
-			    options[i].key[j];
-		names[i][j] = '\0';
-		lo[n].name = names[i];
-		lo[n].has_arg = options[i].type == OPT_FLAG ? no_argument :
-		    required_argument;
-		lo[n].flag = NULL;
-		lo[n].val = strcmp(options[i].key, "socket") == 0 ? 's' :
-		    strcmp(options[i].key, "verbose") == 0 ? 'v' : 0;
-		n++;
-	}
-	lo[n++] = (struct option){ "config", required_argument, NULL, 'c' };
-	lo[n++] = (struct option){ "version", no_argument, NULL, 'V' };
-	lo[n++] = (struct option){ "help", no_argument, NULL, 'h' };
-	lo[n] = (struct option){ NULL, 0, NULL, 0 };
-	return lo;
 }

@@ -5,6 +5,7 @@
 
 #include <sys/queue.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,6 +25,23 @@
 #include "uuid_canon.h"
 
 /* ---- config.c: the option table, config file, command line ------------- */
+
+enum opt_type { OPT_STRING, OPT_PATH, OPT_GROUP, OPT_SIZE, OPT_UINT,
+    OPT_SECONDS, OPT_UIDS, OPT_GIDS, OPT_MODE, OPT_FLAG };
+
+/* One setting: its config key (the long option is the key with '-' for
+ * '_'), how its value is parsed and checked, and its --help line. */
+struct option_def {
+	const char		*key;
+	enum opt_type		 type;
+	size_t			 offset;	/* in struct config */
+	const char		*defval;	/* NULL: unset */
+	unsigned long long	 min, max;
+	int			 reloadable;
+	const char		*arg;		/* the value in --help */
+	const char		*help;
+};
+#define CONFIG_MAX_OPTIONS	32
 
 struct id_list {
 	unsigned	*v;
@@ -73,6 +91,13 @@ void		 config_warn_fixed(const struct config *old,
 int		 config_may_publish(const struct config *, uid_t, gid_t);
 /* Maps a long option name (dashes) to its key; NULL when unknown. */
 const char	*config_key_for_option(const char *option);
+/* "max_outbuf" -> "--max-outbuf" in out; returns out. */
+const char	*config_option_name(const char *key, char *out, size_t len);
+/* The option table and its length. */
+const struct option_def *config_options(size_t *n);
+
+/* ---- cmdline.c: getopt table and --help from the option table ------------ */
+
 void		 config_print_usage(FILE *);
 /* The getopt_long table built from the option table. */
 const struct option *config_long_options(void);
@@ -84,6 +109,7 @@ void	log_set_verbose(int);
 void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_errx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	fatal(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
 void	fatalx(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -287,6 +313,12 @@ int	 stats_write(struct buf *);
 unsigned long long stats_uptime(void);
 
 /* ---- listen.c ------------------------------------------------------------- */
+
+/* The longest socket path the daemon creates: sun_path less its NUL and
+ * the ".NNNNNNN" of the temporary name it binds first. */
+#define LISTEN_TMP_SUFFIX	8
+#define LISTEN_PATH_MAX		\
+	(sizeof(((struct sockaddr_un *)0)->sun_path) - 1 - LISTEN_TMP_SUFFIX)
 
 int	 listen_open(struct event_base *, const struct config *, char **cause);
 void	 listen_stop(void);	/* stop accepting, unlink the socket we made */

@@ -124,20 +124,50 @@ listen_probe(const char *path, char **cause)
 	return 0;
 }
 
-/* Binds and listens on a temporary name, sets mode and group, then renames
- * it into place: the path appears only once it accepts connections. */
+/* Why the socket could not be created at path: the directory that is
+ * missing (the one nearest the root) or the error, and where the path came
+ * from. Returns -1. */
 static int
-listen_bind(const char *path, const struct config *c, char **cause)
+listen_create_error(const char *path, const char *origin, int err,
+    char **cause)
+{
+	char		 dir[sizeof listen_sock], missing[sizeof listen_sock];
+	char		*slash;
+	struct stat	 st;
+
+	snprintf(dir, sizeof dir, "%s", path);
+	missing[0] = '\0';
+	while (err == ENOENT && (slash = strrchr(dir, '/')) != NULL &&
+	    slash != dir) {
+		*slash = '\0';
+		if (stat(dir, &st) == 0)
+			break;
+		snprintf(missing, sizeof missing, "%s", dir);
+	}
+	if (missing[0] != '\0')
+		return fail(cause, "cannot create the socket %s (from %s): "
+		    "directory %s does not exist", path, origin, missing);
+	return fail(cause, "cannot create the socket %s (from %s): %s", path,
+	    origin, strerror(err));
+}
+
+/* Binds and listens on a temporary name, sets mode and group, then renames
+ * it into place: the path appears only once it accepts connections. The
+ * temporary name is the path plus LISTEN_TMP_SUFFIX bytes. */
+static int
+listen_bind(const char *path, const char *origin, const struct config *c,
+    char **cause)
 {
 	struct sockaddr_un	 sun;
 	struct group		*gr;
 	char			 tmp[sizeof sun.sun_path];
-	int			 fd, n;
+	int			 fd, n, err;
 	mode_t			 old;
 
-	n = snprintf(tmp, sizeof tmp, "%s.%ld", path, (long)getpid());
+	n = snprintf(tmp, sizeof tmp, "%s.%07ld", path, (long)getpid());
 	if (n < 0 || (size_t)n >= sizeof tmp)
-		return fail(cause, "socket path too long: %s", path);
+		return fail(cause, "socket path too long: %s (%zu bytes, at "
+		    "most %zu)", path, strlen(path), LISTEN_PATH_MAX);
 	memset(&sun, 0, sizeof sun);
 	sun.sun_family = AF_UNIX;
 	memcpy(sun.sun_path, tmp, strlen(tmp));
@@ -147,15 +177,17 @@ listen_bind(const char *path, const struct config *c, char **cause)
 	unlink(tmp);
 	old = umask(0077);
 	n = bind(fd, (struct sockaddr *)&sun, sizeof sun);
+	err = errno;
 	umask(old);
 	if (n == -1) {
-		fail(cause, "bind %s: %s", tmp, strerror(errno));
+		listen_create_error(path, origin, err, cause);
 		goto fail;
 	}
 	if (listen(fd, LISTEN_BACKLOG) == -1) {
-		fail(cause, "listen: %s", strerror(errno));
+		fail(cause, "listen on %s: %s", path, strerror(errno));
 		goto fail_unlink;
 	}
+	/* config_set checked that the group exists; it may have gone since. */
 	if (c->socket_group != NULL) {
 		if ((gr = getgrnam(c->socket_group)) == NULL) {
 			fail(cause, "socket_group: no group '%s'",
@@ -163,16 +195,18 @@ listen_bind(const char *path, const struct config *c, char **cause)
 			goto fail_unlink;
 		}
 		if (chown(tmp, (uid_t)-1, gr->gr_gid) == -1) {
-			fail(cause, "chown %s: %s", tmp, strerror(errno));
+			fail(cause, "socket_group %s for %s: %s",
+			    c->socket_group, path, strerror(errno));
 			goto fail_unlink;
 		}
 	}
 	if (chmod(tmp, (mode_t)c->socket_mode) == -1) {
-		fail(cause, "chmod %s: %s", tmp, strerror(errno));
+		fail(cause, "socket_mode %04o for %s: %s", c->socket_mode, path,
+		    strerror(errno));
 		goto fail_unlink;
 	}
 	if (rename(tmp, path) == -1) {
-		fail(cause, "rename %s: %s", tmp, strerror(errno));
+		listen_create_error(path, origin, errno, cause);
 		goto fail_unlink;
 	}
 	if (stat(path, &listen_st) == -1)
@@ -188,7 +222,7 @@ fail:
 int
 listen_open(struct event_base *b, const struct config *c, char **cause)
 {
-	const char	*err;
+	const char	*err, *origin;
 	int		 fd;
 
 	if ((fd = listen_inherit()) != -1) {
@@ -207,12 +241,12 @@ listen_open(struct event_base *b, const struct config *c, char **cause)
 			log_info("socket activation: serving the inherited "
 			    "socket, not %s", c->socket_path);
 	} else {
-		if (sockpath_resolve(c->socket_path, SOCKPATH_DAEMON,
-		    listen_sock, sizeof listen_sock, &err) == -1)
-			return fail(cause, "%s", err);
+		if (sockpath_resolve_origin(c->socket_path, SOCKPATH_DAEMON,
+		    listen_sock, LISTEN_PATH_MAX + 1, &err, &origin) == -1)
+			return fail(cause, "%s: %s", origin, err);
 		if (listen_private_dir(listen_sock, cause) == -1 ||
 		    listen_probe(listen_sock, cause) == -1 ||
-		    (fd = listen_bind(listen_sock, c, cause)) == -1)
+		    (fd = listen_bind(listen_sock, origin, c, cause)) == -1)
 			return -1;
 	}
 	listen_fd = fd;

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT — crmpubsub */
-/* Logging to stderr (journald takes it): warn/warnx with and without errno,
- * fatal/fatalx, and debug lines only with -v. */
+/* Logging to stderr, one line per event: "crmpubsubd: <text>" on a
+ * terminal; under journald (JOURNAL_STREAM set) "<N><text>" instead, where
+ * <N> is the syslog priority journald files the line under (so
+ * `journalctl -p warning` works) and the program name is journald's.
+ * warn/warnx with and without errno, fatal/fatalx, debug only with -v. */
 
 #include <errno.h>
 #include <stdio.h>
@@ -9,17 +12,18 @@
 
 #include "crmpubsubd.h"
 
+/* Syslog priorities, as sd-daemon(3)'s SD_ERR ... SD_DEBUG. */
+enum log_level { LOG_ERR = 3, LOG_WARNING = 4, LOG_INFO = 6, LOG_DEBUG = 7 };
+
 static int		 log_verbose;
-static const char	*log_prefix = "crmpubsubd: ";
+static int		 log_journal;
 
 void
 log_init(int verbose)
 {
 	log_verbose = verbose;
 	setvbuf(stderr, NULL, _IOLBF, 0);
-	/* journald already stamps each line with the program name. */
-	if (getenv("JOURNAL_STREAM") != NULL)
-		log_prefix = "";
+	log_journal = getenv("JOURNAL_STREAM") != NULL;
 }
 
 void
@@ -28,17 +32,22 @@ log_set_verbose(int verbose)
 	log_verbose = verbose;
 }
 
-/* One line: "crmpubsubd: <text>[: <strerror>]" (no prefix under journald). */
+/* One line: "crmpubsubd: <text>[: <strerror>]", or "<N><text>[: …]"
+ * under journald. */
 static void
-log_vline(const char *fmt, va_list ap, int err)
+log_vline(enum log_level level, const char *fmt, va_list ap, int err)
 {
-	char	line[1024];
+	char	line[1024], prefix[16];
 
 	vsnprintf(line, sizeof line, fmt, ap);
-	if (err != 0)
-		fprintf(stderr, "%s%s: %s\n", log_prefix, line, strerror(err));
+	if (log_journal)
+		snprintf(prefix, sizeof prefix, "<%d>", (int)level);
 	else
-		fprintf(stderr, "%s%s\n", log_prefix, line);
+		snprintf(prefix, sizeof prefix, "crmpubsubd: ");
+	if (err != 0)
+		fprintf(stderr, "%s%s: %s\n", prefix, line, strerror(err));
+	else
+		fprintf(stderr, "%s%s\n", prefix, line);
 }
 
 void
@@ -49,7 +58,7 @@ log_debug(const char *fmt, ...)
 	if (!log_verbose)
 		return;
 	va_start(ap, fmt);
-	log_vline(fmt, ap, 0);
+	log_vline(LOG_DEBUG, fmt, ap, 0);
 	va_end(ap);
 }
 
@@ -59,7 +68,7 @@ log_info(const char *fmt, ...)
 	va_list	ap;
 
 	va_start(ap, fmt);
-	log_vline(fmt, ap, 0);
+	log_vline(LOG_INFO, fmt, ap, 0);
 	va_end(ap);
 }
 
@@ -70,7 +79,7 @@ log_warn(const char *fmt, ...)
 	int	err = errno;
 
 	va_start(ap, fmt);
-	log_vline(fmt, ap, err);
+	log_vline(LOG_WARNING, fmt, ap, err);
 	va_end(ap);
 }
 
@@ -80,7 +89,18 @@ log_warnx(const char *fmt, ...)
 	va_list	ap;
 
 	va_start(ap, fmt);
-	log_vline(fmt, ap, 0);
+	log_vline(LOG_WARNING, fmt, ap, 0);
+	va_end(ap);
+}
+
+/* An error that ends the daemon, when the caller still has to clean up. */
+void
+log_errx(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_vline(LOG_ERR, fmt, ap, 0);
 	va_end(ap);
 }
 
@@ -91,7 +111,7 @@ fatal(const char *fmt, ...)
 	int	err = errno;
 
 	va_start(ap, fmt);
-	log_vline(fmt, ap, err);
+	log_vline(LOG_ERR, fmt, ap, err);
 	va_end(ap);
 	exit(1);
 }
@@ -102,7 +122,7 @@ fatalx(const char *fmt, ...)
 	va_list	ap;
 
 	va_start(ap, fmt);
-	log_vline(fmt, ap, 0);
+	log_vline(LOG_ERR, fmt, ap, 0);
 	va_end(ap);
 	exit(1);
 }

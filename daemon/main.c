@@ -204,7 +204,7 @@ main(int argc, char **argv)
 	/* Signals are events before the socket exists: a SIGTERM that comes
 	 * as soon as clients can connect is a clean shutdown. */
 	if (listen_open(base, cfg, &cause) == -1) {
-		log_warnx("%s", cause ? cause : "cannot listen");
+		log_errx("%s", cause ? cause : "cannot listen");
 		free(cause);
 		listen_stop();
 		teardown();

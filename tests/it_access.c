@@ -2,8 +2,11 @@
 /* Access-control suite, run as root: a second, unprivileged user (made here
  * with useradd/groupadd) may subscribe but not broadcast under publish_uids,
  * may broadcast when its group is in publish_gids, and cannot connect to a
- * 0660 socket of a group it is not in until it joins that group. */
+ * 0660 socket of a group it is not in until it joins that group. And socket
+ * discovery: while a root daemon holds /run/crmpubsub/crmpubsub.sock, that
+ * user's own daemon, CLI and library all meet at the user's socket. */
 
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -12,6 +15,10 @@
 
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <sched.h>
 #include <grp.h>
 #include <jansson.h>
 #include <pwd.h>
@@ -104,7 +111,7 @@ open_dir(struct h_daemon *d)
 static void
 become_user(int with_groups)
 {
-	gid_t none[1];
+	gid_t none[1] = { 0 };
 
 	if (with_groups) {
 		if (initgroups(TEST_USER, user_gid) == -1)
@@ -384,6 +391,194 @@ START_TEST(test_socket_group_membership)
 }
 END_TEST
 
+/* ---- socket discovery ------------------------------------------------------ */
+
+/* Gives this test process (check forks one per test) its own mount
+ * namespace with empty /run and /tmp, so the "system" socket and the
+ * per-user defaults below are this test's alone. */
+static void
+private_run_and_tmp(void)
+{
+	ck_assert_msg(unshare(CLONE_NEWNS) == 0, "unshare: %s",
+	    strerror(errno));
+	ck_assert_int_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+	ck_assert_int_eq(mount("tmpfs", "/run", "tmpfs", 0, "mode=0755"), 0);
+	ck_assert_int_eq(mount("tmpfs", "/tmp", "tmpfs", 0, "mode=1777"), 0);
+}
+
+/* Path of a program of the build tree (daemon, examples) or the source
+ * tree (the CLI script). */
+static const char *
+tree_path(const char *env, const char *rel, char *out, size_t cap)
+{
+	const char *dir = getenv(env);
+
+	snprintf(out, cap, "%s/%s", dir != NULL && *dir != '\0' ? dir : ".",
+	    rel);
+	return out;
+}
+
+/* Forks argv as the test user with a plain environment (XDG_RUNTIME_DIR
+ * only when xdg is not NULL); stdout and stderr go to the file log. */
+static pid_t
+user_spawn(const char *const *argv, const char *xdg, const char *log)
+{
+	pid_t pid;
+	int fd;
+
+	fflush(NULL);
+	pid = fork();
+	ck_assert_int_ne(pid, -1);
+	if (pid != 0)
+		return pid;
+	alarm(30);
+	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd == -1 || dup2(fd, STDOUT_FILENO) == -1 ||
+	    dup2(fd, STDERR_FILENO) == -1)
+		_exit(CHILD_SETUID);
+	close(STDIN_FILENO);
+	open("/dev/null", O_RDONLY);
+	become_user(0);
+	if (clearenv() != 0 ||
+	    setenv("PATH", "/usr/local/bin:/usr/bin:/bin", 1) == -1 ||
+	    (xdg != NULL && setenv("XDG_RUNTIME_DIR", xdg, 1) == -1))
+		_exit(CHILD_SETUID);
+	execv(argv[0], (char *const *)argv);
+	_exit(127);
+}
+
+/* Runs argv as the test user to its end (bounded); its exit status, and
+ * its output in out. */
+static int
+user_run(const char *const *argv, const char *xdg, char *out, size_t cap)
+{
+	char log[] = "/tmp/crmpubsub-access-out.XXXXXX";
+	int fd, status;
+	ssize_t n;
+
+	fd = mkstemp(log);
+	ck_assert_int_ne(fd, -1);
+	close(fd);
+	status = h_wait_child(user_spawn(argv, xdg, log), 20000);
+	fd = open(log, O_RDONLY);
+	n = fd == -1 ? -1 : read(fd, out, cap - 1);
+	out[n > 0 ? n : 0] = '\0';
+	if (fd != -1)
+		close(fd);
+	unlink(log);
+	return status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* A root daemon holds the system socket (mode 0660, group root: the test
+ * user may not connect); the test user starts its own daemon with no -s,
+ * which listens at want. The user's CLI (where, topics) and the library
+ * (the example writer), given no path either, must reach the user's
+ * daemon: root holds a subscription there, which sees the broadcast. */
+static void
+discovery_case(const char *xdg, const char *want, const char *origin)
+{
+	char bin[PATH_MAX], cli[PATH_MAX], writer[PATH_MAX], log[PATH_MAX];
+	char out[8192], line[512], iu[37], cu[37], topic[80];
+	const char *daemon_argv[] = { bin, NULL };
+	const char *where[] = { cli, "where", NULL };
+	const char *topics[] = { cli, "topics", NULL };
+	const char *write_argv[] = { writer, "interaction_created", iu, cu,
+	    NULL };
+	struct h_daemon root;
+	struct h_conn *witness, *sys;
+	pid_t user_daemon;
+	json_t *p;
+	int st;
+
+	ensure_accounts();
+	private_run_and_tmp();
+	ck_assert_int_eq(mkdir("/run/crmpubsub", 0755), 0);
+	if (xdg != NULL) {
+		ck_assert_int_eq(mkdir("/run/user", 0755), 0);
+		ck_assert_int_eq(mkdir(xdg, 0700), 0);
+		ck_assert_int_eq(chown(xdg, user_uid, user_gid), 0);
+	}
+	/* The root daemon resolves the system socket by itself. */
+	ck_assert_int_eq(h_daemon_spawn(&root, NULL, NULL), 0);
+	ck_assert_msg(h_wait_listening("/run/crmpubsub/crmpubsub.sock",
+	    4 * H_TIMEOUT_MS, 1000), "the root daemon is not listening");
+	sys = h_connect_or_fail("/run/crmpubsub/crmpubsub.sock");
+
+	/* The user's daemon, on its own default. */
+	tree_path("CRMPUBSUB_BUILD", "daemon/crmpubsubd", bin, sizeof bin);
+	snprintf(log, sizeof log, "%s/user-daemon.log", root.dir);
+	user_daemon = user_spawn(daemon_argv, xdg, log);
+	if (!h_wait_listening(want, 4 * H_TIMEOUT_MS, 1000)) {
+		kill(user_daemon, SIGKILL);
+		ck_abort_msg("the user's daemon is not listening at %s", want);
+	}
+	witness = h_connect_or_fail(want);
+	h_topic(1, topic);
+	h_expect_okf(witness, NULL, "{\"op\":\"subscribe\",\"topic\":\"%s\"}",
+	    topic);
+
+	/* The CLI: where says which path and why; topics reaches it. */
+	tree_path("CRMPUBSUB_TOP", "client/crmpubsub-cli", cli, sizeof cli);
+	st = user_run(where, xdg, out, sizeof out);
+	ck_assert_msg(st == 0, "where: exit %d:\n%s", st, out);
+	snprintf(line, sizeof line, "%-36s %-18s socket, not connectable: "
+	    "Permission denied\n", "/run/crmpubsub/crmpubsub.sock",
+	    "system default");
+	ck_assert_msg(strstr(out, line) != NULL, "where:\n%s", out);
+	snprintf(line, sizeof line, "\nusing %s (%s)\n", want, origin);
+	ck_assert_msg(strstr(out, line) != NULL, "where:\n%s", out);
+	st = user_run(topics, xdg, out, sizeof out);
+	ck_assert_msg(st == 0 && strstr(out, topic) != NULL,
+	    "topics (exit %d) did not reach the user's daemon:\n%s", st, out);
+
+	/* The library: the example writer, with no -s. */
+	tree_path("CRMPUBSUB_BUILD", "client/examples/writer", writer,
+	    sizeof writer);
+	h_uuid(0xd15c, iu);
+	h_uuid(1, cu);
+	st = user_run(write_argv, xdg, out, sizeof out);
+	ck_assert_msg(st == 0 && strstr(out, "acknowledged, delivered 1"),
+	    "writer (exit %d):\n%s", st, out);
+	p = h_recv_push(witness, H_TIMEOUT_MS);
+	ck_assert_msg(p != NULL && strcmp(h_str(p, "type"), "crm") == 0,
+	    "the user's daemon did not deliver the writer's broadcast");
+	json_decref(p);
+	/* And nothing of it went to the root daemon. */
+	ck_assert_int_eq(h_stat_or_fail(sys, "broadcasts"), 0);
+
+	h_close(witness);
+	h_close(sys);
+	kill(user_daemon, SIGTERM);
+	st = h_wait_child(user_daemon, H_TIMEOUT_MS);
+	ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	    "the user's daemon: wait status %d", st);
+	h_daemon_stop_clean(&root);
+}
+
+/* The user has a login session: $XDG_RUNTIME_DIR is /run/user/<uid>. */
+START_TEST(test_discovery_xdg_runtime_dir)
+{
+	char xdg[64], want[128];
+
+	ensure_accounts();
+	snprintf(xdg, sizeof xdg, "/run/user/%u", (unsigned)user_uid);
+	snprintf(want, sizeof want, "%s/crmpubsub.sock", xdg);
+	discovery_case(xdg, want, "$XDG_RUNTIME_DIR");
+}
+END_TEST
+
+/* No session (su, cron): the per-user default under /tmp. */
+START_TEST(test_discovery_per_user_tmp)
+{
+	char want[128];
+
+	ensure_accounts();
+	snprintf(want, sizeof want, "/tmp/crmpubsub-%u/crmpubsub.sock",
+	    (unsigned)user_uid);
+	discovery_case(NULL, want, "per-user default");
+}
+END_TEST
+
 static Suite *
 access_suite(void)
 {
@@ -399,6 +594,18 @@ access_suite(void)
 		tcase_add_test(tc, test_socket_group_membership);
 	} else
 		fprintf(stderr, "it_access: not root, access tests skipped\n");
+	suite_add_tcase(s, tc);
+
+	/* Each test unshares its mount namespace: only in a forked test. */
+	tc = tcase_create("discovery");
+	tcase_set_timeout(tc, 90);
+	if (geteuid() == 0 && (getenv("CK_FORK") == NULL ||
+	    strcmp(getenv("CK_FORK"), "no") != 0)) {
+		tcase_add_test(tc, test_discovery_xdg_runtime_dir);
+		tcase_add_test(tc, test_discovery_per_user_tmp);
+	} else
+		fprintf(stderr, "it_access: not root or not forking, socket "
+		    "discovery tests skipped\n");
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -49,8 +49,8 @@ static char tools_nosocat[PATH_MAX];	/* the same minus socat */
 
 /* Tools the CLI runs, besides the shell builtins. */
 static const char *const cli_tools[] = {
-	"cat", "grep", "id", "jq", "mkfifo", "mktemp", "rm", "sed", "socat",
-	"tail", "tr", NULL
+	"cat", "grep", "id", "jq", "mkfifo", "mktemp", "rm", "sed", "sleep",
+	"socat", "tail", "tr", NULL
 };
 
 static int
@@ -538,6 +538,12 @@ START_TEST(test_clients)
 		}
 	}
 	ck_assert_msg(seen == 1, "hello name not listed: %s", r.out);
+	/* The CLI names itself and its command. */
+	seen = 0;
+	json_array_foreach(list, i, e)
+		seen += h_str(e, "name") != NULL &&
+		    strcmp(h_str(e, "name"), "crmpubsub-cli clients") == 0;
+	ck_assert_msg(seen == 1, "the CLI is not named in clients: %s", r.out);
 	json_decref(j);
 	h_close(c);
 }
@@ -652,18 +658,48 @@ START_TEST(test_subscribe_errors)
 {
 	const char *none[] = { "subscribe", NULL };
 	const char *bad[] = { "subscribe", "not-a-uuid", NULL };
+	struct h_conn *c;
 	struct cli_run r;
-	json_t *j;
+	long long total;
 
 	h_test_up(NULL);
 	run_cli(&r, none);
 	ck_assert_int_eq(r.status, 2);
+	/* What the user typed is checked as what it is: a UUID, not the
+	 * topic the CLI would have made of it; nothing reaches the daemon. */
+	c = h_test_conn();
+	total = h_stat_or_fail(c, "connections_total");
 	run_cli(&r, bad);
-	j = expect_reply(&r, 1);
-	ck_assert_str_eq(h_str(j, "error"), "bad_topic");
-	json_decref(j);
+	ck_assert_msg(r.status == 2 && r.outlen == 0 &&
+	    strstr(r.err, "'not-a-uuid' is not a UUID") != NULL &&
+	    strstr(r.err, "topic") == NULL, "exit %d, stderr [%s]", r.status,
+	    r.err);
+	ck_assert_int_eq(h_stat_or_fail(c, "connections_total"), total);
+	h_close(c);
 }
 END_TEST
+
+/* Runs a broadcast with the CLI: the reply counts want_topics topics and
+ * one delivery, and subscriber c gets the push of event on topic. */
+static void
+expect_broadcast(struct h_conn *c, const char *const *args,
+    long long want_topics, const char *event, const char *topic)
+{
+	struct cli_run r;
+	json_t *j, *p;
+
+	run_cli(&r, args);
+	j = expect_reply(&r, 0);
+	ck_assert_str_eq(h_str(j, "op"), "broadcast_to_contacts");
+	ck_assert_int_eq(h_int(j, "topics"), want_topics);
+	ck_assert_int_eq(h_int(j, "delivered"), 1);
+	json_decref(j);
+	p = h_recv_push(c, H_TIMEOUT_MS);
+	ck_assert_msg(p != NULL, "subscriber got no push for %s", event);
+	ck_assert_str_eq(h_str(p, "event"), event);
+	ck_assert_str_eq(h_str(p, "topic"), topic);
+	json_decref(p);
+}
 
 START_TEST(test_broadcast)
 {
@@ -672,10 +708,10 @@ START_TEST(test_broadcast)
 	    NULL };
 	const char *long_ev[] = { "broadcast", "interaction_deleted", UUID_I,
 	    u1, NULL };
+	const char *with_null[] = { "broadcast", "updated", UUID_I, "-", u1,
+	    "-", NULL };
 	struct h_conn *c;
-	struct cli_run r;
 	char topic[80];
-	json_t *j, *p;
 
 	h_test_up(NULL);
 	h_uuid(31, u1);
@@ -684,63 +720,49 @@ START_TEST(test_broadcast)
 	c = h_test_conn();
 	json_decref(h_requestf(c, "{\"op\":\"subscribe\",\"topic\":\"%s\"}",
 	    topic));
-
-	run_cli(&r, short_ev);
-	j = expect_reply(&r, 0);
-	ck_assert_str_eq(h_str(j, "op"), "broadcast_to_contacts");
-	ck_assert_int_eq(h_int(j, "topics"), 2);
-	ck_assert_int_eq(h_int(j, "delivered"), 1);
-	json_decref(j);
-	p = h_recv_push(c, H_TIMEOUT_MS);
-	ck_assert_msg(p != NULL, "subscriber got no push");
-	ck_assert_str_eq(h_str(p, "event"), "interaction_created");
-	ck_assert_str_eq(h_str(p, "topic"), topic);
-	json_decref(p);
-
-	run_cli(&r, long_ev);
-	j = expect_reply(&r, 0);
-	ck_assert_int_eq(h_int(j, "delivered"), 1);
-	json_decref(j);
-	p = h_recv_push(c, H_TIMEOUT_MS);
-	ck_assert_msg(p != NULL, "subscriber got no second push");
-	ck_assert_str_eq(h_str(p, "event"), "interaction_deleted");
-	json_decref(p);
+	expect_broadcast(c, short_ev, 2, "interaction_created", topic);
+	expect_broadcast(c, long_ev, 1, "interaction_deleted", topic);
+	/* "-" is a null contact (an unresolved party), as for the example
+	 * writer: it is sent as null and dropped by the daemon. */
+	expect_broadcast(c, with_null, 1, "interaction_updated", topic);
 	h_close(c);
 }
 END_TEST
 
+/* Arguments are checked before anything is sent: a usage error (exit 2)
+ * that says what was wrong, nothing on stdout. */
 START_TEST(test_broadcast_errors)
 {
 	char u[37];
-	const char *bad_event[] = { "broadcast", "exploded", UUID_I, u, NULL };
-	const char *bad_uuid[] = { "broadcast", "updated", UUID_I, "nope",
-	    NULL };
-	/* Quotes and backslashes must arrive as data, not break the JSON. */
-	const char *quoted[] = { "broadcast", "updated", UUID_I, "a\"b\\c",
-	    NULL };
-	const char *ctrl[] = { "broadcast", "updated", UUID_I, "a\nb", NULL };
-	const char *short_args[] = { "broadcast", "updated", UUID_I, NULL };
+	static const char *const why[] = { "'exploded' is not an event",
+	    "'nope' is not a UUID", "is not a UUID", "is not a UUID",
+	    "CONTACT_UUID... expected", "'x' is not a UUID" };
+	const char *cases[][6] = {
+		{ "broadcast", "exploded", UUID_I, u, NULL },
+		{ "broadcast", "updated", UUID_I, "nope", NULL },
+		/* Quotes and backslashes never make it into the JSON. */
+		{ "broadcast", "updated", UUID_I, "a\"b\\c", NULL },
+		{ "broadcast", "updated", UUID_I, "a\nb", NULL },
+		{ "broadcast", "updated", UUID_I, NULL },
+		{ "broadcast", "updated", "x", u, NULL },
+	};
+	struct h_conn *c;
 	struct cli_run r;
-	json_t *j;
+	long long total;
+	size_t i;
 
 	h_test_up(NULL);
 	h_uuid(33, u);
-	run_cli(&r, bad_event);
-	j = expect_reply(&r, 1);
-	ck_assert_str_eq(h_str(j, "error"), "bad_event");
-	json_decref(j);
-	run_cli(&r, bad_uuid);
-	j = expect_reply(&r, 1);
-	ck_assert_str_eq(h_str(j, "error"), "bad_uuid");
-	json_decref(j);
-	run_cli(&r, quoted);
-	j = expect_reply(&r, 1);
-	ck_assert_str_eq(h_str(j, "error"), "bad_uuid");
-	json_decref(j);
-	run_cli(&r, ctrl);
-	ck_assert_int_eq(r.status, 2);
-	run_cli(&r, short_args);
-	ck_assert_int_eq(r.status, 2);
+	c = h_test_conn();
+	total = h_stat_or_fail(c, "connections_total");
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		run_cli(&r, cases[i]);
+		ck_assert_msg(r.status == 2 && r.outlen == 0 &&
+		    strstr(r.err, why[i]) != NULL, "case %zu: exit %d, "
+		    "stderr [%s]", i, r.status, r.err);
+	}
+	ck_assert_int_eq(h_stat_or_fail(c, "connections_total"), total);
+	h_close(c);
 }
 END_TEST
 
@@ -979,7 +1001,7 @@ START_TEST(test_without_jq_raw_lines)
 		{ "ping", NULL }, { "stats", NULL }, { "topics", NULL },
 		{ "clients", NULL }, { "send", "{\"op\":\"ping\"}", NULL },
 		{ "broadcast", "created", UUID_I, u, NULL },
-		{ "broadcast", "created", UUID_I, "bad", NULL },
+		{ "send", "{\"op\":\"nope\"}", NULL },
 	};
 	const int want[] = { 0, 0, 0, 0, 0, 0, 1 };
 	const char *ping[] = { "ping", NULL };
@@ -1035,8 +1057,9 @@ START_TEST(test_socket_resolution)
 	    ping);
 	ck_assert_int_eq(r.status, 3);
 	ck_assert(strstr(r.err, "/nonexistent/env.sock") != NULL);
-	if (stat("/run/crmpubsub/crmpubsub.sock", &st) == 0) {
-		fprintf(stderr, "it_cli: /run/crmpubsub/crmpubsub.sock exists; "
+	/* The system directory would come first (see test_where). */
+	if (stat("/run/crmpubsub", &st) == 0) {
+		fprintf(stderr, "it_cli: /run/crmpubsub exists; "
 		    "default-path checks skipped\n");
 		return;
 	}
@@ -1051,6 +1074,113 @@ START_TEST(test_socket_resolution)
 	run_cli_env(&r, tools_all, NULL, NULL, NULL, ping);
 	ck_assert_int_eq(r.status, 3);
 	ck_assert_msg(strstr(r.err, fallback) != NULL, "fallback: %s", r.err);
+}
+END_TEST
+
+START_TEST(test_version)
+{
+	const char *longv[] = { "--version", NULL }, *shortv[] = { "-V", NULL };
+	struct cli_run r;
+
+	run_cli_env(&r, tools_all, NULL, NULL, NULL, longv);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_str_eq(r.out, "crmpubsub-cli " CRMPUBSUB_VERSION "\n");
+	run_cli_env(&r, tools_all, NULL, NULL, NULL, shortv);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_str_eq(r.out, "crmpubsub-cli " CRMPUBSUB_VERSION "\n");
+}
+END_TEST
+
+/* A daemon that accepts but does not answer (stopped with SIGSTOP: the
+ * kernel still queues connections) is reported after -t seconds, for a
+ * request and for subscribe alike; bad timeouts are usage errors. */
+START_TEST(test_timeout)
+{
+	char u[37];
+	const char *cmds[][5] = {
+		{ "-t", "1", "ping", NULL },
+		{ "--timeout=0.5", "subscribe", u, NULL },
+	};
+	const char *bad[][4] = {
+		{ "-t", "0", "ping", NULL }, { "-t", "soon", "ping", NULL },
+		{ "--timeout=", "ping", NULL }, { "-t", NULL },
+	};
+	struct cli_run r;
+	long long t0, took;
+	size_t i;
+
+	h_test_up(NULL);
+	h_uuid(61, u);
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		run_cli(&r, bad[i]);
+		ck_assert_msg(r.status == 2, "bad timeout %zu: exit %d", i,
+		    r.status);
+	}
+	ck_assert_int_eq(kill(h_test_daemon.pid, SIGSTOP), 0);
+	for (i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+		t0 = h_now_ms();
+		run_cli(&r, cmds[i]);
+		took = h_now_ms() - t0;
+		ck_assert_msg(r.status == 3 && strstr(r.err, "no reply within")
+		    != NULL && strstr(r.err, h_test_daemon.sock) != NULL,
+		    "%s: exit %d, stderr [%s]", cmds[i][2], r.status, r.err);
+		/* Well before the 10 s default (and CLI_TIMEOUT_MS). */
+		ck_assert_msg(took < 8000, "%s reported after %lld ms",
+		    cmds[i][2], took);
+	}
+	ck_assert_int_eq(kill(h_test_daemon.pid, SIGCONT), 0);
+}
+END_TEST
+
+/* where: every candidate with what is there, the one used, and whether it
+ * answers (exit 0) or not (exit 3); --path prints the path alone. */
+START_TEST(test_where)
+{
+	char sflag[400], line[512], xdgsock[400];
+	const char *where[] = { "where", NULL };
+	const char *path[] = { "where", "--path", NULL };
+	const char *with_s[] = { "-s", sflag, "where", NULL };
+	struct stat st;
+	struct cli_run r;
+
+	h_test_up(NULL);
+	/* -s comes first and is used. */
+	snprintf(sflag, sizeof sflag, "%s", h_test_daemon.sock);
+	run_cli_env(&r, tools_all, NULL, NULL, NULL, with_s);
+	ck_assert_msg(r.status == 0, "exit %d [%s] [%s]", r.status, r.out,
+	    r.err);
+	snprintf(line, sizeof line, "%-36s %-18s socket, connectable\n",
+	    h_test_daemon.sock, "-s");
+	ck_assert_msg(strncmp(r.out, line, strlen(line)) == 0, "[%s]", r.out);
+	ck_assert_msg(strstr(r.out, "/run/crmpubsub/crmpubsub.sock ") != NULL,
+	    "the system candidate is not listed: [%s]", r.out);
+	snprintf(line, sizeof line, "\nusing %s (-s)\n", h_test_daemon.sock);
+	ck_assert_msg(strstr(r.out, line) != NULL, "[%s]", r.out);
+
+	/* A missing socket: listed as such, exit 3. */
+	snprintf(sflag, sizeof sflag, "%s/none.sock", h_test_daemon.dir);
+	run_cli_env(&r, tools_all, NULL, NULL, NULL, with_s);
+	ck_assert_int_eq(r.status, 3);
+	ck_assert_msg(strstr(r.out, " missing\n") != NULL, "[%s]", r.out);
+
+	/* The daemon under $XDG_RUNTIME_DIR is found and used, unless a
+	 * system socket this user may use exists (it comes first). */
+	if (stat("/run/crmpubsub/crmpubsub.sock", &st) == 0)
+		return;
+	snprintf(xdgsock, sizeof xdgsock, "%s/crmpubsub.sock",
+	    h_test_daemon.dir);
+	run_cli_env(&r, tools_all, NULL, h_test_daemon.dir, NULL, where);
+	ck_assert_msg(r.status == 0, "exit %d [%s] [%s]", r.status, r.out,
+	    r.err);
+	snprintf(line, sizeof line, "%-36s %-18s socket, connectable\n",
+	    xdgsock, "$XDG_RUNTIME_DIR");
+	ck_assert_msg(strstr(r.out, line) != NULL, "[%s]", r.out);
+	snprintf(line, sizeof line, "\nusing %s ($XDG_RUNTIME_DIR)\n", xdgsock);
+	ck_assert_msg(strstr(r.out, line) != NULL, "[%s]", r.out);
+	run_cli_env(&r, tools_all, NULL, h_test_daemon.dir, NULL, path);
+	ck_assert_int_eq(r.status, 0);
+	snprintf(line, sizeof line, "%s\n", xdgsock);
+	ck_assert_str_eq(r.out, line);
 }
 END_TEST
 
@@ -1088,6 +1218,9 @@ cli_suite(void)
 	tcase_add_test(tc, test_socat_missing);
 	tcase_add_test(tc, test_without_jq_raw_lines);
 	tcase_add_test(tc, test_socket_resolution);
+	tcase_add_test(tc, test_version);
+	tcase_add_test(tc, test_timeout);
+	tcase_add_test(tc, test_where);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -212,7 +212,7 @@ START_TEST(test_layout)
 	static const struct { const char *path; mode_t mode; } files[] = {
 		{ "/usr/sbin/crmpubsubd", 0755 },
 		{ "/usr/bin/crmpubsub-cli", 0755 },
-		{ "/usr/lib/libcrmpubsub.so.1", 0755 },
+		{ "/usr/lib/libcrmpubsub.so.1.0.0", 0755 },
 		{ "/usr/lib/libcrmpubsub.a", 0644 },
 		{ "/usr/include/crmpubsub.h", 0644 },
 		{ "/usr/lib/pkgconfig/libcrmpubsub.pc", 0644 },
@@ -239,11 +239,17 @@ START_TEST(test_layout)
 		ck_assert_msg((st.st_mode & 07777) == files[i].mode,
 		    "%s has mode %o", files[i].path, st.st_mode & 07777);
 	}
+	/* The real file and the two links the loader and the linker use. */
 	snprintf(path, sizeof path, "%s/usr/lib/libcrmpubsub.so", inst);
 	n = readlink(path, target, sizeof target - 1);
 	ck_assert_msg(n > 0, "libcrmpubsub.so is not a symlink");
 	target[n] = '\0';
 	ck_assert_str_eq(target, "libcrmpubsub.so.1");
+	snprintf(path, sizeof path, "%s/usr/lib/libcrmpubsub.so.1", inst);
+	n = readlink(path, target, sizeof target - 1);
+	ck_assert_msg(n > 0, "libcrmpubsub.so.1 is not a symlink");
+	target[n] = '\0';
+	ck_assert_str_eq(target, "libcrmpubsub.so.1.0.0");
 
 	/* The library's page, when its source exists. */
 	snprintf(src, sizeof src, "%s/docs/libcrmpubsub.3", top());
@@ -309,6 +315,150 @@ START_TEST(test_reinstall_and_uninstall)
 	ck_assert_msg(access(conf, F_OK) == -1, "unedited config left behind");
 #undef MAKE_IN
 	run(NULL, 0, "rm -rf %s", d);
+}
+END_TEST
+
+/* The build directory the suites run against (O=), for sub-makes. */
+static const char *
+build_dir(void)
+{
+	const char *build = getenv("CRMPUBSUB_BUILD");
+
+	return build != NULL && *build != '\0' ? build : ".";
+}
+
+/* install-lib puts the library and nothing of the daemon's (no units, no
+ * /etc, no programs); uninstall leaves the DESTDIR as empty as it found
+ * it. */
+START_TEST(test_install_lib_only)
+{
+	static const char *const want[] = {
+		"./usr/include/crmpubsub.h", "./usr/lib/libcrmpubsub.a",
+		"./usr/lib/libcrmpubsub.so", "./usr/lib/libcrmpubsub.so.1",
+		"./usr/lib/libcrmpubsub.so.1.0.0",
+		"./usr/lib/pkgconfig/libcrmpubsub.pc",
+		"./usr/share/man/man3/libcrmpubsub.3",
+	};
+	char d[] = "/tmp/crmpubsub-instlib.XXXXXX", out[16384], *line, *save;
+	size_t i;
+
+	need_install();
+	ck_assert(mkdtemp(d) != NULL);
+	ck_assert_msg(run(out, sizeof out, "make -C %s --no-print-directory "
+	    "-o all install-lib DESTDIR=%s PREFIX=/usr O=%s", top(), d,
+	    build_dir()) == 0, "install-lib: %s", out);
+	ck_assert_int_eq(run(out, sizeof out, "cd %s && find . ! -type d", d),
+	    0);
+	for (i = 0; i < sizeof want / sizeof want[0]; i++)
+		ck_assert_msg(strstr(out, want[i]) != NULL, "%s missing:\n%s",
+		    want[i], out);
+	/* Nothing else but the library's manual links and the list of the
+	 * directories made. */
+	for (line = strtok_r(out, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		for (i = 0; i < sizeof want / sizeof want[0]; i++)
+			if (strcmp(line, want[i]) == 0)
+				break;
+		ck_assert_msg(i < sizeof want / sizeof want[0] ||
+		    strncmp(line, "./usr/share/man/man3/crmpubsub_", 31) == 0 ||
+		    strcmp(line, "./usr/share/crmpubsub/installed-dirs") == 0,
+		    "install-lib installed %s", line);
+	}
+	ck_assert_msg(run(out, sizeof out, "make -C %s --no-print-directory "
+	    "-o all uninstall DESTDIR=%s PREFIX=/usr O=%s", top(), d,
+	    build_dir()) == 0, "uninstall: %s", out);
+	ck_assert_int_eq(run(out, sizeof out, "cd %s && find . -mindepth 1",
+	    d), 0);
+	ck_assert_msg(out[0] == '\0', "left after uninstall:\n%s", out);
+	run(NULL, 0, "rm -rf %s", d);
+}
+END_TEST
+
+/* Uninstall removes the directories install made, and only those: one that
+ * was there before stays, even empty, and so does one holding a file of
+ * someone else's. (The two parts of the core; components' install hooks
+ * make their own directories.) */
+START_TEST(test_uninstall_removes_created_dirs)
+{
+	char d[] = "/tmp/crmpubsub-instdirs.XXXXXX", out[16384];
+
+	need_install();
+	ck_assert(mkdtemp(d) != NULL);
+	ck_assert_int_eq(run(NULL, 0, "mkdir -p %s/usr/bin", d), 0);
+#define MAKE_IN(target) run(out, sizeof out, "make -C %s --no-print-directory " \
+	    "-o all " target " DESTDIR=%s PREFIX=/usr O=%s", top(), d, build_dir())
+	ck_assert_msg(MAKE_IN("install-lib install-daemon") == 0, "install: %s",
+	    out);
+	ck_assert_int_eq(run(NULL, 0, "touch %s/usr/share/man/man8/other.8",
+	    d), 0);
+	ck_assert_msg(MAKE_IN("uninstall") == 0, "uninstall: %s", out);
+#undef MAKE_IN
+	ck_assert_int_eq(run(out, sizeof out, "cd %s && find . -mindepth 1 | "
+	    "LC_ALL=C sort", d), 0);
+	ck_assert_str_eq(out, "./usr\n./usr/bin\n./usr/share\n"
+	    "./usr/share/man\n./usr/share/man/man8\n"
+	    "./usr/share/man/man8/other.8\n");
+	run(NULL, 0, "rm -rf %s", d);
+}
+END_TEST
+
+/* What an installation for real does, in a private mount namespace whose
+ * /usr and /etc are copy-on-write overlays of the host's (so nothing of
+ * this machine changes): `make install` with the default prefix as root,
+ * then a program built with pkg-config alone runs without LD_LIBRARY_PATH
+ * (ldconfig was run), and the installed daemon and CLI answer --version.
+ * After `make uninstall` the program no longer finds the library. */
+START_TEST(test_real_install_loads_without_ld_library_path)
+{
+	char dir[] = "/tmp/crmpubsub-realinst.XXXXXX", script[PATH_MAX];
+	char out[16384];
+	const char *san = "";
+	FILE *f;
+
+	need_install();
+	ck_assert(mkdtemp(dir) != NULL);
+	if (strstr(build_dir(), "asan") != NULL)
+		san = "-fsanitize=address,undefined";
+	snprintf(script, sizeof script, "%s/inside.sh", dir);
+	f = fopen(script, "w");
+	ck_assert(f != NULL);
+	fprintf(f,
+	    "set -eu\n"
+	    "mount --make-rprivate /\n"
+	    "mount -t tmpfs tmpfs %s/ov\n"
+	    "for t in usr etc; do\n"
+	    "  mkdir %s/ov/$t %s/ov/$t.work\n"
+	    "  mount -t overlay overlay -o lowerdir=/$t,upperdir=%s/ov/$t,"
+	    "workdir=%s/ov/$t.work /$t\n"
+	    "done\n"
+	    "unset LD_LIBRARY_PATH PKG_CONFIG_PATH PKG_CONFIG_SYSROOT_DIR\n"
+	    "make -C %s --no-print-directory -o all install-lib install-daemon "
+	    "O=%s\n"
+	    "printf '#include <stdio.h>\\n#include <crmpubsub.h>\\n"
+	    "int main(void) { puts(crmpubsub_version()); return 0; }\\n' "
+	    ">%s/prog.c\n"
+	    "cc %s -o %s/prog %s/prog.c $(pkg-config --cflags --libs "
+	    "libcrmpubsub)\n"
+	    "echo \"prog: $(%s/prog)\"\n"
+	    "echo \"daemon: $(/usr/local/sbin/crmpubsubd --version)\"\n"
+	    "echo \"cli: $(/usr/local/bin/crmpubsub-cli --version)\"\n"
+	    "make -C %s --no-print-directory -o all uninstall O=%s\n"
+	    "if %s/prog >/dev/null 2>&1; then echo still-loads; "
+	    "else echo gone; fi\n",
+	    dir, dir, dir, dir, dir, top(), build_dir(), dir, san, dir, dir,
+	    dir, top(), build_dir(), dir);
+	fclose(f);
+	ck_assert_int_eq(run(NULL, 0, "mkdir %s/ov", dir), 0);
+	ck_assert_msg(run(out, sizeof out, "unshare --mount sh %s", script)
+	    == 0, "install in a private namespace failed:\n%s", out);
+	ck_assert_msg(strstr(out, "\nprog: " CRMPUBSUB_VERSION "\n") != NULL,
+	    "the program did not load the installed library:\n%s", out);
+	ck_assert_msg(strstr(out, "\ndaemon: crmpubsubd " CRMPUBSUB_VERSION)
+	    != NULL && strstr(out, "\ncli: crmpubsub-cli " CRMPUBSUB_VERSION)
+	    != NULL, "installed programs:\n%s", out);
+	ck_assert_msg(strstr(out, "\ngone\n") != NULL,
+	    "the library outlived make uninstall:\n%s", out);
+	run(NULL, 0, "rm -rf %s", dir);
 }
 END_TEST
 
@@ -533,11 +683,21 @@ START_TEST(test_config_example)
 	conf = installed("/etc/crmpubsub/crmpubsubd.conf");
 	man5 = installed("/usr/share/man/man5/crmpubsubd.conf.5");
 	man8 = installed("/usr/share/man/man8/crmpubsubd.8");
-	for (p = help; (p = strstr(p, "\n      --")) != NULL; p++) {
-		if (sscanf(p + 9, "%63[a-z-]", opt) != 1 ||
-		    strcmp(opt, "version") == 0)
+	/* Option lines start "  -x, --name" or "      --name"; the entry goes
+	 * on over indented lines up to the next option. */
+	for (p = help; (p = strstr(p, "\n  ")) != NULL; p++) {
+		if (strncmp(p + 1, "  -", 3) != 0 &&
+		    strncmp(p + 1, "      --", 8) != 0)
 			continue;
-		e = strchr(p + 1, '\n');
+		if ((e = strstr(p + 1, "--")) == NULL ||
+		    sscanf(e + 2, "%63[a-z-]", opt) != 1 ||
+		    strcmp(opt, "version") == 0 || strcmp(opt, "help") == 0 ||
+		    strcmp(opt, "config") == 0 || strcmp(opt, "socket") == 0)
+			continue;
+		for (e = strchr(p + 1, '\n'); e != NULL &&
+		    strncmp(e + 1, "     ", 5) == 0 && e[6] == ' ' &&
+		    e[7] == ' ' && e[8] != '-'; e = strchr(e + 1, '\n'))
+			;
 		if (e != NULL)
 			*e = '\0';
 		def[0] = '\0';
@@ -549,7 +709,10 @@ START_TEST(test_config_example)
 			key[i] = opt[i] == '-' ? '_' : opt[i];
 		key[i] = '\0';
 		nopts++;
-		if (strcmp(def, "none") == 0 || def[0] == '\0')
+		/* A flag takes no value on the command line; off by default. */
+		if (strcmp(opt, "verbose") == 0)
+			snprintf(def, sizeof def, "no");
+		if (def[0] == '\0')
 			snprintf(want, sizeof want, "\n#%s =\n", key);
 		else
 			snprintf(want, sizeof want, "\n#%s = %s\n", key, def);
@@ -855,10 +1018,19 @@ install_suite(void)
 	tcase_add_test(tc, test_layout);
 	tcase_add_test(tc, test_reinstall_and_uninstall);
 	tcase_add_test(tc, test_pkgconfig_build);
+	tcase_add_test(tc, test_install_lib_only);
+	tcase_add_test(tc, test_uninstall_removes_created_dirs);
+	/* Mount namespaces, a real `make install` and systemd-tmpfiles
+	 * giving /run/crmpubsub to the crmpubsub user need root. */
+	if (geteuid() == 0) {
+		tcase_add_test(tc, test_sysusers_tmpfiles);
+		tcase_add_test(tc, test_real_install_loads_without_ld_library_path);
+	} else
+		fprintf(stderr, "it_install: not root, the real install and "
+		    "systemd-tmpfiles are not tried\n");
 	tcase_add_test(tc, test_units_verify);
 	tcase_add_test(tc, test_units_security);
 	tcase_add_test(tc, test_units_content);
-	tcase_add_test(tc, test_sysusers_tmpfiles);
 	tcase_add_test(tc, test_config_example);
 	tcase_add_test(tc, test_man_lint);
 	tcase_add_test(tc, test_unit_execstart_socket_activated);

@@ -49,6 +49,21 @@ static json_t		*subscribe_range(struct h_conn *c, unsigned long first,
 static json_t		*broadcast_one(struct h_conn *c, unsigned long contact);
 static void		 shutdown_case(int sig);
 static void		 acl_case(const char *const *args, int allowed);
+static const char	*own_id(int group);
+
+/* This process's uid (group 0) or primary gid as text (static), for the
+ * publish lists: the tests run as root under CI and as anyone elsewhere.
+ * 12345, the id the tests forbid, must be someone else's. */
+static const char *
+own_id(int group)
+{
+	static char	ids[2][16];
+	unsigned	id = group ? (unsigned)getgid() : (unsigned)getuid();
+
+	ck_assert_msg(id != 12345, "the tests need an id other than 12345");
+	snprintf(ids[group != 0], sizeof ids[0], "%u", id);
+	return ids[group != 0];
+}
 
 /* Makes a private directory; s->path names <dir>/<name> (not created). */
 static void
@@ -511,6 +526,7 @@ await_broadcast_allowed(struct h_conn *w, int allowed)
 /* SIGHUP applies publish_uids to an existing connection, both ways. */
 START_TEST(test_sighup_publish_uids)
 {
+	char line[64];
 	struct scratch cfg;
 	struct h_daemon d;
 	struct h_conn *w;
@@ -527,10 +543,11 @@ START_TEST(test_sighup_publish_uids)
 	    "SIGHUP did not apply publish_uids = 12345");
 	h_expect_okf(w, NULL, "{\"op\":\"ping\"}");
 
-	write_file(cfg.path, "publish_uids = 0\n");
+	snprintf(line, sizeof line, "publish_uids = %s\n", own_id(0));
+	write_file(cfg.path, line);
 	ck_assert_int_eq(kill(d.pid, SIGHUP), 0);
 	ck_assert_msg(await_broadcast_allowed(w, 1),
-	    "SIGHUP did not apply publish_uids = 0");
+	    "SIGHUP did not apply %s", line);
 
 	h_close(w);
 	ck_assert_int_eq(h_daemon_stop(&d, SIGTERM, H_TIMEOUT_MS), 0);
@@ -728,6 +745,126 @@ START_TEST(test_bad_options)
 }
 END_TEST
 
+/* Runs the daemon through env(1) with the assignments in envs (NULL-ended)
+ * and then args; asserts exit status want and one stderr line, which it
+ * returns in err. */
+static void
+expect_start_failure(const char *const *envs, const char *const *args,
+    int want, char *err, size_t errcap)
+{
+	const char *argv[24];
+	char out[4096];
+	size_t n = 0;
+	int status;
+
+	argv[n++] = "/usr/bin/env";
+	argv[n++] = "-u";
+	argv[n++] = "XDG_RUNTIME_DIR";
+	argv[n++] = "-u";
+	argv[n++] = "JOURNAL_STREAM";
+	for (; envs != NULL && *envs != NULL; envs++)
+		argv[n++] = *envs;
+	argv[n++] = h_daemon_bin();
+	for (; args != NULL && *args != NULL; args++)
+		argv[n++] = *args;
+	argv[n] = NULL;
+	status = run_capture(argv, out, sizeof out, err, errcap, H_TIMEOUT_MS);
+	ck_assert_msg(status != -1, "the daemon kept running");
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == want,
+	    "status %d, want exit %d; stderr: %s", status, want, err);
+	ck_assert_msg(strchr(err, '\n') != NULL && strchr(err, '\n')[1] == '\0',
+	    "not one stderr line: [%s]", err);
+}
+
+/* A socket that cannot be made is reported with its real path, where the
+ * path came from and the directory that is missing; an impossible setting
+ * (too long, an unknown group) is a config error (exit 2). */
+START_TEST(test_socket_error_texts)
+{
+	struct scratch s;
+	char err[4096], want[1024], env[512], longpath[128];
+	const char *args[4] = { NULL }, *envs[3] = { NULL };
+	const char *nogroup[] = { "--socket-group", "crmpubsub-no-such-group",
+	    NULL };
+	const char *toolong[] = { "-s", longpath, NULL };
+	struct stat st;
+
+	scratch_make(&s, "crmpubsub.sock");
+	/* -s into a directory that does not exist. */
+	snprintf(want, sizeof want, "%s/gone/deeper/x.sock", s.dir);
+	args[0] = "-s";
+	args[1] = want;
+	expect_start_failure(NULL, args, 1, err, sizeof err);
+	snprintf(want, sizeof want, "crmpubsubd: cannot create the socket "
+	    "%s/gone/deeper/x.sock (from -s or the socket setting): directory "
+	    "%s/gone does not exist\n", s.dir, s.dir);
+	ck_assert_str_eq(err, want);
+
+	/* $CRMPUBSUB_SOCKET, named as the origin. */
+	snprintf(env, sizeof env, "CRMPUBSUB_SOCKET=%s/missing/c.sock", s.dir);
+	envs[0] = env;
+	expect_start_failure(envs, NULL, 1, err, sizeof err);
+	snprintf(want, sizeof want, "(from $CRMPUBSUB_SOCKET): directory "
+	    "%s/missing does not exist\n", s.dir);
+	ck_assert_msg(strstr(err, want) != NULL, "stderr: %s", err);
+
+	/* $XDG_RUNTIME_DIR, when the system directory is not this daemon's. */
+	if (stat("/run/crmpubsub", &st) == -1 ||
+	    access("/run/crmpubsub", W_OK) == -1) {
+		snprintf(env, sizeof env, "XDG_RUNTIME_DIR=%s/run-user", s.dir);
+		envs[0] = env;
+		expect_start_failure(envs, NULL, 1, err, sizeof err);
+		snprintf(want, sizeof want, "cannot create the socket "
+		    "%s/run-user/crmpubsub.sock (from $XDG_RUNTIME_DIR): "
+		    "directory %s/run-user does not exist\n", s.dir, s.dir);
+		ck_assert_msg(strstr(err, want) != NULL, "stderr: %s", err);
+	}
+	/* Never the temporary name the daemon binds first. */
+	ck_assert_msg(strstr(err, ".sock.") == NULL, "stderr: %s", err);
+
+	/* Impossible settings are config errors, with the limit named. */
+	expect_usage_error(nogroup, "socket-group", NULL);
+	expect_usage_error(nogroup, "no group 'crmpubsub-no-such-group'", NULL);
+	memset(longpath, 'x', 100);
+	longpath[0] = '/';
+	longpath[100] = '\0';
+	expect_usage_error(toolong, "at most 99 bytes", NULL);
+	h_scratch_remove(s.dir);
+}
+END_TEST
+
+/* Log lines: "crmpubsubd: text" on a terminal; under journald "<N>text"
+ * with the syslog priority, so journalctl can filter by level. */
+START_TEST(test_log_format)
+{
+	const char *plain[] = { "-s", "/nonexistent-crmpubsub/x.sock", NULL };
+	const char *journal[] = { "JOURNAL_STREAM=8:12345", NULL };
+	struct h_daemon d;
+	char err[4096], *log;
+
+	expect_start_failure(NULL, plain, 1, err, sizeof err);
+	ck_assert_msg(strncmp(err, "crmpubsubd: cannot create the socket ", 37)
+	    == 0, "stderr: %s", err);
+	expect_start_failure(journal, plain, 1, err, sizeof err);
+	ck_assert_msg(strncmp(err, "<3>cannot create the socket ", 28) == 0,
+	    "stderr under journald: %s", err);
+
+	/* A running daemon's start line is at info level. */
+	setenv("JOURNAL_STREAM", "8:12345", 1);
+	h_daemon_start_or_fail(&d, NULL);
+	unsetenv("JOURNAL_STREAM");
+	/* The socket accepts a moment before the line is written. */
+	ck_assert_msg(wait_log(d.log, 0, "listening on", H_TIMEOUT_MS),
+	    "no start line");
+	log = read_file(d.log);
+	ck_assert_msg(strncmp(log, "<6>crmpubsubd " CRMPUBSUB_VERSION " (",
+	    strlen("<6>crmpubsubd " CRMPUBSUB_VERSION " (")) == 0, "log: %s",
+	    log);
+	free(log);
+	h_daemon_stop_clean(&d);
+}
+END_TEST
+
 /* Bad config lines: exit 2, one stderr line naming the key. */
 START_TEST(test_bad_config_lines)
 {
@@ -901,27 +1038,44 @@ END_TEST
 /* --socket-group sets the socket's group. */
 START_TEST(test_socket_group)
 {
+	gid_t groups[64], gid;
+	int n, i;
 	const char *args[3];
 	struct h_daemon d;
 	struct group *g;
 	struct stat st;
 	char name[64];
 
-	g = getgrgid(1);
-	ck_assert_msg(g != NULL, "no group with gid 1 on this system");
+	/* Root may give the socket any group; anyone else one of its own. */
+	if (getuid() == 0)
+		gid = 1;
+	else {
+		n = getgroups((int)(sizeof groups / sizeof groups[0]), groups);
+		for (i = 0, gid = (gid_t)-1; i < n; i++)
+			if (groups[i] != getgid())
+				gid = groups[i];
+		if (gid == (gid_t)-1) {
+			fprintf(stderr, "it_lifecycle: not root and in no "
+			    "second group: socket_group not tried\n");
+			return;
+		}
+	}
+	g = getgrgid(gid);
+	ck_assert_msg(g != NULL, "no group with gid %u on this system",
+	    (unsigned)gid);
 	snprintf(name, sizeof name, "%s", g->gr_name);
 	args[0] = "--socket-group";
 	args[1] = name;
 	args[2] = NULL;
 	h_daemon_start_or_fail(&d, args);
 	ck_assert_int_eq(stat(d.sock, &st), 0);
-	ck_assert_int_eq(st.st_gid, 1);
+	ck_assert_int_eq(st.st_gid, gid);
 	ck_assert_int_eq(h_daemon_stop(&d, SIGTERM, H_TIMEOUT_MS), 0);
 }
 END_TEST
 
-/* The test runs as uid 0 / gid 0: broadcasts allowed or forbidden under
- * these options; everything else is always allowed. */
+/* Broadcasts from this process (own_id) allowed or forbidden under these
+ * options; everything else is always allowed. */
 static void
 acl_case(const char *const *args, int allowed)
 {
@@ -941,8 +1095,6 @@ acl_case(const char *const *args, int allowed)
 	json_t *r, *p;
 	size_t i;
 
-	ck_assert_msg(getuid() == 0 && getgid() == 0,
-	    "the ACL tests expect to run as root");
 	h_daemon_start_or_fail(&d, args);
 	w = h_connect_or_fail(d.sock);
 	s = h_connect_or_fail(d.sock);
@@ -1011,9 +1163,11 @@ END_TEST
 
 START_TEST(test_acl_uid_allowed)
 {
-	const char *args[] = { "--publish-uids", "0", NULL };
-	const char *list[] = { "--publish-uids", "12345,0", NULL };
+	char list_arg[48];
+	const char *args[] = { "--publish-uids", own_id(0), NULL };
+	const char *list[] = { "--publish-uids", list_arg, NULL };
 
+	snprintf(list_arg, sizeof list_arg, "12345,%s", own_id(0));
 	acl_case(args, 1);
 	acl_case(list, 1);
 }
@@ -1022,9 +1176,9 @@ END_TEST
 START_TEST(test_acl_gid)
 {
 	const char *no[] = { "--publish-gids", "12345", NULL };
-	const char *yes[] = { "--publish-gids", "0", NULL };
+	const char *yes[] = { "--publish-gids", own_id(1), NULL };
 	const char *either[] = { "--publish-uids", "12345", "--publish-gids",
-	    "0", NULL };
+	    own_id(1), NULL };
 	const char *neither[] = { "--publish-uids", "12345", "--publish-gids",
 	    "12345", NULL };
 
@@ -1042,7 +1196,10 @@ lifecycle_suite(void)
 	TCase *sig = tcase_create("signals"), *cfg = tcase_create("config"),
 	    *sock = tcase_create("socket"), *acl = tcase_create("acl");
 
-	tcase_set_timeout(sig, 20);
+	/* A guard against hangs, not a speed check: every wait inside is
+	 * bounded, and test_sigterm_right_after_ready starts the daemon 60
+	 * times, which on a loaded machine under ASan takes well over 20 s. */
+	tcase_set_timeout(sig, 90);
 	tcase_add_test(sig, test_sigterm_shutdown);
 	tcase_add_test(sig, test_sigint_shutdown);
 	tcase_add_test(sig, test_sigterm_right_after_ready);
@@ -1058,6 +1215,8 @@ lifecycle_suite(void)
 	tcase_add_test(cfg, test_config_socket_key);
 	tcase_add_test(cfg, test_bad_options);
 	tcase_add_test(cfg, test_bad_config_lines);
+	tcase_add_test(cfg, test_socket_error_texts);
+	tcase_add_test(cfg, test_log_format);
 	tcase_add_test(cfg, test_version_and_help);
 	suite_add_tcase(s, cfg);
 

@@ -7,6 +7,8 @@
 #include <check.h>
 #include <dirent.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -270,7 +272,17 @@ START_TEST(test_id_lists)
 	    "-1", "1 2", "1, x", "4294967295", "99999999999", "1.5", "0x10",
 	    "1,-2", "+1" };
 	size_t			 i, k;
+	char			 nobody[64], nogroup[64];
+	unsigned		 nobody_uid, nogroup_gid;
+	struct passwd		*pw = getpwuid(65534);
+	struct group		*gr = getgrgid(65534);
 
+	/* Debian's nobody/nogroup, or whatever names these ids have. */
+	ck_assert_msg(pw != NULL && gr != NULL, "no user/group 65534");
+	snprintf(nobody, sizeof nobody, "%s", pw->pw_name);
+	snprintf(nogroup, sizeof nogroup, "%s", gr->gr_name);
+	nobody_uid = (unsigned)pw->pw_uid;
+	nogroup_gid = (unsigned)gr->gr_gid;
 	for (k = 0; k < 2; k++) {
 		const char *key = k ? "publish_gids" : "publish_uids";
 		struct id_list *l = k ? &c->publish_gids : &c->publish_uids;
@@ -291,6 +303,17 @@ START_TEST(test_id_lists)
 			set_bad(key, bad[i]);
 			assert_ids(l, three, 3);
 		}
+		/* Names: users for uids, groups for gids; digits are ids. */
+		set_ok(key, "root, 7");
+		ck_assert_uint_eq(l->n, 2);
+		ck_assert_uint_eq(l->v[0], 0);
+		ck_assert_uint_eq(l->v[1], 7);
+		set_ok(key, k ? nogroup : nobody);
+		ck_assert_uint_eq(l->n, 1);
+		ck_assert_uint_eq(l->v[0], k ? nogroup_gid : nobody_uid);
+		set_bad(key, "crmpubsub-no-such-name");
+		set_bad(key, "root,crmpubsub-no-such-name");
+		ck_assert_uint_eq(l->v[0], k ? nogroup_gid : nobody_uid);
 		/* An empty value clears the list. */
 		set_ok(key, "");
 		ck_assert_uint_eq(l->n, 0);
@@ -338,6 +361,9 @@ END_TEST
 
 START_TEST(test_strings)
 {
+	char		 path[LISTEN_PATH_MAX + 2], group[64];
+	struct group	*gr;
+
 	set_ok("socket", "/tmp/x/crmpubsub.sock");
 	ck_assert_str_eq(c->socket_path, "/tmp/x/crmpubsub.sock");
 	set_ok("socket", "/other.sock");
@@ -345,8 +371,24 @@ START_TEST(test_strings)
 	/* Empty: back to unset (resolve the default). */
 	set_ok("socket", "");
 	ck_assert_ptr_null(c->socket_path);
-	set_ok("socket_group", "crmpubsub");
-	ck_assert_str_eq(c->socket_group, "crmpubsub");
+	/* The longest path the daemon can bind, and one byte more. */
+	memset(path, 'p', sizeof path);
+	path[0] = '/';
+	path[LISTEN_PATH_MAX] = '\0';
+	set_ok("socket", path);
+	path[LISTEN_PATH_MAX] = 'p';
+	path[LISTEN_PATH_MAX + 1] = '\0';
+	set_bad("socket", path);
+	ck_assert_uint_eq(strlen(c->socket_path), LISTEN_PATH_MAX);
+	/* socket_group names a group that exists (a bad one is a config
+	 * error, caught before any socket is made). */
+	gr = getgrgid(0);
+	ck_assert_ptr_nonnull(gr);
+	snprintf(group, sizeof group, "%s", gr->gr_name);
+	set_ok("socket_group", group);
+	ck_assert_str_eq(c->socket_group, group);
+	set_bad("socket_group", "crmpubsub-no-such-group");
+	ck_assert_str_eq(c->socket_group, group);
 	set_ok("socket_group", "");
 	ck_assert_ptr_null(c->socket_group);
 }
@@ -392,6 +434,96 @@ START_TEST(test_unknown_key)
 	ck_assert_ptr_nonnull(strstr(cause, "max_line"));
 	ck_assert_ptr_nonnull(strstr(cause, "banana"));
 	free(cause);
+}
+END_TEST
+
+/* A bad value says what a good one looks like, for every kind of option. */
+START_TEST(test_error_texts)
+{
+	static const struct {
+		const char	*key, *value, *want;
+	} cases[] = {
+		{ "max_connections", "abc", "a whole number from 1 to 10000000" },
+		{ "max_connections", "0", "a whole number from 1 to 10000000" },
+		{ "max_contacts", "5K", "a whole number from 1 to 10000000" },
+		{ "max_outbuf", "12Q", "a size from 256 to 64G bytes, with an "
+		    "optional K, M or G suffix, e.g. 64K" },
+		{ "max_line", "8", "a size from 16 to 1G bytes" },
+		{ "lag_timeout", "soon", "seconds above 0, at most 31536000" },
+		{ "publish_uids", "crmpubsub-nobody-here",
+		    "no user 'crmpubsub-nobody-here'; expected user names or "
+		    "ids, separated by commas" },
+		{ "publish_gids", "1,,2", "group names or ids, separated by "
+		    "commas" },
+		{ "socket_mode", "999", "an octal mode up to 0777" },
+		{ "verbose", "maybe", "yes or no" },
+		{ "socket_group", "crmpubsub-no-such-group",
+		    "no group 'crmpubsub-no-such-group'" },
+		{ "redis", "localhost:6379", "unix:///PATH or redis://HOST:PORT" },
+	};
+	char	*cause, want[256];
+	size_t	 i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		cause = NULL;
+		ck_assert_int_eq(config_set(c, cases[i].key, cases[i].value,
+		    &cause), -1);
+		ck_assert_ptr_nonnull(cause);
+		snprintf(want, sizeof want, "%s: bad value '%s' (",
+		    cases[i].key, cases[i].value);
+		ck_assert_msg(strncmp(cause, want, strlen(want)) == 0,
+		    "cause '%s' does not start with '%s'", cause, want);
+		ck_assert_msg(strstr(cause, cases[i].want) != NULL,
+		    "cause '%s' lacks '%s'", cause, cases[i].want);
+		free(cause);
+	}
+}
+END_TEST
+
+/* --help: every table option once, with its value named, descriptions in
+ * one column, lines that fit 80 columns, no reload remarks. */
+START_TEST(test_usage_text)
+{
+	const struct option_def	*o;
+	char			*text = NULL, *line, *save = NULL, *p, opt[80];
+	size_t			 len = 0, n, i;
+	int			 col = -1, here;
+	FILE			*f = open_memstream(&text, &len);
+
+	ck_assert_ptr_nonnull(f);
+	config_print_usage(f);
+	fclose(f);
+	ck_assert_msg(strstr(text, "restart") == NULL &&
+	    strstr(text, "reload") == NULL, "%s", text);
+	o = config_options(&n);
+	for (i = 0; i < n; i++) {
+		config_option_name(o[i].key, opt, sizeof opt - 16);
+		if (o[i].arg != NULL) {
+			strcat(opt, " ");
+			strcat(opt, o[i].arg);
+		}
+		strcat(opt, " ");
+		p = strstr(text, opt);
+		ck_assert_msg(p != NULL, "--help lacks '%s':\n%s", opt, text);
+		ck_assert_msg(strstr(p + 1, opt) == NULL, "'%s' twice", opt);
+	}
+	ck_assert_ptr_null(strstr(strstr(text, "--verbose") + 1, "--verbose"));
+	for (line = strtok_r(text, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		ck_assert_msg(strlen(line) < 80, "too wide: %s", line);
+		if (strncmp(line, "  -", 3) != 0 && strncmp(line, "      --", 8))
+			continue;
+		/* The description starts after the option and two blanks. */
+		p = strstr(line, "  ");
+		p = strstr(p + 2 + strspn(p + 2, " "), "  ");
+		ck_assert_msg(p != NULL, "no description: %s", line);
+		here = (int)(p + strspn(p, " ") - line);
+		ck_assert_msg(col == -1 || here == col,
+		    "description of '%s' at column %d, others at %d", line,
+		    here, col);
+		col = here;
+	}
+	free(text);
 }
 END_TEST
 
@@ -587,12 +719,12 @@ START_TEST(test_build_errors)
 	const char	*path;
 	char		*cause = NULL, where[256];
 
-	/* A bad override names the option and its value. */
+	/* A bad override names the option as typed, once, and its value. */
 	b = config_build(NULL, bad_ov, 2, &cause);
 	ck_assert_ptr_null(b);
 	ck_assert_ptr_nonnull(cause);
-	ck_assert_ptr_nonnull(strstr(cause, "max_outbuf"));
-	ck_assert_ptr_nonnull(strstr(cause, "tiny"));
+	ck_assert_msg(strncmp(cause, "--max-outbuf: bad value 'tiny' (", 32)
+	    == 0 && strstr(cause, "max_outbuf") == NULL, "cause: %s", cause);
 	free(cause);
 	cause = NULL;
 	/* A bad file names file:line, even when an override would fix it. */
@@ -742,6 +874,8 @@ config_suite(void)
 	tcase_add_test(tc, test_strings);
 	tcase_add_test(tc, test_redis_address);
 	tcase_add_test(tc, test_unknown_key);
+	tcase_add_test(tc, test_error_texts);
+	tcase_add_test(tc, test_usage_text);
 	tcase_add_test(tc, test_load_file);
 	tcase_add_test(tc, test_load_file_errors);
 	tcase_add_test(tc, test_load_file_directory);

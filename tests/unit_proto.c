@@ -3,7 +3,9 @@
  * involved-contacts rule, push and reply encoding, buffers, error names and
  * socket path resolution. */
 
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <check.h>
 #include <ctype.h>
 #include <limits.h>
@@ -1769,19 +1771,59 @@ env_restore(void)
 	saved_sock_env = saved_xdg_env = NULL;
 }
 
-/* Whether /run/crmpubsub is the pick for role, by the contract's words:
- * daemon - the directory exists and is writable; client - the socket is
- * there. */
+/* Whether this process may connect to a socket at path (what the contract
+ * asks of a client's candidate). */
 static int
-system_dir_usable(enum sockpath_role role)
+reachable(const char *path)
 {
 	struct stat	st;
 
-	if (role == SOCKPATH_DAEMON)
-		return stat("/run/crmpubsub", &st) == 0 && S_ISDIR(st.st_mode) &&
-		    access("/run/crmpubsub", W_OK | X_OK) == 0;
-	return stat("/run/crmpubsub/crmpubsub.sock", &st) == 0 &&
-	    S_ISSOCK(st.st_mode);
+	return stat(path, &st) == 0 && S_ISSOCK(st.st_mode) &&
+	    access(path, W_OK) == 0;
+}
+
+/* The default a daemon of this user takes: the system socket when
+ * /run/crmpubsub is a writable directory, else $XDG_RUNTIME_DIR's, else
+ * /tmp/crmpubsub-<uid>'s. */
+static const char *
+daemon_default(const char *xdg)
+{
+	static char	out[8192];
+	struct stat	st;
+
+	if (stat("/run/crmpubsub", &st) == 0 && S_ISDIR(st.st_mode) &&
+	    access("/run/crmpubsub", W_OK | X_OK) == 0)
+		return "/run/crmpubsub/crmpubsub.sock";
+	if (xdg != NULL && xdg[0] == '/')
+		snprintf(out, sizeof out, "%s/crmpubsub.sock", xdg);
+	else
+		snprintf(out, sizeof out, "/tmp/crmpubsub-%u/crmpubsub.sock",
+		    (unsigned)getuid());
+	return out;
+}
+
+/* The path expected once explicit and $CRMPUBSUB_SOCKET are out of play:
+ * a client takes the first candidate it can connect to, else (like the
+ * daemon) where its own daemon would listen. */
+static const char *
+expected_default(enum sockpath_role role, const char *xdg)
+{
+	static char	cand[8192];
+
+	if (role == SOCKPATH_CLIENT) {
+		if (reachable("/run/crmpubsub/crmpubsub.sock"))
+			return "/run/crmpubsub/crmpubsub.sock";
+		if (xdg != NULL && xdg[0] == '/') {
+			snprintf(cand, sizeof cand, "%s/crmpubsub.sock", xdg);
+			if (reachable(cand))
+				return cand;
+		}
+		snprintf(cand, sizeof cand, "/tmp/crmpubsub-%u/crmpubsub.sock",
+		    (unsigned)getuid());
+		if (reachable(cand))
+			return cand;
+	}
+	return daemon_default(xdg);
 }
 
 /* Resolves and asserts success; returns the path (static storage). */
@@ -1796,20 +1838,20 @@ resolve(const char *explicit_path, enum sockpath_role role)
 	return out;
 }
 
-/* The path expected after explicit and $CRMPUBSUB_SOCKET are out of play. */
-static const char *
-expected_fallback(enum sockpath_role role, const char *xdg)
+/* A listening-less socket file at dir/crmpubsub.sock (asserted). */
+static void
+bind_socket_in(const char *dir)
 {
-	static char	out[8192];
+	struct sockaddr_un	sun;
+	int			fd;
 
-	if (system_dir_usable(role))
-		return "/run/crmpubsub/crmpubsub.sock";
-	if (xdg != NULL && xdg[0] == '/')
-		snprintf(out, sizeof out, "%s/crmpubsub.sock", xdg);
-	else
-		snprintf(out, sizeof out, "/tmp/crmpubsub-%u/crmpubsub.sock",
-		    (unsigned)getuid());
-	return out;
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof sun.sun_path, "%s/crmpubsub.sock", dir);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_ne(fd, -1);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof sun), 0);
+	close(fd);
 }
 
 START_TEST(test_sockpath_explicit_wins)
@@ -1846,41 +1888,86 @@ START_TEST(test_sockpath_env_then_fallbacks)
 		/* Empty $CRMPUBSUB_SOCKET is unset. */
 		setenv("CRMPUBSUB_SOCKET", "", 1);
 		ck_assert_str_eq(resolve(NULL, roles[i]),
-		    expected_fallback(roles[i], "/run/user/4242"));
+		    expected_default(roles[i], "/run/user/4242"));
 		unsetenv("CRMPUBSUB_SOCKET");
 		ck_assert_str_eq(resolve(NULL, roles[i]),
-		    expected_fallback(roles[i], "/run/user/4242"));
+		    expected_default(roles[i], "/run/user/4242"));
 		/* Without XDG_RUNTIME_DIR (or with an empty or relative one):
 		 * /tmp/crmpubsub-<uid>. */
 		unsetenv("XDG_RUNTIME_DIR");
 		ck_assert_str_eq(resolve(NULL, roles[i]),
-		    expected_fallback(roles[i], NULL));
+		    expected_default(roles[i], NULL));
 		setenv("XDG_RUNTIME_DIR", "", 1);
 		ck_assert_str_eq(resolve(NULL, roles[i]),
-		    expected_fallback(roles[i], NULL));
+		    expected_default(roles[i], NULL));
 		setenv("XDG_RUNTIME_DIR", "relative/dir", 1);
 		ck_assert_str_eq(resolve(NULL, roles[i]),
-		    expected_fallback(roles[i], NULL));
+		    expected_default(roles[i], NULL));
 	}
 }
 END_TEST
 
-START_TEST(test_sockpath_system_dir_consistent)
+/* A client goes to the socket that exists under $XDG_RUNTIME_DIR; the
+ * daemon's choice does not depend on sockets that exist. (The system socket
+ * comes first for a client that may connect to it; it-access tests the
+ * ordinary user whom a root daemon's socket refuses.) */
+START_TEST(test_sockpath_client_finds_socket)
 {
-	/* Whatever this machine has at /run/crmpubsub, both roles agree with
-	 * stat(): the daemon wants a writable directory, a client a socket. */
-	const char	*d, *c;
-	char		 tmpdef[64];
+	char		 dir[] = "/tmp/unit_sockpath.XXXXXX", want[128];
+	const char	*origin = NULL, *cause = NULL;
+	char		 out[108];
 
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(want, sizeof want, "%s/crmpubsub.sock", dir);
+	setenv("XDG_RUNTIME_DIR", dir, 1);
+	/* No socket yet: where this user's daemon would listen. */
+	ck_assert_str_eq(resolve(NULL, SOCKPATH_CLIENT),
+	    expected_default(SOCKPATH_CLIENT, dir));
+	bind_socket_in(dir);
+	ck_assert_str_eq(resolve(NULL, SOCKPATH_DAEMON), daemon_default(dir));
+	if (reachable("/run/crmpubsub/crmpubsub.sock"))
+		ck_assert_str_eq(resolve(NULL, SOCKPATH_CLIENT),
+		    "/run/crmpubsub/crmpubsub.sock");
+	else {
+		ck_assert_str_eq(resolve(NULL, SOCKPATH_CLIENT), want);
+		ck_assert_int_eq(sockpath_resolve_origin(NULL, SOCKPATH_CLIENT,
+		    out, sizeof out, &cause, &origin), 0);
+		ck_assert_str_eq(origin, "$XDG_RUNTIME_DIR");
+	}
+	/* A file that is not a socket is no daemon. */
+	ck_assert_int_eq(unlink(want), 0);
+	ck_assert_int_eq(mkdir(want, 0700), 0);
+	ck_assert_str_eq(resolve(NULL, SOCKPATH_CLIENT),
+	    expected_default(SOCKPATH_CLIENT, dir));
+	ck_assert_int_eq(rmdir(want), 0);
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
+/* Where the path came from, for the daemon's messages. */
+START_TEST(test_sockpath_origin)
+{
+	const char	*origin = NULL, *cause = NULL;
+	char		 out[108];
+
+	ck_assert_int_eq(sockpath_resolve_origin("/x.sock", SOCKPATH_DAEMON,
+	    out, sizeof out, &cause, &origin), 0);
+	ck_assert_str_eq(origin, "-s or the socket setting");
+	setenv("CRMPUBSUB_SOCKET", "/env.sock", 1);
+	ck_assert_int_eq(sockpath_resolve_origin(NULL, SOCKPATH_DAEMON,
+	    out, sizeof out, &cause, &origin), 0);
+	ck_assert_str_eq(origin, "$CRMPUBSUB_SOCKET");
+	unsetenv("CRMPUBSUB_SOCKET");
+	setenv("XDG_RUNTIME_DIR", "/run/user/4242", 1);
+	ck_assert_int_eq(sockpath_resolve_origin(NULL, SOCKPATH_DAEMON,
+	    out, sizeof out, &cause, &origin), 0);
+	ck_assert_str_eq(origin, strcmp(out, "/run/crmpubsub/crmpubsub.sock")
+	    == 0 ? "the system default" : "$XDG_RUNTIME_DIR");
 	unsetenv("XDG_RUNTIME_DIR");
-	snprintf(tmpdef, sizeof tmpdef, "/tmp/crmpubsub-%u/crmpubsub.sock",
-	    (unsigned)getuid());
-	d = resolve(NULL, SOCKPATH_DAEMON);
-	ck_assert_str_eq(d, system_dir_usable(SOCKPATH_DAEMON) ?
-	    "/run/crmpubsub/crmpubsub.sock" : tmpdef);
-	c = resolve(NULL, SOCKPATH_CLIENT);
-	ck_assert_str_eq(c, system_dir_usable(SOCKPATH_CLIENT) ?
-	    "/run/crmpubsub/crmpubsub.sock" : tmpdef);
+	ck_assert_int_eq(sockpath_resolve_origin(NULL, SOCKPATH_DAEMON,
+	    out, sizeof out, &cause, &origin), 0);
+	ck_assert_str_eq(origin, strcmp(out, "/run/crmpubsub/crmpubsub.sock")
+	    == 0 ? "the system default" : "the per-user default");
 }
 END_TEST
 
@@ -1893,6 +1980,10 @@ START_TEST(test_sockpath_too_long)
 	ck_assert_int_eq(sockpath_resolve("/a/rather/long/path.sock",
 	    SOCKPATH_DAEMON, small, sizeof small, &cause), -1);
 	ck_assert_ptr_nonnull(cause);
+	/* The message gives the length and the limit. */
+	ck_assert_msg(strstr(cause, "too long") != NULL &&
+	    strstr(cause, "24 bytes") != NULL &&
+	    strstr(cause, "at most 15") != NULL, "cause: %s", cause);
 	cause = NULL;
 	ck_assert_int_eq(sockpath_resolve("/exactly15chars", SOCKPATH_CLIENT,
 	    small, sizeof small, &cause), 0);
@@ -1907,7 +1998,7 @@ START_TEST(test_sockpath_too_long)
 	unsetenv("CRMPUBSUB_SOCKET");
 	/* A very long XDG_RUNTIME_DIR must give its full path or an error,
 	 * never a silently shortened path. */
-	if (system_dir_usable(SOCKPATH_CLIENT))
+	if (strcmp(daemon_default(NULL), "/run/crmpubsub/crmpubsub.sock") == 0)
 		return;
 	xdg = malloc(5001);
 	ck_assert_ptr_nonnull(xdg);
@@ -1917,14 +2008,15 @@ START_TEST(test_sockpath_too_long)
 	setenv("XDG_RUNTIME_DIR", xdg, 1);
 	want_len = strlen(xdg) + strlen("/crmpubsub.sock");
 	cause = NULL;
-	if (sockpath_resolve(NULL, SOCKPATH_CLIENT, big, sizeof big,
+	if (sockpath_resolve(NULL, SOCKPATH_DAEMON, big, sizeof big,
 	    &cause) == 0) {
 		ck_assert_msg(strlen(big) == want_len,
 		    "XDG path of %zu bytes resolved to %zu bytes",
 		    want_len, strlen(big));
 		ck_assert_int_eq(strncmp(big, xdg, 5000), 0);
 	} else
-		ck_assert_ptr_nonnull(cause);
+		ck_assert_msg(cause != NULL && strstr(cause, "5015 bytes"),
+		    "cause: %s", cause ? cause : "(none)");
 	free(xdg);
 }
 END_TEST
@@ -2009,7 +2101,8 @@ proto_suite(void)
 	tcase_add_checked_fixture(tc, env_save, env_restore);
 	tcase_add_test(tc, test_sockpath_explicit_wins);
 	tcase_add_test(tc, test_sockpath_env_then_fallbacks);
-	tcase_add_test(tc, test_sockpath_system_dir_consistent);
+	tcase_add_test(tc, test_sockpath_client_finds_socket);
+	tcase_add_test(tc, test_sockpath_origin);
 	tcase_add_test(tc, test_sockpath_too_long);
 	suite_add_tcase(s, tc);
 	return s;

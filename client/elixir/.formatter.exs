@@ -1,0 +1,7 @@
+[
+  inputs: [
+    "{mix,.formatter}.exs",
+    "{lib,test}/**/*.{ex,exs}",
+    "../../tests/bench/elixir_cost.exs"
+  ]
+]
