@@ -9,6 +9,7 @@
 #include <grp.h>
 #include <math.h>
 #include <pwd.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +40,7 @@ static const struct option_def options[] = {
 	{ "publish_uids", OPT_UIDS, OFF(publish_uids), NULL, 0, 0, 1,
 	  "USERS", "users allowed to broadcast, by name or uid "
 	  "(default: anyone)" },
-	{ "redis", OPT_STRING, OFF(redis), NULL, 0, 0, 0,
+	{ "redis", OPT_REDIS, OFF(redis), NULL, 0, 0, 0,
 	  "URL", "federate through Redis: unix:///PATH or "
 	  "redis://HOST:PORT (default: none)" },
 	{ "redis_password", OPT_STRING, OFF(redis_password), NULL, 0, 0, 0,
@@ -67,6 +68,42 @@ config_options(size_t *n)
 
 struct config	*cfg;
 
+/* Fails with *cause (malloc'd, or NULL when memory ran out): -1. */
+static int __attribute__((format(printf, 2, 3)))
+config_fail(char **cause, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(cause, fmt, ap) == -1)
+		*cause = NULL;
+	va_end(ap);
+	return -1;
+}
+
+/* Copies name into out (len bytes, NUL included) with each from byte
+ * turned into to: a key and its long option differ only there
+ * (max_outbuf is --max-outbuf). */
+static char *
+config_name_map(const char *name, char from, char to, char *out, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; name[i] != '\0' && i + 1 < len; i++)
+		out[i] = name[i] == from ? to : name[i];
+	out[i] = '\0';
+	return out;
+}
+
+/* Whether options of type t hold a string (char *, NULL when unset). */
+static int
+config_is_text(enum opt_type t)
+{
+	return t == OPT_STRING || t == OPT_PATH || t == OPT_GROUP ||
+	    t == OPT_REDIS;
+}
+
+/* The option of a key, written exactly. */
 static const struct option_def *
 config_find(const char *key)
 {
@@ -82,14 +119,12 @@ config_find(const char *key)
 const char *
 config_key_for_option(const char *option)
 {
-	char	key[64];
-	size_t	i;
-	const struct option_def *o;
+	char			 key[64];
+	const struct option_def	*o;
 
-	for (i = 0; option[i] != '\0' && i + 1 < sizeof key; i++)
-		key[i] = option[i] == '-' ? '_' : option[i];
-	key[i] = '\0';
-	o = config_find(key);
+	if (strlen(option) >= sizeof key)
+		return NULL;
+	o = config_find(config_name_map(option, '-', '_', key, sizeof key));
 	return o != NULL ? o->key : NULL;
 }
 
@@ -212,8 +247,10 @@ config_expected(const struct option_def *o, char *buf, size_t len)
 
 	switch (o->type) {
 	case OPT_STRING:
-		snprintf(buf, len, "%s", strcmp(o->key, "redis") == 0 ?
-		    "unix:///PATH or redis://HOST:PORT" : "text");
+		snprintf(buf, len, "text");
+		break;
+	case OPT_REDIS:
+		snprintf(buf, len, "unix:///PATH or redis://HOST:PORT");
 		break;
 	case OPT_PATH:
 		snprintf(buf, len, "a path of at most %llu bytes", o->max);
@@ -248,6 +285,32 @@ config_expected(const struct option_def *o, char *buf, size_t len)
 	}
 }
 
+/* Checks a string value of option o (an empty one unsets it); -1 with
+ * *why set to a detail (or left empty) when it is bad. */
+static int
+config_check_text(const struct option_def *o, const char *value, char *why,
+    size_t whylen)
+{
+	if (*value == '\0')
+		return 0;
+	switch (o->type) {
+	case OPT_PATH:
+		if (strlen(value) <= o->max)
+			return 0;
+		snprintf(why, whylen, "%zu bytes; ", strlen(value));
+		return -1;
+	case OPT_GROUP:
+		if (getgrnam(value) != NULL)
+			return 0;
+		snprintf(why, whylen, "no group '%s'; ", value);
+		return -1;
+	case OPT_REDIS:
+		return federate_check_address(value);
+	default:
+		return 0;
+	}
+}
+
 /* Parses value into option o's field; -1 with *why set to a detail (or
  * left empty) when the value is bad. */
 static int
@@ -263,18 +326,9 @@ config_parse(struct config *c, const struct option_def *o, const char *value,
 	case OPT_STRING:
 	case OPT_PATH:
 	case OPT_GROUP:
-		if (o->type == OPT_STRING && strcmp(o->key, "redis") == 0 &&
-		    *value != '\0' && federate_check_address(value) == -1)
+	case OPT_REDIS:
+		if (config_check_text(o, value, why, whylen) == -1)
 			return -1;
-		if (o->type == OPT_PATH && strlen(value) > o->max) {
-			snprintf(why, whylen, "%zu bytes; ", strlen(value));
-			return -1;
-		}
-		if (o->type == OPT_GROUP && *value != '\0' &&
-		    getgrnam(value) == NULL) {
-			snprintf(why, whylen, "no group '%s'; ", value);
-			return -1;
-		}
 		free(*(char **)field);
 		*(char **)field = *value != '\0' ? strdup(value) : NULL;
 		return 0;
@@ -338,10 +392,8 @@ config_apply(struct config *c, const struct option_def *o, const char *name,
 	if (config_parse(c, o, value, why, sizeof why) == 0)
 		return 0;
 	config_expected(o, expected, sizeof expected);
-	if (asprintf(cause, "%s: bad value '%s' (%sexpected %s)", name, value,
-	    why, expected) == -1)
-		*cause = NULL;
-	return -1;
+	return config_fail(cause, "%s: bad value '%s' (%sexpected %s)", name,
+	    value, why, expected);
 }
 
 /* Sets one option from its text value; -1 with *cause (malloc'd). */
@@ -350,11 +402,8 @@ config_set(struct config *c, const char *key, const char *value, char **cause)
 {
 	const struct option_def	*o = config_find(key);
 
-	if (o == NULL) {
-		if (asprintf(cause, "unknown option '%s'", key) == -1)
-			*cause = NULL;
-		return -1;
-	}
+	if (o == NULL)
+		return config_fail(cause, "unknown option '%s'", key);
 	return config_apply(c, o, key, value, cause);
 }
 
@@ -379,20 +428,15 @@ config_load_file(struct config *c, const char *path, char **cause)
 {
 	FILE		*f;
 	struct stat	 st;
-	char		*line = NULL, *p, *q, *eq, *key, *err = NULL;
+	char		*line = NULL, *p, *eq, *err = NULL;
 	size_t		 cap = 0;
 	int		 lineno = 0, rc = 0;
 
-	if ((f = fopen(path, "r")) == NULL) {
-		if (asprintf(cause, "%s: %s", path, strerror(errno)) == -1)
-			*cause = NULL;
-		return -1;
-	}
+	if ((f = fopen(path, "r")) == NULL)
+		return config_fail(cause, "%s: %s", path, strerror(errno));
 	if (fstat(fileno(f), &st) == -1 || !S_ISREG(st.st_mode)) {
-		if (asprintf(cause, "%s: not a regular file", path) == -1)
-			*cause = NULL;
 		fclose(f);
-		return -1;
+		return config_fail(cause, "%s: not a regular file", path);
 	}
 	while (getline(&line, &cap, f) != -1) {
 		lineno++;
@@ -401,31 +445,23 @@ config_load_file(struct config *c, const char *path, char **cause)
 		p = trim(line);
 		if (*p == '\0')
 			continue;
-		if ((eq = strchr(p, '=')) == NULL) {
-			if (asprintf(&err, "expected 'key = value'") == -1)
-				err = NULL;
-		} else {
+		if ((eq = strchr(p, '=')) == NULL)
+			(void)config_fail(&err, "expected 'key = value'");
+		else {
 			*eq = '\0';
-			key = trim(p);
 			/* "max-outbuf" is accepted for "max_outbuf" too. */
-			for (q = key; *q != '\0'; q++)
-				if (*q == '-')
-					*q = '_';
-			if (config_set(c, key, trim(eq + 1), &err) == 0)
+			p = trim(p);
+			config_name_map(p, '-', '_', p, strlen(p) + 1);
+			if (config_set(c, p, trim(eq + 1), &err) == 0)
 				continue;
 		}
-		if (asprintf(cause, "%s:%d: %s", path, lineno,
-		    err ? err : "error") == -1)
-			*cause = NULL;
+		rc = config_fail(cause, "%s:%d: %s", path, lineno,
+		    err ? err : "error");
 		free(err);
-		rc = -1;
 		break;
 	}
-	if (rc == 0 && ferror(f)) {
-		if (asprintf(cause, "%s: %s", path, strerror(errno)) == -1)
-			*cause = NULL;
-		rc = -1;
-	}
+	if (rc == 0 && ferror(f))
+		rc = config_fail(cause, "%s: %s", path, strerror(errno));
 	free(line);
 	fclose(f);
 	return rc;
@@ -448,31 +484,33 @@ config_new(void)
 	return c;
 }
 
+/* Frees a config and whatever its options hold. */
 void
 config_free(struct config *c)
 {
+	void	*field;
+	size_t	 i;
+
 	if (c == NULL)
 		return;
-	free(c->socket_path);
-	free(c->config_file);
-	free(c->socket_group);
-	free(c->redis);
-	free(c->redis_prefix);
-	free(c->redis_password);
-	free(c->publish_uids.v);
-	free(c->publish_gids.v);
+	for (i = 0; i < NOPTIONS; i++) {
+		field = (char *)c + options[i].offset;
+		if (config_is_text(options[i].type))
+			free(*(char **)field);
+		else if (options[i].type == OPT_UIDS ||
+		    options[i].type == OPT_GIDS)
+			free(((struct id_list *)field)->v);
+	}
 	free(c);
 }
 
 const char *
 config_option_name(const char *key, char *out, size_t len)
 {
-	size_t	i;
-
-	snprintf(out, len, "--%s", key);
-	for (i = 2; out[i] != '\0'; i++)
-		if (out[i] == '_')
-			out[i] = '-';
+	if (len < 3)
+		return "";
+	out[0] = out[1] = '-';
+	config_name_map(key, '_', '-', out + 2, len - 2);
 	return out;
 }
 
@@ -485,16 +523,12 @@ config_build(const char *file, const struct config_override *ov, size_t nov,
 	char			 name[64];
 	size_t			 i;
 
-	if (file != NULL) {
-		if (config_load_file(c, file, cause) == -1)
-			goto fail;
-		c->config_file = strdup(file);
-	}
+	if (file != NULL && config_load_file(c, file, cause) == -1)
+		goto fail;
 	for (i = 0; i < nov; i++) {
 		if ((o = config_find(ov[i].key)) == NULL) {
-			if (asprintf(cause, "unknown option '%s'",
-			    ov[i].key) == -1)
-				*cause = NULL;
+			(void)config_fail(cause, "unknown option '%s'",
+			    ov[i].key);
 			goto fail;
 		}
 		if (config_apply(c, o, config_option_name(o->key, name, sizeof name),
@@ -507,26 +541,52 @@ fail:
 	return NULL;
 }
 
-/* Both strings NULL or equal. */
+/* Whether option o has the same value in a and b. */
 static int
-same_string(const char *a, const char *b)
+config_same(const struct option_def *o, const struct config *a,
+    const struct config *b)
 {
-	return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
+	const void		*fa = (const char *)a + o->offset;
+	const void		*fb = (const char *)b + o->offset;
+	const char		*sa, *sb;
+	const struct id_list	*la, *lb;
+
+	switch (o->type) {
+	case OPT_SIZE:
+		return *(const size_t *)fa == *(const size_t *)fb;
+	case OPT_UINT:
+	case OPT_MODE:
+		return *(const unsigned *)fa == *(const unsigned *)fb;
+	case OPT_SECONDS:
+		return *(const double *)fa == *(const double *)fb;
+	case OPT_FLAG:
+		return *(const int *)fa == *(const int *)fb;
+	case OPT_UIDS:
+	case OPT_GIDS:
+		la = fa;
+		lb = fb;
+		return la->n == lb->n && (la->n == 0 ||
+		    memcmp(la->v, lb->v, la->n * sizeof *la->v) == 0);
+	default:
+		sa = *(char *const *)fa;
+		sb = *(char *const *)fb;
+		return (sa == NULL && sb == NULL) ||
+		    (sa != NULL && sb != NULL && strcmp(sa, sb) == 0);
+	}
 }
 
+/* Logs each option a reload cannot change (reloadable 0) whose value the
+ * new settings change. */
 void
 config_warn_fixed(const struct config *old, const struct config *new)
 {
-	if (!same_string(old->socket_path, new->socket_path))
-		log_warnx("reload: socket changes at the next restart");
-	if (!same_string(old->socket_group, new->socket_group) ||
-	    old->socket_mode != new->socket_mode)
-		log_warnx("reload: socket_mode/socket_group change at the next "
-		    "restart");
-	if (!same_string(old->redis, new->redis) ||
-	    !same_string(old->redis_prefix, new->redis_prefix) ||
-	    !same_string(old->redis_password, new->redis_password))
-		log_warnx("reload: redis settings change at the next restart");
+	size_t	i;
+
+	for (i = 0; i < NOPTIONS; i++)
+		if (!options[i].reloadable &&
+		    !config_same(&options[i], old, new))
+			log_warnx("reload: %s changes at the next restart",
+			    options[i].key);
 }
 
 static int

@@ -26,8 +26,8 @@
 
 /* ---- config.c: the option table, config file, command line ------------- */
 
-enum opt_type { OPT_STRING, OPT_PATH, OPT_GROUP, OPT_SIZE, OPT_UINT,
-    OPT_SECONDS, OPT_UIDS, OPT_GIDS, OPT_MODE, OPT_FLAG };
+enum opt_type { OPT_STRING, OPT_PATH, OPT_GROUP, OPT_REDIS, OPT_SIZE,
+    OPT_UINT, OPT_SECONDS, OPT_UIDS, OPT_GIDS, OPT_MODE, OPT_FLAG };
 
 /* One setting: its config key (the long option is the key with '-' for
  * '_'), how its value is parsed and checked, and its --help line. */
@@ -50,7 +50,6 @@ struct id_list {
 
 struct config {
 	char		*socket_path;		/* NULL: resolve the default */
-	char		*config_file;
 	size_t		 max_outbuf;
 	size_t		 max_line;
 	unsigned	 max_connections;
