@@ -785,20 +785,31 @@ assert_file_error(const char *text, int line, const char *what)
 
 START_TEST(test_load_file_errors)
 {
+	/* A bad file: the line named, and what the error mentions. */
+	static const struct {
+		const char	*text;
+		int		 line;
+		const char	*what;		/* NULL: nothing in particular */
+	} cases[] = {
+		{ "max_line = 1024\n# ok\nmax_line = banana\n", 3, "banana" },
+		{ "\n\n\n\nmax_bogus = 1\n", 5, "max_bogus" },
+		{ "max_line 1024\n", 1, NULL },
+		{ "# c\njust words\nmax_line = 1024\n", 2, NULL },
+		{ "= 5\n", 1, NULL },
+		{ "max_outbuf = 10\n", 1, "max_outbuf" },
+		{ "lag_timeout = 0\n", 1, "lag_timeout" },
+		{ "publish_uids = 1,,2\n", 1, "publish_uids" },
+		/* The first bad line stops the load. */
+		{ "max_line = x\nmax_outbuf = y\n", 1, "max_line" },
+		/* A dashed key is read as its underscored one. */
+		{ "max-line = x\n", 1, "max_line" },
+	};
 	char	*cause = NULL;
 	char	 missing[128];
+	size_t	 i;
 
-	assert_file_error("max_line = 1024\n# ok\nmax_line = banana\n", 3,
-	    "banana");
-	assert_file_error("\n\n\n\nmax_bogus = 1\n", 5, "max_bogus");
-	assert_file_error("max_line 1024\n", 1, NULL);
-	assert_file_error("# c\njust words\nmax_line = 1024\n", 2, NULL);
-	assert_file_error("= 5\n", 1, NULL);
-	assert_file_error("max_outbuf = 10\n", 1, "max_outbuf");
-	assert_file_error("lag_timeout = 0\n", 1, "lag_timeout");
-	assert_file_error("publish_uids = 1,,2\n", 1, "publish_uids");
-	/* The first bad line stops the load. */
-	assert_file_error("max_line = x\nmax_outbuf = y\n", 1, "max_line");
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		assert_file_error(cases[i].text, cases[i].line, cases[i].what);
 	/* A file that does not exist: the error names it. */
 	snprintf(missing, sizeof missing, "%s/none.conf", tmpdir);
 	ck_assert_int_eq(config_load_file(c, missing, &cause), -1);
