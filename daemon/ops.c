@@ -2,7 +2,12 @@
 /* Request dispatch: parse, validate, look the op up in the table, run it.
  * Every handler validates its whole request before it changes anything, and
  * writes its reply fields into a scratch buffer; the reply is framed here,
- * the same way whichever parser read the request. */
+ * the same way whichever parser read the request.
+ *
+ * A new op is its name in proto/op.c, its reply fields in proto/reply.c
+ * (with their reader in proto/message.c when clients read them), one row
+ * of ops[] below with its handler (and a fast parser in fastpath.c if it
+ * is hot), docs/protocol.md and its tests: the version op is the example. */
 
 #include <stdio.h>
 #include <stdlib.h>
