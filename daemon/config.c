@@ -3,13 +3,8 @@
  * file, the usage text and reloads, so none of them can drift. */
 
 #include <sys/stat.h>
-#include <ctype.h>
 #include <getopt.h>
 #include <errno.h>
-#include <grp.h>
-#include <math.h>
-#include <pwd.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,19 +63,6 @@ config_options(size_t *n)
 
 struct config	*cfg;
 
-/* Fails with *cause (malloc'd, or NULL when memory ran out): -1. */
-static int __attribute__((format(printf, 2, 3)))
-config_fail(char **cause, const char *fmt, ...)
-{
-	va_list	ap;
-
-	va_start(ap, fmt);
-	if (vasprintf(cause, fmt, ap) == -1)
-		*cause = NULL;
-	va_end(ap);
-	return -1;
-}
-
 /* Copies name into out (len bytes, NUL included) with each from byte
  * turned into to: a key and its long option differ only there
  * (max_outbuf is --max-outbuf). */
@@ -93,14 +75,6 @@ config_name_map(const char *name, char from, char to, char *out, size_t len)
 		out[i] = name[i] == from ? to : name[i];
 	out[i] = '\0';
 	return out;
-}
-
-/* Whether options of type t hold a string (char *, NULL when unset). */
-static int
-config_is_text(enum opt_type t)
-{
-	return t == OPT_STRING || t == OPT_PATH || t == OPT_GROUP ||
-	    t == OPT_REDIS;
 }
 
 /* The option of a key, written exactly. */
@@ -128,259 +102,6 @@ config_key_for_option(const char *option)
 	return o != NULL ? o->key : NULL;
 }
 
-/* Parses a size with an optional K, M or G (1024-based) suffix. */
-static int
-parse_size(const char *s, unsigned long long *out)
-{
-	char			*end;
-	unsigned long long	 v, mul = 1;
-
-	if (!isdigit((unsigned char)*s))
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0)
-		return -1;
-	switch (*end) {
-	case 'k': case 'K': mul = 1024ULL; end++; break;
-	case 'm': case 'M': mul = 1024ULL * 1024; end++; break;
-	case 'g': case 'G': mul = GiB; end++; break;
-	}
-	if (*end != '\0' || (v != 0 && mul > ~0ULL / v))
-		return -1;
-	*out = v * mul;
-	return 0;
-}
-
-/* One id of a list: digits are the id itself, anything else a user (uids)
- * or group name. -1 with *why set for an unknown name or a bad number. */
-static int
-parse_id(const char *tok, size_t len, int users, unsigned *out, char *why,
-    size_t whylen)
-{
-	char		 name[256], *end;
-	unsigned long	 v;
-	struct passwd	*pw;
-	struct group	*gr;
-
-	if (len == 0 || len >= sizeof name)
-		return -1;
-	memcpy(name, tok, len);
-	name[len] = '\0';
-	if (isdigit((unsigned char)name[0])) {
-		errno = 0;
-		v = strtoul(name, &end, 10);
-		if (errno != 0 || *end != '\0' || v > 0xfffffffeUL)
-			return -1;
-		*out = (unsigned)v;
-		return 0;
-	}
-	if (users && (pw = getpwnam(name)) != NULL)
-		*out = (unsigned)pw->pw_uid;
-	else if (!users && (gr = getgrnam(name)) != NULL)
-		*out = (unsigned)gr->gr_gid;
-	else {
-		snprintf(why, whylen, "no %s '%s'; ", users ? "user" : "group",
-		    name);
-		return -1;
-	}
-	return 0;
-}
-
-/* Parses "1000, www-data" into a list of ids (empty string: empty list). */
-static int
-parse_ids(const char *s, int users, struct id_list *out, char *why,
-    size_t whylen)
-{
-	struct id_list	 l = { NULL, 0 };
-	size_t		 len;
-	void		*p;
-
-	while (*s != '\0') {
-		while (*s == ' ' || *s == '\t')
-			s++;
-		len = strcspn(s, ", \t");
-		if ((p = realloc(l.v, (l.n + 1) * sizeof *l.v)) == NULL)
-			goto bad;
-		l.v = p;
-		if (parse_id(s, len, users, &l.v[l.n], why, whylen) == -1)
-			goto bad;
-		l.n++;
-		s += len;
-		while (*s == ' ' || *s == '\t')
-			s++;
-		if (*s == ',' && s[1] != '\0')
-			s++;
-		else if (*s != '\0')
-			goto bad;
-	}
-	free(out->v);
-	*out = l;
-	return 0;
-bad:
-	free(l.v);
-	return -1;
-}
-
-/* A size for messages: 1073741824 is "1G", 65536 "64K". */
-static const char *
-size_text(unsigned long long n, char *buf, size_t len)
-{
-	static const char	units[] = "GMK";
-	unsigned long long	m;
-	int			i;
-
-	for (i = 0, m = GiB; i < 3; i++, m /= 1024)
-		if (n >= m && n % m == 0) {
-			snprintf(buf, len, "%llu%c", n / m, units[i]);
-			return buf;
-		}
-	snprintf(buf, len, "%llu", n);
-	return buf;
-}
-
-/* What a value of option o looks like, for error messages. */
-static void
-config_expected(const struct option_def *o, char *buf, size_t len)
-{
-	char	lo[32], hi[32];
-
-	switch (o->type) {
-	case OPT_STRING:
-		snprintf(buf, len, "text");
-		break;
-	case OPT_REDIS:
-		snprintf(buf, len, "unix:///PATH or redis://HOST:PORT");
-		break;
-	case OPT_PATH:
-		snprintf(buf, len, "a path of at most %llu bytes", o->max);
-		break;
-	case OPT_GROUP:
-		snprintf(buf, len, "a group name");
-		break;
-	case OPT_SIZE:
-		snprintf(buf, len, "a size from %s to %s bytes, with an optional "
-		    "K, M or G suffix, e.g. 64K", size_text(o->min, lo, sizeof lo),
-		    size_text(o->max, hi, sizeof hi));
-		break;
-	case OPT_UINT:
-		snprintf(buf, len, "a whole number from %llu to %llu", o->min,
-		    o->max);
-		break;
-	case OPT_SECONDS:
-		snprintf(buf, len, "seconds above 0, at most %llu, e.g. 30 or "
-		    "2.5", o->max);
-		break;
-	case OPT_UIDS:
-	case OPT_GIDS:
-		snprintf(buf, len, "%s names or ids, separated by commas",
-		    o->type == OPT_UIDS ? "user" : "group");
-		break;
-	case OPT_MODE:
-		snprintf(buf, len, "an octal mode up to 0777, e.g. 0660");
-		break;
-	case OPT_FLAG:
-		snprintf(buf, len, "yes or no");
-		break;
-	}
-}
-
-/* Checks a string value of option o (an empty one unsets it); -1 with
- * *why set to a detail (or left empty) when it is bad. */
-static int
-config_check_text(const struct option_def *o, const char *value, char *why,
-    size_t whylen)
-{
-	if (*value == '\0')
-		return 0;
-	switch (o->type) {
-	case OPT_PATH:
-		if (strlen(value) <= o->max)
-			return 0;
-		snprintf(why, whylen, "%zu bytes; ", strlen(value));
-		return -1;
-	case OPT_GROUP:
-		if (getgrnam(value) != NULL)
-			return 0;
-		snprintf(why, whylen, "no group '%s'; ", value);
-		return -1;
-	case OPT_REDIS:
-		return federate_check_address(value);
-	default:
-		return 0;
-	}
-}
-
-/* Parses value into option o's field; -1 with *why set to a detail (or
- * left empty) when the value is bad. */
-static int
-config_parse(struct config *c, const struct option_def *o, const char *value,
-    char *why, size_t whylen)
-{
-	void			*field = (char *)c + o->offset;
-	unsigned long long	 n;
-	double			 d;
-	char			*end;
-
-	switch (o->type) {
-	case OPT_STRING:
-	case OPT_PATH:
-	case OPT_GROUP:
-	case OPT_REDIS:
-		if (config_check_text(o, value, why, whylen) == -1)
-			return -1;
-		free(*(char **)field);
-		*(char **)field = *value != '\0' ? strdup(value) : NULL;
-		return 0;
-	case OPT_SIZE:
-	case OPT_UINT:
-		if (parse_size(value, &n) == -1 || n < o->min || n > o->max ||
-		    (o->type == OPT_UINT && strpbrk(value, "kKmMgG") != NULL))
-			return -1;
-		if (o->type == OPT_SIZE)
-			*(size_t *)field = (size_t)n;
-		else
-			*(unsigned *)field = (unsigned)n;
-		return 0;
-	case OPT_SECONDS:
-		/* Plain decimals only: no sign, blanks, hex or exponent. */
-		if (!isdigit((unsigned char)*value) ||
-		    value[strspn(value, "0123456789.")] != '\0')
-			return -1;
-		errno = 0;
-		d = strtod(value, &end);
-		if (errno != 0 || end == value || *end != '\0' || !isfinite(d) ||
-		    d <= 0 || d > (double)o->max)
-			return -1;
-		*(double *)field = d;
-		return 0;
-	case OPT_UIDS:
-	case OPT_GIDS:
-		return parse_ids(value, o->type == OPT_UIDS, field, why, whylen);
-	case OPT_MODE:
-		if (value[strspn(value, "01234567")] != '\0')
-			return -1;
-		errno = 0;
-		n = strtoull(value, &end, 8);
-		if (errno != 0 || end == value || *end != '\0' || n > o->max)
-			return -1;
-		*(unsigned *)field = (unsigned)n;
-		return 0;
-	case OPT_FLAG:
-		if (strcmp(value, "yes") == 0 || strcmp(value, "true") == 0 ||
-		    strcmp(value, "1") == 0 || strcmp(value, "on") == 0)
-			*(int *)field = 1;
-		else if (strcmp(value, "no") == 0 ||
-		    strcmp(value, "false") == 0 || strcmp(value, "0") == 0 ||
-		    strcmp(value, "off") == 0)
-			*(int *)field = 0;
-		else
-			return -1;
-		return 0;
-	}
-	return -1;
-}
-
 /* Sets option o from its text value; -1 with *cause (malloc'd), which
  * starts with name (the key, or the option on the command line). */
 static int
@@ -389,10 +110,10 @@ config_apply(struct config *c, const struct option_def *o, const char *name,
 {
 	char	why[320] = "", expected[160];
 
-	if (config_parse(c, o, value, why, sizeof why) == 0)
+	if (optval_parse(c, o, value, why, sizeof why) == 0)
 		return 0;
-	config_expected(o, expected, sizeof expected);
-	return config_fail(cause, "%s: bad value '%s' (%sexpected %s)", name,
+	optval_expected(o, expected, sizeof expected);
+	return log_cause(cause, "%s: bad value '%s' (%sexpected %s)", name,
 	    value, why, expected);
 }
 
@@ -403,7 +124,7 @@ config_set(struct config *c, const char *key, const char *value, char **cause)
 	const struct option_def	*o = config_find(key);
 
 	if (o == NULL)
-		return config_fail(cause, "unknown option '%s'", key);
+		return log_cause(cause, "unknown option '%s'", key);
 	return config_apply(c, o, key, value, cause);
 }
 
@@ -433,10 +154,10 @@ config_load_file(struct config *c, const char *path, char **cause)
 	int		 lineno = 0, rc = 0;
 
 	if ((f = fopen(path, "r")) == NULL)
-		return config_fail(cause, "%s: %s", path, strerror(errno));
+		return log_cause(cause, "%s: %s", path, strerror(errno));
 	if (fstat(fileno(f), &st) == -1 || !S_ISREG(st.st_mode)) {
 		fclose(f);
-		return config_fail(cause, "%s: not a regular file", path);
+		return log_cause(cause, "%s: not a regular file", path);
 	}
 	while (getline(&line, &cap, f) != -1) {
 		lineno++;
@@ -446,7 +167,7 @@ config_load_file(struct config *c, const char *path, char **cause)
 		if (*p == '\0')
 			continue;
 		if ((eq = strchr(p, '=')) == NULL)
-			(void)config_fail(&err, "expected 'key = value'");
+			(void)log_cause(&err, "expected 'key = value'");
 		else {
 			*eq = '\0';
 			/* "max-outbuf" is accepted for "max_outbuf" too. */
@@ -455,13 +176,13 @@ config_load_file(struct config *c, const char *path, char **cause)
 			if (config_set(c, p, trim(eq + 1), &err) == 0)
 				continue;
 		}
-		rc = config_fail(cause, "%s:%d: %s", path, lineno,
+		rc = log_cause(cause, "%s:%d: %s", path, lineno,
 		    err ? err : "error");
 		free(err);
 		break;
 	}
 	if (rc == 0 && ferror(f))
-		rc = config_fail(cause, "%s: %s", path, strerror(errno));
+		rc = log_cause(cause, "%s: %s", path, strerror(errno));
 	free(line);
 	fclose(f);
 	return rc;
@@ -495,7 +216,7 @@ config_free(struct config *c)
 		return;
 	for (i = 0; i < NOPTIONS; i++) {
 		field = (char *)c + options[i].offset;
-		if (config_is_text(options[i].type))
+		if (optval_is_text(options[i].type))
 			free(*(char **)field);
 		else if (options[i].type == OPT_UIDS ||
 		    options[i].type == OPT_GIDS)
@@ -527,7 +248,7 @@ config_build(const char *file, const struct config_override *ov, size_t nov,
 		goto fail;
 	for (i = 0; i < nov; i++) {
 		if ((o = config_find(ov[i].key)) == NULL) {
-			(void)config_fail(cause, "unknown option '%s'",
+			(void)log_cause(cause, "unknown option '%s'",
 			    ov[i].key);
 			goto fail;
 		}
@@ -541,40 +262,6 @@ fail:
 	return NULL;
 }
 
-/* Whether option o has the same value in a and b. */
-static int
-config_same(const struct option_def *o, const struct config *a,
-    const struct config *b)
-{
-	const void		*fa = (const char *)a + o->offset;
-	const void		*fb = (const char *)b + o->offset;
-	const char		*sa, *sb;
-	const struct id_list	*la, *lb;
-
-	switch (o->type) {
-	case OPT_SIZE:
-		return *(const size_t *)fa == *(const size_t *)fb;
-	case OPT_UINT:
-	case OPT_MODE:
-		return *(const unsigned *)fa == *(const unsigned *)fb;
-	case OPT_SECONDS:
-		return *(const double *)fa == *(const double *)fb;
-	case OPT_FLAG:
-		return *(const int *)fa == *(const int *)fb;
-	case OPT_UIDS:
-	case OPT_GIDS:
-		la = fa;
-		lb = fb;
-		return la->n == lb->n && (la->n == 0 ||
-		    memcmp(la->v, lb->v, la->n * sizeof *la->v) == 0);
-	default:
-		sa = *(char *const *)fa;
-		sb = *(char *const *)fb;
-		return (sa == NULL && sb == NULL) ||
-		    (sa != NULL && sb != NULL && strcmp(sa, sb) == 0);
-	}
-}
-
 /* Logs each option a reload cannot change (reloadable 0) whose value the
  * new settings change. */
 void
@@ -584,7 +271,7 @@ config_warn_fixed(const struct config *old, const struct config *new)
 
 	for (i = 0; i < NOPTIONS; i++)
 		if (!options[i].reloadable &&
-		    !config_same(&options[i], old, new))
+		    !optval_same(&options[i], old, new))
 			log_warnx("reload: %s changes at the next restart",
 			    options[i].key);
 }

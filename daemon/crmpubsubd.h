@@ -95,6 +95,21 @@ const char	*config_option_name(const char *key, char *out, size_t len);
 /* The option table and its length. */
 const struct option_def *config_options(size_t *n);
 
+/* ---- optval.c: option values, by type ------------------------------------ */
+
+/* Whether options of type t hold a string (char *, NULL when unset). */
+int		 optval_is_text(enum opt_type);
+/* Parses value into option o's field of c; -1 with *why set to a detail
+ * (or left empty) when the value is bad, the field unchanged. */
+int		 optval_parse(struct config *c, const struct option_def *o,
+		     const char *value, char *why, size_t whylen);
+/* Whether option o has the same value in a and b. */
+int		 optval_same(const struct option_def *o, const struct config *a,
+		     const struct config *b);
+/* What a good value of option o looks like, for error messages. */
+void		 optval_expected(const struct option_def *o, char *buf,
+		     size_t len);
+
 /* ---- cmdline.c: getopt table and --help from the option table ------------ */
 
 void		 config_print_usage(FILE *);
@@ -112,6 +127,10 @@ void	log_errx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	fatal(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
 void	fatalx(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
+/* Sets *cause to a formatted message (malloc'd, NULL without memory) for
+ * the caller to report; returns -1. */
+int	log_cause(char **cause, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
 /* Copies peer text into out with non-printable bytes escaped (\xNN). */
 const char *log_escape(const char *s, size_t len, char *out, size_t outlen);
 
