@@ -314,23 +314,13 @@ expect_reply(const struct cli_run *r, int status)
 	return j;
 }
 
-/* Waits (bounded) until stats `key` equals want; returns the last value. */
-static long long
-await_stat(struct h_conn *c, const char *key, long long want)
-{
-	long long deadline = h_now_ms() + H_TIMEOUT_MS, v;
-
-	while ((v = h_stat_or_fail(c, key)) != want && left_ms(deadline) > 0)
-		poll(NULL, 0, 20);
-	return v;
-}
-
 /* The CLI's connection has gone (the daemon sees only the harness connection
  * c) and took its subscriptions with it. */
 static void
 expect_cli_gone(struct h_conn *c)
 {
-	ck_assert_int_eq(await_stat(c, "connections", 1), 1);
+	ck_assert_msg(h_wait_stat(c, "connections", 1, H_TIMEOUT_MS),
+	    "the CLI's connection is still open");
 	ck_assert_int_eq(h_stat_or_fail(c, "subscriptions"), 0);
 }
 
