@@ -104,7 +104,9 @@ deps-check:
 #   MODULE_CHECKS     targets `make check` runs after the C suites; each adds
 #                     one "passed failed" line to $(CHECK_SUMMARY) (see
 #                     tests/suite.sh)
-#   MODULE_INSTALL    targets `make install` runs (and MODULE_UNINSTALL)
+#   MODULE_INSTALL    targets `make install` runs (and MODULE_UNINSTALL); they
+#                     make directories with $(MKDIRS) so uninstall takes away
+#                     the ones install created
 #   MODULE_CLEAN      files `make clean` removes
 # Debian's python3, whatever python3 comes first in PATH.
 PYTHON ?= /usr/bin/python3

@@ -2,6 +2,7 @@
 /* Integration suite for every configured limit of the real daemon: connections, subscriptions, contacts, line length, the slow-consumer output budget, the lag timeout and unread replies. */
 
 #include <sys/types.h>
+#include <sys/resource.h>
 
 #include <check.h>
 #include <signal.h>
@@ -846,6 +847,23 @@ END_TEST
 /* A clients list far larger than max_outbuf (names full of bytes that are
  * escaped sixfold) comes back whole, a page at a time, in id order; each
  * client is listed exactly once. */
+/* Raises this process's descriptor limit (an ordinary user's soft limit
+ * is often 1024) to hold n; the daemon, started after, inherits it. */
+static void
+nofile_at_least(rlim_t n)
+{
+	struct rlimit	 rl;
+
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	ck_assert_msg(rl.rlim_max >= n, "the hard descriptor limit %llu is "
+	    "below the %llu this test needs", (unsigned long long)rl.rlim_max,
+	    (unsigned long long)n);
+	if (rl.rlim_cur < n) {
+		rl.rlim_cur = n;
+		ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	}
+}
+
 START_TEST(test_clients_pages)
 {
 	const char *args[] = { "--max-outbuf", "4096", NULL };
@@ -859,6 +877,7 @@ START_TEST(test_clients_pages)
 	for (i = 0; i < 128; i++)
 		memcpy(name + 6 * i, "\\u0001", 6);
 	name[6 * 128] = '\0';
+	nofile_at_least(PAGE_CLIENTS + 64);
 	h_test_up(args);
 	cs = calloc(PAGE_CLIENTS, sizeof *cs);
 	ck_assert_ptr_nonnull(cs);

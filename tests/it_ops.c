@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT — crmpubsub */
 /* Integration suite for every op and every error code of the wire protocol,
- * against the real daemon, including the socat session from PROTOCOL.md. */
+ * against the real daemon, including the socat session of docs/protocol.md. */
 
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -1226,8 +1226,8 @@ socat_exchange(const char *request, const char *reply)
 	socat_stop(&w);
 }
 
-/* PROTOCOL.md's session, and the writer sides shown in docs/protocol.md and
- * README.md, byte for byte through real socat processes. */
+/* docs/protocol.md's session and its writer side, and README.md's,
+ * byte for byte through real socat processes. */
 START_TEST(test_protocol_example_session)
 {
 	static const char sub[] = "{\"op\":\"subscribe\",\"topic\":\"crm:contact:"

@@ -15,7 +15,7 @@ check-elixir: $(DAEMON)
 	@tests/suite.sh elixir --need "elixir mix" -- client/elixir/run-tests.sh
 
 install-elixir:
-	install -d $(DESTDIR)$(ELIXIRDIR)/lib/crm_pub_sub
+	@$(MKDIRS) $(ELIXIRDIR)/lib/crm_pub_sub
 	install -m 0644 client/elixir/mix.exs client/elixir/README.md \
 	  $(DESTDIR)$(ELIXIRDIR)
 	install -m 0644 client/elixir/lib/crm_pub_sub.ex $(DESTDIR)$(ELIXIRDIR)/lib
@@ -24,7 +24,6 @@ install-elixir:
 
 uninstall-elixir:
 	rm -rf $(DESTDIR)$(ELIXIRDIR)
-	-rmdir $(DESTDIR)$(PREFIX)/share/crmpubsub 2>/dev/null
 
 # Mix's build output (the suite's and a developer's own `mix` runs).
 clean: clean-elixir

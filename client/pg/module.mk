@@ -65,9 +65,8 @@ PG_SHAREDIR ?= $(PREFIX)/share/crmpubsub
 PG_CONF      = $(DESTDIR)$(SYSCONFDIR)/crmpubsub/crmpubsub-pg.conf
 
 install-pg: $(PG_BRIDGE)
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(PG_SHAREDIR) \
-	  $(DESTDIR)$(UNITDIR) $(DESTDIR)$(MANDIR)/man8 \
-	  $(DESTDIR)$(SYSCONFDIR)/crmpubsub
+	@$(MKDIRS) $(SBINDIR) $(PG_SHAREDIR) $(UNITDIR) $(MANDIR)/man8 \
+	  $(SYSCONFDIR)/crmpubsub
 	install -m 0755 $(PG_BRIDGE) $(DESTDIR)$(SBINDIR)/crmpubsub-pg
 	install -m 0644 client/pg/crmpubsub.sql client/pg/uninstall.sql \
 	  $(DESTDIR)$(PG_SHAREDIR)/
@@ -85,7 +84,6 @@ uninstall-pg:
 	  $(DESTDIR)$(PG_SHAREDIR)/uninstall.sql \
 	  $(DESTDIR)$(UNITDIR)/crmpubsub-pg.service \
 	  $(DESTDIR)$(MANDIR)/man8/crmpubsub-pg.8
-	rmdir $(DESTDIR)$(PG_SHAREDIR) 2>/dev/null || true
 	if cmp -s systemd/crmpubsub-pg.conf $(PG_CONF); then rm -f $(PG_CONF); fi
 
 ifeq ($(PG_HAVE),yes)

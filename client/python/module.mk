@@ -16,7 +16,7 @@ check-python: all
 	  client/python/tests/run.sh $(PYTHON) $(abspath $(DAEMON)) $(abspath $(LIB_SO))
 
 install-python:
-	install -d $(DESTDIR)$(PYTHONDIR)/crmpubsub
+	@$(MKDIRS) $(PYTHONDIR)/crmpubsub
 	install -m 0644 $(PY_PACKAGE) $(DESTDIR)$(PYTHONDIR)/crmpubsub/
 	printf '# Written by make install: where libcrmpubsub.so.1 went.\nLIBDIR = "%s"\n' \
 	  '$(LIBDIR)' > $(DESTDIR)$(PYTHONDIR)/crmpubsub/_install.py

@@ -24,11 +24,10 @@ check-feed-web: all
 	  $(abspath $(LIB_SO)) pytest client/examples/feed-web/tests
 
 install-feed-web:
-	install -d $(DESTDIR)$(FEEDWEBDIR)/feedweb/static
+	@$(MKDIRS) $(FEEDWEBDIR)/feedweb/static
 	install -m 0644 $(FEEDWEB_PY) $(DESTDIR)$(FEEDWEBDIR)/feedweb/
 	install -m 0644 $(FEEDWEB_STATIC) $(DESTDIR)$(FEEDWEBDIR)/feedweb/static/
 	install -m 0644 client/examples/feed-web/README.md $(DESTDIR)$(FEEDWEBDIR)/
 
 uninstall-feed-web:
 	rm -rf $(DESTDIR)$(FEEDWEBDIR)
-	rmdir $(dir $(DESTDIR)$(FEEDWEBDIR)) 2>/dev/null || true
