@@ -135,7 +135,7 @@ $(O)/proto/%.o: ALL_CFLAGS += -fvisibility=hidden
 $(LIB_SO): $(CLIENT_OBJS) $(PROTO_OBJS) client/libcrmpubsub.map
 	$(CC) $(ALL_LDFLAGS) -shared -Wl,-soname,$(LIB_SONAME) \
 	  -Wl,--version-script=client/libcrmpubsub.map -o $@ \
-	  $(CLIENT_OBJS) $(PROTO_OBJS) $(JANSSON) $(LIBUUID) -pthread
+	  $(CLIENT_OBJS) $(PROTO_OBJS) $(JANSSON) -pthread
 	ln -sf $(LIB_SONAME) $(O)/client/libcrmpubsub.so
 $(LIB_A): $(CLIENT_OBJS) $(PROTO_OBJS)
 	rm -f $@
@@ -144,7 +144,7 @@ $(LIB_A): $(CLIENT_OBJS) $(PROTO_OBJS)
 $(O)/client/examples/%: client/examples/%.c $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CPPFLAGS) $(PC_CFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
-	  $(LIB_A) $(JANSSON) $(LIBUUID) -pthread
+	  $(LIB_A) $(JANSSON) -pthread
 
 $(O)/tests/unit_%: tests/unit_%.c $(PROTO_OBJS) $(DAEMON_LIB_OBJS)
 	@mkdir -p $(dir $@)
@@ -160,7 +160,7 @@ $(O)/tests/it_federation: CHECKLIBS += $(shell $(PKG_CONFIG) --libs hiredis) -pt
 $(O)/tests/client_%: tests/client_%.c $(TEST_SUPPORT_OBJS) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CPPFLAGS) -Itests $(PC_CFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ \
-	  $(JANSSON) $(LIBUUID) $(CHECKLIBS) -pthread
+	  $(JANSSON) $(CHECKLIBS) -pthread
 
 -include $(shell find $(O)/proto $(O)/daemon $(O)/client $(O)/tests -name '*.d' 2>/dev/null)
 

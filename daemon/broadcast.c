@@ -8,6 +8,7 @@
 
 static struct buf	push_line;
 
+/* One topic's push, formatted once, to every local subscriber. */
 size_t
 broadcast_deliver(enum crm_event e, const struct topic_key *k,
     const uint8_t interaction_uuid[16])
@@ -28,33 +29,20 @@ broadcast_deliver(enum crm_event e, const struct topic_key *k,
 	return delivered;
 }
 
-void
-broadcast_fanout(enum crm_event e, const uint8_t interaction_uuid[16],
-    const struct uuid_list *contacts, struct broadcast_result *r)
-{
-	struct topic_key	 k;
-	size_t			 i;
-
-	r->topics = contacts->n;
-	r->delivered = 0;
-	for (i = 0; i < contacts->n; i++) {
-		topic_contact_interactions(contacts->v[i], &k);
-		r->delivered += broadcast_deliver(e, &k, interaction_uuid);
-		federate_publish(e, &k, interaction_uuid);
-	}
-}
-
-/* Runs an accepted broadcast and writes its reply fields. */
+/* Runs an accepted broadcast: each contact's topic to its local
+ * subscribers and to the other daemons; then writes the reply fields. */
 void
 broadcast_run(enum crm_event e, const uint8_t interaction_uuid[16],
     const struct uuid_list *contacts, struct buf *fields)
 {
-	struct broadcast_result	r;
+	struct topic_key	 k;
+	size_t			 i, delivered = 0;
 
-	broadcast_fanout(e, interaction_uuid, contacts, &r);
+	for (i = 0; i < contacts->n; i++) {
+		topic_contact_interactions(contacts->v[i], &k);
+		delivered += broadcast_deliver(e, &k, interaction_uuid);
+		federate_publish(e, &k, interaction_uuid);
+	}
 	stats.broadcasts++;
-	buf_put_key(fields, "topics");
-	buf_put_uint(fields, r.topics);
-	buf_put_key(fields, "delivered");
-	buf_put_uint(fields, r.delivered);
+	reply_broadcast(fields, contacts->n, delivered);
 }

@@ -3,12 +3,8 @@
  * file, the usage text and reloads, so none of them can drift. */
 
 #include <sys/stat.h>
-#include <ctype.h>
 #include <getopt.h>
 #include <errno.h>
-#include <grp.h>
-#include <math.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +35,7 @@ static const struct option_def options[] = {
 	{ "publish_uids", OPT_UIDS, OFF(publish_uids), NULL, 0, 0, 1,
 	  "USERS", "users allowed to broadcast, by name or uid "
 	  "(default: anyone)" },
-	{ "redis", OPT_STRING, OFF(redis), NULL, 0, 0, 0,
+	{ "redis", OPT_REDIS, OFF(redis), NULL, 0, 0, 0,
 	  "URL", "federate through Redis: unix:///PATH or "
 	  "redis://HOST:PORT (default: none)" },
 	{ "redis_password", OPT_STRING, OFF(redis_password), NULL, 0, 0, 0,
@@ -67,6 +63,21 @@ config_options(size_t *n)
 
 struct config	*cfg;
 
+/* Copies name into out (len bytes, NUL included) with each from byte
+ * turned into to: a key and its long option differ only there
+ * (max_outbuf is --max-outbuf). */
+static char *
+config_name_map(const char *name, char from, char to, char *out, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; name[i] != '\0' && i + 1 < len; i++)
+		out[i] = name[i] == from ? to : name[i];
+	out[i] = '\0';
+	return out;
+}
+
+/* The option of a key, written exactly. */
 static const struct option_def *
 config_find(const char *key)
 {
@@ -82,249 +93,13 @@ config_find(const char *key)
 const char *
 config_key_for_option(const char *option)
 {
-	char	key[64];
-	size_t	i;
-	const struct option_def *o;
+	char			 key[64];
+	const struct option_def	*o;
 
-	for (i = 0; option[i] != '\0' && i + 1 < sizeof key; i++)
-		key[i] = option[i] == '-' ? '_' : option[i];
-	key[i] = '\0';
-	o = config_find(key);
+	if (strlen(option) >= sizeof key)
+		return NULL;
+	o = config_find(config_name_map(option, '-', '_', key, sizeof key));
 	return o != NULL ? o->key : NULL;
-}
-
-/* Parses a size with an optional K, M or G (1024-based) suffix. */
-static int
-parse_size(const char *s, unsigned long long *out)
-{
-	char			*end;
-	unsigned long long	 v, mul = 1;
-
-	if (!isdigit((unsigned char)*s))
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0)
-		return -1;
-	switch (*end) {
-	case 'k': case 'K': mul = 1024ULL; end++; break;
-	case 'm': case 'M': mul = 1024ULL * 1024; end++; break;
-	case 'g': case 'G': mul = GiB; end++; break;
-	}
-	if (*end != '\0' || (v != 0 && mul > ~0ULL / v))
-		return -1;
-	*out = v * mul;
-	return 0;
-}
-
-/* One id of a list: digits are the id itself, anything else a user (uids)
- * or group name. -1 with *why set for an unknown name or a bad number. */
-static int
-parse_id(const char *tok, size_t len, int users, unsigned *out, char *why,
-    size_t whylen)
-{
-	char		 name[256], *end;
-	unsigned long	 v;
-	struct passwd	*pw;
-	struct group	*gr;
-
-	if (len == 0 || len >= sizeof name)
-		return -1;
-	memcpy(name, tok, len);
-	name[len] = '\0';
-	if (isdigit((unsigned char)name[0])) {
-		errno = 0;
-		v = strtoul(name, &end, 10);
-		if (errno != 0 || *end != '\0' || v > 0xfffffffeUL)
-			return -1;
-		*out = (unsigned)v;
-		return 0;
-	}
-	if (users && (pw = getpwnam(name)) != NULL)
-		*out = (unsigned)pw->pw_uid;
-	else if (!users && (gr = getgrnam(name)) != NULL)
-		*out = (unsigned)gr->gr_gid;
-	else {
-		snprintf(why, whylen, "no %s '%s'; ", users ? "user" : "group",
-		    name);
-		return -1;
-	}
-	return 0;
-}
-
-/* Parses "1000, www-data" into a list of ids (empty string: empty list). */
-static int
-parse_ids(const char *s, int users, struct id_list *out, char *why,
-    size_t whylen)
-{
-	struct id_list	 l = { NULL, 0 };
-	size_t		 len;
-	void		*p;
-
-	while (*s != '\0') {
-		while (*s == ' ' || *s == '\t')
-			s++;
-		len = strcspn(s, ", \t");
-		if ((p = realloc(l.v, (l.n + 1) * sizeof *l.v)) == NULL)
-			goto bad;
-		l.v = p;
-		if (parse_id(s, len, users, &l.v[l.n], why, whylen) == -1)
-			goto bad;
-		l.n++;
-		s += len;
-		while (*s == ' ' || *s == '\t')
-			s++;
-		if (*s == ',' && s[1] != '\0')
-			s++;
-		else if (*s != '\0')
-			goto bad;
-	}
-	free(out->v);
-	*out = l;
-	return 0;
-bad:
-	free(l.v);
-	return -1;
-}
-
-/* A size for messages: 1073741824 is "1G", 65536 "64K". */
-static const char *
-size_text(unsigned long long n, char *buf, size_t len)
-{
-	static const char	units[] = "GMK";
-	unsigned long long	m;
-	int			i;
-
-	for (i = 0, m = GiB; i < 3; i++, m /= 1024)
-		if (n >= m && n % m == 0) {
-			snprintf(buf, len, "%llu%c", n / m, units[i]);
-			return buf;
-		}
-	snprintf(buf, len, "%llu", n);
-	return buf;
-}
-
-/* What a value of option o looks like, for error messages. */
-static void
-config_expected(const struct option_def *o, char *buf, size_t len)
-{
-	char	lo[32], hi[32];
-
-	switch (o->type) {
-	case OPT_STRING:
-		snprintf(buf, len, "%s", strcmp(o->key, "redis") == 0 ?
-		    "unix:///PATH or redis://HOST:PORT" : "text");
-		break;
-	case OPT_PATH:
-		snprintf(buf, len, "a path of at most %llu bytes", o->max);
-		break;
-	case OPT_GROUP:
-		snprintf(buf, len, "a group name");
-		break;
-	case OPT_SIZE:
-		snprintf(buf, len, "a size from %s to %s bytes, with an optional "
-		    "K, M or G suffix, e.g. 64K", size_text(o->min, lo, sizeof lo),
-		    size_text(o->max, hi, sizeof hi));
-		break;
-	case OPT_UINT:
-		snprintf(buf, len, "a whole number from %llu to %llu", o->min,
-		    o->max);
-		break;
-	case OPT_SECONDS:
-		snprintf(buf, len, "seconds above 0, at most %llu, e.g. 30 or "
-		    "2.5", o->max);
-		break;
-	case OPT_UIDS:
-	case OPT_GIDS:
-		snprintf(buf, len, "%s names or ids, separated by commas",
-		    o->type == OPT_UIDS ? "user" : "group");
-		break;
-	case OPT_MODE:
-		snprintf(buf, len, "an octal mode up to 0777, e.g. 0660");
-		break;
-	case OPT_FLAG:
-		snprintf(buf, len, "yes or no");
-		break;
-	}
-}
-
-/* Parses value into option o's field; -1 with *why set to a detail (or
- * left empty) when the value is bad. */
-static int
-config_parse(struct config *c, const struct option_def *o, const char *value,
-    char *why, size_t whylen)
-{
-	void			*field = (char *)c + o->offset;
-	unsigned long long	 n;
-	double			 d;
-	char			*end;
-
-	switch (o->type) {
-	case OPT_STRING:
-	case OPT_PATH:
-	case OPT_GROUP:
-		if (o->type == OPT_STRING && strcmp(o->key, "redis") == 0 &&
-		    *value != '\0' && federate_check_address(value) == -1)
-			return -1;
-		if (o->type == OPT_PATH && strlen(value) > o->max) {
-			snprintf(why, whylen, "%zu bytes; ", strlen(value));
-			return -1;
-		}
-		if (o->type == OPT_GROUP && *value != '\0' &&
-		    getgrnam(value) == NULL) {
-			snprintf(why, whylen, "no group '%s'; ", value);
-			return -1;
-		}
-		free(*(char **)field);
-		*(char **)field = *value != '\0' ? strdup(value) : NULL;
-		return 0;
-	case OPT_SIZE:
-	case OPT_UINT:
-		if (parse_size(value, &n) == -1 || n < o->min || n > o->max ||
-		    (o->type == OPT_UINT && strpbrk(value, "kKmMgG") != NULL))
-			return -1;
-		if (o->type == OPT_SIZE)
-			*(size_t *)field = (size_t)n;
-		else
-			*(unsigned *)field = (unsigned)n;
-		return 0;
-	case OPT_SECONDS:
-		/* Plain decimals only: no sign, blanks, hex or exponent. */
-		if (!isdigit((unsigned char)*value) ||
-		    value[strspn(value, "0123456789.")] != '\0')
-			return -1;
-		errno = 0;
-		d = strtod(value, &end);
-		if (errno != 0 || end == value || *end != '\0' || !isfinite(d) ||
-		    d <= 0 || d > (double)o->max)
-			return -1;
-		*(double *)field = d;
-		return 0;
-	case OPT_UIDS:
-	case OPT_GIDS:
-		return parse_ids(value, o->type == OPT_UIDS, field, why, whylen);
-	case OPT_MODE:
-		if (value[strspn(value, "01234567")] != '\0')
-			return -1;
-		errno = 0;
-		n = strtoull(value, &end, 8);
-		if (errno != 0 || end == value || *end != '\0' || n > o->max)
-			return -1;
-		*(unsigned *)field = (unsigned)n;
-		return 0;
-	case OPT_FLAG:
-		if (strcmp(value, "yes") == 0 || strcmp(value, "true") == 0 ||
-		    strcmp(value, "1") == 0 || strcmp(value, "on") == 0)
-			*(int *)field = 1;
-		else if (strcmp(value, "no") == 0 ||
-		    strcmp(value, "false") == 0 || strcmp(value, "0") == 0 ||
-		    strcmp(value, "off") == 0)
-			*(int *)field = 0;
-		else
-			return -1;
-		return 0;
-	}
-	return -1;
 }
 
 /* Sets option o from its text value; -1 with *cause (malloc'd), which
@@ -335,13 +110,11 @@ config_apply(struct config *c, const struct option_def *o, const char *name,
 {
 	char	why[320] = "", expected[160];
 
-	if (config_parse(c, o, value, why, sizeof why) == 0)
+	if (optval_parse(c, o, value, why, sizeof why) == 0)
 		return 0;
-	config_expected(o, expected, sizeof expected);
-	if (asprintf(cause, "%s: bad value '%s' (%sexpected %s)", name, value,
-	    why, expected) == -1)
-		*cause = NULL;
-	return -1;
+	optval_expected(o, expected, sizeof expected);
+	return log_cause(cause, "%s: bad value '%s' (%sexpected %s)", name,
+	    value, why, expected);
 }
 
 /* Sets one option from its text value; -1 with *cause (malloc'd). */
@@ -350,11 +123,8 @@ config_set(struct config *c, const char *key, const char *value, char **cause)
 {
 	const struct option_def	*o = config_find(key);
 
-	if (o == NULL) {
-		if (asprintf(cause, "unknown option '%s'", key) == -1)
-			*cause = NULL;
-		return -1;
-	}
+	if (o == NULL)
+		return log_cause(cause, "unknown option '%s'", key);
 	return config_apply(c, o, key, value, cause);
 }
 
@@ -379,20 +149,15 @@ config_load_file(struct config *c, const char *path, char **cause)
 {
 	FILE		*f;
 	struct stat	 st;
-	char		*line = NULL, *p, *q, *eq, *key, *err = NULL;
+	char		*line = NULL, *p, *eq, *err = NULL;
 	size_t		 cap = 0;
 	int		 lineno = 0, rc = 0;
 
-	if ((f = fopen(path, "r")) == NULL) {
-		if (asprintf(cause, "%s: %s", path, strerror(errno)) == -1)
-			*cause = NULL;
-		return -1;
-	}
+	if ((f = fopen(path, "r")) == NULL)
+		return log_cause(cause, "%s: %s", path, strerror(errno));
 	if (fstat(fileno(f), &st) == -1 || !S_ISREG(st.st_mode)) {
-		if (asprintf(cause, "%s: not a regular file", path) == -1)
-			*cause = NULL;
 		fclose(f);
-		return -1;
+		return log_cause(cause, "%s: not a regular file", path);
 	}
 	while (getline(&line, &cap, f) != -1) {
 		lineno++;
@@ -401,31 +166,23 @@ config_load_file(struct config *c, const char *path, char **cause)
 		p = trim(line);
 		if (*p == '\0')
 			continue;
-		if ((eq = strchr(p, '=')) == NULL) {
-			if (asprintf(&err, "expected 'key = value'") == -1)
-				err = NULL;
-		} else {
+		if ((eq = strchr(p, '=')) == NULL)
+			(void)log_cause(&err, "expected 'key = value'");
+		else {
 			*eq = '\0';
-			key = trim(p);
 			/* "max-outbuf" is accepted for "max_outbuf" too. */
-			for (q = key; *q != '\0'; q++)
-				if (*q == '-')
-					*q = '_';
-			if (config_set(c, key, trim(eq + 1), &err) == 0)
+			p = trim(p);
+			config_name_map(p, '-', '_', p, strlen(p) + 1);
+			if (config_set(c, p, trim(eq + 1), &err) == 0)
 				continue;
 		}
-		if (asprintf(cause, "%s:%d: %s", path, lineno,
-		    err ? err : "error") == -1)
-			*cause = NULL;
+		rc = log_cause(cause, "%s:%d: %s", path, lineno,
+		    err ? err : "error");
 		free(err);
-		rc = -1;
 		break;
 	}
-	if (rc == 0 && ferror(f)) {
-		if (asprintf(cause, "%s: %s", path, strerror(errno)) == -1)
-			*cause = NULL;
-		rc = -1;
-	}
+	if (rc == 0 && ferror(f))
+		rc = log_cause(cause, "%s: %s", path, strerror(errno));
 	free(line);
 	fclose(f);
 	return rc;
@@ -448,31 +205,33 @@ config_new(void)
 	return c;
 }
 
+/* Frees a config and whatever its options hold. */
 void
 config_free(struct config *c)
 {
+	void	*field;
+	size_t	 i;
+
 	if (c == NULL)
 		return;
-	free(c->socket_path);
-	free(c->config_file);
-	free(c->socket_group);
-	free(c->redis);
-	free(c->redis_prefix);
-	free(c->redis_password);
-	free(c->publish_uids.v);
-	free(c->publish_gids.v);
+	for (i = 0; i < NOPTIONS; i++) {
+		field = (char *)c + options[i].offset;
+		if (optval_is_text(options[i].type))
+			free(*(char **)field);
+		else if (options[i].type == OPT_UIDS ||
+		    options[i].type == OPT_GIDS)
+			free(((struct id_list *)field)->v);
+	}
 	free(c);
 }
 
 const char *
 config_option_name(const char *key, char *out, size_t len)
 {
-	size_t	i;
-
-	snprintf(out, len, "--%s", key);
-	for (i = 2; out[i] != '\0'; i++)
-		if (out[i] == '_')
-			out[i] = '-';
+	if (len < 3)
+		return "";
+	out[0] = out[1] = '-';
+	config_name_map(key, '_', '-', out + 2, len - 2);
 	return out;
 }
 
@@ -485,16 +244,12 @@ config_build(const char *file, const struct config_override *ov, size_t nov,
 	char			 name[64];
 	size_t			 i;
 
-	if (file != NULL) {
-		if (config_load_file(c, file, cause) == -1)
-			goto fail;
-		c->config_file = strdup(file);
-	}
+	if (file != NULL && config_load_file(c, file, cause) == -1)
+		goto fail;
 	for (i = 0; i < nov; i++) {
 		if ((o = config_find(ov[i].key)) == NULL) {
-			if (asprintf(cause, "unknown option '%s'",
-			    ov[i].key) == -1)
-				*cause = NULL;
+			(void)log_cause(cause, "unknown option '%s'",
+			    ov[i].key);
 			goto fail;
 		}
 		if (config_apply(c, o, config_option_name(o->key, name, sizeof name),
@@ -507,26 +262,18 @@ fail:
 	return NULL;
 }
 
-/* Both strings NULL or equal. */
-static int
-same_string(const char *a, const char *b)
-{
-	return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
-}
-
+/* Logs each option a reload cannot change (reloadable 0) whose value the
+ * new settings change. */
 void
 config_warn_fixed(const struct config *old, const struct config *new)
 {
-	if (!same_string(old->socket_path, new->socket_path))
-		log_warnx("reload: socket changes at the next restart");
-	if (!same_string(old->socket_group, new->socket_group) ||
-	    old->socket_mode != new->socket_mode)
-		log_warnx("reload: socket_mode/socket_group change at the next "
-		    "restart");
-	if (!same_string(old->redis, new->redis) ||
-	    !same_string(old->redis_prefix, new->redis_prefix) ||
-	    !same_string(old->redis_password, new->redis_password))
-		log_warnx("reload: redis settings change at the next restart");
+	size_t	i;
+
+	for (i = 0; i < NOPTIONS; i++)
+		if (!options[i].reloadable &&
+		    !optval_same(&options[i], old, new))
+			log_warnx("reload: %s changes at the next restart",
+			    options[i].key);
 }
 
 static int

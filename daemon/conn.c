@@ -36,6 +36,7 @@ struct conn_list	 conns = TAILQ_HEAD_INITIALIZER(conns);
 unsigned		 nconns;
 
 static struct conn_list	 dirty = TAILQ_HEAD_INITIALIZER(dirty);
+static struct event_base *conn_base;	/* every connection's events */
 static struct event	*flush_ev;
 static uint64_t		 next_id = 1;
 /* Every read lands here first; only a partial last line is copied out. It
@@ -50,13 +51,16 @@ static void	conn_lag_cb(evutil_socket_t, short, void *);
 static void	flush_cb(evutil_socket_t, short, void *);
 static int	conn_write(struct conn *);
 
+/* Makes connections' events on b from now on; 0, or -1 out of memory. */
 int
 conn_init(struct event_base *b)
 {
+	conn_base = b;
 	flush_ev = event_new(b, -1, 0, flush_cb, NULL);
 	return flush_ev != NULL ? 0 : -1;
 }
 
+/* "#id (name) pid P uid U", in a static buffer. */
 const char *
 conn_label(const struct conn *c)
 {
@@ -72,6 +76,7 @@ conn_label(const struct conn *c)
 	return label;
 }
 
+/* A connection for an accepted fd, reading; NULL when out of memory. */
 struct conn *
 conn_new(int fd)
 {
@@ -91,7 +96,7 @@ conn_new(int fd)
 		c->uid = cred.uid;
 		c->gid = cred.gid;
 	}
-	c->ev_read = event_new(base, fd, EV_READ | EV_PERSIST, conn_read_cb, c);
+	c->ev_read = event_new(conn_base, fd, EV_READ | EV_PERSIST, conn_read_cb, c);
 	if (c->ev_read == NULL || event_add(c->ev_read, NULL) == -1) {
 		if (c->ev_read != NULL)
 			event_free(c->ev_read);
@@ -105,6 +110,7 @@ conn_new(int fd)
 	return c;
 }
 
+/* Puts c on the dirty list: written at the end of this loop turn. */
 void
 conn_output_added(struct conn *c)
 {
@@ -125,7 +131,7 @@ conn_start_lag(struct conn *c)
 
 	c->flags |= CONN_LAGGED;
 	if (c->ev_lag == NULL &&
-	    (c->ev_lag = evtimer_new(base, conn_lag_cb, c)) == NULL)
+	    (c->ev_lag = evtimer_new(conn_base, conn_lag_cb, c)) == NULL)
 		return;
 	tv.tv_sec = (time_t)t;
 	tv.tv_usec = (suseconds_t)((t - (double)tv.tv_sec) * 1e6);
@@ -133,6 +139,7 @@ conn_start_lag(struct conn *c)
 	log_debug("%s: lagging, dropping pushes", conn_label(c));
 }
 
+/* One push, within the output budget (see the invariants above). */
 int
 conn_push(struct conn *c, const char *data, size_t len)
 {
@@ -172,7 +179,7 @@ conn_check_resume(struct conn *c)
 
 	if (!(c->flags & CONN_LAGGED) || mark >= cfg->max_outbuf / 2)
 		return;
-	if (push_resync(&c->out, "lagged", c->dropped) == -1) {
+	if (push_resync(&c->out, RESYNC_LAGGED, c->dropped) == -1) {
 		buf_truncate(&c->out, mark);	/* try again at the next write */
 		buf_clear_failed(&c->out);
 		return;
@@ -198,6 +205,7 @@ conn_lag_cb(evutil_socket_t fd, short what, void *arg)
 	conn_close(c, "output stayed at its limit for lag_timeout");
 }
 
+/* Marks c dead; it is closed once its request handling returns. */
 void
 conn_kill(struct conn *c, const char *why)
 {
@@ -243,6 +251,8 @@ conn_too_long(struct conn *c)
 	c->flags |= CONN_DISCARD;
 }
 
+/* Splits bytes into lines: handles complete ones, keeps a partial one,
+ * swallows an over-long one. */
 void
 conn_feed(struct conn *c, const char *data, size_t len)
 {
@@ -277,6 +287,7 @@ conn_feed(struct conn *c, const char *data, size_t len)
 	}
 }
 
+/* Reads what the peer sent; EOF half-closes (replies still go out). */
 static void
 conn_read_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -326,6 +337,7 @@ conn_send(struct conn *c)
 	return 0;
 }
 
+/* See crmpubsubd.h: 1 when c was marked dead for unread replies. */
 int
 conn_check_reply_budget(struct conn *c)
 {
@@ -373,7 +385,7 @@ conn_write(struct conn *c)
 		return 0;
 	}
 	if (c->ev_write == NULL) {
-		c->ev_write = event_new(base, c->fd, EV_WRITE | EV_PERSIST,
+		c->ev_write = event_new(conn_base, c->fd, EV_WRITE | EV_PERSIST,
 		    conn_write_cb, c);
 		if (c->ev_write == NULL) {
 			conn_close(c, "out of memory");
@@ -385,6 +397,7 @@ conn_write(struct conn *c)
 	return 0;
 }
 
+/* The socket takes more: write on. */
 static void
 conn_write_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -414,6 +427,7 @@ flush_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* Frees c and everything it holds, its subscriptions included. */
 void
 conn_close(struct conn *c, const char *why)
 {
@@ -435,6 +449,8 @@ conn_close(struct conn *c, const char *why)
 	free(c);
 }
 
+/* Queues the shutdown push everywhere and stops reading; each connection
+ * closes once its output is written. */
 void
 conn_shutdown_all(void)
 {
@@ -449,12 +465,15 @@ conn_shutdown_all(void)
 	}
 }
 
+/* Whether any connection is still open: during shutdown, one still
+ * writing its last output. */
 int
-conn_output_pending(void)
+conn_any_open(void)
 {
 	return !TAILQ_EMPTY(&conns);
 }
 
+/* Closes every connection at once, then the flush event. */
 void
 conn_close_all(void)
 {

@@ -18,14 +18,16 @@
 
 #include "buf.h"
 #include "event.h"
+#include "op.h"
 #include "proto_error.h"
+#include "reply.h"
 #include "topic.h"
 #include "uuid_canon.h"
 
 /* ---- config.c: the option table, config file, command line ------------- */
 
-enum opt_type { OPT_STRING, OPT_PATH, OPT_GROUP, OPT_SIZE, OPT_UINT,
-    OPT_SECONDS, OPT_UIDS, OPT_GIDS, OPT_MODE, OPT_FLAG };
+enum opt_type { OPT_STRING, OPT_PATH, OPT_GROUP, OPT_REDIS, OPT_SIZE,
+    OPT_UINT, OPT_SECONDS, OPT_UIDS, OPT_GIDS, OPT_MODE, OPT_FLAG };
 
 /* One setting: its config key (the long option is the key with '-' for
  * '_'), how its value is parsed and checked, and its --help line. */
@@ -48,7 +50,6 @@ struct id_list {
 
 struct config {
 	char		*socket_path;		/* NULL: resolve the default */
-	char		*config_file;
 	size_t		 max_outbuf;
 	size_t		 max_line;
 	unsigned	 max_connections;
@@ -94,6 +95,21 @@ const char	*config_option_name(const char *key, char *out, size_t len);
 /* The option table and its length. */
 const struct option_def *config_options(size_t *n);
 
+/* ---- optval.c: option values, by type ------------------------------------ */
+
+/* Whether options of type t hold a string (char *, NULL when unset). */
+int		 optval_is_text(enum opt_type);
+/* Parses value into option o's field of c; -1 with *why set to a detail
+ * (or left empty) when the value is bad, the field unchanged. */
+int		 optval_parse(struct config *c, const struct option_def *o,
+		     const char *value, char *why, size_t whylen);
+/* Whether option o has the same value in a and b. */
+int		 optval_same(const struct option_def *o, const struct config *a,
+		     const struct config *b);
+/* What a good value of option o looks like, for error messages. */
+void		 optval_expected(const struct option_def *o, char *buf,
+		     size_t len);
+
 /* ---- cmdline.c: getopt table and --help from the option table ------------ */
 
 void		 config_print_usage(FILE *);
@@ -111,6 +127,10 @@ void	log_errx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	fatal(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
 void	fatalx(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
+/* Sets *cause to a formatted message (malloc'd, NULL without memory) for
+ * the caller to report; returns -1. */
+int	log_cause(char **cause, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
 /* Copies peer text into out with non-printable bytes escaped (\xNN). */
 const char *log_escape(const char *s, size_t len, char *out, size_t outlen);
 
@@ -196,6 +216,7 @@ TAILQ_HEAD(conn_list, conn);
 extern struct conn_list	 conns;
 extern unsigned		 nconns;
 
+/* Connections' events are made on this base. */
 int	 conn_init(struct event_base *);
 /* Takes over an accepted fd; NULL when refused. */
 struct conn *conn_new(int fd);
@@ -211,16 +232,16 @@ void	 conn_close(struct conn *, const char *why);
 int	 conn_check_reply_budget(struct conn *);
 /* Marks c to be closed as soon as its request handling returns. */
 void	 conn_kill(struct conn *, const char *why);
-/* Sends shutdown to everyone and stops reading; 1 while output remains. */
+/* Sends shutdown to everyone and stops reading; each connection closes
+ * once its output is written. */
 void	 conn_shutdown_all(void);
-int	 conn_output_pending(void);
+/* Whether any connection is left (during shutdown: still writing). */
+int	 conn_any_open(void);
 void	 conn_close_all(void);
 /* "#id name pid/uid" for log lines. */
 const char *conn_label(const struct conn *);
 
 /* ---- ops.c: the op table ---------------------------------------------------- */
-
-struct reply_id;
 
 /* Handles one complete request line (without its newline). */
 void	 ops_dispatch(struct conn *, const char *line, size_t len);
@@ -241,28 +262,36 @@ int	 inspect_clients(struct conn *, const json_t *req, struct buf *b,
 
 /* ---- broadcast.c: fan-out ------------------------------------------------- */
 
-struct broadcast_result {
-	size_t	topics;
-	size_t	delivered;
-};
-
-void	 broadcast_fanout(enum crm_event, const uint8_t interaction_uuid[16],
-	     const struct uuid_list *contacts, struct broadcast_result *);
 /* Fans out, counts, and writes the reply fields "topics" and "delivered". */
 void	 broadcast_run(enum crm_event, const uint8_t interaction_uuid[16],
 	     const struct uuid_list *contacts, struct buf *fields);
-
-/* ---- fastpath.c: ping and broadcasts without a jansson tree ---------------- */
-
-/* 1 when the request was handled, 0 to take the general path. fields is
- * scratch space for the reply's fields. */
-int	 fastpath_dispatch(struct conn *, const char *line, size_t len,
-	     struct buf *fields);
 
 /* Queues the push for one topic to its local subscribers; returns how many
  * were queued. Federation calls it for messages received from Redis. */
 size_t	 broadcast_deliver(enum crm_event, const struct topic_key *,
 	     const uint8_t interaction_uuid[16]);
+
+/* ---- fastpath.c: the op table's fast column ------------------------------- */
+
+struct jscan;
+
+/* A request line the scanner read: its op and id. */
+struct fast_request {
+	enum proto_op		 op;
+	int			 has_id;
+	struct reply_id		 id;	/* as written */
+	const struct jscan	*js;	/* its tokens, until the next scan */
+};
+
+/* 0 when line is within the scanner's subset, an object whose op is a
+ * known op's name and whose id (if any) a string or number; else -1. */
+int	 fastpath_scan(const char *line, size_t len, struct fast_request *);
+/* Fast parsers, one per op that has one (see ops.c). */
+int	 fastpath_ping(struct conn *, const struct jscan *, struct buf *);
+int	 fastpath_broadcast_to_contacts(struct conn *, const struct jscan *,
+	     struct buf *);
+int	 fastpath_broadcast_interaction(struct conn *, const struct jscan *,
+	     struct buf *);
 
 /* ---- federate.c: daemons sharing broadcasts through Redis pub/sub ------- */
 

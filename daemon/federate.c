@@ -148,7 +148,7 @@ fed_resync_all(void)
 	struct buf	 line = BUF_INIT;
 	struct conn	*c;
 
-	if (push_resync(&line, "federation", 0) == -1) {
+	if (push_resync(&line, RESYNC_FEDERATION, 0) == -1) {
 		buf_free(&line);
 		return;
 	}

@@ -49,6 +49,7 @@ put_truncated(struct buf *b, int more)
 	buf_puts(b, more ? "true" : "false");
 }
 
+/* stats: the counters. */
 int
 inspect_stats(struct conn *c, const json_t *req, struct buf *b,
     struct proto_fail *f)
@@ -58,6 +59,7 @@ inspect_stats(struct conn *c, const json_t *req, struct buf *b,
 	return 0;
 }
 
+/* topics: a page of topics with their subscriber counts, by name. */
 int
 inspect_topics(struct conn *c, const json_t *req, struct buf *b,
     struct proto_fail *f)
@@ -126,7 +128,8 @@ put_client(struct buf *b, const struct conn *c)
 	buf_putc(b, '}');
 }
 
-/* The connection list is in id order (ids grow, new ones join the tail). */
+/* clients: a page of connections, by id (the connection list is in id
+ * order: ids grow, new ones join the tail). */
 int
 inspect_clients(struct conn *self, const json_t *req, struct buf *b,
     struct proto_fail *f)

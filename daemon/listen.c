@@ -37,19 +37,6 @@ listen_path(void)
 	return listen_sock;
 }
 
-/* Sets *cause to a formatted message; returns -1. */
-static int __attribute__((format(printf, 2, 3)))
-fail(char **cause, const char *fmt, ...)
-{
-	va_list	ap;
-
-	va_start(ap, fmt);
-	if (vasprintf(cause, fmt, ap) == -1)
-		*cause = NULL;
-	va_end(ap);
-	return -1;
-}
-
 /* The fd systemd passed (LISTEN_FDS), or -1. */
 static int
 listen_inherit(void)
@@ -82,13 +69,13 @@ listen_private_dir(const char *path, char **cause)
 	if (strcmp(dir, expect) != 0)
 		return 0;
 	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
-		return fail(cause, "mkdir %s: %s", dir, strerror(errno));
+		return log_cause(cause, "mkdir %s: %s", dir, strerror(errno));
 	if (lstat(dir, &st) == -1)
-		return fail(cause, "%s: %s", dir, strerror(errno));
+		return log_cause(cause, "%s: %s", dir, strerror(errno));
 	if (!S_ISDIR(st.st_mode) || st.st_uid != getuid() ||
 	    (st.st_mode & 077) != 0)
-		return fail(cause, "%s must be a directory owned by uid %u with "
-		    "mode 0700", dir, (unsigned)getuid());
+		return log_cause(cause, "%s must be a directory owned by uid "
+		    "%u with mode 0700", dir, (unsigned)getuid());
 	return 0;
 }
 
@@ -102,25 +89,25 @@ listen_probe(const char *path, char **cause)
 	int			fd, rc;
 
 	if (lstat(path, &st) == -1)
-		return errno == ENOENT ? 0 : fail(cause, "%s: %s", path,
+		return errno == ENOENT ? 0 : log_cause(cause, "%s: %s", path,
 		    strerror(errno));
 	if (!S_ISSOCK(st.st_mode))
-		return fail(cause, "%s exists and is not a socket", path);
+		return log_cause(cause, "%s exists and is not a socket", path);
 	memset(&sun, 0, sizeof sun);
 	sun.sun_family = AF_UNIX;
 	memcpy(sun.sun_path, path, strlen(path));
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return fail(cause, "socket: %s", strerror(errno));
+		return log_cause(cause, "socket: %s", strerror(errno));
 	rc = connect(fd, (struct sockaddr *)&sun, sizeof sun);
 	close(fd);
 	if (rc == 0)
-		return fail(cause, "already running: a daemon answers on %s",
-		    path);
+		return log_cause(cause, "already running: a daemon answers "
+		    "on %s", path);
 	if (errno != ECONNREFUSED)
-		return fail(cause, "%s: %s", path, strerror(errno));
+		return log_cause(cause, "%s: %s", path, strerror(errno));
 	log_info("removing stale socket %s", path);
 	if (unlink(path) == -1 && errno != ENOENT)
-		return fail(cause, "unlink %s: %s", path, strerror(errno));
+		return log_cause(cause, "unlink %s: %s", path, strerror(errno));
 	return 0;
 }
 
@@ -145,10 +132,10 @@ listen_create_error(const char *path, const char *origin, int err,
 		snprintf(missing, sizeof missing, "%s", dir);
 	}
 	if (missing[0] != '\0')
-		return fail(cause, "cannot create the socket %s (from %s): "
-		    "directory %s does not exist", path, origin, missing);
-	return fail(cause, "cannot create the socket %s (from %s): %s", path,
-	    origin, strerror(err));
+		return log_cause(cause, "cannot create the socket %s (from "
+		    "%s): directory %s does not exist", path, origin, missing);
+	return log_cause(cause, "cannot create the socket %s (from %s): %s",
+	    path, origin, strerror(err));
 }
 
 /* Binds and listens on a temporary name, sets mode and group, then renames
@@ -166,14 +153,14 @@ listen_bind(const char *path, const char *origin, const struct config *c,
 
 	n = snprintf(tmp, sizeof tmp, "%s.%07ld", path, (long)getpid());
 	if (n < 0 || (size_t)n >= sizeof tmp)
-		return fail(cause, "socket path too long: %s (%zu bytes, at "
-		    "most %zu)", path, strlen(path), LISTEN_PATH_MAX);
+		return log_cause(cause, "socket path too long: %s (%zu bytes, "
+		    "at most %zu)", path, strlen(path), LISTEN_PATH_MAX);
 	memset(&sun, 0, sizeof sun);
 	sun.sun_family = AF_UNIX;
 	memcpy(sun.sun_path, tmp, strlen(tmp));
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1)
-		return fail(cause, "socket: %s", strerror(errno));
+		return log_cause(cause, "socket: %s", strerror(errno));
 	unlink(tmp);
 	old = umask(0077);
 	n = bind(fd, (struct sockaddr *)&sun, sizeof sun);
@@ -184,25 +171,25 @@ listen_bind(const char *path, const char *origin, const struct config *c,
 		goto fail;
 	}
 	if (listen(fd, LISTEN_BACKLOG) == -1) {
-		fail(cause, "listen on %s: %s", path, strerror(errno));
+		log_cause(cause, "listen on %s: %s", path, strerror(errno));
 		goto fail_unlink;
 	}
 	/* config_set checked that the group exists; it may have gone since. */
 	if (c->socket_group != NULL) {
 		if ((gr = getgrnam(c->socket_group)) == NULL) {
-			fail(cause, "socket_group: no group '%s'",
+			log_cause(cause, "socket_group: no group '%s'",
 			    c->socket_group);
 			goto fail_unlink;
 		}
 		if (chown(tmp, (uid_t)-1, gr->gr_gid) == -1) {
-			fail(cause, "socket_group %s for %s: %s",
+			log_cause(cause, "socket_group %s for %s: %s",
 			    c->socket_group, path, strerror(errno));
 			goto fail_unlink;
 		}
 	}
 	if (chmod(tmp, (mode_t)c->socket_mode) == -1) {
-		fail(cause, "socket_mode %04o for %s: %s", c->socket_mode, path,
-		    strerror(errno));
+		log_cause(cause, "socket_mode %04o for %s: %s", c->socket_mode,
+		    path, strerror(errno));
 		goto fail_unlink;
 	}
 	if (rename(tmp, path) == -1) {
@@ -232,7 +219,7 @@ listen_open(struct event_base *b, const struct config *c, char **cause)
 		listen_inherited = 1;
 		if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1 ||
 		    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1)
-			return fail(cause, "inherited socket: %s",
+			return log_cause(cause, "inherited socket: %s",
 			    strerror(errno));
 		if (getsockname(fd, (struct sockaddr *)&sun, &len) == 0)
 			snprintf(listen_sock, sizeof listen_sock, "%s",
@@ -243,7 +230,7 @@ listen_open(struct event_base *b, const struct config *c, char **cause)
 	} else {
 		if (sockpath_resolve_origin(c->socket_path, SOCKPATH_DAEMON,
 		    listen_sock, LISTEN_PATH_MAX + 1, &err, &origin) == -1)
-			return fail(cause, "%s: %s", origin, err);
+			return log_cause(cause, "%s: %s", origin, err);
 		if (listen_private_dir(listen_sock, cause) == -1 ||
 		    listen_probe(listen_sock, cause) == -1 ||
 		    (fd = listen_bind(listen_sock, origin, c, cause)) == -1)
@@ -255,7 +242,7 @@ listen_open(struct event_base *b, const struct config *c, char **cause)
 	backoff_ev = evtimer_new(b, listen_backoff_cb, NULL);
 	if (listen_ev == NULL || backoff_ev == NULL ||
 	    event_add(listen_ev, NULL) == -1)
-		return fail(cause, "out of memory");
+		return log_cause(cause, "out of memory");
 	return 0;
 }
 

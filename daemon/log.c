@@ -148,3 +148,18 @@ log_escape(const char *s, size_t len, char *out, size_t outlen)
 	out[o] = '\0';
 	return out;
 }
+
+/* Sets *cause to a formatted message for the caller to report (malloc'd,
+ * or NULL when memory ran out) and returns -1: how a function that fails
+ * says why. */
+int
+log_cause(char **cause, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(cause, fmt, ap) == -1)
+		*cause = NULL;
+	va_end(ap);
+	return -1;
+}

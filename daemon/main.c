@@ -102,7 +102,7 @@ parse_args(int argc, char **argv)
 static void
 stop_poll_cb(evutil_socket_t fd, short what, void *arg)
 {
-	if (!conn_output_pending())
+	if (!conn_any_open())
 		event_base_loopbreak(base);
 }
 

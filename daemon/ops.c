@@ -1,28 +1,69 @@
 /* SPDX-License-Identifier: MIT — crmpubsub */
 /* Request dispatch: parse, validate, look the op up in the table, run it.
  * Every handler validates its whole request before it changes anything, and
- * writes its reply fields into a scratch buffer; the reply is framed here. */
+ * writes its reply fields into a scratch buffer; the reply is framed here,
+ * the same way whichever parser read the request.
+ *
+ * A new op is its name in proto/op.c, its reply fields in proto/reply.c
+ * (with their reader in proto/message.c when clients read them), one row
+ * of ops[] below with its handler (and a fast parser in fastpath.c if it
+ * is hot), docs/protocol.md and its tests: the version op is the example. */
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <hiredis/hiredis.h>
+
 #include "crmpubsubd.h"
 #include "involved.h"
 #include "jscan.h"
+#include "names.h"
 #include "reply.h"
+#include "request.h"
 
-#define HELLO_NAME_MAX	128
+/* How this daemon was built, from the compiler's own macros. */
+#if defined(__clang__)
+#define OPS_COMPILER	"clang " __clang_version__
+#elif defined(__GNUC__)
+#define OPS_COMPILER	"gcc " __VERSION__
+#else
+#define OPS_COMPILER	"unknown"
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define OPS_ASAN	1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define OPS_ASAN	1
+#endif
+#endif
+#ifndef OPS_ASAN
+#define OPS_ASAN	0
+#endif
+#ifdef __OPTIMIZE__
+#define OPS_OPTIMIZED	1
+#else
+#define OPS_OPTIMIZED	0
+#endif
+#define OPS_STR(x)	OPS_STR_(x)
+#define OPS_STR_(x)	#x
+#define OPS_HIREDIS	OPS_STR(HIREDIS_MAJOR) "." OPS_STR(HIREDIS_MINOR) "." \
+			OPS_STR(HIREDIS_PATCH)
+
 /* The reply-fields scratch keeps up to this much memory between requests;
  * a broadcast's fields are tiny, a topics page is up to about 1 MiB. */
 #define OPS_FIELDS_KEEP	(64 * 1024)
 
+/* The general handler of an op: reads the request's jansson tree. */
 typedef int (*op_fn)(struct conn *, const json_t *, struct buf *,
     struct proto_fail *);
+/* The fast parser of an op (fastpath.c): reads the scanner's tokens; 1 when
+ * it handled the request, 0 to leave it, unchanged, to the handler. */
+typedef int (*op_fast_fn)(struct conn *, const struct jscan *, struct buf *);
 
 struct op_def {
-	const char	*name;
 	op_fn		 fn;
+	op_fast_fn	 fast;		/* NULL: the general handler only */
 	int		 publish;	/* needs the publish right */
 };
 
@@ -38,17 +79,23 @@ static int	op_broadcast_interaction(struct conn *, const json_t *,
 		    struct buf *, struct proto_fail *);
 static int	op_broadcast_to_contacts(struct conn *, const json_t *,
 		    struct buf *, struct proto_fail *);
+static int	op_version(struct conn *, const json_t *, struct buf *,
+		    struct proto_fail *);
 
-static const struct op_def ops[] = {
-	{ "broadcast_interaction", op_broadcast_interaction, 1 },
-	{ "broadcast_to_contacts", op_broadcast_to_contacts, 1 },
-	{ "clients", inspect_clients, 0 },
-	{ "hello", op_hello, 0 },
-	{ "ping", op_ping, 0 },
-	{ "stats", inspect_stats, 0 },
-	{ "subscribe", op_subscribe, 0 },
-	{ "topics", inspect_topics, 0 },
-	{ "unsubscribe", op_unsubscribe, 0 },
+/* One row per op of proto/op.h. */
+static const struct op_def ops[OP_COUNT] = {
+	[OP_BROADCAST_INTERACTION] = { op_broadcast_interaction,
+	    fastpath_broadcast_interaction, 1 },
+	[OP_BROADCAST_TO_CONTACTS] = { op_broadcast_to_contacts,
+	    fastpath_broadcast_to_contacts, 1 },
+	[OP_CLIENTS] = { inspect_clients, NULL, 0 },
+	[OP_HELLO] = { op_hello, NULL, 0 },
+	[OP_PING] = { op_ping, fastpath_ping, 0 },
+	[OP_STATS] = { inspect_stats, NULL, 0 },
+	[OP_SUBSCRIBE] = { op_subscribe, NULL, 0 },
+	[OP_TOPICS] = { inspect_topics, NULL, 0 },
+	[OP_UNSUBSCRIBE] = { op_unsubscribe, NULL, 0 },
+	[OP_VERSION] = { op_version, NULL, 0 },
 };
 
 /* Reused across requests so the hot path does not allocate. */
@@ -58,17 +105,6 @@ static struct uuid_list		seen[TOPIC_NFAMILIES];
 static struct topic_key		*keys;
 static uint8_t			*keys_added;	/* by this subscribe */
 static size_t			 keys_cap;
-
-static const struct op_def *
-ops_find(const char *name)
-{
-	size_t	i;
-
-	for (i = 0; i < sizeof ops / sizeof ops[0]; i++)
-		if (strcmp(ops[i].name, name) == 0)
-			return &ops[i];
-	return NULL;
-}
 
 void
 ops_reply_error(struct buf *out, const char *op, const struct reply_id *id,
@@ -127,11 +163,38 @@ id_member(size_t off, size_t len, void *arg)
 	s->copy[off] = '0';
 }
 
+/* Whether c may use an op that needs the publish right. */
+static int
+ops_allowed(const struct conn *c, const struct op_def *def)
+{
+	return !def->publish || config_may_publish(cfg, c->uid, c->gid);
+}
+
+/* The fast column: a request the scanner reads and its op's fast parser
+ * takes is answered without a jansson tree. 1 when answered. */
+static int
+ops_fast(struct conn *c, const char *line, size_t len)
+{
+	struct fast_request	 r;
+	const struct op_def	*def;
+
+	if (fastpath_scan(line, len, &r) == -1)
+		return 0;
+	def = &ops[r.op];
+	if (def->fast == NULL || !ops_allowed(c, def))
+		return 0;
+	buf_reset(&fields);
+	if (def->fast(c, r.js, &fields) == 0)
+		return 0;
+	reply_ok(&c->out, r.op, r.has_id ? &r.id : NULL, &fields);
+	return 1;
+}
+
 void
 ops_dispatch(struct conn *c, const char *line, size_t len)
 {
-	const struct op_def	*def;
 	const json_t		*op, *id;
+	enum proto_op		 opcode;
 	const struct reply_id	*rid = NULL;
 	const char		*opname = NULL;
 	struct id_scan		 ids = { line, len, NULL, { NULL, 0 }, 0 };
@@ -140,13 +203,13 @@ ops_dispatch(struct conn *c, const char *line, size_t len)
 	struct proto_fail	 f;
 	char			 text[sizeof jerr.text];
 	size_t			 mark;
-	int			 failed;
+	int			 failed, i;
 
 	stats.requests++;
 	if (conn_check_reply_budget(c))
 		return;
 	mark = buf_len(&c->out);
-	if (fastpath_dispatch(c, line, len, &fields))
+	if (ops_fast(c, line, len))
 		goto done_fast;
 	(void)jscan_each_member(line, len, "id", id_member, &ids);
 	req = json_loadb(ids.copy != NULL ? ids.copy : line, len,
@@ -181,25 +244,22 @@ ops_dispatch(struct conn *c, const char *line, size_t len)
 		    "op is missing" : "op must be a string");
 		goto fail;
 	}
-	if ((def = ops_find(opname)) == NULL) {
+	if ((i = names_find(proto_op_names, OP_COUNT, opname,
+	    json_string_length(op))) == -1) {
 		proto_failf(&f, PERR_UNKNOWN_OP, "unknown op");
 		goto fail;
 	}
-	if (def->publish && !config_may_publish(cfg, c->uid, c->gid)) {
+	opcode = (enum proto_op)i;
+	if (!ops_allowed(c, &ops[opcode])) {
 		proto_failf(&f, PERR_FORBIDDEN,
 		    "uid %ld gid %ld may not broadcast", (long)c->uid,
 		    (long)c->gid);
 		goto fail;
 	}
 	buf_reset(&fields);
-	if (def->fn(c, req, &fields, &f) == -1)
+	if (ops[opcode].fn(c, req, &fields, &f) == -1)
 		goto fail;
-	reply_begin(&c->out, opname, rid);
-	if (buf_len(&fields) > 0) {
-		buf_putc(&c->out, ',');
-		buf_append(&c->out, buf_head(&fields), buf_len(&fields));
-	}
-	reply_end(&c->out);
+	reply_ok(&c->out, opcode, rid, &fields);
 	goto done;
 fail:
 	log_debug("%s: %s: %s", conn_label(c), proto_error_name(f.code),
@@ -303,65 +363,39 @@ get_topics(const json_t *req, int allow_empty, size_t max,
 	return (long)j;
 }
 
-/* Appends "key":["topic",…] for keys[0..n). */
-static void
-put_topic_names(struct buf *b, const char *key, size_t n)
-{
-	char	name[TOPIC_MAX_LEN + 1];
-	size_t	i, len;
-
-	buf_put_key(b, key);
-	buf_putc(b, '[');
-	for (i = 0; i < n; i++) {
-		if (i > 0)
-			buf_putc(b, ',');
-		len = topic_format(&keys[i], name);
-		buf_put_jstr(b, name, len);
-	}
-	buf_putc(b, ']');
-}
-
 /* ---- ops ---------------------------------------------------------------- */
 
+/* hello: takes the optional name; answers with the client id and limits. */
 static int
 op_hello(struct conn *c, const json_t *req, struct buf *b,
     struct proto_fail *f)
 {
-	const json_t	*name = json_object_get(req, "name");
-	char		*copy = NULL;
+	const json_t		*name = json_object_get(req, "name");
+	char			*copy = NULL;
+	struct reply_hello	 h;
 
 	if (name != NULL && !json_is_null(name)) {
 		if (!json_is_string(name) ||
-		    json_string_length(name) > HELLO_NAME_MAX)
+		    json_string_length(name) > REQUEST_NAME_MAX)
 			return proto_failf(f, PERR_BAD_REQUEST,
 			    "name must be a string of at most %d bytes",
-			    HELLO_NAME_MAX);
+			    REQUEST_NAME_MAX);
 		if ((copy = strdup(json_string_value(name))) == NULL)
 			return proto_failf(f, PERR_INTERNAL, "out of memory");
 		free(c->name);
 		c->name = copy;
 		log_debug("%s: hello", conn_label(c));
 	}
-	buf_put_key(b, "server");
-	buf_put_jstrz(b, "crmpubsubd");
-	buf_put_key(b, "version");
-	buf_put_jstrz(b, CRMPUBSUB_VERSION);
-	buf_put_key(b, "protocol");
-	buf_put_int(b, 1);
-	buf_put_key(b, "client_id");
-	buf_put_uint(b, c->id);
-	/* The limits a client must respect, as in force now. */
-	buf_put_key(b, "max_line");
-	buf_put_uint(b, cfg->max_line);
-	buf_put_key(b, "max_subscriptions");
-	buf_put_uint(b, cfg->max_subscriptions);
-	buf_put_key(b, "max_contacts");
-	buf_put_uint(b, cfg->max_contacts);
-	buf_put_key(b, "uptime_s");
-	buf_put_uint(b, stats_uptime());
+	h.client_id = c->id;
+	h.max_line = cfg->max_line;
+	h.max_subscriptions = cfg->max_subscriptions;
+	h.max_contacts = cfg->max_contacts;
+	h.uptime_s = stats_uptime();
+	reply_hello(b, &h);
 	return 0;
 }
 
+/* ping: no fields. */
 static int
 op_ping(struct conn *c, const json_t *req, struct buf *b,
     struct proto_fail *f)
@@ -369,6 +403,8 @@ op_ping(struct conn *c, const json_t *req, struct buf *b,
 	return 0;
 }
 
+/* subscribe: all of the request's topics, or (too_many, out of memory)
+ * none of them. */
 static int
 op_subscribe(struct conn *c, const json_t *req, struct buf *b,
     struct proto_fail *f)
@@ -397,12 +433,11 @@ op_subscribe(struct conn *c, const json_t *req, struct buf *b,
 			return proto_failf(f, PERR_INTERNAL, "out of memory");
 		}
 	}
-	put_topic_names(b, "topics", (size_t)n);
-	buf_put_key(b, "subscribed");
-	buf_put_uint(b, c->nsubs);
+	reply_subscribe(b, keys, (size_t)n, c->nsubs);
 	return 0;
 }
 
+/* unsubscribe: the named topics, or every one when none is named. */
 static int
 op_unsubscribe(struct conn *c, const json_t *req, struct buf *b,
     struct proto_fail *f)
@@ -419,14 +454,14 @@ op_unsubscribe(struct conn *c, const json_t *req, struct buf *b,
 		for (i = 0; i < n; i++)
 			subs_remove(c, &keys[i]);
 	}
-	buf_put_key(b, "subscribed");
-	buf_put_uint(b, c->nsubs);
+	reply_unsubscribe(b, c->nsubs);
 	return 0;
 }
 
+/* A broadcast: its event, the contacts collect reads, then the fan-out. */
 static int
-op_broadcast_interaction(struct conn *c, const json_t *req, struct buf *b,
-    struct proto_fail *f)
+op_broadcast(const json_t *req, struct buf *b, struct proto_fail *f,
+    int (*collect)(const json_t *, uint8_t[16], struct proto_fail *))
 {
 	enum crm_event	e;
 	uint8_t		iu[16];
@@ -434,37 +469,61 @@ op_broadcast_interaction(struct conn *c, const json_t *req, struct buf *b,
 	if (get_event(req, &e, f) == -1)
 		return -1;
 	uuid_list_clear(&involved);
-	if (involved_from_interaction(json_object_get(req, "interaction"),
-	    cfg->max_contacts, iu, &involved, f) == -1)
+	if (collect(req, iu, f) == -1)
 		return -1;
 	broadcast_run(e, iu, &involved, b);
 	return 0;
 }
 
+/* broadcast_interaction's contacts: the interaction's involved ones. */
+static int
+collect_interaction(const json_t *req, uint8_t iu[16], struct proto_fail *f)
+{
+	return involved_from_interaction(json_object_get(req, "interaction"),
+	    cfg->max_contacts, iu, &involved, f);
+}
+
+/* broadcast_to_contacts' contacts: the ones the request names. */
+static int
+collect_contacts(const json_t *req, uint8_t iu[16], struct proto_fail *f)
+{
+	return involved_from_contacts(json_object_get(req, "interaction_uuid"),
+	    json_object_get(req, "contact_uuids"), cfg->max_contacts, iu,
+	    &involved, f);
+}
+
+/* broadcast_interaction: to the interaction's involved contacts. */
+static int
+op_broadcast_interaction(struct conn *c, const json_t *req, struct buf *b,
+    struct proto_fail *f)
+{
+	return op_broadcast(req, b, f, collect_interaction);
+}
+
+/* broadcast_to_contacts: to the contacts the request names. */
 static int
 op_broadcast_to_contacts(struct conn *c, const json_t *req, struct buf *b,
     struct proto_fail *f)
 {
-	const json_t	*list = json_object_get(req, "contact_uuids");
-	enum crm_event	 e;
-	uint8_t		 iu[16];
+	return op_broadcast(req, b, f, collect_contacts);
+}
 
-	if (get_event(req, &e, f) == -1)
-		return -1;
-	if (!json_is_array(list))
-		return proto_failf(f, PERR_BAD_REQUEST,
-		    "contact_uuids must be an array");
-	if (json_array_size(list) > cfg->max_contacts)
-		return proto_failf(f, PERR_TOO_MANY,
-		    "%zu contact_uuids exceed max_contacts (%u)",
-		    json_array_size(list), cfg->max_contacts);
-	if (involved_uuid_field(json_object_get(req, "interaction_uuid"),
-	    iu) != 1)
-		return proto_failf(f, PERR_BAD_UUID,
-		    "interaction_uuid must be a UUID");
-	uuid_list_clear(&involved);
-	if (involved_from_list(list, cfg->max_contacts, &involved, f) == -1)
-		return -1;
-	broadcast_run(e, iu, &involved, b);
+/* version: the daemon's version and build, the libraries it runs with. */
+static int
+op_version(struct conn *c, const json_t *req, struct buf *b,
+    struct proto_fail *f)
+{
+	const struct reply_version	v = {
+		.uptime_s = stats_uptime(),
+		.compiler = OPS_COMPILER,
+		.optimized = OPS_OPTIMIZED,
+		.sanitizers = OPS_ASAN,
+		.libevent = event_get_version(),
+		.event_backend = event_base_get_method(base),
+		.jansson = jansson_version_str(),
+		.hiredis = OPS_HIREDIS,
+	};
+
+	reply_version(b, &v);
 	return 0;
 }

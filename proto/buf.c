@@ -31,14 +31,16 @@ buf_reserve(struct buf *b, size_t extra)
 	ncap = b->cap ? b->cap : 256;
 	while (ncap < need)
 		ncap *= 2;
-	if (b->off > 0) {
+	if (b->off > 0 || b->borrowed) {
 		p = malloc(ncap);
 		if (p == NULL) {
 			b->failed = 1;
 			return -1;
 		}
 		memcpy(p, b->data + b->off, b->len);
-		free(b->data);
+		if (!b->borrowed)
+			free(b->data);
+		b->borrowed = 0;
 		b->off = 0;
 	} else {
 		p = realloc(b->data, ncap);
@@ -52,6 +54,16 @@ buf_reserve(struct buf *b, size_t extra)
 	return 0;
 }
 
+void
+buf_init_on(struct buf *b, char *storage, size_t cap)
+{
+	b->data = storage;
+	b->off = b->len = 0;
+	b->cap = cap;
+	b->failed = 0;
+	b->borrowed = 1;
+}
+
 /* buf_append when the bytes do not fit (or there are none). */
 int
 buf_append_grow(struct buf *b, const void *p, size_t n)
@@ -62,16 +74,6 @@ buf_append_grow(struct buf *b, const void *p, size_t n)
 		return -1;
 	memcpy(b->data + b->off + b->len, p, n);
 	b->len += n;
-	return 0;
-}
-
-/* Appends one byte. */
-int
-buf_putc(struct buf *b, char c)
-{
-	if (b->cap - b->off - b->len < 1 && buf_reserve(b, 1) == -1)
-		return -1;
-	b->data[b->off + b->len++] = c;
 	return 0;
 }
 
@@ -102,15 +104,6 @@ buf_truncate(struct buf *b, size_t len)
 		b->len = len;
 }
 
-int
-buf_clear_failed(struct buf *b)
-{
-	int	failed = b->failed;
-
-	b->failed = 0;
-	return failed;
-}
-
 /* Empties the buffer but keeps its memory. */
 void
 buf_reset(struct buf *b)
@@ -119,14 +112,16 @@ buf_reset(struct buf *b)
 	b->len = 0;
 }
 
-/* Empties the buffer and releases its memory. */
+/* Empties the buffer and releases its heap memory. */
 void
 buf_free(struct buf *b)
 {
-	free(b->data);
+	if (!b->borrowed)
+		free(b->data);
 	b->data = NULL;
 	b->off = b->len = b->cap = 0;
 	b->failed = 0;
+	b->borrowed = 0;
 }
 
 /* Appends s as a JSON string: quotes, escapes for '"', '\\' and controls.

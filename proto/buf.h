@@ -14,9 +14,15 @@ struct buf {
 	size_t	 len;	/* unconsumed bytes, starting at data + off */
 	size_t	 cap;
 	int	 failed;	/* an append failed since the last buf_clear_failed */
+	int	 borrowed;	/* data is the caller's storage (buf_init_on) */
 };
 
-#define BUF_INIT { NULL, 0, 0, 0, 0 }
+#define BUF_INIT { NULL, 0, 0, 0, 0, 0 }
+
+/* An empty buffer writing into the caller's storage (cap bytes) until it
+ * outgrows it, then into the heap: a line built on the stack costs no
+ * allocation. buf_free releases only what came from the heap. */
+void	 buf_init_on(struct buf *, char *storage, size_t cap);
 
 /* Bytes still queued. */
 static inline size_t buf_len(const struct buf *b) { return b->len; }
@@ -42,13 +48,28 @@ buf_append(struct buf *b, const void *p, size_t n)
 	return 0;
 }
 
-int	 buf_putc(struct buf *, char);
+/* Appends one byte; -1 on ENOMEM. */
+static inline int
+buf_putc(struct buf *b, char c)
+{
+	if (b->cap - b->off - b->len < 1 && buf_reserve(b, 1) == -1)
+		return -1;
+	b->data[b->off + b->len++] = c;
+	return 0;
+}
 int	 buf_puts(struct buf *, const char *);
 void	 buf_consume(struct buf *, size_t);
 /* Drops queued bytes past the first len (undoes a partly written line). */
 void	 buf_truncate(struct buf *, size_t len);
 /* Whether an append failed since the last call, and clears the mark. */
-int	 buf_clear_failed(struct buf *);
+static inline int
+buf_clear_failed(struct buf *b)
+{
+	int	failed = b->failed;
+
+	b->failed = 0;
+	return failed;
+}
 void	 buf_reset(struct buf *);			/* empty, keep memory */
 void	 buf_free(struct buf *);			/* empty, release memory */
 

@@ -16,18 +16,18 @@ involved_uuid_field(const json_t *v, uint8_t out[16])
 	    out) == 0 ? 1 : -1;
 }
 
-/* Adds an optional UUID value to out: 0 ok (or null), -1 not a UUID,
- * -2 out of memory. */
+/* Adds an optional UUID value to out: 0 added (or null), 1 not a UUID
+ * (the caller names it), -1 out of memory (f set). */
 static int
-involved_add(const json_t *v, struct uuid_list *out)
+involved_add(const json_t *v, struct uuid_list *out, struct proto_fail *f)
 {
 	uint8_t	u[16];
 	int	r = involved_uuid_field(v, u);
 
 	if (r == -1)
-		return -1;
+		return 1;
 	if (r == 1 && uuid_list_add(out, u) == -1)
-		return -2;
+		return proto_failf(f, PERR_INTERNAL, "out of memory");
 	return 0;
 }
 
@@ -60,20 +60,46 @@ involved_from_interaction(const json_t *interaction, size_t max,
 	    interaction_uuid) != 1)
 		return proto_failf(f, PERR_BAD_UUID,
 		    "interaction.uuid must be a UUID");
-	r = involved_add(json_object_get(interaction, "contact_uuid"), out);
-	if (r == -1)
-		return proto_failf(f, PERR_BAD_UUID,
-		    "interaction.contact_uuid is not a UUID");
-	for (i = 0; r == 0 && i < nparties; i++) {
+	r = involved_add(json_object_get(interaction, "contact_uuid"), out, f);
+	if (r != 0)
+		return r == 1 ? proto_failf(f, PERR_BAD_UUID,
+		    "interaction.contact_uuid is not a UUID") : -1;
+	for (i = 0; i < nparties; i++) {
 		party = json_array_get(parties, i);
-		r = involved_add(json_object_get(party, "contact_uuid"), out);
-		if (r == -1)
-			return proto_failf(f, PERR_BAD_UUID,
-			    "parties[%zu].contact_uuid is not a UUID", i);
+		r = involved_add(json_object_get(party, "contact_uuid"), out, f);
+		if (r != 0)
+			return r == 1 ? proto_failf(f, PERR_BAD_UUID,
+			    "parties[%zu].contact_uuid is not a UUID", i) : -1;
 	}
-	if (r == -2)
-		return proto_failf(f, PERR_INTERNAL, "out of memory");
 	return 0;
+}
+
+/* The shape of a contact_uuids list: an array of at most max entries. */
+static int
+involved_list_shape(const json_t *contact_uuids, size_t max,
+    struct proto_fail *f)
+{
+	if (!json_is_array(contact_uuids))
+		return proto_failf(f, PERR_BAD_REQUEST,
+		    "contact_uuids must be an array");
+	if (json_array_size(contact_uuids) > max)
+		return proto_failf(f, PERR_TOO_MANY,
+		    "%zu contact_uuids exceed max_contacts (%zu)",
+		    json_array_size(contact_uuids), max);
+	return 0;
+}
+
+int
+involved_from_contacts(const json_t *interaction_uuid,
+    const json_t *contact_uuids, size_t max, uint8_t iu[16],
+    struct uuid_list *out, struct proto_fail *f)
+{
+	if (involved_list_shape(contact_uuids, max, f) == -1)
+		return -1;
+	if (involved_uuid_field(interaction_uuid, iu) != 1)
+		return proto_failf(f, PERR_BAD_UUID,
+		    "interaction_uuid must be a UUID");
+	return involved_from_list(contact_uuids, max, out, f);
 }
 
 int
@@ -84,20 +110,12 @@ involved_from_list(const json_t *contact_uuids, size_t max,
 	size_t		 i;
 	int		 r;
 
-	if (!json_is_array(contact_uuids))
-		return proto_failf(f, PERR_BAD_REQUEST,
-		    "contact_uuids must be an array");
-	if (json_array_size(contact_uuids) > max)
-		return proto_failf(f, PERR_TOO_MANY,
-		    "%zu contact_uuids exceed max_contacts (%zu)",
-		    json_array_size(contact_uuids), max);
+	if (involved_list_shape(contact_uuids, max, f) == -1)
+		return -1;
 	json_array_foreach(contact_uuids, i, v) {
-		r = involved_add(v, out);
-		if (r == -1)
-			return proto_failf(f, PERR_BAD_UUID,
-			    "contact_uuids[%zu] is not a UUID", i);
-		if (r == -2)
-			return proto_failf(f, PERR_INTERNAL, "out of memory");
+		if ((r = involved_add(v, out, f)) != 0)
+			return r == 1 ? proto_failf(f, PERR_BAD_UUID,
+			    "contact_uuids[%zu] is not a UUID", i) : -1;
 	}
 	return 0;
 }

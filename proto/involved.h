@@ -17,6 +17,12 @@
 int	involved_from_interaction(const json_t *interaction, size_t max,
 	    uint8_t interaction_uuid[16], struct uuid_list *out,
 	    struct proto_fail *f);
+/* From broadcast_to_contacts' interaction_uuid and contact_uuids values:
+ * fills iu and out, or returns -1 with f set (the list's shape is judged
+ * before the interaction's UUID, that before the list's entries). */
+int	involved_from_contacts(const json_t *interaction_uuid,
+	    const json_t *contact_uuids, size_t max, uint8_t iu[16],
+	    struct uuid_list *out, struct proto_fail *f);
 /* From a contact_uuids array (UUID strings or null). */
 int	involved_from_list(const json_t *contact_uuids, size_t max,
 	    struct uuid_list *out, struct proto_fail *f);

@@ -35,7 +35,7 @@ new_tok(struct jscan_state *s, enum jscan_type type, const char *start)
 {
 	struct jscan_tok	*t;
 
-	if (s->js->ntok >= JSCAN_MAX_TOKENS)
+	if (s->js->ntok >= s->js->cap || s->js->ntok >= JSCAN_MAX_TOKENS)
 		return -1;
 	t = &s->js->tok[s->js->ntok];
 	t->type = (uint8_t)type;
@@ -261,21 +261,39 @@ jscan_streq(const struct jscan *js, int t, const char *str)
 	    memcmp(js->text + k->start, str, k->len) == 0;
 }
 
-int
-jscan_get(const struct jscan *js, int obj, const char *key)
+/* Token index of the last value named key in object obj (-1: none), and
+ * how many values are named so. */
+static int
+jscan_find(const struct jscan *js, int obj, const char *key, int *count)
 {
 	int	i, found = -1;
 
-	if (js->tok[obj].type != JS_OBJECT)
+	*count = 0;
+	if (obj < 0 || js->tok[obj].type != JS_OBJECT)
 		return -1;
 	for (i = obj + 1; i < js->tok[obj].end; i = js->tok[i + 1].end) {
 		if (jscan_streq(js, i, key)) {
-			if (found != -1)
-				return -2;
 			found = i + 1;
+			(*count)++;
 		}
 	}
 	return found;
+}
+
+int
+jscan_get(const struct jscan *js, int obj, const char *key)
+{
+	int	count, found = jscan_find(js, obj, key, &count);
+
+	return count > 1 ? -2 : found;
+}
+
+int
+jscan_get_last(const struct jscan *js, int obj, const char *key)
+{
+	int	count;
+
+	return jscan_find(js, obj, key, &count);
 }
 
 /* ---- the member walker: any JSON, values skipped unread ------------------ */

@@ -20,21 +20,30 @@ struct jscan_tok {
 	uint32_t	len;
 };
 
-#define JSCAN_MAX_TOKENS	1024
+#define JSCAN_MAX_TOKENS	1024	/* the most any scanner is given */
 #define JSCAN_MAX_DEPTH		16
 
+/* A scanner fills the caller's token array; a text with more tokens than
+ * it holds is outside the subset. */
 struct jscan {
 	const char		*text;
 	size_t			 ntok;
-	struct jscan_tok	 tok[JSCAN_MAX_TOKENS];
+	size_t			 cap;		/* at most JSCAN_MAX_TOKENS */
+	struct jscan_tok	*tok;
 };
+
+/* A scanner over the token array toks (an array, not a pointer). */
+#define JSCAN_ON(toks)	{ NULL, 0, sizeof(toks) / sizeof((toks)[0]), (toks) }
 
 /* Scans one JSON value filling the whole line (whitespace around it
  * allowed): 0, or -1 when the text is outside the subset or not JSON. */
 int	jscan_parse(struct jscan *, const char *text, size_t len);
-/* Token index of key's value in object token obj; -1 when absent, -2 when
- * the key appears more than once (ambiguous: give up). */
+/* Token index of key's value in object token obj; -1 when absent (or obj
+ * is no object), -2 when the key appears more than once (ambiguous: give
+ * up). */
 int	jscan_get(const struct jscan *, int obj, const char *key);
+/* jscan_get taking the last of repeated keys, as jansson does. */
+int	jscan_get_last(const struct jscan *, int obj, const char *key);
 /* Visits each element t of array token arr (objects hold name/value
  * pairs: step with t = tok[t + 1].end instead). */
 #define JSCAN_FOREACH(js, arr, t) \

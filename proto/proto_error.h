@@ -3,6 +3,10 @@
 #ifndef CRMPUBSUB_PROTO_ERROR_H
 #define CRMPUBSUB_PROTO_ERROR_H
 
+#include <stddef.h>
+
+#include "names.h"
+
 enum proto_error {
 	PERR_BAD_JSON = 0,
 	PERR_BAD_REQUEST,
@@ -21,6 +25,9 @@ struct proto_fail {
 	enum proto_error	code;
 	char			message[200];
 };
+
+/* The wire names, by code (read them with names_find). */
+extern const struct wire_name proto_error_names[PERR_COUNT];
 
 const char	*proto_error_name(enum proto_error);
 /* Fills f and returns -1, so validators can "return proto_failf(...)". */

@@ -9,6 +9,17 @@
 /* Appends a string constant without its NUL. */
 #define PUT(b, lit)	buf_append((b), (lit), sizeof(lit) - 1)
 
+const struct wire_name resync_reason_names[RESYNC_NREASONS] = {
+	[RESYNC_LAGGED] = WIRE_NAME("lagged"),
+	[RESYNC_FEDERATION] = WIRE_NAME("federation"),
+};
+
+const char *
+resync_reason_name(enum resync_reason r)
+{
+	return resync_reason_names[r].s;
+}
+
 int
 push_crm(struct buf *b, enum crm_event e, const struct topic_key *t,
     const uint8_t interaction_uuid[16])
@@ -31,10 +42,11 @@ push_crm(struct buf *b, enum crm_event e, const struct topic_key *t,
 }
 
 int
-push_resync(struct buf *b, const char *reason, unsigned long long dropped)
+push_resync(struct buf *b, enum resync_reason reason,
+    unsigned long long dropped)
 {
 	if (buf_puts(b, "{\"type\":\"resync\",\"reason\":") == -1 ||
-	    buf_put_jstrz(b, reason) == -1 ||
+	    buf_put_jstrz(b, resync_reason_name(reason)) == -1 ||
 	    buf_puts(b, ",\"dropped\":") == -1 ||
 	    buf_put_uint(b, dropped) == -1)
 		return -1;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT — crmpubsub */
-/* UUIDs on the wire: parsed with libuuid, written in canonical lowercase. */
+/* UUIDs on the wire: parsed as uuid_parse(3) does, written in canonical
+ * lowercase. */
 #ifndef CRMPUBSUB_UUID_CANON_H
 #define CRMPUBSUB_UUID_CANON_H
 
@@ -10,6 +11,10 @@
 
 /* Parses s (len bytes, not necessarily NUL-terminated); 0 or -1. */
 int	uuid_canon_parse(const char *s, size_t len, uint8_t out[16]);
+/* Checks the string s as uuid_canon_parse checks 36 bytes (nothing may
+ * follow them) and writes its characters lowercase and a NUL into out; 0
+ * or -1. */
+int	uuid_canon_copy(const char *s, char out[UUID_TEXT_LEN + 1]);
 /* Writes 36 lowercase chars plus NUL into out. */
 void	uuid_canon_format(const uint8_t in[16], char out[UUID_TEXT_LEN + 1]);
 

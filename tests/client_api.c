@@ -65,11 +65,11 @@ up(const char *const *args)
 	    "daemon %s did not become ready", h_daemon_bin());
 }
 
+/* Teardown: the daemon must exit cleanly. */
 static void
 down(void)
 {
-	if (daemon_.pid > 0)
-		h_daemon_stop(&daemon_, SIGTERM, H_TIMEOUT_MS);
+	h_daemon_stop_clean(&daemon_);
 }
 
 static void
@@ -132,15 +132,6 @@ check_invariant(crmpubsub *c)
 	crmpubsub_stats(c, &s);
 	ck_assert_uint_eq(s.broadcasts, s.acked + s.failed + s.rejected +
 	    s.dropped + s.lost + s.pending);
-}
-
-static double
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
 /* Call durations of one test, to check the broadcast time bound. The bound
@@ -784,10 +775,10 @@ START_TEST(test_no_daemon_best_effort)
 	it.uuid = i1;
 	it.contact_uuid = u1;
 	for (i = 0; i < 2000; i++) {
-		t0 = now_ms();
+		t0 = h_now_msf();
 		ck_assert_int_eq(crmpubsub_broadcast_interaction(c,
 		    CRMPUBSUB_INTERACTION_CREATED, &it), 0);
-		timing_add(&tm, now_ms() - t0);
+		timing_add(&tm, h_now_msf() - t0);
 	}
 	timing_check(&tm);
 	crmpubsub_stats(c, &st);
@@ -831,10 +822,10 @@ START_TEST(test_daemon_gone_no_sigpipe)
 	kill(daemon_.pid, SIGKILL);
 	ck_assert_int_ne(h_daemon_wait_exit(&daemon_, H_TIMEOUT_MS), -1);
 	for (i = 0; i < 200; i++) {
-		t0 = now_ms();
+		t0 = h_now_msf();
 		crmpubsub_broadcast_to_contacts(c,
 		    CRMPUBSUB_INTERACTION_UPDATED, i1, cs, 1);
-		timing_add(&tm, now_ms() - t0);
+		timing_add(&tm, h_now_msf() - t0);
 	}
 	timing_check(&tm);
 	ck_assert_int_eq(sigpipes, 0);
@@ -865,15 +856,15 @@ START_TEST(test_stalled_daemon)
 	h_uuid(1, u1);
 	cs[0] = u1;
 	kill(daemon_.pid, SIGSTOP);
-	t_all = now_ms();
+	t_all = h_now_msf();
 	for (i = 0; i < 3000; i++) {
 		h_uuid(0x5000 + (unsigned long)i, inter);
-		t0 = now_ms();
+		t0 = h_now_msf();
 		ck_assert_int_eq(crmpubsub_broadcast_to_contacts(c,
 		    CRMPUBSUB_INTERACTION_UPDATED, inter, cs, 1), 0);
-		timing_add(&tm, now_ms() - t0);
+		timing_add(&tm, h_now_msf() - t0);
 	}
-	t_all = now_ms() - t_all;
+	t_all = h_now_msf() - t_all;
 	kill(daemon_.pid, SIGCONT);
 	timing_check(&tm);
 	/* Only the call that found the socket full waited its bound. */
@@ -956,16 +947,16 @@ START_TEST(test_request_timeouts_and_late_confirmation)
 	ck_assert_int_eq(crmpubsub_set_timeout(c, CRMPUBSUB_TIMEOUT_REQUEST,
 	    150), 0);
 	kill(daemon_.pid, SIGSTOP);
-	t0 = now_ms();
+	t0 = h_now_msf();
 	errno = 0;
 	ck_assert_int_eq(crmpubsub_connect(c), -1);
-	dt = now_ms() - t0;
+	dt = h_now_msf() - t0;
 	ck_assert_int_eq(errno, ETIMEDOUT);
 	ck_assert_msg(dt >= 140 && dt < 1500, "connect gave up after %.0f ms",
 	    dt);
-	t0 = now_ms();
+	t0 = h_now_msf();
 	ck_assert_int_eq(crmpubsub_subscribe(c, t1), CRMPUBSUB_PENDING);
-	dt = now_ms() - t0;
+	dt = h_now_msf() - t0;
 	ck_assert_msg(dt >= 140 && dt < 1500, "subscribe gave up after "
 	    "%.0f ms", dt);
 	kill(daemon_.pid, SIGCONT);
@@ -1051,7 +1042,8 @@ START_TEST(test_shutdown_passed_through)
 	kill(daemon_.pid, SIGTERM);
 	ck_assert_int_eq(crmpubsub_next_message(c, &m, H_TIMEOUT_MS), 1);
 	ck_assert_int_eq(m.type, CRMPUBSUB_MSG_SHUTDOWN);
-	ck_assert_int_ne(h_daemon_wait_exit(&daemon_, H_TIMEOUT_MS), -1);
+	h_assert_clean_exit(&daemon_, h_daemon_wait_exit(&daemon_,
+	    H_TIMEOUT_MS));
 	crmpubsub_close(c);
 }
 END_TEST
@@ -1359,11 +1351,16 @@ START_TEST(test_broadcast_exact_lines)
 	    "\"interaction_uuid\":\"0190a5b2-7c1e-7a01-8f00-0000000000ab\","
 	    "\"contact_uuids\":[]}",
 	};
+	static const char *const bad_contacts[] = {
+		"0190a5b2-7c1e-7a01-8f00-000000000001a",
+		"0190a5b2-7c1e-7a01-8f00-00000000000",
+		"0190a5b20-c1e-7a01-8f00-000000000001",
+	};
 	struct crmpubsub_interaction it;
 	struct crmpubsub_stats	st;
 	struct fake_daemon	 f;
 	crmpubsub		*c;
-	char			 u1[37], u2[37], i1[37], bad[40];
+	char			 u1[37], u2[37], i1[37];
 	const char		*parties[2], *cs[3];
 	size_t			 k;
 
@@ -1392,24 +1389,14 @@ START_TEST(test_broadcast_exact_lines)
 	it.parties_not_loaded = false;
 	it.n_parties = 0;
 	crmpubsub_broadcast_interaction(c, CRMPUBSUB_INTERACTION_DELETED, &it);
-	/* Invalid ones are rejected, never sent: a UUID one character too
-	 * long, one too short, a dash misplaced, a non-hex digit. */
-	snprintf(bad, sizeof bad, "%sa", u1);
-	cs[0] = bad;
-	crmpubsub_broadcast_to_contacts(c, CRMPUBSUB_INTERACTION_UPDATED, i1,
-	    cs, 1);
-	bad[35] = '\0';
-	crmpubsub_broadcast_to_contacts(c, CRMPUBSUB_INTERACTION_UPDATED, i1,
-	    cs, 1);
-	snprintf(bad, sizeof bad, "%s", u1);
-	bad[8] = '0';
-	bad[9] = '-';
-	crmpubsub_broadcast_to_contacts(c, CRMPUBSUB_INTERACTION_UPDATED, i1,
-	    cs, 1);
-	snprintf(bad, sizeof bad, "%s", u1);
-	bad[0] = 'g';
-	crmpubsub_broadcast_to_contacts(c, CRMPUBSUB_INTERACTION_UPDATED, bad,
-	    NULL, 0);
+	/* Invalid ones are rejected, never sent: a contact UUID one
+	 * character too long, one too short, a dash misplaced; a non-hex
+	 * digit in the interaction's. */
+	for (k = 0; k < sizeof bad_contacts / sizeof bad_contacts[0]; k++)
+		crmpubsub_broadcast_to_contacts(c,
+		    CRMPUBSUB_INTERACTION_UPDATED, i1, &bad_contacts[k], 1);
+	crmpubsub_broadcast_to_contacts(c, CRMPUBSUB_INTERACTION_UPDATED,
+	    "g190a5b2-7c1e-7a01-8f00-0000000000ab", NULL, 0);
 	cs[0] = u1;
 	cs[1] = NULL;
 	cs[2] = u2;
@@ -1464,7 +1451,7 @@ static double
 await_seq(struct h_conn *h, unsigned long seq, int timeout_ms)
 {
 	char	inter[37];
-	double	t0 = now_ms();
+	double	t0 = h_now_msf();
 	json_t	*p = h_recv_push(h, timeout_ms);
 	int	ok;
 
@@ -1475,7 +1462,7 @@ await_seq(struct h_conn *h, unsigned long seq, int timeout_ms)
 	    "payload"), "interaction_uuid")), inter) == 0;
 	json_decref(p);
 	ck_assert_msg(ok, "push %lu out of order", seq);
-	return now_ms() - t0;
+	return h_now_msf() - t0;
 }
 
 /* Coalescing: a held broadcast leaves by itself once its delay ends (no
@@ -1506,20 +1493,20 @@ START_TEST(test_coalesce_bounds)
 
 	/* A 1 s delay holds it (no write for now)... */
 	ck_assert_int_eq(crmpubsub_set_coalesce(c, 1000000, 1 << 20), 0);
-	t0 = now_ms();
+	t0 = h_now_msf();
 	broadcast_seq(c, 1);
 	ck_assert(h_silent(h, 200));
 	/* ...and the flusher writes it when the delay ends. */
 	ck_assert_int_ge(await_seq(h, 1, 3000), 0);
-	ms = now_ms() - t0;
+	ms = h_now_msf() - t0;
 	ck_assert_msg(ms >= 900 && ms < 3000, "1 s delay ended after %.0f ms",
 	    ms);
 
 	/* crmpubsub_flush writes held lines at once. */
 	broadcast_seq(c, 2);
-	t0 = now_ms();
+	t0 = h_now_msf();
 	ck_assert_int_eq(crmpubsub_flush(c, 2000), 0);
-	ck_assert_msg(now_ms() - t0 < 500, "flush took %.0f ms", now_ms() - t0);
+	ck_assert_msg(h_now_msf() - t0 < 500, "flush took %.0f ms", h_now_msf() - t0);
 	ck_assert_int_ge(await_seq(h, 2, H_TIMEOUT_MS), 0);
 
 	/* A new setting releases what the old one held. */
@@ -1596,9 +1583,9 @@ START_TEST(test_coalesce_order_and_backpressure)
 	    2000), 0);
 	ck_assert_int_eq(pthread_create(&tid, NULL, resume_later,
 	    &daemon_.pid), 0);
-	t0 = now_ms();
+	t0 = h_now_msf();
 	broadcast_seq(c, n);
-	ms = now_ms() - t0;
+	ms = h_now_msf() - t0;
 	pthread_join(tid, NULL);
 	ck_assert_msg(ms >= 200 && ms < 2500, "the call waited %.0f ms", ms);
 	n++;

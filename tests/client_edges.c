@@ -29,8 +29,7 @@ static char		scratch[128];
 static void
 down(void)
 {
-	if (daemon_.pid > 0 || daemon_.dir[0] != '\0')
-		h_daemon_stop(&daemon_, SIGTERM, H_TIMEOUT_MS);
+	h_daemon_stop_clean(&daemon_);
 	memset(&daemon_, 0, sizeof daemon_);
 	if (scratch[0] != '\0')
 		h_scratch_remove(scratch);

@@ -23,20 +23,10 @@
 #define ROUNDS		3
 #define BURST		50	/* broadcasts per phase */
 
-static long long	 now_ms(void);
 static crmpubsub	*handle(const char *sock, const char *name);
 static void		 broadcast(crmpubsub *w, unsigned long seq);
 static int		 wait_crm(crmpubsub *c, const char *iuuid, int timeout_ms);
 static int		 wait_reconnected(crmpubsub *c, int timeout_ms);
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* A handle on sock that retries quickly while the daemon is down. */
 static crmpubsub *
@@ -72,11 +62,11 @@ broadcast(crmpubsub *w, unsigned long seq)
 static int
 wait_crm(crmpubsub *c, const char *iuuid, int timeout_ms)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = h_now_ms() + timeout_ms;
 	struct crmpubsub_message m;
 	long long left;
 
-	while ((left = deadline - now_ms()) > 0) {
+	while ((left = deadline - h_now_ms()) > 0) {
 		if (crmpubsub_next_message(c, &m, (int)left) != 1)
 			continue;
 		if (m.type == CRMPUBSUB_MSG_CRM &&
@@ -90,11 +80,11 @@ wait_crm(crmpubsub *c, const char *iuuid, int timeout_ms)
 static int
 wait_reconnected(crmpubsub *c, int timeout_ms)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = h_now_ms() + timeout_ms;
 	struct crmpubsub_message m;
 	long long left;
 
-	while ((left = deadline - now_ms()) > 0) {
+	while ((left = deadline - h_now_ms()) > 0) {
 		if (crmpubsub_next_message(c, &m, (int)left) != 1)
 			continue;
 		if (m.type == CRMPUBSUB_MSG_RESYNC &&

@@ -34,8 +34,7 @@ down(void)
 {
 	char	cmd[128];
 
-	if (daemon_.pid > 0)
-		h_daemon_stop(&daemon_, SIGTERM, H_TIMEOUT_MS);
+	h_daemon_stop_clean(&daemon_);
 	if (tmpdir[0] != '\0') {
 		snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
 		(void)!system(cmd);
@@ -438,9 +437,10 @@ START_TEST(test_docs_minimal_subscriber)
 	snprintf(src, sizeof src, "%s/minimal_subscriber.c", tmpdir);
 	snprintf(bin, sizeof bin, "%s/minimal_subscriber", tmpdir);
 	extract_code(src);
-	/* Linked with the library under test, so with its sanitizers. */
+	/* Linked with the library under test, so with its sanitizers; its
+	 * one dependency is jansson. */
 	ck_assert_msg(run(out, sizeof out, "cc -Wall -Wextra -Werror %s "
-	    "-I%s/client -o %s %s %s/client/libcrmpubsub.a -ljansson -luuid "
+	    "-I%s/client -o %s %s %s/client/libcrmpubsub.a -ljansson "
 	    "-pthread", SANITIZER_FLAGS, top_dir(), bin, src, build_dir()) == 0,
 	    "build: %.2000s", out);
 

@@ -184,7 +184,7 @@ START_TEST(test_many_topics_low_max_line)
 
 	h_daemon_start_or_fail(&first, low);
 	max_line = announced_max_line(first.sock);
-	h_daemon_stop(&first, SIGTERM, H_TIMEOUT_MS);
+	h_daemon_stop_clean(&first);
 	memset(&first, 0, sizeof first);
 	ck_assert_int_eq(max_line, 2048);
 	many_topics_across_restart(low, lower, 3000);

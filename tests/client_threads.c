@@ -23,11 +23,11 @@
 
 static struct h_daemon	daemon_;
 
+/* Teardown: the daemon must exit cleanly. */
 static void
 down(void)
 {
-	if (daemon_.pid > 0)
-		h_daemon_stop(&daemon_, SIGTERM, H_TIMEOUT_MS);
+	h_daemon_stop_clean(&daemon_);
 }
 
 struct writer_arg {

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "request.h"
 
 #define H_POLL_STEP_NS	5000000L	/* 5 ms between readiness / exit probes */
 #define H_DIR_PREFIX	"crmpubsub-test."
@@ -137,10 +138,16 @@ h_reap_leftovers(void)
 long long
 h_now_ms(void)
 {
+	return (long long)h_now_msf();
+}
+
+double
+h_now_msf(void)
+{
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 /* Milliseconds left until deadline, never negative. */
@@ -426,10 +433,8 @@ h_daemon_start_on(struct h_daemon *d, const char *sock,
 void
 h_daemon_pair_stop(struct h_daemon *first, struct h_daemon *second)
 {
-	if (second->pid > 0 || second->dir[0] != '\0')
-		h_daemon_stop(second, SIGTERM, H_TIMEOUT_MS);
-	if (first->pid > 0 || first->dir[0] != '\0')
-		h_daemon_stop(first, SIGTERM, H_TIMEOUT_MS);
+	h_daemon_stop_clean(second);
+	h_daemon_stop_clean(first);
 	memset(first, 0, sizeof *first);
 	memset(second, 0, sizeof *second);
 }
@@ -871,6 +876,75 @@ h_requestf(struct h_conn *c, const char *fmt, ...)
 	return j;
 }
 
+void
+h_put_subscribe(struct buf *b, unsigned long first, unsigned long n)
+{
+	struct topic_key	*keys = calloc(n ? n : 1, sizeof *keys);
+	char			 u[37];
+	uint8_t			 bin[16];
+	unsigned long		 i;
+
+	ck_assert_ptr_nonnull(keys);
+	for (i = 0; i < n; i++) {
+		h_uuid(first + i, u);
+		ck_assert_int_eq(uuid_canon_parse(u, 36, bin), 0);
+		topic_contact_interactions(bin, &keys[i]);
+	}
+	ck_assert_uint_eq(request_topics(b, OP_SUBSCRIBE, keys, n, SIZE_MAX),
+	    n);
+	free(keys);
+}
+
+void
+h_put_broadcast(struct buf *b, enum crm_event e, unsigned long iuuid,
+    unsigned long first, unsigned long n)
+{
+	char		 (*u)[37] = calloc(n + 1, sizeof *u);
+	const char	**list = calloc(n ? n : 1, sizeof *list);
+	const char	 *why;
+	unsigned long	  i;
+
+	ck_assert(u != NULL && list != NULL);
+	h_uuid(iuuid, u[n]);
+	for (i = 0; i < n; i++) {
+		h_uuid(first + i, u[i]);
+		list[i] = u[i];
+	}
+	ck_assert_msg(request_broadcast_to_contacts(b, e, u[n], list, n,
+	    &why) == 0, "%s", why);
+	free(list);
+	free(u);
+}
+
+/* Sends the one line in b (freeing b) and returns the reply. */
+static json_t *
+h_request_buf(struct h_conn *c, struct buf *b)
+{
+	int	sent = h_send(c, buf_head(b), buf_len(b));
+
+	buf_free(b);
+	return sent == 0 ? h_recv_reply(c, 4 * H_TIMEOUT_MS) : NULL;
+}
+
+json_t *
+h_subscribe_range(struct h_conn *c, unsigned long first, unsigned long n)
+{
+	struct buf	b = BUF_INIT;
+
+	h_put_subscribe(&b, first, n);
+	return h_request_buf(c, &b);
+}
+
+json_t *
+h_broadcast_range(struct h_conn *c, unsigned long iuuid, unsigned long first,
+    unsigned long n)
+{
+	struct buf	b = BUF_INIT;
+
+	h_put_broadcast(&b, EVENT_INTERACTION_CREATED, iuuid, first, n);
+	return h_request_buf(c, &b);
+}
+
 long long
 h_expect_okf(struct h_conn *c, const char *key, const char *fmt, ...)
 {
@@ -1020,6 +1094,65 @@ h_show_log(const struct h_daemon *d)
 	fclose(f);
 }
 
+char *
+h_read_file(const char *path)
+{
+	FILE	*f = fopen(path, "r");
+	char	*text = NULL, *p;
+	size_t	 len = 0, cap = 0, n;
+
+	if (f == NULL)
+		return NULL;
+	do {
+		if (cap - len < 4096) {
+			cap = cap ? cap * 2 : 8192;
+			if ((p = realloc(text, cap)) == NULL) {
+				free(text);
+				fclose(f);
+				return NULL;
+			}
+			text = p;
+		}
+		n = fread(text + len, 1, cap - len - 1, f);
+		len += n;
+	} while (n > 0);
+	fclose(f);
+	text[len] = '\0';
+	return text;
+}
+
+int
+h_log_contains(const struct h_daemon *d, const char *needle)
+{
+	char	*log = h_read_file(d->log);
+	int	 found = log != NULL && strstr(log, needle) != NULL;
+
+	free(log);
+	return found;
+}
+
+/* h_wait_until's probe of h_wait_log. */
+struct h_log_wait {
+	const struct h_daemon	*d;
+	const char		*needle;
+};
+
+static int
+h_log_reached(void *arg)
+{
+	const struct h_log_wait	*w = arg;
+
+	return h_log_contains(w->d, w->needle);
+}
+
+int
+h_wait_log(const struct h_daemon *d, const char *needle, int timeout_ms)
+{
+	struct h_log_wait	w = { d, needle };
+
+	return h_wait_until(h_log_reached, &w, timeout_ms, 5);
+}
+
 void
 h_daemon_start_or_fail(struct h_daemon *d, const char *const *args)
 {
@@ -1032,8 +1165,10 @@ h_daemon_stop_clean(struct h_daemon *d)
 {
 	int status;
 
-	if (d->pid <= 0)
+	if (d->pid <= 0) {
+		h_daemon_stop(d, SIGKILL, 0);	/* its directory, if any */
 		return;
+	}
 	kill(d->pid, SIGTERM);
 	status = h_daemon_wait_exit(d, 3 * H_TIMEOUT_MS);
 	if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
@@ -1041,6 +1176,16 @@ h_daemon_stop_clean(struct h_daemon *d)
 	h_daemon_stop(d, SIGKILL, H_TIMEOUT_MS);
 	ck_assert_msg(status != -1 && WIFEXITED(status) &&
 	    WEXITSTATUS(status) == 0, "daemon exit status %#x after SIGTERM",
+	    (unsigned)status);
+}
+
+void
+h_assert_clean_exit(const struct h_daemon *d, int status)
+{
+	if (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return;
+	h_show_log(d);
+	ck_abort_msg("daemon exit status %#x, not a clean exit",
 	    (unsigned)status);
 }
 

@@ -9,6 +9,9 @@
 #include <check.h>
 #include <jansson.h>
 
+#include "buf.h"
+#include "event.h"
+
 #define H_TIMEOUT_MS	5000	/* default bound for any single wait */
 
 struct h_daemon {
@@ -34,9 +37,9 @@ int		 h_daemon_spawn(struct h_daemon *d, const char *const *argv_tail,
  * accepts. 0 or -1. */
 int		 h_daemon_start_on(struct h_daemon *d, const char *sock,
 		     const char *const *args);
-/* Teardown of a restart test: stops second, then first, whose directory
- * may hold second's socket (SIGTERM, bounded), and zeroes both. Either may
- * be unstarted. */
+/* Teardown of a restart test: h_daemon_stop_clean of second, then of
+ * first, whose directory may hold second's socket, and zeroes both. Either
+ * may be unstarted or gone. */
 void		 h_daemon_pair_stop(struct h_daemon *first,
 		     struct h_daemon *second);
 /* Waits until the daemon's socket accepts, at most timeout_ms. 0 or -1. */
@@ -107,6 +110,8 @@ void		 h_topic(unsigned long n, char out[80]);
 
 /* Monotonic clock in milliseconds. */
 long long	 h_now_ms(void);
+/* The same clock with the fraction of a millisecond, for timing. */
+double		 h_now_msf(void);
 /* Pause of ms between two probes of a bounded poll (never a
  * synchronisation). */
 void		 h_nap_ms(int ms);
@@ -115,6 +120,14 @@ void		 h_nap_ms(int ms);
 const char	*h_dump(const json_t *j);
 /* Copies the daemon's stderr log to ours (a failure's context). */
 void		 h_show_log(const struct h_daemon *d);
+/* The whole file at path, NUL-terminated, in memory the caller frees;
+ * NULL when it cannot be read. */
+char		*h_read_file(const char *path);
+/* Whether the daemon's log holds needle now. */
+int		 h_log_contains(const struct h_daemon *d, const char *needle);
+/* Waits (bounded) until the daemon's log holds needle: 1, or 0. */
+int		 h_wait_log(const struct h_daemon *d, const char *needle,
+		     int timeout_ms);
 
 /*
  * Asserting helpers for check suites (they fail the current test through
@@ -125,9 +138,12 @@ void		 h_daemon_start_or_fail(struct h_daemon *d,
 		     const char *const *args);
 /* Teardown: SIGTERM, waits up to 3 * H_TIMEOUT_MS and asserts exit status 0
  * (no crash, no sanitizer report at exit); prints the daemon's log when the
- * exit is not clean. Always reaps and removes the temp dir. No-op when
- * d->pid <= 0. */
+ * exit is not clean. Always reaps and removes the temp dir. A daemon not
+ * running (never started, or already stopped) only loses its dir. */
 void		 h_daemon_stop_clean(struct h_daemon *d);
+/* Asserts that status (from h_daemon_wait_exit or h_daemon_stop) is a
+ * clean exit 0; else shows d's log and fails. */
+void		 h_assert_clean_exit(const struct h_daemon *d, int status);
 /* h_connect, asserted. */
 struct h_conn	*h_connect_or_fail(const char *sock);
 
@@ -154,6 +170,22 @@ long long	 h_expect_okf(struct h_conn *, const char *key, const char *fmt, ...)
 /* Sends a formatted request and asserts the error reply code. */
 void		 h_expect_errorf(struct h_conn *, const char *code, const char *fmt,
 		    ...) __attribute__((format(printf, 3, 4)));
+
+/* Valid requests written as the library writes them (proto/request.c),
+ * for the contacts h_uuid(first) … h_uuid(first + n - 1); each appends one
+ * line, newline included, to b. */
+/* subscribe to the contacts' topics, in one line. */
+void		 h_put_subscribe(struct buf *b, unsigned long first,
+		     unsigned long n);
+/* broadcast_to_contacts of interaction h_uuid(iuuid) to the contacts. */
+void		 h_put_broadcast(struct buf *b, enum crm_event, unsigned long iuuid,
+		     unsigned long first, unsigned long n);
+/* h_put_subscribe sent; its reply (NULL on timeout). */
+json_t		*h_subscribe_range(struct h_conn *, unsigned long first,
+		     unsigned long n);
+/* h_put_broadcast of interaction_created sent; its reply. */
+json_t		*h_broadcast_range(struct h_conn *, unsigned long iuuid,
+		     unsigned long first, unsigned long n);
 
 /* One counter of the stats op; -1 when the request fails or key is absent. */
 long long	 h_stat(struct h_conn *c, const char *key);

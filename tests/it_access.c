@@ -303,7 +303,7 @@ acl_round(const char *const *args, const char *user_error,
 	}
 	close(pfd[0]);
 	code = child_status(pid);
-	h_daemon_stop(&d, SIGTERM, H_TIMEOUT_MS);
+	h_daemon_stop_clean(&d);
 	return code;
 }
 

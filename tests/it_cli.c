@@ -144,8 +144,7 @@ setup(void)
 static void
 teardown(void)
 {
-	if (h_test_daemon.pid > 0)
-		h_daemon_stop(&h_test_daemon, SIGTERM, H_TIMEOUT_MS);
+	h_daemon_stop_clean(&h_test_daemon);
 	remove_tool_dir(tools_all);
 	remove_tool_dir(tools_nojq);
 	remove_tool_dir(tools_nosocat);
@@ -315,23 +314,13 @@ expect_reply(const struct cli_run *r, int status)
 	return j;
 }
 
-/* Waits (bounded) until stats `key` equals want; returns the last value. */
-static long long
-await_stat(struct h_conn *c, const char *key, long long want)
-{
-	long long deadline = h_now_ms() + H_TIMEOUT_MS, v;
-
-	while ((v = h_stat_or_fail(c, key)) != want && left_ms(deadline) > 0)
-		poll(NULL, 0, 20);
-	return v;
-}
-
 /* The CLI's connection has gone (the daemon sees only the harness connection
  * c) and took its subscriptions with it. */
 static void
 expect_cli_gone(struct h_conn *c)
 {
-	ck_assert_int_eq(await_stat(c, "connections", 1), 1);
+	ck_assert_msg(h_wait_stat(c, "connections", 1, H_TIMEOUT_MS),
+	    "the CLI's connection is still open");
 	ck_assert_int_eq(h_stat_or_fail(c, "subscriptions"), 0);
 }
 
@@ -391,6 +380,20 @@ bg_line(struct cli_bg *b, int fd, char *out, size_t cap, int timeout_ms)
 			return -2;
 		b->len += (size_t)n;
 	}
+}
+
+/* Starts a `crmpubsub-cli subscribe` (args) in the background and waits
+ * for its note on stderr that it follows its topics; the note in line. */
+static void
+bg_subscribed(struct cli_bg *b, const char *const *args, char *line,
+    size_t cap)
+{
+	long	n;
+
+	bg_start(b, args);
+	n = bg_line(b, b->errfd, line, cap, CLI_TIMEOUT_MS);
+	ck_assert_msg(n > 0 && strstr(line, "following ") != NULL,
+	    "no subscribed note (%ld): %s", n, n > 0 ? line : "");
 }
 
 /* Waits (bounded) for the background CLI to exit; exit status or -1. */
@@ -566,10 +569,8 @@ START_TEST(test_subscribe_follows_until_killed)
 	for (k = 0; k <= 36; k++)	/* upper-case form of u1 */
 		upper[k] = (char)(u1[k] >= 'a' && u1[k] <= 'f' ?
 		    u1[k] - 'a' + 'A' : u1[k]);
-	bg_start(&b, args);
-	n = bg_line(&b, b.errfd, line, sizeof line, CLI_TIMEOUT_MS);
-	ck_assert_msg(n > 0 && strstr(line, "following 2 topic") != NULL,
-	    "no subscribed note (%ld): %s", n, n > 0 ? line : "");
+	bg_subscribed(&b, args, line, sizeof line);
+	ck_assert_msg(strstr(line, "following 2 topic") != NULL, "%s", line);
 
 	c = h_test_conn();
 	r = h_requestf(c, "{\"op\":\"broadcast_to_contacts\",\"event\":"
@@ -610,13 +611,10 @@ START_TEST(test_subscribe_sigterm_to_script_only)
 	const char *args[] = { "subscribe", u, NULL };
 	struct cli_bg b;
 	struct h_conn *c;
-	long n;
 
 	h_test_up(NULL);
 	h_uuid(23, u);
-	bg_start(&b, args);
-	n = bg_line(&b, b.errfd, line, sizeof line, CLI_TIMEOUT_MS);
-	ck_assert_msg(n > 0, "no subscribed note");
+	bg_subscribed(&b, args, line, sizeof line);
 	c = h_test_conn();
 	ck_assert_int_eq(h_stat_or_fail(c, "subscriptions"), 1);
 	/* A supervisor signalling the script alone: socat must go too. */
@@ -638,11 +636,9 @@ START_TEST(test_subscribe_daemon_stops)
 
 	h_test_up(NULL);
 	h_uuid(24, u);
-	bg_start(&b, args);
-	n = bg_line(&b, b.errfd, line, sizeof line, CLI_TIMEOUT_MS);
-	ck_assert_msg(n > 0, "no subscribed note");
-	ck_assert_int_eq(WEXITSTATUS(h_daemon_stop(&h_test_daemon, SIGTERM,
-	    H_TIMEOUT_MS)), 0);
+	bg_subscribed(&b, args, line, sizeof line);
+	h_assert_clean_exit(&h_test_daemon, h_daemon_stop(&h_test_daemon,
+	    SIGTERM, H_TIMEOUT_MS));
 	n = bg_line(&b, b.outfd, line, sizeof line, H_TIMEOUT_MS);
 	ck_assert_msg(n > 0, "shutdown push not printed");
 	p = json_loads(line, 0, NULL);

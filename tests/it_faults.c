@@ -27,12 +27,6 @@
 #define MAXCONN		20	/* max_connections in the churn test */
 #define CHURN_ROUNDS	15
 
-static long long	 now_ms(void);
-static void		 nap_ms(int ms);
-static long long	 stat_of(struct h_conn *c, const char *key);
-static int		 wait_stat(struct h_conn *c, const char *key,
-			     long long want, int timeout_ms);
-static char		*broadcast_line(unsigned long seq);
 static struct h_conn	*connect_retry(const char *sock, int timeout_ms);
 static struct h_conn	*subscriber(const char *sock, unsigned long contact);
 static int		 daemon_alive(pid_t pid);
@@ -42,84 +36,15 @@ static void		 spawn_with_failer(struct h_daemon *d, const char *dir,
 static int		 rm_entry(const char *, const struct stat *, int,
 			     struct FTW *);
 
-/* Monotonic clock in milliseconds. */
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Pause between two probes of a bounded poll (never a synchronisation). */
-static void
-nap_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
-/* One counter of the stats op, -1 when the request fails. */
-static long long
-stat_of(struct h_conn *c, const char *key)
-{
-	json_t *r = h_request(c, "{\"op\":\"stats\"}");
-	long long v = -1;
-
-	if (h_is_ok(r))
-		v = h_int(json_object_get(r, "stats"), key);
-	json_decref(r);
-	return v;
-}
-
-/* Polls stats until key equals want; 1 when reached within timeout_ms. */
-static int
-wait_stat(struct h_conn *c, const char *key, long long want, int timeout_ms)
-{
-	long long deadline = now_ms() + timeout_ms;
-
-	for (;;) {
-		if (stat_of(c, key) == want)
-			return 1;
-		if (now_ms() >= deadline)
-			return 0;
-		nap_ms(10);
-	}
-}
-
-/* broadcast_to_contacts of interaction h_uuid(1000000 + seq) to every
- * contact 0 … NCONTACTS-1 (heap string). */
-static char *
-broadcast_line(unsigned long seq)
-{
-	char iu[37], u[37], *s = malloc(512);
-	size_t off;
-	unsigned long i;
-
-	ck_assert_ptr_nonnull(s);
-	h_uuid(1000000 + seq, iu);
-	off = (size_t)sprintf(s, "{\"op\":\"broadcast_to_contacts\","
-	    "\"event\":\"interaction_created\",\"interaction_uuid\":\"%s\","
-	    "\"contact_uuids\":[", iu);
-	for (i = 0; i < NCONTACTS; i++) {
-		h_uuid(i, u);
-		off += (size_t)sprintf(s + off, "%s\"%s\"", i ? "," : "", u);
-	}
-	strcpy(s + off, "]}");
-	return s;
-}
-
 /* Connects, retrying while nobody listens (daemon restarting). */
 static struct h_conn *
 connect_retry(const char *sock, int timeout_ms)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = h_now_ms() + timeout_ms;
 	struct h_conn *c;
 
-	while ((c = h_connect(sock)) == NULL && now_ms() < deadline)
-		nap_ms(10);
+	while ((c = h_connect(sock)) == NULL && h_now_ms() < deadline)
+		h_nap_ms(10);
 	return c;
 }
 
@@ -217,9 +142,10 @@ START_TEST(test_kill_restart_under_load)
 	struct h_daemon d0, d;
 	struct h_conn *subs[NSUBS], *w;
 	const char *tail[] = { "-s", NULL, NULL };
-	char *line, sock[320];
+	struct buf line = BUF_INIT;
+	char sock[320];
 	json_t *r, *p;
-	int round, i, k, got, inflight, status;
+	int round, i, k, got, inflight, status, sent;
 	unsigned long seq = 0;
 
 	ck_assert_int_eq(h_daemon_start(&d0, NULL), 0);
@@ -236,9 +162,7 @@ START_TEST(test_kill_restart_under_load)
 		ck_assert_ptr_nonnull(w);
 		/* Steady load: every broadcast accepted, every push arrives. */
 		for (k = 0; k < 20; k++, seq++) {
-			line = broadcast_line(seq);
-			r = h_request(w, line);
-			free(line);
+			r = h_broadcast_range(w, 1000000 + seq, 0, NCONTACTS);
 			ck_assert_msg(h_is_ok(r), "round %d: broadcast refused", round);
 			ck_assert_int_eq(h_int(r, "topics"), NCONTACTS);
 			ck_assert_int_eq(h_int(r, "delivered"), NSUBS);
@@ -255,12 +179,12 @@ START_TEST(test_kill_restart_under_load)
 		}
 		/* Broadcasts in flight when the daemon dies. */
 		for (inflight = 0; inflight < 200; inflight++, seq++) {
-			line = broadcast_line(seq);
-			if (h_send_line(w, line) == -1) {
-				free(line);
+			h_put_broadcast(&line, EVENT_INTERACTION_CREATED,
+			    1000000 + seq, 0, NCONTACTS);
+			sent = h_send(w, buf_head(&line), buf_len(&line));
+			buf_reset(&line);
+			if (sent == -1)
 				break;
-			}
-			free(line);
 		}
 		ck_assert_int_eq(kill(d.pid, SIGKILL), 0);
 		status = h_daemon_wait_exit(&d, H_TIMEOUT_MS);
@@ -288,10 +212,11 @@ START_TEST(test_kill_restart_under_load)
 	/* After the last restart: the new daemon serves a fresh registry. */
 	w = connect_retry(sock, H_TIMEOUT_MS);
 	ck_assert_ptr_nonnull(w);
-	ck_assert_int_eq(stat_of(w, "subscriptions"), 0);
-	ck_assert_int_eq(stat_of(w, "broadcasts"), 0);
+	ck_assert_int_eq(h_stat(w, "subscriptions"), 0);
+	ck_assert_int_eq(h_stat(w, "broadcasts"), 0);
 	h_expect_okf(w, NULL, "{\"op\":\"ping\"}");
 	h_close(w);
+	buf_free(&line);
 	ck_assert_int_eq(h_daemon_stop(&d, SIGTERM, H_TIMEOUT_MS), 0);
 	h_daemon_stop(&d0, SIGKILL, H_TIMEOUT_MS);
 }
@@ -314,7 +239,7 @@ START_TEST(test_max_connections_churn)
 	ck_assert_int_eq(h_daemon_start(&d, args), 0);
 	mon = h_connect(d.sock);
 	ck_assert_ptr_nonnull(mon);
-	ck_assert(wait_stat(mon, "connections", 1, H_TIMEOUT_MS));
+	ck_assert(h_wait_stat(mon, "connections", 1, H_TIMEOUT_MS));
 	fd_base = h_fd_count(d.pid);
 	ck_assert_int_gt(fd_base, 0);
 	nheld = 0;
@@ -329,7 +254,7 @@ START_TEST(test_max_connections_churn)
 			json_decref(r);
 			nheld++;
 		}
-		ck_assert_int_eq(stat_of(mon, "connections"), MAXCONN);
+		ck_assert_int_eq(h_stat(mon, "connections"), MAXCONN);
 		/* A burst of newcomers, connected before any is read. */
 		k = 10 + round % 20;
 		for (i = 0; i < k; i++) {
@@ -354,12 +279,12 @@ START_TEST(test_max_connections_churn)
 				h_send(held[nheld - 1], "{\"op\":\"subscr", 13);
 			h_close(held[--nheld]);
 		}
-		ck_assert_msg(wait_stat(mon, "connections", nheld + 1,
+		ck_assert_msg(h_wait_stat(mon, "connections", nheld + 1,
 		    H_TIMEOUT_MS), "round %d: closed slots not freed", round);
 	}
 	while (nheld > 0)
 		h_close(held[--nheld]);
-	ck_assert(wait_stat(mon, "connections", 1, H_TIMEOUT_MS));
+	ck_assert(h_wait_stat(mon, "connections", 1, H_TIMEOUT_MS));
 	fd_now = h_fd_count(d.pid);
 	ck_assert_msg(fd_now == fd_base, "fds: %d at start, %d after churn",
 	    fd_base, fd_now);
@@ -485,7 +410,7 @@ START_TEST(test_allocation_failures)
 	}
 	ck_assert_int_eq(kill(d.pid, SIGUSR1), 0);	/* disarm, report */
 	for (k = 0; k < 200 && access(report, R_OK) != 0; k++)
-		nap_ms(10);
+		h_nap_ms(10);
 	f = fopen(report, "r");
 	ck_assert_ptr_nonnull(f);
 	ck_assert_int_eq(fscanf(f, "%d", &fails), 1);
@@ -504,7 +429,7 @@ START_TEST(test_allocation_failures)
 	r = h_request(c[0], "{\"op\":\"ping\"}");
 	ck_assert_msg(h_is_ok(r), "no ping after the failures stopped");
 	json_decref(r);
-	ck_assert(wait_stat(c[0], "connections", 1, H_TIMEOUT_MS));
+	ck_assert(h_wait_stat(c[0], "connections", 1, H_TIMEOUT_MS));
 	h_close(c[0]);
 	free(big);
 	status = h_daemon_stop(&d, SIGTERM, H_TIMEOUT_MS);

@@ -300,17 +300,10 @@ static struct h_daemon *
 daemon_up(int i, const char *extra1, const char *extra2)
 {
 	const char *args[] = { "--redis", redis_arg, extra1, extra2, NULL };
-	char log[2048] = "";
-	ssize_t n;
-	int fd;
 
 	if (h_daemon_start(&daemons[i], args) != 0) {
-		if ((fd = open(daemons[i].log, O_RDONLY)) != -1) {
-			n = read(fd, log, sizeof log - 1);
-			log[n > 0 ? n : 0] = '\0';
-			close(fd);
-		}
-		ck_abort_msg("daemon %d did not become ready: %s", i, log);
+		h_show_log(&daemons[i]);
+		ck_abort_msg("daemon %d did not become ready", i);
 	}
 	return &daemons[i];
 }
@@ -322,18 +315,6 @@ conn(const struct h_daemon *d)
 
 	ck_assert_msg(c != NULL, "connect to %s failed", d->sock);
 	return c;
-}
-
-/* Compact text of a JSON value for failure messages (leaks on purpose). */
-static const char *
-dump(const json_t *j)
-{
-	char *s;
-
-	if (j == NULL)
-		return "(nothing)";
-	s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
-	return s != NULL ? s : "(unprintable)";
 }
 
 /* The daemon's stats "federation" object (new reference) or NULL. */
@@ -437,7 +418,7 @@ subscribe(struct h_conn *c, unsigned long n)
 
 	h_topic(n, t);
 	r = h_requestf(c, "{\"op\":\"subscribe\",\"topic\":\"%s\"}", t);
-	ck_assert_msg(h_is_ok(r), "subscribe: %s", dump(r));
+	ck_assert_msg(h_is_ok(r), "subscribe: %s", h_dump(r));
 	json_decref(r);
 }
 
@@ -449,7 +430,7 @@ unsubscribe(struct h_conn *c, unsigned long n)
 
 	h_topic(n, t);
 	r = h_requestf(c, "{\"op\":\"unsubscribe\",\"topic\":\"%s\"}", t);
-	ck_assert_msg(h_is_ok(r), "unsubscribe: %s", dump(r));
+	ck_assert_msg(h_is_ok(r), "unsubscribe: %s", h_dump(r));
 	json_decref(r);
 }
 
@@ -474,7 +455,7 @@ broadcast(struct h_conn *c, const char *event, unsigned long iu,
 		r = h_requestf(c, "{\"op\":\"broadcast_to_contacts\",\"event\":"
 		    "\"%s\",\"interaction_uuid\":\"%s\",\"contact_uuids\":"
 		    "[\"%s\"]}", event, ui, ua);
-	ck_assert_msg(h_is_ok(r), "broadcast: %s", dump(r));
+	ck_assert_msg(h_is_ok(r), "broadcast: %s", h_dump(r));
 	delivered = h_int(r, "delivered");
 	json_decref(r);
 	return delivered;
@@ -497,7 +478,7 @@ expect_crm(struct h_conn *c, const char *who, const char *event,
 	    h_str(p, "topic") && strcmp(h_str(p, "topic"), t) == 0 &&
 	    h_str(payload, "interaction_uuid") &&
 	    strcmp(h_str(payload, "interaction_uuid"), u) == 0,
-	    "%s: expected %s of %s on %s, got %s", who, event, u, t, dump(p));
+	    "%s: expected %s of %s on %s, got %s", who, event, u, t, h_dump(p));
 	json_decref(p);
 }
 
@@ -512,7 +493,7 @@ expect_resync(struct h_conn *c, const char *who)
 	    strcmp(h_str(p, "type"), "resync") == 0 && h_str(p, "reason") &&
 	    strcmp(h_str(p, "reason"), "federation") == 0 &&
 	    h_int(p, "dropped") == 0,
-	    "%s: expected a federation resync, got %s", who, dump(p));
+	    "%s: expected a federation resync, got %s", who, h_dump(p));
 	json_decref(p);
 }
 
@@ -739,7 +720,7 @@ START_TEST(test_subscription_churn)
 	for (i = 0; i < 41; i++) {
 		json_t *r = h_recv_reply(b, H_TIMEOUT_MS);
 
-		ck_assert_msg(h_is_ok(r), "reply %d: %s", i, dump(r));
+		ck_assert_msg(h_is_ok(r), "reply %d: %s", i, h_dump(r));
 		json_decref(r);
 	}
 	ck_assert_int_eq(wait_numsub(chan, 1), 1);
@@ -903,7 +884,7 @@ START_TEST(test_message_format)
 		ck_assert_msg(p != NULL && h_str(json_object_get(p, "payload"),
 		    "interaction_uuid") != NULL && strcmp(h_str(
 		    json_object_get(p, "payload"), "interaction_uuid"),
-		    want) == 0, "got %s", dump(p));
+		    want) == 0, "got %s", h_dump(p));
 		json_decref(p);
 	}
 	/* The origin must be a UUID too. */
@@ -921,19 +902,15 @@ END_TEST
 static void
 daemon_origin(const struct h_daemon *d, char out[37])
 {
-	char log[8192], *p;
-	ssize_t n;
-	int fd;
+	char *log = h_read_file(d->log), *p;
 
-	ck_assert((fd = open(d->log, O_RDONLY)) != -1);
-	n = read(fd, log, sizeof log - 1);
-	close(fd);
-	log[n > 0 ? n : 0] = '\0';
+	ck_assert_ptr_nonnull(log);
 	p = strstr(log, "federation: linked to ");
 	ck_assert_msg(p != NULL && (p = strstr(p, " as ")) != NULL &&
 	    strlen(p + 4) >= 36, "no origin in the log: %s", log);
 	memcpy(out, p + 4, 36);
 	out[36] = '\0';
+	free(log);
 }
 
 /* A message carrying a daemon's origin that its link did not publish (a
@@ -1041,28 +1018,6 @@ free_tcp_port(void)
 	return port;
 }
 
-/* 1 once the daemon's log holds needle (bounded). */
-static int
-wait_log(const struct h_daemon *d, const char *needle)
-{
-	long long deadline = h_now_ms() + 2 * CONVERGE_MS;
-	char log[16384];
-	ssize_t n;
-	int fd;
-
-	do {
-		if ((fd = open(d->log, O_RDONLY)) == -1)
-			return 0;
-		n = read(fd, log, sizeof log - 1);
-		close(fd);
-		log[n > 0 ? n : 0] = '\0';
-		if (strstr(log, needle) != NULL)
-			return 1;
-		h_nap_ms(5);
-	} while (h_now_ms() < deadline);
-	return 0;
-}
-
 /* The Redis ACL of docs/scale-out.md, word for word: daemons that use it
  * (over TCP, as a named user) federate; a daemon whose prefix it does not
  * cover is refused, logs why, and keeps serving locally. */
@@ -1100,7 +1055,7 @@ START_TEST(test_acl)
 	ck_assert_int_eq(broadcast(p2, "interaction_created", 951, 91, 0), 0);
 	ck_assert_int_eq(wait_fed_int(&daemons[2], "dropped", 1), 1);
 	subscribe(s2, 91);
-	ck_assert(wait_log(&daemons[2], "NOPERM"));
+	ck_assert(h_wait_log(&daemons[2], "NOPERM", 2 * CONVERGE_MS));
 	ck_assert_int_eq(broadcast(p2, "interaction_updated", 952, 91, 0), 1);
 	expect_crm(s2, "daemon 2 sub", "interaction_updated", 952, 91);
 	expect_quiet(s1, "daemon 1 sub");
@@ -1121,7 +1076,7 @@ START_TEST(test_off_without_option)
 	ck_assert(h_daemon_start(&daemons[0], none) == 0);
 	f = fed_stats(&daemons[0]);
 	ck_assert_msg(f != NULL && h_str(f, "state") != NULL &&
-	    strcmp(h_str(f, "state"), "off") == 0, "got %s", dump(f));
+	    strcmp(h_str(f, "state"), "off") == 0, "got %s", h_dump(f));
 	json_decref(f);
 	ck_assert_int_eq(numsub(PREFIX "anything"), 0);
 }
@@ -1133,10 +1088,9 @@ START_TEST(test_bad_address)
 	const char *bad[] = { "foo", "redis://", "redis://host:0",
 	    "redis://host:99999", "unix://relative.sock", "redis://[::1", "redis://h:1/x",
 	    "http://h:1" };
-	char buf[512];
-	size_t i;
-	ssize_t n;
-	int st, fd;
+	char *buf;
+	size_t i, n;
+	int st;
 
 	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		const char *argv[] = { "--redis", bad[i], NULL };
@@ -1147,14 +1101,13 @@ START_TEST(test_bad_address)
 		st = h_daemon_wait_exit(&d, H_TIMEOUT_MS);
 		ck_assert_msg(st != -1 && WIFEXITED(st) &&
 		    WEXITSTATUS(st) == 2, "--redis %s: status %d", bad[i], st);
-		fd = open(d.log, O_RDONLY);
-		ck_assert(fd != -1);
-		n = read(fd, buf, sizeof buf - 1);
-		close(fd);
-		ck_assert(n > 0);
-		buf[n] = '\0';
-		ck_assert_msg(strstr(buf, "redis") != NULL && strchr(buf, '\n') ==
-		    buf + n - 1, "--redis %s: stderr %s", bad[i], buf);
+		buf = h_read_file(d.log);
+		ck_assert_ptr_nonnull(buf);
+		n = strlen(buf);
+		ck_assert_msg(n > 0 && strstr(buf, "redis") != NULL &&
+		    strchr(buf, '\n') == buf + n - 1, "--redis %s: stderr %s",
+		    bad[i], buf);
+		free(buf);
 		h_daemon_stop(&d, SIGKILL, H_TIMEOUT_MS);
 	}
 }

@@ -769,8 +769,7 @@ START_TEST(test_config_example)
 	ck_assert(c != NULL);
 	h_expect_okf(c, NULL, "{\"op\":\"ping\"}");
 	h_close(c);
-	ck_assert_int_eq(WEXITSTATUS(h_daemon_stop(&d, SIGTERM, H_TIMEOUT_MS)),
-	    0);
+	ck_assert_int_eq(h_daemon_stop(&d, SIGTERM, H_TIMEOUT_MS), 0);
 	unlink(cfgpath);
 	free(conf);
 	free(man5);

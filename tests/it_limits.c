@@ -18,12 +18,6 @@
 #define KIB		1024L
 
 static long long	 held_count(struct h_conn *c);
-static char		*strings_json(void (*name)(unsigned long, char *),
-			     unsigned long first, unsigned long n);
-static char		*topics_json(unsigned long first, unsigned long n);
-static char		*uuids_json(unsigned long first, unsigned long n);
-static json_t		*broadcast_contacts(struct h_conn *c, unsigned long iuuid,
-			     unsigned long first, unsigned long n);
 static json_t		*client_by_id(struct h_conn *c, long long id);
 static long long	 hello_id(struct h_conn *c, const char *name);
 static int		 topic_listed(struct h_conn *c, unsigned long n);
@@ -42,57 +36,6 @@ held_count(struct h_conn *c)
 		v = h_int(r, "subscribed");
 	json_decref(r);
 	return v;
-}
-
-/* JSON array of the strings name(first) … name(first+n-1), where name is
- * h_topic or h_uuid. */
-static char *
-strings_json(void (*name)(unsigned long, char *), unsigned long first,
-    unsigned long n)
-{
-	char *s = malloc(n * 84 + 8), one[80];
-	size_t off = 0;
-	unsigned long i;
-
-	ck_assert_ptr_nonnull(s);
-	s[off++] = '[';
-	for (i = 0; i < n; i++) {
-		name(first + i, one);
-		off += (size_t)sprintf(s + off, "%s\"%s\"", i ? "," : "", one);
-	}
-	s[off++] = ']';
-	s[off] = '\0';
-	return s;
-}
-
-/* JSON array of the topics h_topic(first) … h_topic(first+n-1). */
-static char *
-topics_json(unsigned long first, unsigned long n)
-{
-	return strings_json(h_topic, first, n);
-}
-
-/* JSON array of the UUIDs h_uuid(first) … h_uuid(first+n-1). */
-static char *
-uuids_json(unsigned long first, unsigned long n)
-{
-	return strings_json(h_uuid, first, n);
-}
-
-/* broadcast_to_contacts of interaction h_uuid(iuuid) to n consecutive contacts. */
-static json_t *
-broadcast_contacts(struct h_conn *c, unsigned long iuuid, unsigned long first,
-    unsigned long n)
-{
-	char u[37], *list = uuids_json(first, n);
-	json_t *r;
-
-	h_uuid(iuuid, u);
-	r = h_requestf(c, "{\"op\":\"broadcast_to_contacts\",\"event\":"
-	    "\"interaction_created\",\"interaction_uuid\":\"%s\","
-	    "\"contact_uuids\":%s}", u, list);
-	free(list);
-	return r;
 }
 
 /* The clients[] entry with that id (new reference), or NULL. */
@@ -218,24 +161,23 @@ quarantine_kib(pid_t pid)
 START_TEST(test_max_connections)
 {
 	const char *args[] = { "--max-connections", "3", NULL };
-	struct h_daemon d;
 	struct h_conn *c[3], *extra;
 	char line[4096];
 	json_t *r;
 	long n;
 	int i;
 
-	h_daemon_start_or_fail(&d, args);
-	c[0] = h_connect_or_fail(d.sock);
+	h_test_up(args);
+	c[0] = h_test_conn();
 	/* The readiness probe's connection must be gone before counting. */
 	ck_assert(h_wait_stat(c[0], "connections", 1, H_TIMEOUT_MS));
 	for (i = 1; i < 3; i++) {
-		c[i] = h_connect_or_fail(d.sock);
+		c[i] = h_test_conn();
 		h_expect_okf(c[i], NULL, "{\"op\":\"ping\"}");
 	}
 	ck_assert_int_eq(h_stat(c[0], "connections"), 3);
 
-	extra = h_connect_or_fail(d.sock);
+	extra = h_test_conn();
 	n = h_recv_line(extra, line, sizeof line, H_TIMEOUT_MS);
 	ck_assert_int_gt(n, 0);
 	r = json_loads(line, 0, NULL);
@@ -252,7 +194,7 @@ START_TEST(test_max_connections)
 
 	h_close(c[1]);
 	ck_assert(h_wait_stat(c[0], "connections", 2, H_TIMEOUT_MS));
-	c[1] = h_connect_or_fail(d.sock);
+	c[1] = h_test_conn();
 	r = h_request(c[1], "{\"op\":\"ping\"}");
 	ck_assert_msg(h_is_ok(r), "a freed slot is not reusable");
 	json_decref(r);
@@ -260,7 +202,6 @@ START_TEST(test_max_connections)
 
 	for (i = 0; i < 3; i++)
 		h_close(c[i]);
-	h_daemon_stop(&d, SIGTERM, H_TIMEOUT_MS);
 }
 END_TEST
 
@@ -269,17 +210,14 @@ END_TEST
 START_TEST(test_max_subscriptions_list)
 {
 	const char *args[] = { "--max-subscriptions", "4", NULL };
-	struct h_daemon d;
 	struct h_conn *a;
-	char *list, t[80];
+	char t[80];
 	json_t *r;
 
-	h_daemon_start_or_fail(&d, args);
-	a = h_connect_or_fail(d.sock);
+	h_test_up(args);
+	a = h_test_conn();
 
-	list = topics_json(1, 5);
-	r = h_requestf(a, "{\"op\":\"subscribe\",\"topics\":%s}", list);
-	free(list);
+	r = h_subscribe_range(a, 1, 5);
 	ck_assert(h_is_error(r, "too_many"));
 	ck_assert_str_eq(h_str(r, "op"), "subscribe");
 	json_decref(r);
@@ -287,9 +225,7 @@ START_TEST(test_max_subscriptions_list)
 	ck_assert_int_eq(h_stat(a, "subscriptions"), 0);
 	ck_assert(!topic_listed(a, 1));
 
-	list = topics_json(1, 4);
-	r = h_requestf(a, "{\"op\":\"subscribe\",\"topics\":%s}", list);
-	free(list);
+	r = h_subscribe_range(a, 1, 4);
 	ck_assert(h_is_ok(r));
 	ck_assert_int_eq(h_int(r, "subscribed"), 4);
 	ck_assert_uint_eq(json_array_size(json_object_get(r, "topics")), 4);
@@ -300,9 +236,7 @@ START_TEST(test_max_subscriptions_list)
 	h_topic(5, t);
 	h_expect_errorf(a, "too_many",
 	    "{\"op\":\"subscribe\",\"topic\":\"%s\"}", t);
-	list = topics_json(4, 2);
-	r = h_requestf(a, "{\"op\":\"subscribe\",\"topics\":%s}", list);
-	free(list);
+	r = h_subscribe_range(a, 4, 2);
 	ck_assert(h_is_error(r, "too_many"));
 	json_decref(r);
 	ck_assert_int_eq(held_count(a), 4);
@@ -322,7 +256,6 @@ START_TEST(test_max_subscriptions_list)
 	    "{\"op\":\"subscribe\",\"topic\":\"%s\"}", t), 4);
 
 	h_close(a);
-	h_daemon_stop(&d, SIGTERM, H_TIMEOUT_MS);
 }
 END_TEST
 
@@ -330,32 +263,27 @@ END_TEST
 START_TEST(test_max_subscriptions_cumulative)
 {
 	const char *args[] = { "--max-subscriptions", "4", NULL };
-	struct h_daemon d;
 	struct h_conn *a, *b;
-	char *list, t[80];
+	char t[80];
 	unsigned long i;
 	json_t *r;
 
-	h_daemon_start_or_fail(&d, args);
-	a = h_connect_or_fail(d.sock);
-	b = h_connect_or_fail(d.sock);
+	h_test_up(args);
+	a = h_test_conn();
+	b = h_test_conn();
 
 	for (i = 10; i < 12; i++) {
 		h_topic(i, t);
 		ck_assert_int_eq(h_expect_okf(a, "subscribed",
 		    "{\"op\":\"subscribe\",\"topic\":\"%s\"}", t), (long long)(i - 9));
 	}
-	list = topics_json(12, 3);
-	r = h_requestf(a, "{\"op\":\"subscribe\",\"topics\":%s}", list);
-	free(list);
+	r = h_subscribe_range(a, 12, 3);
 	ck_assert(h_is_error(r, "too_many"));
 	json_decref(r);
 	ck_assert_int_eq(held_count(a), 2);
 	ck_assert(!topic_listed(a, 12));
 
-	list = topics_json(12, 2);
-	r = h_requestf(a, "{\"op\":\"subscribe\",\"topics\":%s}", list);
-	free(list);
+	r = h_subscribe_range(a, 12, 2);
 	ck_assert(h_is_ok(r));
 	ck_assert_int_eq(h_int(r, "subscribed"), 4);
 	json_decref(r);
@@ -364,9 +292,7 @@ START_TEST(test_max_subscriptions_cumulative)
 	    "{\"op\":\"subscribe\",\"topic\":\"%s\"}", t);
 
 	/* The limit is per connection: b has its own four. */
-	list = topics_json(10, 4);
-	r = h_requestf(b, "{\"op\":\"subscribe\",\"topics\":%s}", list);
-	free(list);
+	r = h_subscribe_range(b, 10, 4);
 	ck_assert(h_is_ok(r));
 	ck_assert_int_eq(h_int(r, "subscribed"), 4);
 	json_decref(r);
@@ -377,7 +303,6 @@ START_TEST(test_max_subscriptions_cumulative)
 
 	h_close(a);
 	h_close(b);
-	h_daemon_stop(&d, SIGTERM, H_TIMEOUT_MS);
 }
 END_TEST
 
@@ -386,25 +311,22 @@ END_TEST
 START_TEST(test_max_contacts)
 {
 	const char *args[] = { "--max-contacts", "4", NULL };
-	struct h_daemon d;
 	struct h_conn *w, *s;
-	char *list, u[5][37], iu[37];
+	char u[5][37], iu[37];
 	json_t *r, *p;
 	int i;
 
-	h_daemon_start_or_fail(&d, args);
-	w = h_connect_or_fail(d.sock);
-	s = h_connect_or_fail(d.sock);
+	h_test_up(args);
+	w = h_test_conn();
+	s = h_test_conn();
 	for (i = 0; i < 5; i++)
 		h_uuid((unsigned long)(i + 1), u[i]);
 	h_uuid(0xaa, iu);
-	list = topics_json(1, 5);
-	r = h_requestf(s, "{\"op\":\"subscribe\",\"topics\":%s}", list);
-	free(list);
+	r = h_subscribe_range(s, 1, 5);
 	ck_assert(h_is_ok(r));
 	json_decref(r);
 
-	r = broadcast_contacts(w, 0xaa, 1, 5);
+	r = h_broadcast_range(w, 0xaa, 1, 5);
 	ck_assert(h_is_error(r, "too_many"));
 	ck_assert_str_eq(h_str(r, "op"), "broadcast_to_contacts");
 	json_decref(r);
@@ -438,7 +360,7 @@ START_TEST(test_max_contacts)
 	ck_assert_int_eq(h_stat(w, "delivered"), 0);
 
 	/* At the limit both forms are accepted. */
-	r = broadcast_contacts(w, 0xab, 1, 4);
+	r = h_broadcast_range(w, 0xab, 1, 4);
 	ck_assert(h_is_ok(r));
 	ck_assert_int_eq(h_int(r, "topics"), 4);
 	ck_assert_int_eq(h_int(r, "delivered"), 4);
@@ -459,7 +381,6 @@ START_TEST(test_max_contacts)
 
 	h_close(w);
 	h_close(s);
-	h_daemon_stop(&d, SIGTERM, H_TIMEOUT_MS);
 }
 END_TEST
 
@@ -467,48 +388,38 @@ END_TEST
  * included; one byte more is line_too_long and the connection lives on. */
 START_TEST(test_max_line)
 {
+	static const struct {
+		size_t		 len;		/* before the newline */
+		int		 with_cr;
+		const char	*error;		/* NULL: ok */
+	} cases[] = {
+		{ 64, 0, NULL },
+		{ 65, 0, "line_too_long" },
+		{ 64, 1, NULL },		/* a tolerated \r within it */
+		{ 65, 1, "line_too_long" },	/* the \r counts */
+	};
 	const char *args[] = { "--max-line", "64", NULL };
-	struct h_daemon d;
 	struct h_conn *c;
 	char *line;
 	json_t *r;
+	size_t i;
 
-	h_daemon_start_or_fail(&d, args);
-	c = h_connect_or_fail(d.sock);
-
-	line = sized_ping(64, 0);
-	ck_assert_int_eq(h_send(c, line, strlen(line)), 0);
-	free(line);
-	r = h_recv_reply(c, H_TIMEOUT_MS);
-	ck_assert(h_is_ok(r));
-	json_decref(r);
-
-	line = sized_ping(65, 0);
-	ck_assert_int_eq(h_send(c, line, strlen(line)), 0);
-	free(line);
-	r = h_recv_reply(c, H_TIMEOUT_MS);
-	ck_assert(h_is_error(r, "line_too_long"));
-	ck_assert(json_is_null(json_object_get(r, "op")));
-	json_decref(r);
-
-	line = sized_ping(64, 1);
-	ck_assert_int_eq(h_send(c, line, strlen(line)), 0);
-	free(line);
-	r = h_recv_reply(c, H_TIMEOUT_MS);
-	ck_assert_msg(h_is_ok(r), "a tolerated \\r within the limit failed");
-	json_decref(r);
-
-	line = sized_ping(65, 1);
-	ck_assert_int_eq(h_send(c, line, strlen(line)), 0);
-	free(line);
-	r = h_recv_reply(c, H_TIMEOUT_MS);
-	ck_assert_msg(h_is_error(r, "line_too_long"), "the \\r must count");
-	json_decref(r);
-
+	h_test_up(args);
+	c = h_test_conn();
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		line = sized_ping(cases[i].len, cases[i].with_cr);
+		ck_assert_int_eq(h_send(c, line, strlen(line)), 0);
+		free(line);
+		r = h_recv_reply(c, H_TIMEOUT_MS);
+		ck_assert_msg(cases[i].error != NULL ? h_is_error(r,
+		    cases[i].error) && json_is_null(json_object_get(r, "op")) :
+		    h_is_ok(r), "%zu bytes%s: %s", cases[i].len,
+		    cases[i].with_cr ? " with \\r" : "", h_dump(r));
+		json_decref(r);
+	}
 	ck_assert_int_eq(h_expect_okf(c, "id",
 	    "{\"op\":\"ping\",\"id\":7}"), 7);
 	h_close(c);
-	h_daemon_stop(&d, SIGTERM, H_TIMEOUT_MS);
 }
 END_TEST
 
@@ -524,31 +435,28 @@ START_TEST(test_slow_consumer_outbuf)
 {
 	const char *args[] = { "--max-outbuf", "262144", "--lag-timeout", "120",
 	    NULL };
-	struct h_daemon d;
 	struct h_conn *w, *s;
 	long long sid, sum_delivered = 0, sum_dropped = 0, worst_ms = 0, t0;
 	long long outbuf, dropped, got, last_idx = -1;
 	long rss0, rss1;
 	json_t *r, *p, *cl;
-	char *list, u[37];
+	char u[37];
 	unsigned long i;
 	int lagged_at = -1;
 
-	h_daemon_start_or_fail(&d, args);
-	w = h_connect_or_fail(d.sock);
-	s = h_connect_or_fail(d.sock);
+	h_test_up(args);
+	w = h_test_conn();
+	s = h_test_conn();
 	sid = hello_id(s, "slow");
 	for (i = 0; i < OBUF_CONTACTS; i += 250) {
-		list = topics_json(1 + i, 250);
-		r = h_requestf(s, "{\"op\":\"subscribe\",\"topics\":%s}", list);
-		free(list);
+		r = h_subscribe_range(s, 1 + i, 250);
 		ck_assert(h_is_ok(r));
 		json_decref(r);
 	}
 	ck_assert_int_eq(held_count(s), OBUF_CONTACTS);
 
 	/* Warm-up: one broadcast the subscriber reads completely. */
-	r = broadcast_contacts(w, 1000000, 1, OBUF_CONTACTS);
+	r = h_broadcast_range(w, 1000000, 1, OBUF_CONTACTS);
 	ck_assert(h_is_ok(r));
 	ck_assert_int_eq(h_int(r, "delivered"), OBUF_CONTACTS);
 	json_decref(r);
@@ -557,7 +465,7 @@ START_TEST(test_slow_consumer_outbuf)
 		ck_assert_ptr_nonnull(p);
 		json_decref(p);
 	}
-	rss0 = h_rss_kib(d.pid);
+	rss0 = h_rss_kib(h_test_daemon.pid);
 	ck_assert_int_gt(rss0, 0);
 
 	/* Flood while s does not read: every reply stays prompt. */
@@ -565,7 +473,7 @@ START_TEST(test_slow_consumer_outbuf)
 		long long topics, delivered;
 
 		t0 = h_now_ms();
-		r = broadcast_contacts(w, 1000001 + i, 1, OBUF_CONTACTS);
+		r = h_broadcast_range(w, 1000001 + i, 1, OBUF_CONTACTS);
 		if (h_now_ms() - t0 > worst_ms)
 			worst_ms = h_now_ms() - t0;
 		ck_assert_msg(h_is_ok(r), "broadcast %lu got no ok reply", i);
@@ -600,9 +508,9 @@ START_TEST(test_slow_consumer_outbuf)
 	 * OBUF_FLOOD * OBUF_CONTACTS * 190 bytes (over 100 MiB); the daemon
 	 * may grow by at most 4 * max_outbuf plus a fixed slack (plus the
 	 * sanitizer's quarantine in a sanitizer build: make check sets 8 MiB). */
-	rss1 = h_rss_kib(d.pid);
+	rss1 = h_rss_kib(h_test_daemon.pid);
 	ck_assert_msg(rss1 - rss0 < 4 * OBUF_LIMIT / KIB + OBUF_RSS_SLACK +
-	    quarantine_kib(d.pid), "RSS grew from %ld to %ld KiB", rss0, rss1);
+	    quarantine_kib(h_test_daemon.pid), "RSS grew from %ld to %ld KiB", rss0, rss1);
 
 	/* Now s reads: the queued pushes in order, one resync, nothing else. */
 	for (got = 0;; got++) {
@@ -632,7 +540,7 @@ START_TEST(test_slow_consumer_outbuf)
 	ck_assert_int_eq(h_stat(w, "resyncs"), 1);
 
 	/* Normal pushes resume and the queue is empty again. */
-	r = broadcast_contacts(w, 2000000, 1, 3);
+	r = h_broadcast_range(w, 2000000, 1, 3);
 	ck_assert(h_is_ok(r));
 	ck_assert_int_eq(h_int(r, "delivered"), 3);
 	json_decref(r);
@@ -653,7 +561,6 @@ START_TEST(test_slow_consumer_outbuf)
 
 	h_close(w);
 	h_close(s);
-	h_daemon_stop(&d, SIGTERM, H_TIMEOUT_MS);
 }
 END_TEST
 
@@ -663,20 +570,17 @@ START_TEST(test_lag_timeout_closes)
 {
 	const char *args[] = { "--max-outbuf", "4096", "--lag-timeout", "0.5",
 	    NULL };
-	struct h_daemon d;
 	struct h_conn *w, *s, *reader;
 	long long t_first_drop = -1, t_closed, t0;
-	char *list, t[80];
+	char t[80];
 	json_t *r, *p;
 	int i;
 
-	h_daemon_start_or_fail(&d, args);
-	w = h_connect_or_fail(d.sock);
-	s = h_connect_or_fail(d.sock);
-	reader = h_connect_or_fail(d.sock);
-	list = topics_json(1, 10);
-	r = h_requestf(s, "{\"op\":\"subscribe\",\"topics\":%s}", list);
-	free(list);
+	h_test_up(args);
+	w = h_test_conn();
+	s = h_test_conn();
+	reader = h_test_conn();
+	r = h_subscribe_range(s, 1, 10);
 	ck_assert(h_is_ok(r));
 	json_decref(r);
 	h_topic(1, t);
@@ -688,7 +592,7 @@ START_TEST(test_lag_timeout_closes)
 	 * only once the socket buffer is full and the queue has grown. */
 	for (i = 0; i < 20000 && t_first_drop < 0; i++) {
 		t0 = h_now_ms();
-		r = broadcast_contacts(w, 3000000 + (unsigned long)i, 1, 10);
+		r = h_broadcast_range(w, 3000000 + (unsigned long)i, 1, 10);
 		ck_assert(h_is_ok(r));
 		/* 10 to s and 1 to reader, unless s dropped some. */
 		if (h_int(r, "delivered") < 11)
@@ -710,7 +614,7 @@ START_TEST(test_lag_timeout_closes)
 	ck_assert_int_eq(h_stat(w, "subscriptions"), 1);
 
 	/* The reader is untouched. */
-	r = broadcast_contacts(w, 3999999, 1, 1);
+	r = h_broadcast_range(w, 3999999, 1, 1);
 	ck_assert(h_is_ok(r));
 	ck_assert_int_eq(h_int(r, "delivered"), 1);
 	json_decref(r);
@@ -722,7 +626,6 @@ START_TEST(test_lag_timeout_closes)
 	h_close(w);
 	h_close(s);
 	h_close(reader);
-	h_daemon_stop(&d, SIGTERM, H_TIMEOUT_MS);
 }
 END_TEST
 
@@ -732,15 +635,14 @@ END_TEST
 START_TEST(test_unread_replies_close)
 {
 	const char *args[] = { "--max-outbuf", "4096", NULL };
-	struct h_daemon d;
 	struct h_conn *w, *p;
 	char batch[200 * 16];
 	size_t off = 0;
 	int i, closed = 0;
 
-	h_daemon_start_or_fail(&d, args);
-	w = h_connect_or_fail(d.sock);
-	p = h_connect_or_fail(d.sock);
+	h_test_up(args);
+	w = h_test_conn();
+	p = h_test_conn();
 	ck_assert(h_wait_stat(w, "connections", 2, H_TIMEOUT_MS));
 	for (i = 0; i < 200; i++)
 		off += (size_t)sprintf(batch + off, "{\"op\":\"stats\"}\n");
@@ -763,7 +665,6 @@ START_TEST(test_unread_replies_close)
 
 	h_close(w);
 	h_close(p);
-	h_daemon_stop(&d, SIGTERM, H_TIMEOUT_MS);
 }
 END_TEST
 
@@ -772,15 +673,14 @@ END_TEST
 START_TEST(test_pipelined_reader_served)
 {
 	const char *args[] = { "--max-outbuf", "4096", NULL };
-	struct h_daemon d;
 	struct h_conn *c;
 	char *batch;
 	size_t off = 0;
 	json_t *r;
 	int i;
 
-	h_daemon_start_or_fail(&d, args);
-	c = h_connect_or_fail(d.sock);
+	h_test_up(args);
+	c = h_test_conn();
 	batch = malloc(1000 * 32);
 	ck_assert_ptr_nonnull(batch);
 	for (i = 0; i < 1000; i++)
@@ -796,7 +696,6 @@ START_TEST(test_pipelined_reader_served)
 	}
 	h_expect_okf(c, NULL, "{\"op\":\"ping\"}");
 	h_close(c);
-	h_daemon_stop(&d, SIGTERM, H_TIMEOUT_MS);
 }
 END_TEST
 
@@ -810,14 +709,13 @@ static void
 subscribe_range(struct h_conn *c, unsigned long first, unsigned long n)
 {
 	unsigned long k, step;
-	char *list;
+	json_t *r;
 
 	for (k = 0; k < n; k += step) {
 		step = n - k < 800 ? n - k : 800;
-		list = topics_json(first + k, step);
-		h_expect_okf(c, NULL, "{\"op\":\"subscribe\",\"topics\":%s}",
-		    list);
-		free(list);
+		r = h_subscribe_range(c, first + k, step);
+		ck_assert_msg(h_is_ok(r), "subscribe: %s", h_dump(r));
+		json_decref(r);
 	}
 }
 
@@ -861,7 +759,6 @@ START_TEST(test_topics_pages)
 {
 	const char *args[] = { "--max-outbuf", "4096", "--max-subscriptions",
 	    "20000", NULL };
-	struct h_daemon d;
 	struct h_conn *s, *q, *e;
 	unsigned char *seen;
 	char line[200], last[80];
@@ -871,12 +768,12 @@ START_TEST(test_topics_pages)
 	json_t *r, *arr, *t;
 	int more;
 
-	h_daemon_start_or_fail(&d, args);
-	s = h_connect_or_fail(d.sock);
-	q = h_connect_or_fail(d.sock);
-	e = h_connect_or_fail(d.sock);
+	h_test_up(args);
+	s = h_test_conn();
+	q = h_test_conn();
+	e = h_test_conn();
 	subscribe_range(s, 0, PAGE_TOPICS);
-	rss0 = h_rss_kib(d.pid);
+	rss0 = h_rss_kib(h_test_daemon.pid);
 
 	/* One request for the maximum: 10,000 topics (about 1 MB), in
 	 * order, the rest announced. A larger limit means the maximum. */
@@ -938,13 +835,12 @@ START_TEST(test_topics_pages)
 	h_expect_errorf(q, "bad_request", "{\"op\":\"topics\",\"limit\":-1}");
 	ck_assert_int_eq(h_stat_or_fail(q, "slow_closed"), 0);
 	/* Pages leave no large buffers behind. */
-	rss1 = h_rss_kib(d.pid);
-	ck_assert_msg(rss1 - rss0 < 16 * 1024 + quarantine_kib(d.pid),
+	rss1 = h_rss_kib(h_test_daemon.pid);
+	ck_assert_msg(rss1 - rss0 < 16 * 1024 + quarantine_kib(h_test_daemon.pid),
 	    "RSS %ld KiB before paging, %ld KiB after", rss0, rss1);
 	h_close(s);
 	h_close(q);
 	h_close(e);
-	h_daemon_stop_clean(&d);
 }
 END_TEST
 
@@ -971,7 +867,6 @@ nofile_at_least(rlim_t n)
 START_TEST(test_clients_pages)
 {
 	const char *args[] = { "--max-outbuf", "4096", NULL };
-	struct h_daemon d;
 	struct h_conn **cs, *q;
 	long long ids[PAGE_CLIENTS + 1], last = 0, id;
 	char name[128 * 6 + 1], line[1024];
@@ -983,14 +878,14 @@ START_TEST(test_clients_pages)
 		memcpy(name + 6 * i, "\\u0001", 6);
 	name[6 * 128] = '\0';
 	nofile_at_least(PAGE_CLIENTS + 64);
-	h_daemon_start_or_fail(&d, args);
+	h_test_up(args);
 	cs = calloc(PAGE_CLIENTS, sizeof *cs);
 	ck_assert_ptr_nonnull(cs);
 	for (i = 0; i < PAGE_CLIENTS; i++) {
-		cs[i] = h_connect_or_fail(d.sock);
+		cs[i] = h_test_conn();
 		ids[i] = hello_id(cs[i], name);
 	}
-	q = h_connect_or_fail(d.sock);
+	q = h_test_conn();
 	ids[PAGE_CLIENTS] = hello_id(q, "q");
 
 	r = list_page(q, "clients", "{\"op\":\"clients\",\"limit\":1000000}");
@@ -1029,7 +924,6 @@ START_TEST(test_clients_pages)
 		h_close(cs[i]);
 	free(cs);
 	h_close(q);
-	h_daemon_stop_clean(&d);
 }
 END_TEST
 
@@ -1060,7 +954,6 @@ START_TEST(test_hello_announces_limits)
 {
 	char dir[256], path[320];
 	const char *args[] = { "-c", path, NULL };
-	struct h_daemon d;
 	struct h_conn *c;
 	long long deadline;
 	json_t *r;
@@ -1069,8 +962,8 @@ START_TEST(test_hello_announces_limits)
 	snprintf(path, sizeof path, "%s/crmpubsubd.conf", dir);
 	write_text(path, "max_line = 4096\nmax_subscriptions = 7\n"
 	    "max_contacts = 3\n");
-	h_daemon_start_or_fail(&d, args);
-	c = h_connect_or_fail(d.sock);
+	h_test_up(args);
+	c = h_test_conn();
 	r = h_request(c, "{\"op\":\"hello\"}");
 	ck_assert_msg(h_is_ok(r), "hello: %s", h_dump(r));
 	ck_assert_int_eq(h_int(r, "max_line"), 4096);
@@ -1081,7 +974,7 @@ START_TEST(test_hello_announces_limits)
 
 	write_text(path, "max_line = 8192\nmax_subscriptions = 9\n"
 	    "max_contacts = 5\n");
-	ck_assert_int_eq(kill(d.pid, SIGHUP), 0);
+	ck_assert_int_eq(kill(h_test_daemon.pid, SIGHUP), 0);
 	deadline = h_now_ms() + H_TIMEOUT_MS;
 	while (hello_max_line(c) != 8192 && h_now_ms() < deadline)
 		h_nap_ms(20);
@@ -1091,7 +984,6 @@ START_TEST(test_hello_announces_limits)
 	    h_int(r, "max_contacts") == 5, "after reload: %s", h_dump(r));
 	json_decref(r);
 	h_close(c);
-	h_daemon_stop_clean(&d);
 	h_scratch_remove(dir);
 }
 END_TEST
@@ -1099,14 +991,13 @@ END_TEST
 /* clients[].outbuf is 0 for an idle connection. */
 START_TEST(test_outbuf_idle_zero)
 {
-	struct h_daemon d;
 	struct h_conn *a, *b;
 	long long id;
 	json_t *cl;
 
-	h_daemon_start_or_fail(&d, NULL);
-	a = h_connect_or_fail(d.sock);
-	b = h_connect_or_fail(d.sock);
+	h_test_up(NULL);
+	a = h_test_conn();
+	b = h_test_conn();
 	id = hello_id(b, "idle");
 	cl = client_by_id(a, id);
 	ck_assert_ptr_nonnull(cl);
@@ -1115,7 +1006,6 @@ START_TEST(test_outbuf_idle_zero)
 	json_decref(cl);
 	h_close(a);
 	h_close(b);
-	h_daemon_stop(&d, SIGTERM, H_TIMEOUT_MS);
 }
 END_TEST
 
@@ -1125,6 +1015,7 @@ limits_suite(void)
 	Suite *s = suite_create("it_limits");
 	TCase *tc = tcase_create("limits"), *slow = tcase_create("slow");
 
+	tcase_add_checked_fixture(tc, NULL, h_test_down);
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, test_max_connections);
 	tcase_add_test(tc, test_max_subscriptions_list);
@@ -1136,6 +1027,7 @@ limits_suite(void)
 	tcase_add_test(tc, test_pipelined_reader_served);
 	suite_add_tcase(s, tc);
 
+	tcase_add_checked_fixture(slow, NULL, h_test_down);
 	tcase_set_timeout(slow, 40);
 	tcase_add_test(slow, test_slow_consumer_outbuf);
 	tcase_add_test(slow, test_lag_timeout_closes);
@@ -1149,11 +1041,5 @@ limits_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(limits_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return h_run_suite(limits_suite());
 }

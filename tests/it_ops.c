@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "asan_probe.h"
 #include "harness.h"
 
 #define UPPER_UUID	"0190A5B2-7C1E-7A01-8F00-0000000000AB"
@@ -140,47 +141,6 @@ expect_prefix_digits(struct h_conn *c, const char *line, const char *prefix)
 	    "reply to %s: %s", line, got);
 }
 
-/* The stats object, asserted present. */
-static json_t *
-stats(struct h_conn *c)
-{
-	json_t *r = ok(c, "{\"op\":\"stats\"}"), *s;
-
-	s = json_object_get(r, "stats");
-	ck_assert_msg(json_is_object(s), "stats reply: %s", h_dump(r));
-	json_incref(s);
-	json_decref(r);
-	return s;
-}
-
-/* One counter from stats. */
-static long long
-stat_of(struct h_conn *c, const char *key)
-{
-	json_t *s = stats(c);
-	long long v = h_int(s, key);
-
-	ck_assert_msg(v >= 0, "stats.%s missing: %s", key, h_dump(s));
-	json_decref(s);
-	return v;
-}
-
-/* Polls stats (bounded) until key equals want; asserts it does. */
-static void
-await_stat(struct h_conn *c, const char *key, long long want)
-{
-	long long v = -1;
-	int i;
-
-	/* Closes are seen by the daemon asynchronously: ask until they are. */
-	for (i = 0; i < 200; i++) {
-		if ((v = stat_of(c, key)) == want)
-			return;
-		h_silent(c, 10);
-	}
-	ck_assert_msg(0, "stats.%s stayed %lld, want %lld", key, v, want);
-}
-
 /* The entry of the clients list with this id, or NULL (new reference). */
 static json_t *
 client_entry(struct h_conn *c, long long id)
@@ -257,6 +217,57 @@ START_TEST(test_hello)
 	    "name should be null: %s", h_dump(e));
 	json_decref(e);
 	h_close(other);
+	h_close(c);
+}
+END_TEST
+
+/* version: the daemon's version and build; what it says agrees with hello,
+ * with the daemon's startup line and with the binary. */
+START_TEST(test_version)
+{
+	static const char *const strings[] = { "compiler", "libevent",
+	    "event_backend", "jansson", "hiredis" };
+	struct h_conn	*c;
+	json_t		*r, *hello, *b;
+	char		 start[512], got[8192];
+	size_t		 i;
+
+	h_test_up(NULL);
+	c = h_test_conn();
+	r = ok(c, "{\"op\":\"version\"}");
+	hello = ok(c, "{\"op\":\"hello\"}");
+	ck_assert_str_eq(h_str(r, "server"), "crmpubsubd");
+	ck_assert_str_eq(h_str(r, "version"), h_str(hello, "version"));
+	ck_assert_int_eq(h_int(r, "protocol"), h_int(hello, "protocol"));
+	ck_assert_int_ge(h_int(r, "uptime_s"), 0);
+	ck_assert_int_le(h_int(r, "uptime_s"), h_int(hello, "uptime_s"));
+	ck_assert_uint_eq(json_object_size(r), 7);	/* ok op server version
+							 * protocol uptime_s build */
+	b = json_object_get(r, "build");
+	ck_assert_msg(json_is_object(b) && json_object_size(b) == 7,
+	    "build: %s", h_dump(r));
+	for (i = 0; i < sizeof strings / sizeof strings[0]; i++)
+		ck_assert_msg(h_str(b, strings[i]) != NULL &&
+		    *h_str(b, strings[i]) != '\0', "build.%s: %s", strings[i],
+		    h_dump(b));
+	ck_assert(json_is_boolean(json_object_get(b, "optimized")));
+	ck_assert_int_eq(json_is_true(json_object_get(b, "sanitizers")),
+	    binary_has_asan(h_daemon_bin()));
+	/* The startup line names the same version, libevent and backend. */
+	snprintf(start, sizeof start, "crmpubsubd %s (libevent %s, %s) "
+	    "listening on ", h_str(r, "version"), h_str(b, "libevent"),
+	    h_str(b, "event_backend"));
+	ck_assert_msg(h_log_contains(&h_test_daemon, start),
+	    "no \"%s\" in the daemon's log", start);
+	json_decref(hello);
+	json_decref(r);
+	/* Keys in the protocol's order, the id right after op. */
+	ck_assert_int_eq(h_send_line(c, "{\"op\":\"version\",\"id\":9}"), 0);
+	ck_assert_int_ge(h_recv_line(c, got, sizeof got, H_TIMEOUT_MS), 0);
+	ck_assert_msg(strncmp(got, "{\"ok\":true,\"op\":\"version\",\"id\":9,"
+	    "\"server\":\"crmpubsubd\",\"version\":\"", 64) == 0 &&
+	    strstr(got, "\",\"protocol\":1,\"uptime_s\":") != NULL &&
+	    strstr(got, ",\"build\":{\"compiler\":\"") != NULL, "%s", got);
 	h_close(c);
 }
 END_TEST
@@ -523,7 +534,7 @@ START_TEST(test_subscribe_topic)
 	snprintf(want, sizeof want, "{\"ok\":true,\"op\":\"subscribe\",\"id\":3,"
 	    "\"topics\":[\"%s\"],\"subscribed\":2}", t2);
 	exchange(c, req, want);
-	ck_assert_int_eq(stat_of(c, "subscriptions"), 2);
+	ck_assert_int_eq(h_stat_or_fail(c, "subscriptions"), 2);
 	h_close(c);
 }
 END_TEST
@@ -583,14 +594,33 @@ START_TEST(test_subscribe_topics_dedup)
 	ck_assert_msg(json_array_size(topics) == 2, "topics: %s", h_dump(r));
 	ck_assert_int_eq(h_int(r, "subscribed"), 5);
 	json_decref(r);
-	ck_assert_int_eq(stat_of(c, "subscriptions"), 5);
-	ck_assert_int_eq(stat_of(c, "topics"), 5);
+	ck_assert_int_eq(h_stat_or_fail(c, "subscriptions"), 5);
+	ck_assert_int_eq(h_stat_or_fail(c, "topics"), 5);
 	h_close(c);
 }
 END_TEST
 
+#define T1	TOPIC_OF("0190a5b2-7c1e-7a01-8f00-000000000001")	/* h_topic(1) */
+
 START_TEST(test_subscribe_errors)
 {
+	static const struct error_case shape_cases[] = {
+		{ "{\"op\":\"subscribe\"}", "bad_request", "subscribe" },
+		{ "{\"op\":\"subscribe\",\"topics\":[]}", "bad_request",
+		  "subscribe" },
+		{ "{\"op\":\"subscribe\",\"topic\":5}", "bad_request", "subscribe" },
+		{ "{\"op\":\"subscribe\",\"topic\":null}", "bad_request",
+		  "subscribe" },
+		{ "{\"op\":\"subscribe\",\"topics\":\"" T1 "\"}", "bad_request",
+		  "subscribe" },
+		{ "{\"op\":\"subscribe\",\"topics\":[\"" T1 "\",7]}",
+		  "bad_request", "subscribe" },
+		{ "{\"op\":\"subscribe\",\"topic\":\"" T1 "\",\"topics\":[\"" T1
+		  "\"]}", "bad_request", "subscribe" },
+		/* One bad topic among good ones: nothing is subscribed. */
+		{ "{\"op\":\"subscribe\",\"topics\":[\"" T1 "\","
+		  "\"crm:contact:x:interactions\"]}", "bad_topic", "subscribe" },
+	};
 	static const char *const bad_topics[] = {
 		"",
 		"crm:contact:xyz:interactions",
@@ -623,28 +653,10 @@ START_TEST(test_subscribe_errors)
 		expect_error(c, line, "bad_topic", "subscribe");
 	}
 	h_topic(1, t1);
-	expect_error(c, "{\"op\":\"subscribe\"}", "bad_request", "subscribe");
-	expect_error(c, "{\"op\":\"subscribe\",\"topics\":[]}", "bad_request",
-	    "subscribe");
-	expect_error(c, "{\"op\":\"subscribe\",\"topic\":5}", "bad_request",
-	    "subscribe");
-	expect_error(c, "{\"op\":\"subscribe\",\"topic\":null}", "bad_request",
-	    "subscribe");
-	snprintf(line, sizeof line, "{\"op\":\"subscribe\",\"topics\":\"%s\"}", t1);
-	expect_error(c, line, "bad_request", "subscribe");
-	snprintf(line, sizeof line, "{\"op\":\"subscribe\",\"topics\":[\"%s\",7]}",
-	    t1);
-	expect_error(c, line, "bad_request", "subscribe");
-	snprintf(line, sizeof line,
-	    "{\"op\":\"subscribe\",\"topic\":\"%s\",\"topics\":[\"%s\"]}", t1, t1);
-	expect_error(c, line, "bad_request", "subscribe");
-	/* One bad topic among good ones: nothing is subscribed. */
-	snprintf(line, sizeof line,
-	    "{\"op\":\"subscribe\",\"topics\":[\"%s\",\"crm:contact:x:interactions\"]}",
-	    t1);
-	expect_error(c, line, "bad_topic", "subscribe");
-	ck_assert_int_eq(stat_of(c, "subscriptions"), 0);
-	ck_assert_int_eq(stat_of(c, "topics"), 0);
+	ck_assert_str_eq(t1, T1);
+	expect_errors(c, shape_cases, sizeof shape_cases / sizeof shape_cases[0]);
+	ck_assert_int_eq(h_stat_or_fail(c, "subscriptions"), 0);
+	ck_assert_int_eq(h_stat_or_fail(c, "topics"), 0);
 	h_close(c);
 }
 END_TEST
@@ -666,7 +678,7 @@ START_TEST(test_subscribe_too_many)
 	    "\"%s\",\"%s\"]}", t[0], t[1], t[2], t[3]);
 	check_error(r, "too_many", "subscribe", "4 topics, limit 3");
 	json_decref(r);
-	ck_assert_int_eq(stat_of(c, "subscriptions"), 0);
+	ck_assert_int_eq(h_stat_or_fail(c, "subscriptions"), 0);
 
 	r = ok(c, "{\"op\":\"subscribe\",\"topics\":[\"%s\",\"%s\"]}", t[0], t[1]);
 	ck_assert_int_eq(h_int(r, "subscribed"), 2);
@@ -676,7 +688,7 @@ START_TEST(test_subscribe_too_many)
 	    t[2], t[3]);
 	check_error(r, "too_many", "subscribe", "would hold 4");
 	json_decref(r);
-	ck_assert_int_eq(stat_of(c, "subscriptions"), 2);
+	ck_assert_int_eq(h_stat_or_fail(c, "subscriptions"), 2);
 	r = ok(c, "{\"op\":\"subscribe\",\"topic\":\"%s\"}", t[2]);
 	ck_assert_int_eq(h_int(r, "subscribed"), 3);
 	json_decref(r);
@@ -738,14 +750,14 @@ START_TEST(test_unsubscribe)
 	    "{\"op\":\"unsubscribe\",\"topics\":[\"%s\",\"%s\",\"%s\"]}",
 	    t[0], t[1], t[1]);
 	exchange(c, line, "{\"ok\":true,\"op\":\"unsubscribe\",\"subscribed\":2}");
-	ck_assert_int_eq(stat_of(c, "subscriptions"), 2);
+	ck_assert_int_eq(h_stat_or_fail(c, "subscriptions"), 2);
 	/* A bad topic changes nothing. */
 	snprintf(line, sizeof line,
 	    "{\"op\":\"unsubscribe\",\"topics\":[\"%s\",\"nope\"]}", t[2]);
 	expect_error(c, line, "bad_topic", "unsubscribe");
 	expect_error(c, "{\"op\":\"unsubscribe\",\"topic\":\"nope\"}", "bad_topic",
 	    "unsubscribe");
-	ck_assert_int_eq(stat_of(c, "subscriptions"), 2);
+	ck_assert_int_eq(h_stat_or_fail(c, "subscriptions"), 2);
 	expect_error(c, "{\"op\":\"unsubscribe\",\"topic\":3}", "bad_request",
 	    "unsubscribe");
 	expect_error(c, "{\"op\":\"unsubscribe\",\"topics\":{}}", "bad_request",
@@ -753,8 +765,8 @@ START_TEST(test_unsubscribe)
 	/* Neither field: all. */
 	exchange(c, "{\"op\":\"unsubscribe\"}",
 	    "{\"ok\":true,\"op\":\"unsubscribe\",\"subscribed\":0}");
-	ck_assert_int_eq(stat_of(c, "subscriptions"), 0);
-	ck_assert_int_eq(stat_of(c, "topics"), 0);
+	ck_assert_int_eq(h_stat_or_fail(c, "subscriptions"), 0);
+	ck_assert_int_eq(h_stat_or_fail(c, "topics"), 0);
 	h_close(c);
 }
 END_TEST
@@ -788,11 +800,11 @@ START_TEST(test_stats_counters)
 		ck_assert_msg(h_int(s, keys[i]) == 0, "fresh stats.%s: %s",
 		    keys[i], h_dump(s));
 	json_decref(r);
-	await_stat(a, "connections", 1);
+	ck_assert(h_wait_stat(a, "connections", 1, H_TIMEOUT_MS));
 
 	/* connect() returns once queued; the daemon accepts soon after. */
 	b = h_test_conn();
-	await_stat(a, "connections", 2);
+	ck_assert(h_wait_stat(a, "connections", 2, H_TIMEOUT_MS));
 
 	h_topic(1, t1);
 	h_topic(2, t2);
@@ -801,8 +813,8 @@ START_TEST(test_stats_counters)
 	json_decref(ok(b, "{\"op\":\"subscribe\",\"topics\":[\"%s\",\"%s\"]}",
 	    t1, t2));
 	json_decref(ok(a, "{\"op\":\"subscribe\",\"topic\":\"%s\"}", t1));
-	ck_assert_int_eq(stat_of(a, "topics"), 2);
-	ck_assert_int_eq(stat_of(a, "subscriptions"), 3);
+	ck_assert_int_eq(h_stat_or_fail(a, "topics"), 2);
+	ck_assert_int_eq(h_stat_or_fail(a, "subscriptions"), 3);
 
 	/* A broadcast to contact 1 reaches a and b. */
 	r = ok(a, "{\"op\":\"broadcast_to_contacts\",\"event\":"
@@ -810,9 +822,9 @@ START_TEST(test_stats_counters)
 	    "\"contact_uuids\":[\"%s\"]}", u2, u1);
 	ck_assert_int_eq(h_int(r, "delivered"), 2);
 	json_decref(r);
-	ck_assert_int_eq(stat_of(a, "broadcasts"), 1);
-	ck_assert_int_eq(stat_of(a, "delivered"), 2);
-	ck_assert_int_eq(stat_of(a, "errors"), 0);
+	ck_assert_int_eq(h_stat_or_fail(a, "broadcasts"), 1);
+	ck_assert_int_eq(h_stat_or_fail(a, "delivered"), 2);
+	ck_assert_int_eq(h_stat_or_fail(a, "errors"), 0);
 
 	/* Errors count, and a rejected broadcast is not a broadcast. */
 	expect_error(a, "{\"op\":\"nope\"}", "unknown_op", "nope");
@@ -821,26 +833,26 @@ START_TEST(test_stats_counters)
 	    "\"contact_uuids\":[\"%s\",\"bad\"]}", u2, u1);
 	expect_error(a, want, "bad_uuid", "broadcast_to_contacts");
 	expect_error(b, "nope", "bad_json", NULL);
-	errors = stat_of(a, "errors");
+	errors = h_stat_or_fail(a, "errors");
 	ck_assert_int_eq(errors, 3);
-	broadcasts = stat_of(a, "broadcasts");
+	broadcasts = h_stat_or_fail(a, "broadcasts");
 	ck_assert_int_eq(broadcasts, 1);
-	delivered = stat_of(a, "delivered");
+	delivered = h_stat_or_fail(a, "delivered");
 	ck_assert_int_eq(delivered, 2);
 
 	/* A broadcast nobody listens to still counts; delivered does not move. */
 	json_decref(ok(a, "{\"op\":\"broadcast_to_contacts\",\"event\":"
 	    "\"interaction_deleted\",\"interaction_uuid\":\"%s\","
 	    "\"contact_uuids\":[\"" LOWER_UUID "\"]}", u2));
-	ck_assert_int_eq(stat_of(a, "broadcasts"), 2);
-	ck_assert_int_eq(stat_of(a, "delivered"), 2);
+	ck_assert_int_eq(h_stat_or_fail(a, "broadcasts"), 2);
+	ck_assert_int_eq(h_stat_or_fail(a, "delivered"), 2);
 
 	/* b leaves: its two subscriptions go, topic 2 with its last one. */
 	h_close(b);
-	await_stat(a, "connections", 1);
-	ck_assert_int_eq(stat_of(a, "subscriptions"), 1);
-	ck_assert_int_eq(stat_of(a, "topics"), 1);
-	ck_assert_int_eq(stat_of(a, "errors"), 3);
+	ck_assert(h_wait_stat(a, "connections", 1, H_TIMEOUT_MS));
+	ck_assert_int_eq(h_stat_or_fail(a, "subscriptions"), 1);
+	ck_assert_int_eq(h_stat_or_fail(a, "topics"), 1);
+	ck_assert_int_eq(h_stat_or_fail(a, "errors"), 3);
 	h_close(a);
 }
 END_TEST
@@ -920,7 +932,7 @@ START_TEST(test_topics_op)
 	}
 	json_decref(r);
 	h_close(b);
-	await_stat(a, "connections", 1);
+	ck_assert(h_wait_stat(a, "connections", 1, H_TIMEOUT_MS));
 	r = ok(a, "{\"op\":\"topics\"}");
 	ck_assert_msg(json_array_size(json_object_get(r, "topics")) == 3,
 	    "topics: %s", h_dump(r));
@@ -949,7 +961,7 @@ START_TEST(test_clients_op)
 	h_topic(2, t2);
 	json_decref(ok(b, "{\"op\":\"subscribe\",\"topics\":[\"%s\",\"%s\"]}",
 	    t1, t2));
-	await_stat(a, "connections", 2);
+	ck_assert(h_wait_stat(a, "connections", 2, H_TIMEOUT_MS));
 
 	r = ok(a, "{\"op\":\"clients\"}");
 	arr = json_object_get(r, "clients");
@@ -977,7 +989,7 @@ START_TEST(test_clients_op)
 	json_decref(e);
 
 	h_close(b);
-	await_stat(a, "connections", 1);
+	ck_assert(h_wait_stat(a, "connections", 1, H_TIMEOUT_MS));
 	r = ok(a, "{\"op\":\"clients\",\"id\":4}");
 	ck_assert_int_eq(h_int(r, "id"), 4);
 	ck_assert_msg(json_array_size(json_object_get(r, "clients")) == 1,
@@ -987,110 +999,94 @@ START_TEST(test_clients_op)
 }
 END_TEST
 
+#define U1	"0190a5b2-7c1e-7a01-8f00-000000000001"	/* h_uuid(1) */
+#define BTC	"{\"op\":\"broadcast_to_contacts\","
+#define BI	"{\"op\":\"broadcast_interaction\","
+#define EV	"\"event\":\"interaction_created\","
+
 START_TEST(test_broadcast_errors)
 {
+	static const struct error_case cases[] = {
+		/* bad_event */
+		{ BTC "\"interaction_uuid\":\"" U1 "\",\"contact_uuids\":[]}",
+		  "bad_event", "broadcast_to_contacts" },
+		{ BTC "\"event\":null,\"interaction_uuid\":\"" U1 "\","
+		  "\"contact_uuids\":[]}", "bad_event", "broadcast_to_contacts" },
+		{ BTC "\"event\":3,\"interaction_uuid\":\"" U1 "\","
+		  "\"contact_uuids\":[]}", "bad_event", "broadcast_to_contacts" },
+		{ BI "\"event\":\"interaction_archived\",\"interaction\":"
+		  "{\"uuid\":\"" U1 "\"}}", "bad_event", "broadcast_interaction" },
+		{ BI "\"event\":\"INTERACTION_CREATED\",\"interaction\":"
+		  "{\"uuid\":\"" U1 "\"}}", "bad_event", "broadcast_interaction" },
+		/* bad_uuid */
+		{ BTC EV "\"contact_uuids\":[]}", "bad_uuid",
+		  "broadcast_to_contacts" },
+		{ BTC EV "\"interaction_uuid\":null,\"contact_uuids\":[]}",
+		  "bad_uuid", "broadcast_to_contacts" },
+		{ BTC EV "\"interaction_uuid\":\"nope\",\"contact_uuids\":[]}",
+		  "bad_uuid", "broadcast_to_contacts" },
+		{ BTC EV "\"interaction_uuid\":17,\"contact_uuids\":[]}",
+		  "bad_uuid", "broadcast_to_contacts" },
+		{ BTC EV "\"interaction_uuid\":\"" U1 "\",\"contact_uuids\":[5]}",
+		  "bad_uuid", "broadcast_to_contacts" },
+		{ BTC EV "\"interaction_uuid\":\"" U1 "\",\"contact_uuids\":"
+		  "[\"" U1 "-\"]}", "bad_uuid", "broadcast_to_contacts" },
+		{ BI EV "\"interaction\":{}}", "bad_uuid", "broadcast_interaction" },
+		{ BI EV "\"interaction\":{\"uuid\":null}}", "bad_uuid",
+		  "broadcast_interaction" },
+		{ BI EV "\"interaction\":{\"uuid\":\"" U1 "\",\"contact_uuid\":"
+		  "\"x\"}}", "bad_uuid", "broadcast_interaction" },
+		{ BI EV "\"interaction\":{\"uuid\":\"" U1 "\",\"parties\":"
+		  "[{\"contact_uuid\":12}]}}", "bad_uuid", "broadcast_interaction" },
+		/* bad_request: shapes */
+		{ BI "\"event\":\"interaction_created\"}", "bad_request",
+		  "broadcast_interaction" },
+		{ BI EV "\"interaction\":[]}", "bad_request",
+		  "broadcast_interaction" },
+		{ BI EV "\"interaction\":\"" U1 "\"}", "bad_request",
+		  "broadcast_interaction" },
+		{ BTC EV "\"interaction_uuid\":\"" U1 "\"}", "bad_request",
+		  "broadcast_to_contacts" },
+		{ BTC EV "\"interaction_uuid\":\"" U1 "\",\"contact_uuids\":"
+		  "\"" U1 "\"}", "bad_request", "broadcast_to_contacts" },
+	};
 	struct h_conn *c;
-	char u[37], line[1024];
+	char u[37];
 
 	h_test_up(NULL);
 	c = h_test_conn();
 	h_uuid(1, u);
-	/* bad_event */
-	snprintf(line, sizeof line, "{\"op\":\"broadcast_to_contacts\","
-	    "\"interaction_uuid\":\"%s\",\"contact_uuids\":[]}", u);
-	expect_error(c, line, "bad_event", "broadcast_to_contacts");
-	snprintf(line, sizeof line, "{\"op\":\"broadcast_to_contacts\",\"event\":"
-	    "null,\"interaction_uuid\":\"%s\",\"contact_uuids\":[]}", u);
-	expect_error(c, line, "bad_event", "broadcast_to_contacts");
-	snprintf(line, sizeof line, "{\"op\":\"broadcast_to_contacts\",\"event\":"
-	    "3,\"interaction_uuid\":\"%s\",\"contact_uuids\":[]}", u);
-	expect_error(c, line, "bad_event", "broadcast_to_contacts");
-	snprintf(line, sizeof line, "{\"op\":\"broadcast_interaction\",\"event\":"
-	    "\"interaction_archived\",\"interaction\":{\"uuid\":\"%s\"}}", u);
-	expect_error(c, line, "bad_event", "broadcast_interaction");
-	snprintf(line, sizeof line, "{\"op\":\"broadcast_interaction\",\"event\":"
-	    "\"INTERACTION_CREATED\",\"interaction\":{\"uuid\":\"%s\"}}", u);
-	expect_error(c, line, "bad_event", "broadcast_interaction");
-	/* bad_uuid */
-	expect_error(c, "{\"op\":\"broadcast_to_contacts\",\"event\":"
-	    "\"interaction_created\",\"contact_uuids\":[]}", "bad_uuid",
-	    "broadcast_to_contacts");
-	expect_error(c, "{\"op\":\"broadcast_to_contacts\",\"event\":"
-	    "\"interaction_created\",\"interaction_uuid\":null,"
-	    "\"contact_uuids\":[]}", "bad_uuid", "broadcast_to_contacts");
-	expect_error(c, "{\"op\":\"broadcast_to_contacts\",\"event\":"
-	    "\"interaction_created\",\"interaction_uuid\":\"nope\","
-	    "\"contact_uuids\":[]}", "bad_uuid", "broadcast_to_contacts");
-	expect_error(c, "{\"op\":\"broadcast_to_contacts\",\"event\":"
-	    "\"interaction_created\",\"interaction_uuid\":17,"
-	    "\"contact_uuids\":[]}", "bad_uuid", "broadcast_to_contacts");
-	snprintf(line, sizeof line, "{\"op\":\"broadcast_to_contacts\",\"event\":"
-	    "\"interaction_created\",\"interaction_uuid\":\"%s\","
-	    "\"contact_uuids\":[5]}", u);
-	expect_error(c, line, "bad_uuid", "broadcast_to_contacts");
-	snprintf(line, sizeof line, "{\"op\":\"broadcast_to_contacts\",\"event\":"
-	    "\"interaction_created\",\"interaction_uuid\":\"%s\","
-	    "\"contact_uuids\":[\"%s-\"]}", u, u);
-	expect_error(c, line, "bad_uuid", "broadcast_to_contacts");
-	expect_error(c, "{\"op\":\"broadcast_interaction\",\"event\":"
-	    "\"interaction_created\",\"interaction\":{}}", "bad_uuid",
-	    "broadcast_interaction");
-	expect_error(c, "{\"op\":\"broadcast_interaction\",\"event\":"
-	    "\"interaction_created\",\"interaction\":{\"uuid\":null}}", "bad_uuid",
-	    "broadcast_interaction");
-	snprintf(line, sizeof line, "{\"op\":\"broadcast_interaction\",\"event\":"
-	    "\"interaction_created\",\"interaction\":{\"uuid\":\"%s\","
-	    "\"contact_uuid\":\"x\"}}", u);
-	expect_error(c, line, "bad_uuid", "broadcast_interaction");
-	snprintf(line, sizeof line, "{\"op\":\"broadcast_interaction\",\"event\":"
-	    "\"interaction_created\",\"interaction\":{\"uuid\":\"%s\","
-	    "\"parties\":[{\"contact_uuid\":12}]}}", u);
-	expect_error(c, line, "bad_uuid", "broadcast_interaction");
-	/* bad_request: shapes */
-	expect_error(c, "{\"op\":\"broadcast_interaction\",\"event\":"
-	    "\"interaction_created\"}", "bad_request", "broadcast_interaction");
-	expect_error(c, "{\"op\":\"broadcast_interaction\",\"event\":"
-	    "\"interaction_created\",\"interaction\":[]}", "bad_request",
-	    "broadcast_interaction");
-	snprintf(line, sizeof line, "{\"op\":\"broadcast_interaction\",\"event\":"
-	    "\"interaction_created\",\"interaction\":\"%s\"}", u);
-	expect_error(c, line, "bad_request", "broadcast_interaction");
-	snprintf(line, sizeof line, "{\"op\":\"broadcast_to_contacts\",\"event\":"
-	    "\"interaction_created\",\"interaction_uuid\":\"%s\"}", u);
-	expect_error(c, line, "bad_request", "broadcast_to_contacts");
-	snprintf(line, sizeof line, "{\"op\":\"broadcast_to_contacts\",\"event\":"
-	    "\"interaction_created\",\"interaction_uuid\":\"%s\","
-	    "\"contact_uuids\":\"%s\"}", u, u);
-	expect_error(c, line, "bad_request", "broadcast_to_contacts");
-	ck_assert_int_eq(stat_of(c, "broadcasts"), 0);
+	ck_assert_str_eq(u, U1);
+	expect_errors(c, cases, sizeof cases / sizeof cases[0]);
+	ck_assert_int_eq(h_stat_or_fail(c, "broadcasts"), 0);
 	h_close(c);
 }
 END_TEST
 
+#define U2	"0190a5b2-7c1e-7a01-8f00-000000000002"	/* h_uuid(2) */
+#define U3	"0190a5b2-7c1e-7a01-8f00-000000000003"	/* h_uuid(3) */
+
+/* max_contacts counts entries as sent, in both broadcast forms. */
 START_TEST(test_too_many_broadcast)
 {
 	static const char *const args[] = { "--max-contacts", "2", NULL };
+	static const struct error_case cases[] = {
+		{ BTC EV "\"interaction_uuid\":\"" U1 "\",\"contact_uuids\":"
+		  "[\"" U1 "\",\"" U2 "\",\"" U3 "\"]}", "too_many",
+		  "broadcast_to_contacts" },
+		{ BI EV "\"interaction\":{\"uuid\":\"" U1 "\",\"contact_uuid\":"
+		  "null,\"parties\":[{\"contact_uuid\":\"" U2 "\"},"
+		  "{\"contact_uuid\":\"" U3 "\"}]}}", "too_many",
+		  "broadcast_interaction" },
+	};
 	struct h_conn *c;
-	char u[3][37], line[1024];
 	json_t *r;
 
 	h_test_up(args);
 	c = h_test_conn();
-	h_uuid(1, u[0]);
-	h_uuid(2, u[1]);
-	h_uuid(3, u[2]);
-	snprintf(line, sizeof line, "{\"op\":\"broadcast_to_contacts\",\"event\":"
-	    "\"interaction_created\",\"interaction_uuid\":\"%s\","
-	    "\"contact_uuids\":[\"%s\",\"%s\",\"%s\"]}", u[0], u[0], u[1], u[2]);
-	expect_error(c, line, "too_many", "broadcast_to_contacts");
-	snprintf(line, sizeof line, "{\"op\":\"broadcast_interaction\",\"event\":"
-	    "\"interaction_created\",\"interaction\":{\"uuid\":\"%s\","
-	    "\"contact_uuid\":null,\"parties\":[{\"contact_uuid\":\"%s\"},"
-	    "{\"contact_uuid\":\"%s\"}]}}", u[0], u[1], u[2]);
-	expect_error(c, line, "too_many", "broadcast_interaction");
-	r = ok(c, "{\"op\":\"broadcast_to_contacts\",\"event\":"
-	    "\"interaction_created\",\"interaction_uuid\":\"%s\","
-	    "\"contact_uuids\":[\"%s\",\"%s\"]}", u[0], u[1], u[2]);
+	expect_errors(c, cases, sizeof cases / sizeof cases[0]);
+	r = ok(c, BTC EV "\"interaction_uuid\":\"" U1 "\",\"contact_uuids\":"
+	    "[\"" U2 "\",\"" U3 "\"]}");
 	ck_assert_int_eq(h_int(r, "topics"), 2);
 	json_decref(r);
 	h_close(c);
@@ -1131,7 +1127,7 @@ START_TEST(test_every_error_counted)
 	c = h_test_conn();
 	h_topic(1, t1);
 	h_topic(2, t2);
-	before = stat_of(c, "errors");
+	before = h_stat_or_fail(c, "errors");
 	ck_assert_int_eq(before, 0);
 	expect_error(c, "{", "bad_json", NULL);
 	expect_error(c, "[]", "bad_request", NULL);
@@ -1153,7 +1149,7 @@ START_TEST(test_every_error_counted)
 	r = h_request(c, line);
 	check_error(r, "line_too_long", NULL, "300-byte ping, limit 200");
 	json_decref(r);
-	ck_assert_int_eq(stat_of(c, "errors"), 8);
+	ck_assert_int_eq(h_stat_or_fail(c, "errors"), 8);
 	h_close(c);
 }
 END_TEST
@@ -1291,6 +1287,7 @@ ops_suite(void)
 	tcase_set_timeout(tc, 20);
 	tcase_add_checked_fixture(tc, NULL, h_test_down);
 	tcase_add_test(tc, test_hello);
+	tcase_add_test(tc, test_version);
 	tcase_add_test(tc, test_hello_name_limits);
 	tcase_add_test(tc, test_ping_and_id_echo);
 	tcase_add_test(tc, test_subscribe_topic);

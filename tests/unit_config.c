@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <check.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
@@ -133,7 +134,6 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(c->socket_mode, 0660);
 	ck_assert_ptr_null(c->socket_path);
 	ck_assert_ptr_null(c->socket_group);
-	ck_assert_ptr_null(c->config_file);
 	ck_assert_uint_eq(c->publish_uids.n, 0);
 	ck_assert_uint_eq(c->publish_gids.n, 0);
 	ck_assert_int_eq(c->verbose, 0);
@@ -142,26 +142,81 @@ END_TEST
 
 /* ---- sizes and counts ------------------------------------------------------ */
 
-START_TEST(test_sizes_suffixes)
+/* The option of a key, from the table. */
+static const struct option_def *
+option(const char *key)
 {
-	set_ok("max_outbuf", "1K");
-	ck_assert_uint_eq(c->max_outbuf, 1024);
-	set_ok("max_outbuf", "3k");
-	ck_assert_uint_eq(c->max_outbuf, 3 * 1024);
-	set_ok("max_outbuf", "2M");
-	ck_assert_uint_eq(c->max_outbuf, 2 * 1024 * 1024);
-	set_ok("max_outbuf", "5m");
-	ck_assert_uint_eq(c->max_outbuf, 5 * 1024 * 1024);
-	set_ok("max_outbuf", "1G");
-	ck_assert_uint_eq(c->max_outbuf, 1024ULL * 1024 * 1024);
-	set_ok("max_outbuf", "2g");
-	ck_assert_uint_eq(c->max_outbuf, 2ULL * 1024 * 1024 * 1024);
-	set_ok("max_outbuf", "123456");
-	ck_assert_uint_eq(c->max_outbuf, 123456);
-	set_ok("max_line", "64K");
-	ck_assert_uint_eq(c->max_line, 65536);
-	set_ok("max_line", "1G");
-	ck_assert_uint_eq(c->max_line, 1024ULL * 1024 * 1024);
+	const struct option_def	*o;
+	size_t			 n, i;
+
+	o = config_options(&n);
+	for (i = 0; i < n; i++)
+		if (strcmp(o[i].key, key) == 0)
+			return &o[i];
+	ck_abort_msg("no option %s", key);
+	return NULL;
+}
+
+/* A number-valued option's value in cf, read through the table. */
+static double
+field_number(const struct config *cf, const char *key)
+{
+	const struct option_def	*o = option(key);
+	const void		*f = (const char *)cf + o->offset;
+
+	switch (o->type) {
+	case OPT_SIZE:
+		return (double)*(const size_t *)f;
+	case OPT_UINT:
+	case OPT_MODE:
+		return (double)*(const unsigned *)f;
+	case OPT_SECONDS:
+		return *(const double *)f;
+	case OPT_FLAG:
+		return (double)*(const int *)f;
+	default:
+		ck_abort_msg("%s holds no number", key);
+		return 0;
+	}
+}
+
+/* Values every number-valued kind of option accepts, and what they give. */
+START_TEST(test_accepted_values)
+{
+	static const struct {
+		const char	*key, *value;
+		double		 want;
+	} cases[] = {
+		{ "max_outbuf", "1K", 1024 },
+		{ "max_outbuf", "3k", 3 * 1024 },
+		{ "max_outbuf", "2M", 2 * 1024 * 1024 },
+		{ "max_outbuf", "5m", 5 * 1024 * 1024 },
+		{ "max_outbuf", "1G", 1024.0 * 1024 * 1024 },
+		{ "max_outbuf", "2g", 2.0 * 1024 * 1024 * 1024 },
+		{ "max_outbuf", "123456", 123456 },
+		{ "max_line", "64K", 65536 },
+		{ "max_line", "1G", 1024.0 * 1024 * 1024 },
+		{ "lag_timeout", "0.5", 0.5 },
+		{ "lag_timeout", "2", 2 },
+		{ "lag_timeout", "0.001", 0.001 },
+		{ "lag_timeout", "31536000", 31536000 },
+		{ "socket_mode", "0600", 0600 },
+		{ "socket_mode", "660", 0660 },
+		{ "socket_mode", "0777", 0777 },
+		{ "socket_mode", "0", 0 },
+		{ "verbose", "yes", 1 }, { "verbose", "no", 0 },
+		{ "verbose", "true", 1 }, { "verbose", "false", 0 },
+		{ "verbose", "1", 1 }, { "verbose", "0", 0 },
+		{ "verbose", "on", 1 }, { "verbose", "off", 0 },
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		set_ok(cases[i].key, cases[i].value);
+		ck_assert_msg(field_number(c, cases[i].key) == cases[i].want,
+		    "%s = %s gave %g, want %g", cases[i].key, cases[i].value,
+		    field_number(c, cases[i].key), cases[i].want);
+	}
 }
 END_TEST
 
@@ -233,14 +288,6 @@ END_TEST
 
 START_TEST(test_seconds)
 {
-	set_ok("lag_timeout", "0.5");
-	ck_assert_double_eq(c->lag_timeout, 0.5);
-	set_ok("lag_timeout", "2");
-	ck_assert_double_eq(c->lag_timeout, 2.0);
-	set_ok("lag_timeout", "0.001");
-	ck_assert_double_eq_tol(c->lag_timeout, 0.001, 1e-12);
-	set_ok("lag_timeout", "31536000");
-	ck_assert_double_eq(c->lag_timeout, 31536000.0);
 	set_ok("lag_timeout", "12.25");
 	set_bad_each("lag_timeout", (const char *const[]){ "0", "0.0", "-1",
 	    "-0.5", "", "abc", "5s", "1,5", "nan", "inf", "1e999", "31536001",
@@ -323,35 +370,12 @@ END_TEST
 
 /* ---- modes, flags, strings ---------------------------------------------------------- */
 
-START_TEST(test_modes)
+START_TEST(test_modes_and_flags)
 {
-	set_ok("socket_mode", "0600");
-	ck_assert_uint_eq(c->socket_mode, 0600);
-	set_ok("socket_mode", "660");
-	ck_assert_uint_eq(c->socket_mode, 0660);
-	set_ok("socket_mode", "0777");
-	ck_assert_uint_eq(c->socket_mode, 0777);
-	set_ok("socket_mode", "0");
-	ck_assert_uint_eq(c->socket_mode, 0);
 	set_ok("socket_mode", "0640");
 	set_bad_each("socket_mode", (const char *const[]){ "01000", "1777",
 	    "8", "0689", "", "rw-rw----", "0660x", "-1", NULL });
 	ck_assert_uint_eq(c->socket_mode, 0640);
-}
-END_TEST
-
-START_TEST(test_flags)
-{
-	static const char	*const on[] = { "yes", "true", "1", "on" };
-	static const char	*const off[] = { "no", "false", "0", "off" };
-	size_t			 i;
-
-	for (i = 0; i < 4; i++) {
-		set_ok("verbose", on[i]);
-		ck_assert_int_eq(c->verbose, 1);
-		set_ok("verbose", off[i]);
-		ck_assert_int_eq(c->verbose, 0);
-	}
 	set_ok("verbose", "yes");
 	set_bad_each("verbose", (const char *const[]){ "", "maybe", "2",
 	    "yess", NULL });
@@ -527,6 +551,166 @@ START_TEST(test_usage_text)
 }
 END_TEST
 
+/* The item of key in the man page (from its .It line to the next .It or
+ * .El), in a buffer of the caller's; NULL when the page has none. */
+static const char *
+man_item(const char *page, const char *key, char *out, size_t len)
+{
+	char		 head[96];
+	const char	*p, *end;
+
+	snprintf(head, sizeof head, "\n.It Cm %s Pq ", key);
+	if ((p = strstr(page, head)) == NULL)
+		return NULL;
+	p++;
+	if ((end = strstr(p + 1, "\n.It ")) == NULL ||
+	    (strstr(p + 1, "\n.El") != NULL && strstr(p + 1, "\n.El") < end))
+		end = strstr(p + 1, "\n.El");
+	ck_assert_ptr_nonnull(end);
+	snprintf(out, len, "%.*s", (int)(end - p), p);
+	return out;
+}
+
+/* The option table, crmpubsubd.conf(5) and --help say the same: every
+ * option is in the page with "reload" exactly when SIGHUP changes it and
+ * with its default, the page lists no other key, and --help gives every
+ * default. */
+START_TEST(test_table_matches_docs)
+{
+	const struct option_def	*o;
+	const char		*top = getenv("CRMPUBSUB_TOP"), *p;
+	char			 path[512], item[4096], want[160], opt[80];
+	char			*page, *help = NULL;
+	size_t			 n, i, k, hlen = 0, items = 0;
+	FILE			*f;
+	long			 size;
+
+	snprintf(path, sizeof path, "%s/docs/crmpubsubd.conf.5",
+	    top != NULL ? top : ".");
+	ck_assert_msg((f = fopen(path, "r")) != NULL, "%s", path);
+	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
+	size = ftell(f);
+	rewind(f);
+	page = malloc((size_t)size + 1);
+	ck_assert_ptr_nonnull(page);
+	ck_assert_uint_eq(fread(page, 1, (size_t)size, f), (size_t)size);
+	page[size] = '\0';
+	fclose(f);
+	f = open_memstream(&help, &hlen);
+	ck_assert_ptr_nonnull(f);
+	config_print_usage(f);
+	fclose(f);
+
+	o = config_options(&n);
+	for (i = 0; i < n; i++) {
+		ck_assert_msg(man_item(page, o[i].key, item, sizeof item) != NULL,
+		    "crmpubsubd.conf(5) lacks %s", o[i].key);
+		snprintf(want, sizeof want, ".It Cm %s Pq %s", o[i].key,
+		    o[i].reloadable ? "reload" : "restart");
+		ck_assert_msg(strncmp(item, want, strlen(want)) == 0,
+		    "the page says '%.60s', the table '%s'", item, want);
+		if (o[i].defval != NULL) {
+			p = strstr(item, "Default:");
+			ck_assert_msg(p != NULL && strstr(p, o[i].defval) != NULL,
+			    "%s: the page does not give the default %s",
+			    o[i].key, o[i].defval);
+		} else
+			ck_assert_msg(strcasestr(item, "unset") != NULL,
+			    "%s: the page does not say it is unset by default",
+			    o[i].key);
+		if (o[i].defval != NULL && o[i].type != OPT_FLAG) {
+			/* The option's own line, then its text up to the
+			 * next option. */
+			opt[0] = ' ';
+			config_option_name(o[i].key, opt + 1, sizeof opt - 2);
+			strcat(opt, " ");
+			p = strstr(help, opt);
+			ck_assert_msg(p != NULL, "--help lacks %s", opt);
+			snprintf(want, sizeof want, "(default %s)", o[i].defval);
+			ck_assert_msg(strstr(p, want) != NULL &&
+			    strstr(p, want) < strstr(p + strlen(opt), " --"),
+			    "--help gives%sno '%s'", opt, want);
+		}
+	}
+	/* No key in the page that the table does not have. */
+	for (p = page; (p = strstr(p, "\n.It Cm ")) != NULL; p++) {
+		for (k = 0; k < n; k++) {
+			snprintf(want, sizeof want, "\n.It Cm %s ", o[k].key);
+			if (strncmp(p, want, strlen(want)) == 0)
+				break;
+		}
+		ck_assert_msg(k < n, "the page documents an unknown key: %.40s",
+		    p + 1);
+		items++;
+	}
+	ck_assert_uint_eq(items, n);
+	free(page);
+	free(help);
+}
+END_TEST
+
+/* A reload warns once for each option it cannot change (reloadable 0)
+ * whose value changed, naming it, and never for the others. */
+START_TEST(test_reload_warnings)
+{
+	static const struct config_override changed[] = {
+		{ "lag_timeout", "5" }, { "max_connections", "7" },
+		{ "max_contacts", "8" }, { "max_line", "1K" },
+		{ "max_outbuf", "2M" }, { "max_subscriptions", "9" },
+		{ "publish_gids", "0" }, { "publish_uids", "0" },
+		{ "redis", "unix:///tmp/r.sock" }, { "redis_password", "pw" },
+		{ "redis_prefix", "x:" }, { "socket", "/tmp/x.sock" },
+		{ "socket_group", "" }, { "socket_mode", "0600" },
+		{ "verbose", "yes" },
+	};
+	const struct option_def	*o;
+	struct config		*old, *new;
+	struct group		*gr = getgrgid(0);
+	char			 log[512], line[160], text[4096], *cause = NULL;
+	size_t			 n, i, k, len;
+	int			 fd, saved;
+	FILE			*f;
+
+	o = config_options(&n);
+	/* A new option must be added here too. */
+	ck_assert_uint_eq(n, sizeof changed / sizeof changed[0]);
+	old = config_new();
+	ck_assert_ptr_nonnull(gr);
+	ck_assert_int_eq(config_set(old, "socket_group", gr->gr_name, &cause),
+	    0);
+	new = config_build(NULL, changed, n, &cause);
+	ck_assert_msg(new != NULL, "%s", cause ? cause : "?");
+	snprintf(log, sizeof log, "%s/warnings.log", tmpdir);
+	fflush(stderr);
+	saved = dup(2);
+	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ck_assert(saved != -1 && fd != -1 && dup2(fd, 2) == 2);
+	config_warn_fixed(old, new);
+	config_warn_fixed(new, new);	/* nothing changed: nothing said */
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	close(fd);
+	ck_assert_ptr_nonnull(f = fopen(log, "r"));
+	len = fread(text, 1, sizeof text - 1, f);
+	text[len] = '\0';
+	fclose(f);
+	for (i = 0, k = 0; i < n; i++) {
+		snprintf(line, sizeof line, "crmpubsubd: reload: %s changes at "
+		    "the next restart\n", o[i].key);
+		ck_assert_msg((strstr(text, line) != NULL) == !o[i].reloadable,
+		    "%s (reloadable %d): %s", o[i].key, o[i].reloadable, text);
+		k += !o[i].reloadable;
+	}
+	/* One line each, and no more. */
+	for (i = 0; text[i] != '\0'; i++)
+		k -= text[i] == '\n';
+	ck_assert_uint_eq(k, 0);
+	config_free(old);
+	config_free(new);
+}
+END_TEST
+
 /* ---- config file ---------------------------------------------------------------------- */
 
 START_TEST(test_load_file)
@@ -601,20 +785,31 @@ assert_file_error(const char *text, int line, const char *what)
 
 START_TEST(test_load_file_errors)
 {
+	/* A bad file: the line named, and what the error mentions. */
+	static const struct {
+		const char	*text;
+		int		 line;
+		const char	*what;		/* NULL: nothing in particular */
+	} cases[] = {
+		{ "max_line = 1024\n# ok\nmax_line = banana\n", 3, "banana" },
+		{ "\n\n\n\nmax_bogus = 1\n", 5, "max_bogus" },
+		{ "max_line 1024\n", 1, NULL },
+		{ "# c\njust words\nmax_line = 1024\n", 2, NULL },
+		{ "= 5\n", 1, NULL },
+		{ "max_outbuf = 10\n", 1, "max_outbuf" },
+		{ "lag_timeout = 0\n", 1, "lag_timeout" },
+		{ "publish_uids = 1,,2\n", 1, "publish_uids" },
+		/* The first bad line stops the load. */
+		{ "max_line = x\nmax_outbuf = y\n", 1, "max_line" },
+		/* A dashed key is read as its underscored one. */
+		{ "max-line = x\n", 1, "max_line" },
+	};
 	char	*cause = NULL;
 	char	 missing[128];
+	size_t	 i;
 
-	assert_file_error("max_line = 1024\n# ok\nmax_line = banana\n", 3,
-	    "banana");
-	assert_file_error("\n\n\n\nmax_bogus = 1\n", 5, "max_bogus");
-	assert_file_error("max_line 1024\n", 1, NULL);
-	assert_file_error("# c\njust words\nmax_line = 1024\n", 2, NULL);
-	assert_file_error("= 5\n", 1, NULL);
-	assert_file_error("max_outbuf = 10\n", 1, "max_outbuf");
-	assert_file_error("lag_timeout = 0\n", 1, "lag_timeout");
-	assert_file_error("publish_uids = 1,,2\n", 1, "publish_uids");
-	/* The first bad line stops the load. */
-	assert_file_error("max_line = x\nmax_outbuf = y\n", 1, "max_line");
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		assert_file_error(cases[i].text, cases[i].line, cases[i].what);
 	/* A file that does not exist: the error names it. */
 	snprintf(missing, sizeof missing, "%s/none.conf", tmpdir);
 	ck_assert_int_eq(config_load_file(c, missing, &cause), -1);
@@ -691,15 +886,12 @@ START_TEST(test_build_precedence)
 	ck_assert_uint_eq(b->max_contacts, 6);		/* last override */
 	ck_assert_double_eq(b->lag_timeout, 9.0);	/* file */
 	ck_assert_uint_eq(b->max_connections, 10000);	/* default */
-	ck_assert_ptr_nonnull(b->config_file);
-	ck_assert_str_eq(b->config_file, path);
 	config_free(b);
 	/* No file: defaults plus overrides. */
 	b = config_build(NULL, ov, 1, &cause);
 	ck_assert_ptr_nonnull(b);
 	ck_assert_uint_eq(b->max_line, 2048);
 	ck_assert_uint_eq(b->max_outbuf, 1048576);
-	ck_assert_ptr_null(b->config_file);
 	config_free(b);
 	/* No file and no overrides: the defaults. */
 	b = config_build(NULL, NULL, 0, &cause);
@@ -864,18 +1056,19 @@ config_suite(void)
 	tcase_add_unchecked_fixture(tc, make_tmpdir, remove_tmpdir);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_defaults);
-	tcase_add_test(tc, test_sizes_suffixes);
+	tcase_add_test(tc, test_accepted_values);
 	tcase_add_test(tc, test_sizes_bounds);
 	tcase_add_test(tc, test_uint_options);
 	tcase_add_test(tc, test_seconds);
 	tcase_add_test(tc, test_id_lists);
-	tcase_add_test(tc, test_modes);
-	tcase_add_test(tc, test_flags);
+	tcase_add_test(tc, test_modes_and_flags);
 	tcase_add_test(tc, test_strings);
 	tcase_add_test(tc, test_redis_address);
 	tcase_add_test(tc, test_unknown_key);
 	tcase_add_test(tc, test_error_texts);
 	tcase_add_test(tc, test_usage_text);
+	tcase_add_test(tc, test_table_matches_docs);
+	tcase_add_test(tc, test_reload_warnings);
 	tcase_add_test(tc, test_load_file);
 	tcase_add_test(tc, test_load_file_errors);
 	tcase_add_test(tc, test_load_file_directory);

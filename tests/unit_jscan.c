@@ -14,7 +14,8 @@
 
 struct event_base	*base;	/* provided by main.c in the daemon */
 
-static struct jscan	js;
+static struct jscan_tok	toks[JSCAN_MAX_TOKENS];
+static struct jscan	js = JSCAN_ON(toks);
 
 /* Whether scanner token t (and its subtree) reads as jansson value v. */
 static int

@@ -9,100 +9,11 @@
 #include <string.h>
 
 #include "client.h"
-#include "event.h"
+#include "request.h"
 #include "uuid_canon.h"
-
-/* The lowercase form of each hexadecimal digit; 0 for any other byte
- * (NUL included, so a scan stops at the end of a short string). */
-static const char cl_hex_lower[256] = {
-	['0'] = '0', ['1'] = '1', ['2'] = '2', ['3'] = '3', ['4'] = '4',
-	['5'] = '5', ['6'] = '6', ['7'] = '7', ['8'] = '8', ['9'] = '9',
-	['a'] = 'a', ['b'] = 'b', ['c'] = 'c', ['d'] = 'd', ['e'] = 'e',
-	['f'] = 'f',
-	['A'] = 'a', ['B'] = 'b', ['C'] = 'c', ['D'] = 'd', ['E'] = 'e',
-	['F'] = 'f',
-};
-
-/* Writes s at p as a quoted UUID in canonical (lowercase) form, checking
- * it in the same pass (the rule of uuid_canon_parse: 36 characters, hex
- * digits with dashes at 8, 13, 18 and 23), or null for NULL when
- * nullable. The end of what was written, or NULL when s is not a UUID.
- * Writes at most UUID_TEXT_LEN + 2 bytes. */
-static char *
-cl_put_uuid(char *p, const char *s, bool nullable)
-{
-	static const unsigned char group_end[] = { 8, 13, 18, 23, 36 };
-	size_t	i = 0, g;
-	char	h;
-
-	if (s == NULL) {
-		if (!nullable)
-			return NULL;
-		memcpy(p, "null", 4);
-		return p + 4;
-	}
-	*p++ = '"';
-	for (g = 0; g < sizeof group_end; g++) {
-		for (; i < group_end[g]; i++) {
-			if ((h = cl_hex_lower[(unsigned char)s[i]]) == 0)
-				return NULL;
-			p[i] = h;
-		}
-		if (i < UUID_TEXT_LEN) {
-			if (s[i] != '-')
-				return NULL;
-			p[i++] = '-';
-		}
-	}
-	if (s[UUID_TEXT_LEN] != '\0')
-		return NULL;
-	p[UUID_TEXT_LEN] = '"';
-	return p + UUID_TEXT_LEN + 1;
-}
-
-/* Appends the literal s (a string constant) at p and advances p. */
-#define CL_PUT(p, s)	((void)memcpy((p), (s), sizeof(s) - 1), (p) += sizeof(s) - 1)
-
-/* ,"event":"…" for each event, with its length. */
-#define CL_EVENT_JSON(name)	{ ",\"event\":\"" name "\"", \
-				  sizeof(",\"event\":\"" name "\"") - 1 }
-static const struct {
-	const char	*s;
-	size_t		 len;
-} cl_event_json[] = {
-	[CRMPUBSUB_INTERACTION_CREATED] = CL_EVENT_JSON("interaction_created"),
-	[CRMPUBSUB_INTERACTION_UPDATED] = CL_EVENT_JSON("interaction_updated"),
-	[CRMPUBSUB_INTERACTION_DELETED] = CL_EVENT_JSON("interaction_deleted"),
-};
-_Static_assert(sizeof cl_event_json / sizeof cl_event_json[0] == EVENT_COUNT,
-    "one JSON fragment per event");
-
-/* Appends ,"event":"…" at p; NULL when ev is not an event. */
-static char *
-cl_put_event(char *p, enum crmpubsub_event ev)
-{
-	if ((unsigned)ev >= EVENT_COUNT)
-		return NULL;
-	memcpy(p, cl_event_json[ev].s, cl_event_json[ev].len);
-	return p + cl_event_json[ev].len;
-}
 
 /* Bytes of a line on the stack; longer lines (many contacts) use the heap. */
 #define CL_LINE_STACK	1024
-/* Bound on a line's fixed parts (op, event, interaction uuid, brackets). */
-#define CL_LINE_FIXED	256
-
-/* A buffer of at least need bytes: the stack one, or a heap one (*heap set,
- * the caller frees it). NULL when out of memory. */
-static char *
-cl_line_buffer(char *stack, size_t need, char **heap)
-{
-	*heap = NULL;
-	if (need <= CL_LINE_STACK)
-		return stack;
-	*heap = malloc(need);
-	return *heap;
-}
 
 /* Whether the line just queued may wait in out (coalescing) instead of
  * being written by this call. was_empty: out held nothing before it. */
@@ -215,59 +126,27 @@ int
 crmpubsub_broadcast_interaction(crmpubsub *c, enum crmpubsub_event ev,
     const struct crmpubsub_interaction *it)
 {
-	char		 stack[CL_LINE_STACK], *heap = NULL, *line, *p;
-	const char	*why = NULL;
-	size_t		 i, n;
+	struct request_interaction	 ri;
+	struct buf			 line;
+	char				 stack[CL_LINE_STACK];
+	const char			*why;
 
 	if (c == NULL)
 		return 0;
-	line = p = stack;
-	if ((unsigned)ev >= EVENT_COUNT)
-		why = "unknown event";
-	else if (it == NULL)
-		why = "no interaction";
-	else {
-		n = it->parties_not_loaded ? 0 : it->n_parties;
-		if (n > (SIZE_MAX - CL_LINE_FIXED) / 64 ||
-		    (line = p = cl_line_buffer(stack, CL_LINE_FIXED + 64 * n,
-		    &heap)) == NULL)
-			why = "out of memory";
+	why = (unsigned)ev >= EVENT_COUNT ? "unknown event" : "no interaction";
+	buf_init_on(&line, stack, sizeof stack);
+	if (it != NULL) {
+		ri.uuid = it->uuid;
+		ri.contact_uuid = it->contact_uuid;
+		ri.party_contact_uuids = it->party_contact_uuids;
+		ri.n_parties = it->n_parties;
+		ri.parties_loaded = !it->parties_not_loaded;
+		(void)request_broadcast_interaction(&line, (enum crm_event)ev,
+		    &ri, &why);
 	}
-	if (why == NULL) {
-		CL_PUT(p, "{\"op\":\"broadcast_interaction\"");
-		p = cl_put_event(p, ev);
-		CL_PUT(p, ",\"interaction\":{\"uuid\":");
-		if ((p = cl_put_uuid(p, it->uuid, false)) == NULL)
-			why = "interaction uuid is not a UUID";
-	}
-	if (why == NULL) {
-		CL_PUT(p, ",\"contact_uuid\":");
-		if ((p = cl_put_uuid(p, it->contact_uuid, true)) == NULL)
-			why = "interaction contact_uuid is not a UUID";
-	}
-	if (why == NULL && !it->parties_not_loaded) {
-		if (it->n_parties > 0 && it->party_contact_uuids == NULL)
-			why = "n_parties without party_contact_uuids";
-		else
-			CL_PUT(p, ",\"parties\":[");
-		for (i = 0; why == NULL && i < it->n_parties; i++) {
-			if (i > 0)
-				*p++ = ',';
-			CL_PUT(p, "{\"contact_uuid\":");
-			if ((p = cl_put_uuid(p, it->party_contact_uuids[i],
-			    true)) == NULL)
-				why = "a party contact_uuid is not a UUID";
-			else
-				*p++ = '}';
-		}
-		if (why == NULL)
-			*p++ = ']';
-	}
-	if (why == NULL)
-		CL_PUT(p, "}}\n");
-	cl_broadcast(c, line, why == NULL ? (size_t)(p - line) : 0,
-	    "broadcast_interaction", why);
-	free(heap);
+	cl_broadcast(c, buf_head(&line), buf_len(&line),
+	    proto_op_name(OP_BROADCAST_INTERACTION), why);
+	buf_free(&line);
 	return 0;
 }
 
@@ -275,41 +154,18 @@ int
 crmpubsub_broadcast_to_contacts(crmpubsub *c, enum crmpubsub_event ev,
     const char *interaction_uuid, const char *const *contact_uuids, size_t n)
 {
-	char		 stack[CL_LINE_STACK], *heap = NULL, *line, *p;
-	const char	*why = NULL;
-	size_t		 i;
+	struct buf	 line;
+	char		 stack[CL_LINE_STACK];
+	const char	*why;
 
 	if (c == NULL)
 		return 0;
-	line = p = stack;
-	if ((unsigned)ev >= EVENT_COUNT)
-		why = "unknown event";
-	else if (n > (SIZE_MAX - CL_LINE_FIXED) / 64 ||
-	    (line = p = cl_line_buffer(stack, CL_LINE_FIXED + 40 * n,
-	    &heap)) == NULL)
-		why = "out of memory";
-	if (why == NULL) {
-		CL_PUT(p, "{\"op\":\"broadcast_to_contacts\"");
-		p = cl_put_event(p, ev);
-		CL_PUT(p, ",\"interaction_uuid\":");
-		if ((p = cl_put_uuid(p, interaction_uuid, false)) == NULL)
-			why = "interaction_uuid is not a UUID";
-	}
-	if (why == NULL && n > 0 && contact_uuids == NULL)
-		why = "n without contact_uuids";
-	if (why == NULL)
-		CL_PUT(p, ",\"contact_uuids\":[");
-	for (i = 0; why == NULL && i < n; i++) {
-		if (i > 0)
-			*p++ = ',';
-		if ((p = cl_put_uuid(p, contact_uuids[i], true)) == NULL)
-			why = "a contact uuid is not a UUID";
-	}
-	if (why == NULL)
-		CL_PUT(p, "]}\n");
-	cl_broadcast(c, line, why == NULL ? (size_t)(p - line) : 0,
-	    "broadcast_to_contacts", why);
-	free(heap);
+	buf_init_on(&line, stack, sizeof stack);
+	(void)request_broadcast_to_contacts(&line, (enum crm_event)ev,
+	    interaction_uuid, contact_uuids, n, &why);
+	cl_broadcast(c, buf_head(&line), buf_len(&line),
+	    proto_op_name(OP_BROADCAST_TO_CONTACTS), why);
+	buf_free(&line);
 	return 0;
 }
 

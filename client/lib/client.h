@@ -30,6 +30,10 @@
 
 #include "crmpubsub.h"
 #include "buf.h"
+#include "message.h"
+#include "op.h"
+#include "push.h"
+#include "request.h"
 #include "topic.h"
 
 #define CL_DEFAULT_BROADCAST_MS		5
@@ -39,9 +43,6 @@
 #define CL_DEFAULT_RECONNECT_MAX_MS	5000
 #define CL_DEFAULT_QUEUE_BYTES		(1024 * 1024)
 #define CL_DEFAULT_MESSAGES		10000
-#define CL_NAME_MAX			128
-#define CL_DEFAULT_MAX_LINE		65536	/* a daemon that does not announce it */
-#define CL_MIN_MAX_LINE			16	/* the daemon's own lower bound */
 /* Longest topic-list request sent whatever the daemon's max_line: its reply
  * lists the topics again and must stay under CL_MAX_INCOMING_LINE. */
 #define CL_MAX_TOPICS_LINE		(256 * 1024)
@@ -261,14 +262,10 @@ int	 cl_msg_pop(crmpubsub *, struct crmpubsub_message *out);
 bool	 cl_held_has(const crmpubsub *, const struct topic_key *);
 int	 cl_held_add(crmpubsub *, const struct topic_key *);	/* 1 new, 0, -1 */
 void	 cl_held_remove(crmpubsub *, const struct topic_key *);
-/* Appends {"op":<op>,"topics":[...]}\n for as many of keys[0..n) as fit
- * in max_line (at least one); returns how many, 0 when out of memory. */
-size_t	 cl_format_topics(struct buf *, const char *op,
-	    const struct topic_key *keys, size_t n, size_t max_line);
 /* Queues the requests of op for keys[0..n), split to fit max_line; each
  * record is a copy of *tmpl, *nrec says how many were queued. 0, or -1
  * when out of memory stopped it early. */
-int	 cl_queue_topics(crmpubsub *, const char *op,
+int	 cl_queue_topics(crmpubsub *, enum proto_op,
 	    const struct topic_key *keys, size_t n, const struct cl_req *tmpl,
 	    size_t *nrec);
 
@@ -276,15 +273,16 @@ int	 cl_queue_topics(crmpubsub *, const char *op,
 /* After hello: subscribes again to every held topic. */
 void	 cl_resubscribe(crmpubsub *);
 /* A reply to one of a subscribe call's requests. */
-void	 cl_subgroup_answered(crmpubsub *, struct cl_subgroup *, bool ok,
-	    const char *code, const char *text);
+void	 cl_subgroup_answered(crmpubsub *, struct cl_subgroup *,
+	    const struct message *reply);
 /* A subscribe call's request will never be answered (connection lost). */
 void	 cl_subgroup_abandoned(struct cl_subgroup *);
 /* Drops a record's reference to its call (the last one frees it). */
 void	 cl_subgroup_release(struct cl_subgroup *);
 
 /* names.c */
-/* The enum of a daemon's resync reason; any unknown one counts as lagged. */
-enum crmpubsub_resync_reason cl_resync_reason_parse(const char *name);
+/* The public reason of a daemon's resync (enum resync_reason, or -1 for
+ * one this library does not know: it counts as lagged). */
+enum crmpubsub_resync_reason cl_resync_reason(int daemon_reason);
 
 #endif

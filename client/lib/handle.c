@@ -100,7 +100,7 @@ crmpubsub_new(void)
 	c->coalesce_ns = (int64_t)CL_DEFAULT_COALESCE_US * 1000;
 	c->coalesce_bytes = CL_DEFAULT_COALESCE_BYTES;
 	c->client_id = -1;
-	c->max_line = CL_DEFAULT_MAX_LINE;
+	c->max_line = REQUEST_MAX_LINE_DEFAULT;
 	c->owner = getpid();
 	cl_log_init(c);
 	c->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -288,7 +288,7 @@ crmpubsub_set_socket_path(crmpubsub *c, const char *path)
 	    path != NULL && *path != '\0' ? path : NULL);
 }
 
-/* Whether the daemon takes s as a hello name: at most CL_NAME_MAX bytes
+/* Whether the daemon takes s as a hello name: at most REQUEST_NAME_MAX bytes
  * of valid UTF-8 (its JSON parser, jansson, rejects anything else; control
  * characters are escaped on the wire and accepted). 0, or -1 with errno. */
 static int
@@ -297,7 +297,7 @@ cl_check_name(const char *s)
 	size_t	 len = strlen(s);
 	json_t	*j;
 
-	if (len > CL_NAME_MAX) {
+	if (len > REQUEST_NAME_MAX) {
 		errno = EINVAL;
 		return -1;
 	}

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "client.h"
+#include "request.h"
 
 /* Binary search: index of key, or where it would go (*found false). */
 static size_t
@@ -82,40 +83,8 @@ cl_held_remove(crmpubsub *c, const struct topic_key *k)
 	c->nheld--;
 }
 
-size_t
-cl_format_topics(struct buf *b, const char *op, const struct topic_key *keys,
-    size_t n, size_t max_line)
-{
-	char	name[TOPIC_MAX_LEN + 1];
-	size_t	start = buf_len(b), i, len;
-	int	rc = 0;
-
-	if (max_line > CL_MAX_TOPICS_LINE)
-		max_line = CL_MAX_TOPICS_LINE;
-	rc |= buf_puts(b, "{\"op\":\"");
-	rc |= buf_puts(b, op);
-	rc |= buf_puts(b, "\",\"topics\":[");
-	for (i = 0; i < n; i++) {
-		len = topic_format(&keys[i], name);
-		/* A topic name needs no escaping: it adds a comma, its
-		 * quotes, and the line still needs its closing "]}". */
-		if (i > 0 && buf_len(b) - start + 1 + len + 2 + 2 > max_line)
-			break;
-		if (i > 0)
-			rc |= buf_putc(b, ',');
-		rc |= buf_put_jstr(b, name, len);
-	}
-	rc |= buf_puts(b, "]}\n");
-	if (rc != 0) {
-		buf_truncate(b, start);
-		(void)buf_clear_failed(b);
-		return 0;
-	}
-	return i;
-}
-
 int
-cl_queue_topics(crmpubsub *c, const char *op, const struct topic_key *keys,
+cl_queue_topics(crmpubsub *c, enum proto_op op, const struct topic_key *keys,
     size_t n, const struct cl_req *tmpl, size_t *nrec)
 {
 	struct buf	line = BUF_INIT;
@@ -125,8 +94,10 @@ cl_queue_topics(crmpubsub *c, const char *op, const struct topic_key *keys,
 	*nrec = 0;
 	for (done = 0; done < n; done += k) {
 		buf_reset(&line);
-		k = cl_format_topics(&line, op, keys + done, n - done,
-		    c->max_line);
+		/* The reply lists the topics again: it must stay readable. */
+		k = request_topics(&line, op, keys + done, n - done,
+		    c->max_line < CL_MAX_TOPICS_LINE ? c->max_line :
+		    CL_MAX_TOPICS_LINE);
 		r = *tmpl;
 		r.len = (uint32_t)buf_len(&line);
 		if (k == 0 || cl_queue_request(c, &line, &r) == -1)

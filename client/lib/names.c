@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT — crmpubsub */
-/* Names of the values a subscriber sees: interaction events (the wire
- * names, from proto/event.c) and resync reasons (the daemon's wire names
- * where the daemon sends the reason, the library's own otherwise). */
+/* Names of the values a subscriber sees: interaction events and the
+ * daemon's resync reasons are the wire names (proto/event.c,
+ * proto/push.c); the reasons the library itself gives are its own. */
 
 #include <errno.h>
 #include <stdbool.h>
@@ -16,15 +16,18 @@ _Static_assert((int)CRMPUBSUB_INTERACTION_CREATED ==
     (int)CRMPUBSUB_INTERACTION_DELETED == (int)EVENT_INTERACTION_DELETED,
     "event numbering");
 
+/* Each public reason: one of the daemon's (named by the wire), or one the
+ * library gives (named here). */
 static const struct {
-	const char	*name;
-	bool		 from_daemon;	/* a "reason" of the resync push */
+	bool			 daemon;
+	enum resync_reason	 wire;		/* when daemon */
+	const char		*name;		/* when not */
 } cl_resync_reasons[] = {
-	[CRMPUBSUB_RESYNC_LAGGED] = { "lagged", true },
-	[CRMPUBSUB_RESYNC_RECONNECTED] = { "reconnected", false },
-	[CRMPUBSUB_RESYNC_OVERFLOW] = { "overflow", false },
-	[CRMPUBSUB_RESYNC_SUBSCRIBED] = { "subscribed", false },
-	[CRMPUBSUB_RESYNC_FEDERATION] = { "federation", true },
+	[CRMPUBSUB_RESYNC_LAGGED] = { true, RESYNC_LAGGED, NULL },
+	[CRMPUBSUB_RESYNC_RECONNECTED] = { false, 0, "reconnected" },
+	[CRMPUBSUB_RESYNC_OVERFLOW] = { false, 0, "overflow" },
+	[CRMPUBSUB_RESYNC_SUBSCRIBED] = { false, 0, "subscribed" },
+	[CRMPUBSUB_RESYNC_FEDERATION] = { true, RESYNC_FEDERATION, NULL },
 };
 #define CL_NREASONS	(sizeof cl_resync_reasons / sizeof cl_resync_reasons[0])
 
@@ -53,19 +56,21 @@ crmpubsub_event_parse(const char *name, enum crmpubsub_event *out)
 const char *
 crmpubsub_resync_reason_name(enum crmpubsub_resync_reason r)
 {
-	if ((unsigned)r >= CL_NREASONS || cl_resync_reasons[r].name == NULL)
+	if ((unsigned)r >= CL_NREASONS)
 		return NULL;
+	if (cl_resync_reasons[r].daemon)
+		return resync_reason_name(cl_resync_reasons[r].wire);
 	return cl_resync_reasons[r].name;
 }
 
 enum crmpubsub_resync_reason
-cl_resync_reason_parse(const char *name)
+cl_resync_reason(int daemon_reason)
 {
 	size_t	i;
 
-	for (i = 0; name != NULL && i < CL_NREASONS; i++)
-		if (cl_resync_reasons[i].from_daemon &&
-		    strcmp(cl_resync_reasons[i].name, name) == 0)
+	for (i = 0; i < CL_NREASONS; i++)
+		if (cl_resync_reasons[i].daemon &&
+		    (int)cl_resync_reasons[i].wire == daemon_reason)
 			return (enum crmpubsub_resync_reason)i;
 	/* Any other reason still means "refetch": count it as lagged. */
 	return CRMPUBSUB_RESYNC_LAGGED;

@@ -51,6 +51,22 @@ cl_out_written(crmpubsub *c, size_t n)
 	}
 }
 
+/* Makes out and reqs the whole output of a new connection state: nothing
+ * written of it yet. */
+static void
+cl_out_replace(crmpubsub *c, struct buf *out, struct cl_ring *reqs)
+{
+	buf_free(&c->out);
+	c->out = *out;
+	cl_ring_free(&c->reqs);
+	c->reqs = *reqs;
+	c->n_written = 0;
+	c->partial = 0;
+	c->out_appended = buf_len(&c->out);
+	c->out_removed = 0;
+	c->out_blocked = false;
+}
+
 void
 cl_out_disconnected(crmpubsub *c)
 {
@@ -88,46 +104,23 @@ cl_out_disconnected(crmpubsub *c)
 		cl_req_abandon(c, r, false);
 		p += r->len;
 	}
-	buf_free(&c->out);
-	c->out = keep;
-	cl_ring_free(&c->reqs);
-	c->reqs = kept;
-	c->n_written = 0;
-	c->partial = 0;
-	c->out_appended = buf_len(&c->out);
-	c->out_removed = 0;
-	c->out_blocked = false;
-}
-
-/* Appends {"op":"hello"[,"name":…]}\n. */
-static int
-cl_format_hello(struct buf *b, const char *name)
-{
-	int	rc = buf_puts(b, "{\"op\":\"hello\"");
-
-	if (name != NULL) {
-		rc |= buf_put_key(b, "name");
-		rc |= buf_put_jstrz(b, name);
-	}
-	rc |= buf_puts(b, "}\n");
-	return rc ? -1 : 0;
+	cl_out_replace(c, &keep, &kept);
 }
 
 int
 cl_out_connected(crmpubsub *c)
 {
-	struct buf	 pre = BUF_INIT, line = BUF_INIT;
+	struct buf	 pre = BUF_INIT;
 	struct cl_ring	 q = CL_RING_INIT(struct cl_req);
 	struct cl_req	 r;
 	size_t		 i;
 
 	memset(&r, 0, sizeof r);
-	if (cl_format_hello(&line, c->name) == -1)
+	if (request_hello(&pre, c->name) == -1)
 		goto fail;
 	r.kind = CL_REQ_HELLO;
-	r.len = (uint32_t)buf_len(&line);
-	if (buf_append(&pre, buf_head(&line), buf_len(&line)) == -1 ||
-	    cl_ring_push(&q, &r) == -1)
+	r.len = (uint32_t)buf_len(&pre);
+	if (cl_ring_push(&q, &r) == -1)
 		goto fail;
 	/* Then the broadcasts queued while disconnected. The held topics
 	 * follow hello's answer, which says how long a line may be. */
@@ -136,20 +129,10 @@ cl_out_connected(crmpubsub *c)
 	for (i = 0; i < c->reqs.n; i++)
 		if (cl_ring_push(&q, cl_reqq_at(&c->reqs, i)) == -1)
 			goto fail;
-	buf_free(&line);
-	buf_free(&c->out);
-	c->out = pre;
-	cl_ring_free(&c->reqs);
-	c->reqs = q;
-	c->n_written = 0;
-	c->partial = 0;
-	c->out_appended = buf_len(&c->out);
-	c->out_removed = 0;
-	c->out_blocked = false;
+	cl_out_replace(c, &pre, &q);
 	return 0;
 fail:
 	buf_free(&pre);
-	buf_free(&line);
 	cl_ring_free(&q);
 	errno = ENOMEM;
 	return -1;

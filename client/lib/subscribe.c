@@ -9,17 +9,21 @@
 
 #include "client.h"
 #include "proto_error.h"
+#include "request.h"
 #include "uuid_canon.h"
 
-/* errno for a refused subscribe. */
+/* errno for a subscribe refused with an error code (-1: unknown). */
 static int
-cl_subscribe_errno(const char *code)
+cl_subscribe_errno(int code)
 {
-	if (strcmp(code, proto_error_name(PERR_TOO_MANY)) == 0)
+	switch (code) {
+	case PERR_TOO_MANY:
 		return E2BIG;
-	if (strcmp(code, proto_error_name(PERR_BAD_TOPIC)) == 0)
+	case PERR_BAD_TOPIC:
 		return EINVAL;
-	return EPROTO;
+	default:
+		return EPROTO;
+	}
 }
 
 /* Wakes the call's waiter, if it still waits, with its result. */
@@ -52,20 +56,20 @@ cl_subgroup_undo(crmpubsub *c, struct cl_subgroup *g)
 	r.kind = CL_REQ_UNSUBSCRIBE;
 	/* Out of memory here leaves stray subscriptions on the daemon; their
 	 * pushes are not handed out, as the topics are not held. */
-	(void)cl_queue_topics(c, "unsubscribe", g->added, g->nadded, &r,
+	(void)cl_queue_topics(c, OP_UNSUBSCRIBE, g->added, g->nadded, &r,
 	    &nrec);
 	cl_flusher_kick(c);
 }
 
 void
-cl_subgroup_answered(crmpubsub *c, struct cl_subgroup *g, bool ok,
-    const char *code, const char *text)
+cl_subgroup_answered(crmpubsub *c, struct cl_subgroup *g,
+    const struct message *m)
 {
-	if (!ok && !g->failed) {
+	if (!m->ok && !g->failed) {
 		cl_log(c, CRMPUBSUB_LOG_WARNING, "subscribe refused: %s: %s",
-		    code, text);
+		    m->error_name, m->text);
 		cl_subgroup_undo(c, g);
-		cl_subgroup_settle(g, -1, cl_subscribe_errno(code));
+		cl_subgroup_settle(g, -1, cl_subscribe_errno(m->error));
 	}
 	if (g->unanswered == 1 && !g->failed) {
 		/* The last reply, and every one was ok. */
@@ -108,7 +112,7 @@ cl_resubscribe(crmpubsub *c)
 		return;
 	memset(&r, 0, sizeof r);
 	r.kind = CL_REQ_RESUBSCRIBE;
-	if (cl_queue_topics(c, "subscribe", c->held, c->nheld, &r,
+	if (cl_queue_topics(c, OP_SUBSCRIBE, c->held, c->nheld, &r,
 	    &nrec) == -1) {
 		/* Try again from scratch (after back-off). */
 		cl_disconnect(c, "out of memory re-subscribing");
@@ -233,7 +237,7 @@ cl_subscribe_keys(crmpubsub *c, const struct topic_key *keys, size_t n)
 	r.kind = CL_REQ_SUBSCRIBE;
 	r.group = g;
 	g->waiter = &w;
-	rc = cl_queue_topics(c, "subscribe", keys, n, &r, &g->unanswered);
+	rc = cl_queue_topics(c, OP_SUBSCRIBE, keys, n, &r, &g->unanswered);
 	if (rc == 0) {
 		cl_subgroup_wait(c, g, deadline);	/* g may be freed */
 		g = NULL;
@@ -310,9 +314,8 @@ crmpubsub_unsubscribe(crmpubsub *c, const char *topic)
 	struct topic_key	 key;
 	struct cl_req		 r;
 	struct buf		 line = BUF_INIT;
-	char			 name[TOPIC_MAX_LEN + 1];
 	bool			 send;
-	int			 rc = 0;
+	int			 rc;
 
 	if (c == NULL || (topic != NULL &&
 	    topic_parse(topic, strlen(topic), &key) == -1)) {
@@ -323,13 +326,11 @@ crmpubsub_unsubscribe(crmpubsub *c, const char *topic)
 	if (topic != NULL) {
 		send = cl_held_has(c, &key);
 		cl_held_remove(c, &key);
-		rc |= buf_puts(&line, "{\"op\":\"unsubscribe\",\"topic\":");
-		rc |= buf_put_jstr(&line, name, topic_format(&key, name));
-		rc |= buf_puts(&line, "}\n");
+		rc = request_topic(&line, OP_UNSUBSCRIBE, &key);
 	} else {
 		send = c->nheld > 0;
 		c->nheld = 0;
-		rc |= buf_puts(&line, "{\"op\":\"unsubscribe\"}\n");
+		rc = request_plain(&line, OP_UNSUBSCRIBE);
 	}
 	/* While disconnected there is nothing to undo on the daemon's side. */
 	if (send && c->sock != -1 && rc == 0) {

@@ -12,7 +12,7 @@
  * a private socket and stopped at the end. Built by tests/bench/Makefile;
  * by hand from the repository root:
  *   cc -O2 -Iclient tests/bench/client_cost.c client/libcrmpubsub.a \
- *      -ljansson -luuid -pthread -o client_cost */
+ *      -ljansson -pthread -o client_cost */
 
 #include <sys/stat.h>
 #include <sys/wait.h>

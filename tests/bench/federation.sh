@@ -35,10 +35,7 @@ log() { printf 'bench: %s\n' "$*" >&2; }
 command -v redis-server >/dev/null || {
 	log "redis-server is missing (apt-get install redis-server)"; exit 1; }
 [ -x "$daemon" ] || { log "build the daemon first (make)"; exit 1; }
-if [ ! -x "$probe" ] || [ "$here/federation_probe.c" -nt "$probe" ]; then
-	${CC:-cc} -std=c11 -D_GNU_SOURCE -Wall -Wextra -O2 -g \
-	    -o "$probe" "$here/federation_probe.c"
-fi
+make --no-print-directory -C "$here" TOP="$top" federation_probe >&2
 
 work=$(mktemp -d /tmp/crmpubsub-fedbench.XXXXXX)
 pids=()

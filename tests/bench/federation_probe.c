@@ -5,7 +5,10 @@
  * arrives. Throughput: pipelined broadcasts with a bounded number in flight,
  * pushes received per second. Prints one result line of key=value pairs.
  *
- * usage: federation_probe PUB_SOCKET SUB_SOCKET [SAMPLES] [SECONDS] */
+ * usage: federation_probe PUB_SOCKET SUB_SOCKET [SAMPLES] [SECONDS]
+ *
+ * It speaks through proto/ as every client does (built by
+ * tests/bench/Makefile). */
 
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -16,6 +19,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "message.h"
+#include "request.h"
 
 #define CONTACT		"0190a5b2-7c1e-7a01-8f00-00000000beef"
 #define WINDOW		512	/* broadcasts in flight in the throughput run */
@@ -98,20 +104,34 @@ peer_fill(struct peer *p, int ms)
 	return (size_t)n;
 }
 
-/* Counts complete lines containing needle (NULL: any) and drops every
- * complete line from the buffer. *found set when needle was seen. */
+/* The number of an interaction UUID this probe made: its last 48 bits. */
+static unsigned long
+interaction_number(const uint8_t u[16])
+{
+	unsigned long	n = 0;
+	int		i;
+
+	for (i = 10; i < 16; i++)
+		n = n << 8 | u[i];
+	return n;
+}
+
+/* Counts the crm pushes among the complete lines and drops every complete
+ * line from the buffer; *found set when the push of interaction number
+ * want was among them. */
 static size_t
-peer_take_lines(struct peer *p, const char *needle, int *found)
+peer_take_lines(struct peer *p, unsigned long want, int *found)
 {
 	char *start = p->buf, *nl, *end = p->buf + p->len;
+	struct message m;
 	size_t count = 0;
 
 	while ((nl = memchr(start, '\n', (size_t)(end - start))) != NULL) {
-		*nl = '\0';
-		if (strstr(start, "\"type\":\"crm\"") != NULL) {
+		if (message_parse(start, (size_t)(nl - start), &m) == 0 &&
+		    m.type == MESSAGE_CRM) {
 			count++;
-			if (needle != NULL && found != NULL &&
-			    strstr(start, needle) != NULL)
+			if (found != NULL && interaction_number(m.interaction) ==
+			    want)
 				*found = 1;
 		}
 		start = nl + 1;
@@ -121,14 +141,22 @@ peer_take_lines(struct peer *p, const char *needle, int *found)
 	return count;
 }
 
-/* Formats a broadcast of interaction number i. */
+/* Appends a broadcast of interaction number i to b; its length. */
 static size_t
-broadcast_line(char *out, size_t cap, unsigned long i)
+broadcast_line(struct buf *b, unsigned long i)
 {
-	return (size_t)snprintf(out, cap, "{\"op\":\"broadcast_to_contacts\","
-	    "\"event\":\"interaction_updated\",\"interaction_uuid\":"
-	    "\"00000000-0000-4000-8000-%012lx\",\"contact_uuids\":[\"" CONTACT
-	    "\"]}\n", i);
+	static const char *const contact[] = { CONTACT };
+	char iu[UUID_TEXT_LEN + 1];
+	const char *why;
+	size_t before = buf_len(b);
+
+	snprintf(iu, sizeof iu, "00000000-0000-4000-8000-%012lx", i);
+	if (request_broadcast_to_contacts(b, EVENT_INTERACTION_UPDATED, iu,
+	    contact, 1, &why) == -1) {
+		fprintf(stderr, "federation_probe: %s\n", why);
+		exit(2);
+	}
+	return buf_len(b) - before;
 }
 
 static int
@@ -142,10 +170,11 @@ cmp_double(const void *a, const void *b)
 int
 main(int argc, char **argv)
 {
-	char line[512], needle[64], *batch;
+	struct buf line = BUF_INIT;
+	struct topic_key topic;
+	uint8_t contact[16];
 	unsigned long samples, i, sent = 0, got = 0;
 	double seconds, *lat, t0, t, deadline;
-	size_t len, blen;
 	int found, k;
 
 	if (argc < 3) {
@@ -155,14 +184,16 @@ main(int argc, char **argv)
 	}
 	samples = argc > 3 ? strtoul(argv[3], NULL, 10) : 2000;
 	seconds = argc > 4 ? strtod(argv[4], NULL) : 2.0;
-	if (samples == 0 || (lat = calloc(samples, sizeof *lat)) == NULL ||
-	    (batch = malloc(BATCH * 256)) == NULL)
+	if (samples == 0 || (lat = calloc(samples, sizeof *lat)) == NULL)
 		return 2;
 	peer_connect(&pub, argv[1]);
 	peer_connect(&sub, argv[2]);
-	len = (size_t)snprintf(line, sizeof line, "{\"op\":\"subscribe\","
-	    "\"topic\":\"crm:contact:" CONTACT ":interactions\"}\n");
-	send_all(sub.fd, line, len);
+	if (uuid_canon_parse(CONTACT, UUID_TEXT_LEN, contact) == -1)
+		return 2;
+	topic_contact_interactions(contact, &topic);
+	if (request_topic(&line, OP_SUBSCRIBE, &topic) == -1)
+		return 2;
+	send_all(sub.fd, buf_head(&line), buf_len(&line));
 
 	/* Warm up until a broadcast crosses: the subscription has reached
 	 * every daemon on the path (Redis included). */
@@ -173,39 +204,40 @@ main(int argc, char **argv)
 			    "10 s\n");
 			return 1;
 		}
-		len = broadcast_line(line, sizeof line, 0xffffff);
-		send_all(pub.fd, line, len);
+		buf_reset(&line);
+		broadcast_line(&line, 0xffffff);
+		send_all(pub.fd, buf_head(&line), buf_len(&line));
 		t = now_s() + 0.05;
 		while (!found && now_s() < t) {
 			peer_fill(&sub, 10);
-			peer_take_lines(&sub, "8000-000000ffffff", &found);
+			peer_take_lines(&sub, 0xffffff, &found);
 		}
 		while (peer_fill(&pub, 0) > 0)
-			peer_take_lines(&pub, NULL, NULL);
+			peer_take_lines(&pub, 0, NULL);
 	}
 	/* Let stray warm-up pushes arrive, then forget them. */
 	while (peer_fill(&sub, 100) > 0)
-		peer_take_lines(&sub, NULL, NULL);
-	peer_take_lines(&sub, NULL, NULL);
+		peer_take_lines(&sub, 0, NULL);
+	peer_take_lines(&sub, 0, NULL);
 
 	/* Latency: one at a time. */
 	for (i = 0; i < samples; i++) {
-		len = broadcast_line(line, sizeof line, i);
-		snprintf(needle, sizeof needle, "8000-%012lx\"", i);
+		buf_reset(&line);
+		broadcast_line(&line, i);
 		found = 0;
 		t0 = now_s();
-		send_all(pub.fd, line, len);
+		send_all(pub.fd, buf_head(&line), buf_len(&line));
 		while (!found) {
 			if (peer_fill(&sub, 5000) == 0) {
 				fprintf(stderr, "federation_probe: sample %lu "
 				    "lost\n", i);
 				return 1;
 			}
-			peer_take_lines(&sub, needle, &found);
+			peer_take_lines(&sub, i, &found);
 		}
 		lat[i] = (now_s() - t0) * 1e6;
 		while (peer_fill(&pub, 0) > 0)
-			peer_take_lines(&pub, NULL, NULL);
+			peer_take_lines(&pub, 0, NULL);
 	}
 	qsort(lat, samples, sizeof *lat, cmp_double);
 
@@ -214,29 +246,30 @@ main(int argc, char **argv)
 	deadline = t0 + seconds;
 	while (now_s() < deadline) {
 		if (sent - got + BATCH <= WINDOW) {
-			for (blen = 0, k = 0; k < BATCH; k++)
-				blen += broadcast_line(batch + blen, 256,
+			buf_reset(&line);
+			for (k = 0; k < BATCH; k++)
+				broadcast_line(&line,
 				    samples + sent + (unsigned long)k);
-			send_all(pub.fd, batch, blen);
+			send_all(pub.fd, buf_head(&line), buf_len(&line));
 			sent += BATCH;
 		}
 		if (peer_fill(&sub, sent - got + BATCH <= WINDOW ? 0 : 100) > 0)
-			got += peer_take_lines(&sub, NULL, NULL);
+			got += peer_take_lines(&sub, 0, NULL);
 		if (peer_fill(&pub, 0) > 0)
-			peer_take_lines(&pub, NULL, NULL);
+			peer_take_lines(&pub, 0, NULL);
 	}
 	t = now_s() - t0;
 	/* Drain what is still in flight (bounded), not counted in the rate. */
 	deadline = now_s() + 5;
 	while (now_s() < deadline && peer_fill(&sub, 200) > 0)
-		peer_take_lines(&sub, NULL, NULL);
+		peer_take_lines(&sub, 0, NULL);
 
 	printf("samples=%lu p50_us=%.1f p90_us=%.1f p99_us=%.1f max_us=%.1f "
 	    "throughput_per_s=%.0f\n", samples, lat[samples / 2],
 	    lat[samples * 9 / 10], lat[samples * 99 / 100],
 	    lat[samples - 1], (double)got / t);
 	free(lat);
-	free(batch);
+	buf_free(&line);
 	close(pub.fd);
 	close(sub.fd);
 	return 0;

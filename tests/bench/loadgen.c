@@ -659,14 +659,15 @@ build_workload(void)
 {
 	uint32_t S = lg_cfg.subscribers, f[LG_MAX_CONTACTS], n;
 
-	lg_contact_uuid = malloc((size_t)(S ? S : 1) * LG_UUID_LEN);
+	lg_contact_uuid = malloc((size_t)(S ? S : 1) * (LG_UUID_LEN + 1));
 	lg_topic_subs = calloc(S ? S : 1, sizeof(*lg_topic_subs));
 	if (!lg_contact_uuid || !lg_topic_subs)
 		die("malloc");
 	for (uint32_t i = 0; i < S; i++) {
-		char *u = lg_contact_uuid + (size_t)i * LG_UUID_LEN;
+		char *u = lg_contact_uuid + (size_t)i * (LG_UUID_LEN + 1);
 		memcpy(u, "0190a5b2-7c1e-7a01-8f00-", 24);
 		hex_put(u + 24, i, 12);
+		u[LG_UUID_LEN] = '\0';
 		n = lg_followed(i, f);
 		for (uint32_t j = 0; j < n; j++)
 			lg_topic_subs[f[j]]++;

@@ -84,9 +84,16 @@ struct lg_counters {
 
 extern struct lg_config	lg_cfg;
 extern struct lg_counters lg_ctr;
-extern char		*lg_contact_uuid;	/* subscribers × 36 chars */
+extern char		*lg_contact_uuid;	/* subscribers × (36 chars, NUL) */
 extern uint32_t		*lg_topic_subs;		/* subscribers per contact */
 extern bool		 lg_measuring;
+
+/* Contact c's UUID: 36 characters and a NUL. */
+static inline const char *
+lg_contact(uint32_t c)
+{
+	return lg_contact_uuid + (size_t)c * (LG_UUID_LEN + 1);
+}
 
 /* Contacts named by writer w's broadcast seq, derived from (w, seq) alone
  * so a subscriber can check a push against the broadcast that caused it. */

@@ -1,25 +1,24 @@
 /* SPDX-License-Identifier: MIT — crmpubsub */
-/* The load generator's side of the crmpubsubd line protocol: requests built with memcpy, replies and pushes read with memchr/memmem. */
+/* The load generator's side of the crmpubsubd line protocol, spoken as
+ * every client speaks it: requests built by proto/request.c, replies and
+ * pushes read by proto/message.c. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "loadgen.h"
+#include "message.h"
+#include "request.h"
 
-static const char *const events[3] = {
-	"interaction_created", "interaction_updated", "interaction_deleted"
-};
+/* Scratch for one request line, reused. */
+static struct buf line;
 
-#define PUT(p, lit)	(memcpy((p), (lit), sizeof(lit) - 1), (p) += sizeof(lit) - 1)
-
-/* Writes the topic of contact c at p; returns the end. */
-static char *
-put_topic(char *p, uint32_t c)
+/* Appends the line built in `line` to c's output. */
+static void
+queue_line(struct lg_conn *c)
 {
-	PUT(p, LG_TOPIC_PREFIX);
-	memcpy(p, lg_contact_uuid + (size_t)c * LG_UUID_LEN, LG_UUID_LEN);
-	p += LG_UUID_LEN;
-	PUT(p, LG_TOPIC_SUFFIX);
-	return p;
+	memcpy(lg_reserve(c, buf_len(&line)), buf_head(&line), buf_len(&line));
+	c->out_len += buf_len(&line);
+	buf_reset(&line);
 }
 
 /* Queues one subscribe request naming every topic the subscriber follows. */
@@ -27,18 +26,17 @@ void
 crm_subscribe(struct lg_conn *c)
 {
 	uint32_t f[LG_MAX_CONTACTS], n = lg_followed(c->idx, f);
-	char *p = lg_reserve(c, 64 + (size_t)n * (LG_TOPIC_LEN + 3)), *s = p;
+	struct topic_key keys[LG_MAX_CONTACTS];
+	uint8_t u[16];
 
-	PUT(p, "{\"op\":\"subscribe\",\"topics\":[");
 	for (uint32_t i = 0; i < n; i++) {
-		if (i)
-			*p++ = ',';
-		*p++ = '"';
-		p = put_topic(p, f[i]);
-		*p++ = '"';
+		if (uuid_canon_parse(lg_contact(f[i]), LG_UUID_LEN, u) == -1)
+			abort();
+		topic_contact_interactions(u, &keys[i]);
 	}
-	PUT(p, "]}\n");
-	c->out_len += (size_t)(p - s);
+	if (request_topics(&line, OP_SUBSCRIBE, keys, n, SIZE_MAX) != n)
+		abort();
+	queue_line(c);
 }
 
 /* Queues one broadcast: broadcast_to_contacts or broadcast_interaction. */
@@ -46,117 +44,67 @@ void
 crm_broadcast(struct lg_conn *c, uint64_t seq, uint64_t stamp_ns,
     const uint32_t *contacts, uint32_t n)
 {
-	const char *ev = events[seq % 3];
+	enum crm_event ev = (enum crm_event)(seq % EVENT_COUNT);
 	int interaction = lg_cfg.op_mode == 2 || (lg_cfg.op_mode == 0 && (seq & 1));
-	char *p = lg_reserve(c, 256 + (size_t)n * (LG_UUID_LEN + 24)), *s = p;
-	const char *cu;
+	const char *named[LG_MAX_CONTACTS], *why;
+	char iu[LG_UUID_LEN + 1];
+	struct request_interaction it;
+	int rc;
 
+	lg_interaction_uuid(iu, c->idx, seq, stamp_ns);
+	iu[LG_UUID_LEN] = '\0';
+	for (uint32_t i = 0; i < n; i++)
+		named[i] = lg_contact(contacts[i]);
 	if (interaction) {
-		PUT(p, "{\"op\":\"broadcast_interaction\",\"event\":\"");
-		memcpy(p, ev, strlen(ev));
-		p += strlen(ev);
-		PUT(p, "\",\"interaction\":{\"uuid\":\"");
-		lg_interaction_uuid(p, c->idx, seq, stamp_ns);
-		p += LG_UUID_LEN;
-		PUT(p, "\",\"contact_uuid\":");
-		if (n == 0) {
-			PUT(p, "null");
-		} else {
-			*p++ = '"';
-			memcpy(p, lg_contact_uuid + (size_t)contacts[0] * LG_UUID_LEN,
-			    LG_UUID_LEN);
-			p += LG_UUID_LEN;
-			*p++ = '"';
-		}
-		PUT(p, ",\"kind\":\"email\",\"parties\":[");
-		for (uint32_t i = 1; i < n; i++) {
-			if (i > 1)
-				*p++ = ',';
-			PUT(p, "{\"role\":\"to\",\"contact_uuid\":\"");
-			cu = lg_contact_uuid + (size_t)contacts[i] * LG_UUID_LEN;
-			memcpy(p, cu, LG_UUID_LEN);
-			p += LG_UUID_LEN;
-			PUT(p, "\"}");
-		}
-		PUT(p, "]}}\n");
-	} else {
-		PUT(p, "{\"op\":\"broadcast_to_contacts\",\"event\":\"");
-		memcpy(p, ev, strlen(ev));
-		p += strlen(ev);
-		PUT(p, "\",\"interaction_uuid\":\"");
-		lg_interaction_uuid(p, c->idx, seq, stamp_ns);
-		p += LG_UUID_LEN;
-		PUT(p, "\",\"contact_uuids\":[");
-		for (uint32_t i = 0; i < n; i++) {
-			if (i)
-				*p++ = ',';
-			*p++ = '"';
-			memcpy(p, lg_contact_uuid + (size_t)contacts[i] * LG_UUID_LEN,
-			    LG_UUID_LEN);
-			p += LG_UUID_LEN;
-			*p++ = '"';
-		}
-		PUT(p, "]}\n");
+		/* The first contact is the subject, the others parties. */
+		it.uuid = iu;
+		it.contact_uuid = n > 0 ? named[0] : NULL;
+		it.party_contact_uuids = named + 1;
+		it.n_parties = n > 0 ? n - 1 : 0;
+		it.parties_loaded = 1;
+		rc = request_broadcast_interaction(&line, ev, &it, &why);
+	} else
+		rc = request_broadcast_to_contacts(&line, ev, iu, named, n,
+		    &why);
+	if (rc == -1) {
+		lg_on_error_text("cannot build a broadcast", why, strlen(why));
+		abort();
 	}
-	c->out_len += (size_t)(p - s);
-}
-
-/* Reads the unsigned number that follows key in line, or returns -1. */
-static long long
-field_number(const char *line, size_t n, const char *key, size_t klen)
-{
-	const char *k = memmem(line, n, key, klen), *end = line + n;
-	unsigned long long v = 0;
-	const char *p;
-
-	if (!k)
-		return -1;
-	p = k + klen;
-	if (p >= end || *p < '0' || *p > '9')
-		return -1;
-	while (p < end && *p >= '0' && *p <= '9')
-		v = v * 10 + (unsigned)(*p++ - '0');
-	return (long long)v;
+	queue_line(c);
 }
 
 /* One line received by a subscriber: push, resync, or a reply. */
 static void
 sub_line(struct lg_conn *c, const char *l, size_t n, uint64_t now)
 {
-	static const char tk[] = "\"topic\":\"" LG_TOPIC_PREFIX;
-	static const char ik[] = "\"interaction_uuid\":\"";
-	const char *t, *iu;
-	uint64_t contact;
+	struct message m;
+	char iu[UUID_TEXT_LEN + 1];
+	uint32_t contact;
 
-	if (n > 9 && memcmp(l, "{\"type\":\"", 9) == 0) {
-		if (n > 13 && memcmp(l + 9, "crm\"", 4) == 0) {
-			t = memmem(l + 13, n - 13, tk, sizeof(tk) - 1);
-			if (!t || (size_t)(l + n - t) < sizeof(tk) - 1 + LG_UUID_LEN)
-				goto bad;
-			t += sizeof(tk) - 1;
-			/* Contact index: the last 12 hex digits of its UUID. */
-			if (hex_get(t + 24, 12, &contact) < 0)
-				goto bad;
-			iu = memmem(t + LG_UUID_LEN, (size_t)(l + n - t) - LG_UUID_LEN,
-			    ik, sizeof(ik) - 1);
-			if (!iu || (size_t)(l + n - iu) < sizeof(ik) - 1 + LG_UUID_LEN)
-				goto bad;
-			lg_on_push(c, (uint32_t)contact, iu + sizeof(ik) - 1, now);
-			return;
-		}
-		if (n > 16 && memcmp(l + 9, "resync\"", 7) == 0) {
-			long long d = field_number(l, n, "\"dropped\":", 10);
-			lg_on_resync(c, d < 0 ? 0 : (uint64_t)d);
-			return;
-		}
-		if (n > 16 && memcmp(l + 9, "shutdown\"", 9) == 0)
-			return;
+	if (message_parse(l, n, &m) == -1)
 		goto bad;
-	}
-	if (memmem(l, n, "\"ok\":true", 9)) {
-		if (memmem(l, n, "\"op\":\"subscribe\"", 16))
+	switch (m.type) {
+	case MESSAGE_CRM:
+		/* Contact index: the last 32 bits of its UUID. */
+		contact = (uint32_t)m.topic.uuid[12] << 24 |
+		    (uint32_t)m.topic.uuid[13] << 16 |
+		    (uint32_t)m.topic.uuid[14] << 8 | m.topic.uuid[15];
+		uuid_canon_format(m.interaction, iu);
+		lg_on_push(c, contact, iu, now);
+		return;
+	case MESSAGE_RESYNC:
+		lg_on_resync(c, m.dropped);
+		return;
+	case MESSAGE_SHUTDOWN:
+		return;
+	case MESSAGE_REPLY:
+		if (!m.ok)
+			break;
+		if (m.op == OP_SUBSCRIBE)
 			lg_on_subscribed(c);
 		return;
+	default:
+		goto bad;
 	}
 	lg_on_error_text("subscriber got", l, n);
 	lg_ctr.errors++;
@@ -170,22 +118,21 @@ bad:
 static void
 writer_line(struct lg_conn *c, const char *l, size_t n)
 {
-	long long d;
+	struct message m;
 
-	if (n > 10 && memcmp(l, "{\"ok\":true", 10) == 0) {
-		d = field_number(l, n, "\"delivered\":", 12);
-		if (d < 0)
-			goto bad;
-		lg_on_reply(c, true, (uint64_t)d);
+	if (message_parse(l, n, &m) == -1)
+		goto bad;
+	if (m.type == MESSAGE_REPLY && m.ok && m.num[RN_DELIVERED] >= 0) {
+		lg_on_reply(c, true, (uint64_t)m.num[RN_DELIVERED]);
 		return;
 	}
-	if (n > 11 && memcmp(l, "{\"ok\":false", 11) == 0) {
+	if (m.type == MESSAGE_REPLY && !m.ok) {
 		lg_on_error_text("writer got", l, n);
 		lg_on_reply(c, false, 0);
 		return;
 	}
-	if (n > 9 && memcmp(l, "{\"type\":\"", 9) == 0)
-		return;		/* shutdown; writers subscribe to nothing */
+	if (m.type == MESSAGE_SHUTDOWN)
+		return;		/* writers subscribe to nothing */
 bad:
 	lg_on_error_text("unreadable reply", l, n);
 	lg_ctr.garbage++;

@@ -46,7 +46,7 @@ channel_of(char out[LG_TOPIC_LEN], uint32_t c)
 	char *p = out;
 
 	PUT(p, LG_TOPIC_PREFIX);
-	memcpy(p, lg_contact_uuid + (size_t)c * LG_UUID_LEN, LG_UUID_LEN);
+	memcpy(p, lg_contact(c), LG_UUID_LEN);
 	p += LG_UUID_LEN;
 	PUT(p, LG_TOPIC_SUFFIX);
 }

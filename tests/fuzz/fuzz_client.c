@@ -16,8 +16,9 @@
 
 #include "client.h"
 
+#define FC_CONTACT_B	"0190a5b2-7c1e-7a01-8f00-000000000002"
 #define FC_TOPIC_A	"crm:contact:0190a5b2-7c1e-7a01-8f00-000000000001:interactions"
-#define FC_TOPIC_B	"crm:contact:0190a5b2-7c1e-7a01-8f00-000000000002:interactions"
+#define FC_TOPIC_B	"crm:contact:" FC_CONTACT_B ":interactions"
 #define FC_MAX_PENDING	64
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -30,24 +31,48 @@ fc_hold(crmpubsub *c, const char *topic, struct topic_key *k)
 		abort();
 }
 
+/* Appends the request line of a kind, as the library writes it. */
+static void
+fc_line(struct buf *line, enum cl_req_kind kind, const struct topic_key *k)
+{
+	const char	*why;
+	int		 rc = -1;
+
+	switch (kind) {
+	case CL_REQ_HELLO:
+		rc = request_hello(line, "fuzz");
+		break;
+	case CL_REQ_SUBSCRIBE:
+		rc = request_topic(line, OP_SUBSCRIBE, k);
+		break;
+	case CL_REQ_RESUBSCRIBE:
+		rc = request_topics(line, OP_SUBSCRIBE, k, 1, SIZE_MAX) == 1 ?
+		    0 : -1;
+		break;
+	case CL_REQ_UNSUBSCRIBE:
+		rc = request_topic(line, OP_UNSUBSCRIBE, k);
+		break;
+	case CL_REQ_BROADCAST:
+		rc = request_broadcast_to_contacts(line,
+		    EVENT_INTERACTION_CREATED, FC_CONTACT_B, NULL, 0, &why);
+		break;
+	}
+	if (rc == -1)
+		abort();
+}
+
 /* Queues and marks as written one request of the given kind. */
 static void
 fc_request(crmpubsub *c, enum cl_req_kind kind, const struct topic_key *k)
 {
-	static const char	*lines[] = {
-		[CL_REQ_HELLO] = "{\"op\":\"hello\"}\n",
-		[CL_REQ_SUBSCRIBE] = "{\"op\":\"subscribe\",\"topic\":\"" FC_TOPIC_B "\"}\n",
-		[CL_REQ_RESUBSCRIBE] = "{\"op\":\"subscribe\",\"topics\":[\"" FC_TOPIC_A "\"]}\n",
-		[CL_REQ_UNSUBSCRIBE] = "{\"op\":\"unsubscribe\",\"topic\":\"x\"}\n",
-		[CL_REQ_BROADCAST] = "{\"op\":\"broadcast_to_contacts\"}\n",
-	};
 	struct buf		 line = BUF_INIT;
 	struct cl_req		 r;
 	struct cl_subgroup	*g;
 
 	memset(&r, 0, sizeof r);
 	r.kind = (uint8_t)kind;
-	r.len = (uint32_t)strlen(lines[kind]);
+	fc_line(&line, kind, k);
+	r.len = (uint32_t)buf_len(&line);
 	r.resync = kind == CL_REQ_RESUBSCRIBE ? CRMPUBSUB_RESYNC_RECONNECTED : 0;
 	if (kind == CL_REQ_SUBSCRIBE) {
 		/* A refused subscribe takes back the topics it added. */
@@ -63,8 +88,7 @@ fc_request(crmpubsub *c, enum cl_req_kind kind, const struct topic_key *k)
 	}
 	if (kind == CL_REQ_BROADCAST)
 		c->st.pending++;
-	if (buf_append(&line, lines[kind], r.len) == -1 ||
-	    cl_queue_request(c, &line, &r) == -1)
+	if (cl_queue_request(c, &line, &r) == -1)
 		abort();
 	buf_free(&line);
 	/* Everything queued leaves, re-subscriptions that a hello reply

@@ -7,9 +7,10 @@
  * sends. Each run opens two connections on socketpairs: a subscriber holding
  * two contact topics (so broadcasts in the input cause pushes) and the fuzzed
  * peer. Every line the daemon writes back must be one JSON object, a reply
- * ("ok" and "op") or a push ("type"); a reply's id, echoed as the peer wrote
- * it, may be any JSON number. After the run every connection is closed and
- * the registry must be empty again. */
+ * ("ok" and "op") or a push ("type"), and the client's reader
+ * (proto/message.c) must read it as one; a reply's id, echoed as the peer
+ * wrote it, may be any JSON number. After the run every connection is
+ * closed and the registry must be empty again. */
 
 #include <sys/socket.h>
 #include <errno.h>
@@ -21,11 +22,12 @@
 
 #include "crmpubsubd.h"
 #include "jscan.h"
+#include "message.h"
+#include "request.h"
 
-#define FZ_TOPIC_A	"crm:contact:0190a5b2-7c1e-7a01-8f00-000000000001:interactions"
-#define FZ_TOPIC_B	"crm:contact:0190A5B2-7C1E-7A01-8F00-000000000002:interactions"
-#define FZ_SUBSCRIBE	"{\"op\":\"subscribe\",\"topics\":[\"" FZ_TOPIC_A \
-			"\",\"" FZ_TOPIC_B "\"]}\n"
+/* The subscriber's contacts (the seeds' broadcasts name them). */
+#define FZ_CONTACT_A	"0190a5b2-7c1e-7a01-8f00-000000000001"
+#define FZ_CONTACT_B	"0190A5B2-7C1E-7A01-8F00-000000000002"
 #define FZ_NPROFILES	4
 #define FZ_PUMP_ROUNDS	16
 #define FZ_CHUNKS_PER_TURN	4
@@ -47,6 +49,7 @@ struct fz_peer {
 };
 
 static struct config	*profiles[FZ_NPROFILES];
+static struct topic_key	 fz_topics[2];	/* the subscriber's */
 
 /* Stops the run with a message: libFuzzer records the input. */
 static void __attribute__((noreturn))
@@ -76,6 +79,7 @@ int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	char		 uid_other[32];
+	uint8_t		 u[16];
 	const char	*small[] = { "max_line", "96", "max_outbuf", "512",
 	    "max_subscriptions", "3", "max_contacts", "3", NULL };
 	const char	*tiny_out[] = { "max_outbuf", "256", NULL };
@@ -95,6 +99,12 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	profiles[3] = fz_profile(tiny_out);
 	cfg = profiles[0];
 	stats.started = time(NULL);
+	if (uuid_canon_parse(FZ_CONTACT_A, UUID_TEXT_LEN, u) == -1)
+		abort();
+	topic_contact_interactions(u, &fz_topics[0]);
+	if (uuid_canon_parse(FZ_CONTACT_B, UUID_TEXT_LEN, u) == -1)
+		abort();
+	topic_contact_interactions(u, &fz_topics[1]);
 	return 0;
 }
 
@@ -119,6 +129,8 @@ fz_check_line(struct fz_peer *p, const char *line, size_t len)
 	json_t		*o;
 	json_error_t	 err;
 	json_t		*ok, *op, *type;
+	struct message	 m;
+	int		 reply;
 
 	memcpy(copy, line, len);
 	(void)jscan_each_member(copy, len, "id", fz_blank_number, copy);
@@ -141,7 +153,13 @@ fz_check_line(struct fz_peer *p, const char *line, size_t len)
 			fz_fail("error reply without error/message", line, len);
 	} else if (!json_is_string(type))
 		fz_fail("line is neither reply nor push", line, len);
+	reply = ok != NULL;
 	json_decref(o);
+	/* The client reads it as what it is (ids blanked: a number beyond
+	 * jansson's range is readable only to the scanner). */
+	if (message_parse(copy, len, &m) == -1 || m.type == MESSAGE_BAD_CRM ||
+	    m.type == MESSAGE_OTHER || (m.type == MESSAGE_REPLY) != reply)
+		fz_fail("the client's reader misreads a daemon line", line, len);
 }
 
 /* Reads everything the daemon wrote to this peer and checks each line;
@@ -228,6 +246,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct fz_peer	 sub, peer;
+	struct buf		 line = BUF_INIT;
 	int			 sfd[2], pfd[2];
 	struct conn		*cs, *cp, *c;
 	size_t			 chunk, off, n, turn;
@@ -251,7 +270,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	peer.drain = 1;
 	if ((cs = conn_new(sfd[0])) == NULL || (cp = conn_new(pfd[0])) == NULL)
 		abort();
-	fz_feed(cs, (const uint8_t *)FZ_SUBSCRIBE, strlen(FZ_SUBSCRIBE));
+	if (request_topics(&line, OP_SUBSCRIBE, fz_topics, 2, SIZE_MAX) != 2)
+		abort();
+	fz_feed(cs, (const uint8_t *)buf_head(&line), buf_len(&line));
+	buf_free(&line);
 	fz_pump(&sub, &peer);
 
 	if (chunk == 0)
