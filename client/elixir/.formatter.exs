@@ -2,6 +2,7 @@
   inputs: [
     "{mix,.formatter}.exs",
     "{lib,test}/**/*.{ex,exs}",
-    "../../tests/bench/elixir_cost.exs"
+    "../../tests/bench/elixir_cost.exs",
+    "../../tests/interop/*.exs"
   ]
 ]
