@@ -25,8 +25,8 @@ for _number, _name in enumerate(EVENTS):
     _EVENT_NUMBERS[_name] = _number
     _EVENT_NUMBERS[_name[len("interaction_"):]] = _number
 
-# The library's rule (proto/uuid_canon.c: uuid_canon_copy, uuid_canon_parse): 36 characters, hex
-# digits of either case with dashes at 8, 13, 18 and 23.
+# The library's rule (proto/uuid_canon.c): 36 characters, hex digits of
+# either case with dashes at 8, 13, 18 and 23.
 _UUID_RE = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-"
                       r"[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
 
