@@ -154,6 +154,8 @@ $(O)/tests/it_%: tests/it_%.c $(TEST_SUPPORT_OBJS) $(PROTO_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CPPFLAGS) -Itests $(PC_CFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ \
 	  $(JANSSON) $(LIBUUID) $(CHECKLIBS)
+# The suites around /metrics share an HTTP client and process helpers.
+$(O)/tests/it_metrics $(O)/tests/it_cli: $(O)/tests/hmetrics.o
 # The federation suite's fake Redis reads commands with hiredis's reader.
 $(O)/tests/it_federation: $(O)/tests/fakeredis.o
 $(O)/tests/it_federation: CHECKLIBS += $(shell $(PKG_CONFIG) --libs hiredis) -pthread

@@ -328,7 +328,9 @@ httpd_request(struct evhttp_request *req, void *arg)
 		return;
 	}
 	json_decref(obj);
-	evbuffer_add(body, buf_head(&scratch), buf_len(&scratch));
+	/* evhttp 2.1 would send a body with the reply to HEAD. */
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_HEAD)
+		evbuffer_add(body, buf_head(&scratch), buf_len(&scratch));
 	evhttp_add_header(headers, "Content-Type",
 	    "text/plain; version=0.0.4; charset=utf-8");
 	evhttp_send_reply(req, HTTP_OK, "OK", body);

@@ -15,7 +15,7 @@
 
 #include "crmpubsubd.h"
 
-#define NOTIFY_STATUS_SECONDS	5
+#define NOTIFY_STATUS_SECONDS	2
 
 static struct event		*status_ev;
 static struct event		*watchdog_ev;
