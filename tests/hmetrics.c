@@ -242,6 +242,47 @@ hm_shape(const char *text)
 	return out;
 }
 
+char *
+hm_slurp(const char *path)
+{
+	FILE	*f = fopen(path, "r");
+	char	*text = NULL;
+	size_t	 cap = 0, len = 0, n;
+
+	do {
+		ck_assert_ptr_nonnull(text = realloc(text, cap += 65536));
+		n = f != NULL ? fread(text + len, 1, cap - len - 1, f) : 0;
+		len += n;
+	} while (n > 0);
+	text[len] = '\0';
+	if (f != NULL)
+		fclose(f);
+	return text;
+}
+
+const char *
+hm_first_difference(const char *a, const char *b, char *out, size_t cap)
+{
+	int	line = 1;
+	size_t	la, lb;
+
+	out[0] = '\0';
+	while (*a != '\0' || *b != '\0') {
+		la = strcspn(a, "\n");
+		lb = strcspn(b, "\n");
+		if (la != lb || strncmp(a, b, la) != 0) {
+			snprintf(out, cap, "line %d: %.*s | %.*s", line,
+			    (int)(la > 200 ? 200 : la), a,
+			    (int)(lb > 200 ? 200 : lb), b);
+			break;
+		}
+		a += la + (a[la] != '\0');
+		b += lb + (b[lb] != '\0');
+		line++;
+	}
+	return out;
+}
+
 const char *
 hm_which(const char *name, char *out, size_t cap)
 {

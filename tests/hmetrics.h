@@ -42,10 +42,17 @@ double	 hm_sample(const char *text, const char *sample);
 /* The exposition without its values: HELP and TYPE lines and each sample's
  * name and labels, for comparing two expositions' shape. malloc'd. */
 char	*hm_shape(const char *text);
+/* The first line where a and b differ ("" when they are equal), into out,
+ * as "line N: <a's line> | <b's line>". */
+const char *hm_first_difference(const char *a, const char *b, char *out,
+	    size_t cap);
 /* Runs `promtool check metrics` on text; 0 when it passes, else -1 with
  * promtool's output in out. 1 when promtool is missing (a failure under
  * CI=true, asserted). */
 int	 hm_promtool_check(const char *text, char *out, size_t cap);
+
+/* The whole file as a heap string ("" when missing), asserted. */
+char	*hm_slurp(const char *path);
 
 /* Full path of an executable found on PATH, or NULL. */
 const char *hm_which(const char *name, char *out, size_t cap);
