@@ -67,19 +67,6 @@ static char				 unix_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static struct stat			 unix_st;	/* the file we made */
 static struct buf			 scratch;	/* stats, then the text */
 
-/* Sets *cause to a formatted message; returns -1. */
-static int __attribute__((format(printf, 2, 3)))
-fail(char **cause, const char *fmt, ...)
-{
-	va_list	ap;
-
-	va_start(ap, fmt);
-	if (vasprintf(cause, fmt, ap) == -1)
-		*cause = NULL;
-	va_end(ap);
-	return -1;
-}
-
 /* Parses unix:/PATH, A.B.C.D:PORT or [IPV6]:PORT (port 0: any free one);
  * host names are not resolved. 0 or -1. */
 static int
@@ -166,9 +153,10 @@ httpd_format(int fd, const struct httpd_addr *a, char *out, size_t len)
 	    host, port);
 }
 
-/* A listening socket at a; the fd, or -1 with *cause. */
+/* A listening socket at a (text: as configured); the fd, or -1 with
+ * *cause. */
 static int
-httpd_listen(const struct httpd_addr *a, char **cause)
+httpd_listen(const struct httpd_addr *a, const char *text, char **cause)
 {
 	struct sockaddr_un	sun;
 	const struct sockaddr	*sa = (const struct sockaddr *)&a->ss;
@@ -186,16 +174,16 @@ httpd_listen(const struct httpd_addr *a, char **cause)
 		family = AF_UNIX;
 	}
 	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd == -1)
-		return fail(cause, "socket: %s", strerror(errno));
-	if (family != AF_UNIX)
+	if (fd != -1 && family != AF_UNIX)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	if (bind(fd, sa, len) == -1 || listen(fd, HTTPD_BACKLOG) == -1 ||
+	if (fd == -1 || bind(fd, sa, len) == -1 ||
+	    listen(fd, HTTPD_BACKLOG) == -1 ||
 	    (family == AF_UNIX && chmod(a->path, HTTPD_UNIX_MODE) == -1)) {
-		fail(cause, "cannot listen on %s%s: %s",
-		    family == AF_UNIX ? "unix:" : "", family == AF_UNIX ?
-		    a->path : "the metrics_listen address", strerror(errno));
-		close(fd);
+		if (asprintf(cause, "metrics_listen %s: %s", text,
+		    strerror(errno)) == -1)
+			*cause = NULL;
+		if (fd != -1)
+			close(fd);
 		return -1;
 	}
 	if (family == AF_UNIX) {
@@ -346,17 +334,17 @@ httpd_open(struct event_base *b, const struct config *c, char **cause)
 
 	if (c->metrics_listen == NULL)
 		return 0;
-	if (httpd_parse(c->metrics_listen, &a) == -1)
-		return fail(cause, "metrics_listen: bad address '%s'",
-		    c->metrics_listen);
-	if ((fd = httpd_listen(&a, cause)) == -1)
+	*cause = NULL;	/* the caller's words, unless said otherwise */
+	/* config_set checked the address. */
+	if (httpd_parse(c->metrics_listen, &a) == -1 ||
+	    (fd = httpd_listen(&a, c->metrics_listen, cause)) == -1)
 		return -1;
 	httpd_format(fd, &a, where, sizeof where);
 	if ((http = evhttp_new(b)) == NULL ||
 	    (bound = evhttp_accept_socket_with_handle(http, fd)) == NULL) {
 		close(fd);
 		httpd_close();
-		return fail(cause, "metrics_listen: out of memory");
+		return -1;
 	}
 	evhttp_set_max_headers_size(http, HTTPD_MAX_HEADERS);
 	evhttp_set_max_body_size(http, 0);

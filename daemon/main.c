@@ -180,6 +180,17 @@ teardown(void)
 	free(overrides);
 }
 
+/* A listener could not be opened: logs why, undoes the start, exit 1. */
+static int
+start_failed(char *cause, const char *fallback)
+{
+	log_errx("%s", cause ? cause : fallback);
+	free(cause);
+	listen_stop();
+	teardown();
+	return 1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -209,23 +220,13 @@ main(int argc, char **argv)
 		fatalx("cannot set up signal handling");
 	/* Signals are events before the socket exists: a SIGTERM that comes
 	 * as soon as clients can connect is a clean shutdown. */
-	if (listen_open(base, cfg, &cause) == -1) {
-		log_errx("%s", cause ? cause : "cannot listen");
-		free(cause);
-		listen_stop();
-		teardown();
-		return 1;
-	}
+	if (listen_open(base, cfg, &cause) == -1)
+		return start_failed(cause, "cannot listen");
 	stats.started = time(NULL);
 	if (federate_init(base, cfg, &cause) == -1)
 		fatalx("federation: %s", cause ? cause : "cannot start");
-	if (httpd_open(base, cfg, &cause) == -1) {
-		log_errx("%s", cause ? cause : "metrics_listen: cannot listen");
-		free(cause);
-		listen_stop();
-		teardown();
-		return 1;
-	}
+	if (httpd_open(base, cfg, &cause) == -1)
+		return start_failed(cause, "metrics_listen: cannot listen");
 
 	log_info("crmpubsubd %s (libevent %s, %s) listening on %s",
 	    CRMPUBSUB_VERSION, event_get_version(),

@@ -205,26 +205,21 @@ metrics_write(const json_t *obj, struct buf *out)
 {
 	const json_t	*fed = metric_member(obj, "federation.state");
 	int		 federated;
-	size_t		 i, mark;
+	size_t		 i, j, mark;
 
 	federated = json_is_string(fed) &&
 	    strcmp(json_string_value(fed), "off") != 0;
 	for (i = 0; i < NMETRICS; i++) {
 		const struct metric_def *m = &metric_defs[i];
+		const char *head[] = { "# HELP ", m->name, " ", m->help,
+		    ".\n# TYPE ", m->name, " ", m->type, "\n" };
 
 		if (!federated && m->member != NULL &&
 		    strncmp(m->member, "federation.", 11) == 0)
 			continue;
 		mark = buf_len(out);
-		buf_puts(out, "# HELP ");
-		buf_puts(out, m->name);
-		buf_putc(out, ' ');
-		buf_puts(out, m->help);
-		buf_puts(out, ".\n# TYPE ");
-		buf_puts(out, m->name);
-		buf_putc(out, ' ');
-		buf_puts(out, m->type);
-		buf_putc(out, '\n');
+		for (j = 0; j < sizeof head / sizeof head[0]; j++)
+			buf_puts(out, head[j]);
 		if (metric_put_samples(out, m, m->member != NULL ?
 		    metric_member(obj, m->member) : NULL) == 0)
 			buf_truncate(out, mark);

@@ -361,6 +361,22 @@ hm_spawn(const char *const *argv, const char *log)
 	return pid;
 }
 
+pid_t
+hm_redis_start(const char *dir, char *sock, size_t cap)
+{
+	const char	*argv[] = { "redis-server", "--port", "0", "--unixsocket",
+	    sock, "--save", "", "--appendonly", "no", "--dir", dir, NULL };
+	char		 log[400];
+	pid_t		 pid;
+
+	snprintf(sock, cap, "%s/redis.sock", dir);
+	snprintf(log, sizeof log, "%s/redis.log", dir);
+	pid = hm_spawn(argv, log);
+	ck_assert_msg(h_wait_listening(sock, 4 * H_TIMEOUT_MS, 5000),
+	    "redis-server did not start (%s)", log);
+	return pid;
+}
+
 void
 hm_stop(pid_t pid, int timeout_ms)
 {
@@ -369,23 +385,4 @@ hm_stop(pid_t pid, int timeout_ms)
 	kill(pid, SIGTERM);
 	if (h_wait_child(pid, timeout_ms) == -1)
 		ck_abort_msg("pid %ld ignored SIGTERM", (long)pid);
-}
-
-int
-hm_free_port(void)
-{
-	struct sockaddr_in	sin;
-	socklen_t		len = sizeof sin;
-	int			fd, port;
-
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	ck_assert_int_ne(fd, -1);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-	port = ntohs(sin.sin_port);
-	close(fd);
-	return port;
 }

@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: MIT — crmpubsub */
-/* Helpers of the suites around /metrics (it_metrics, it_prometheus, it_cli):
+/* Helpers of the suites around /metrics (it_metrics, it_cli):
  * a plain HTTP/1.0 client over TCP or a Unix socket, the exposition read
- * back into samples, and child processes (redis-server, prometheus) with a
- * log. Every wait is bounded. */
+ * back into samples, and child processes (redis-server) with a log. Every wait is bounded. */
 #ifndef CRMPUBSUB_HMETRICS_H
 #define CRMPUBSUB_HMETRICS_H
 
@@ -62,10 +61,11 @@ int	 hm_need(const char *tool);
 /* Starts argv (argv[0] looked up on PATH) with stdout and stderr appended
  * to log; killed when the test process dies. The pid (asserted). */
 pid_t	 hm_spawn(const char *const *argv, const char *log);
+/* Starts redis-server on dir/redis.sock (no TCP port, nothing on disk),
+ * log in dir/redis.log, and waits until it accepts; the pid (asserted).
+ * sock receives the socket's path. */
+pid_t	 hm_redis_start(const char *dir, char *sock, size_t cap);
 /* SIGTERM, then SIGKILL after timeout_ms; reaps. No-op for pid <= 0. */
 void	 hm_stop(pid_t pid, int timeout_ms);
-/* A TCP port on 127.0.0.1 that was free a moment ago (for programs that
- * cannot report the port they got from port 0). */
-int	 hm_free_port(void);
 
 #endif

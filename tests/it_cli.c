@@ -76,24 +76,6 @@ cli_path(void)
 	return path;
 }
 
-/* Full path of a program found on the test's own PATH, or NULL. */
-static const char *
-which(const char *name, char *out, size_t outlen)
-{
-	const char *path = getenv("PATH");
-	char dirs[4096], *dir, *save = NULL;
-
-	snprintf(dirs, sizeof dirs, "%s",
-	    path != NULL ? path : "/usr/bin:/bin");
-	for (dir = strtok_r(dirs, ":", &save); dir != NULL;
-	    dir = strtok_r(NULL, ":", &save)) {
-		snprintf(out, outlen, "%s/%s", dir, name);
-		if (access(out, X_OK) == 0)
-			return out;
-	}
-	return NULL;
-}
-
 /* Makes a directory of symlinks to the CLI's tools, minus `without`. */
 static void
 make_tool_dir(char *dir, size_t dirlen, const char *without)
@@ -106,7 +88,7 @@ make_tool_dir(char *dir, size_t dirlen, const char *without)
 	for (i = 0; cli_tools[i] != NULL; i++) {
 		if (without != NULL && strcmp(cli_tools[i], without) == 0)
 			continue;
-		if (which(cli_tools[i], target, sizeof target) == NULL)
+		if (hm_which(cli_tools[i], target, sizeof target) == NULL)
 			continue;
 		snprintf(link, sizeof link, "%s/%s", dir, cli_tools[i]);
 		ck_assert_msg(symlink(target, link) == 0, "symlink %s: %s",
@@ -136,8 +118,8 @@ setup(void)
 	char p[PATH_MAX];
 
 	signal(SIGPIPE, SIG_IGN);
-	ck_assert_msg(which("socat", p, sizeof p) != NULL, "socat not on PATH");
-	ck_assert_msg(which("jq", p, sizeof p) != NULL, "jq not on PATH");
+	ck_assert_msg(hm_which("socat", p, sizeof p) != NULL, "socat not on PATH");
+	ck_assert_msg(hm_which("jq", p, sizeof p) != NULL, "jq not on PATH");
 	make_tool_dir(tools_all, sizeof tools_all, NULL);
 	make_tool_dir(tools_nojq, sizeof tools_nojq, "jq");
 	make_tool_dir(tools_nosocat, sizeof tools_nosocat, "socat");
@@ -1255,11 +1237,8 @@ fed_up(void *arg)
 
 START_TEST(test_metrics_matches_daemon)
 {
-	char		 dir[256], where[400], rdir[256], rsock[320], rlog[320];
-	char		 redis[340];
+	char		 dir[256], where[400], rdir[256], rsock[320], redis[340];
 	const char	*fed[] = { "--redis", redis, NULL };
-	const char	*argv[] = { "redis-server", "--port", "0", "--unixsocket",
-	    rsock, "--save", "", "--appendonly", "no", "--dir", rdir, NULL };
 	struct h_conn	*c;
 	pid_t		 pid;
 
@@ -1278,11 +1257,8 @@ START_TEST(test_metrics_matches_daemon)
 	if (!hm_need("redis-server"))
 		return;
 	h_scratch_make(rdir, sizeof rdir, "cliredis");
-	snprintf(rsock, sizeof rsock, "%s/redis.sock", rdir);
-	snprintf(rlog, sizeof rlog, "%s/redis.log", rdir);
+	pid = hm_redis_start(rdir, rsock, sizeof rsock);
 	snprintf(redis, sizeof redis, "unix://%s", rsock);
-	pid = hm_spawn(argv, rlog);
-	ck_assert(h_wait_listening(rsock, 4 * H_TIMEOUT_MS, 5000));
 	metrics_daemon_up(dir, sizeof dir, where, sizeof where, fed);
 	c = h_test_conn();
 	ck_assert(h_wait_until(fed_up, c, H_TIMEOUT_MS, 10));

@@ -135,42 +135,53 @@ expect_metrics_match_stats(struct h_conn *c)
 	free(text);
 }
 
+/* A JSON array of fn(first) ... fn(first + n - 1) in out (n <= 100). */
+static const char *
+json_list(void (*fn)(unsigned long, char *), unsigned long first,
+    unsigned long n, char *out, size_t cap)
+{
+	char	 item[80], *p = out;
+	size_t	 i;
+
+	*p++ = '[';
+	for (i = 0; i < n; i++) {
+		fn(first + i, item);
+		p += snprintf(p, cap - (size_t)(p - out), "%s\"%s\"",
+		    i ? "," : "", item);
+	}
+	snprintf(p, cap - (size_t)(p - out), "]");
+	return out;
+}
+
+/* h_uuid with h_topic's signature, for json_list. */
+static void
+uuid_of(unsigned long n, char *out)
+{
+	h_uuid(n, out);
+}
+
 /* broadcast_to_contacts of interaction iu to contacts first..first+n-1. */
 static json_t *
 broadcast(struct h_conn *c, unsigned long iu, unsigned long first,
     unsigned long n)
 {
-	char	 list[64 * 41], u[37], *p = list;
-	size_t	 i;
+	char	list[100 * 41], u[37];
 
-	*p++ = '[';
-	for (i = 0; i < n; i++) {
-		h_uuid(first + i, u);
-		p += snprintf(p, sizeof list - (size_t)(p - list), "%s\"%s\"",
-		    i ? "," : "", u);
-	}
-	snprintf(p, sizeof list - (size_t)(p - list), "]");
 	h_uuid(iu, u);
 	return h_requestf(c, "{\"op\":\"broadcast_to_contacts\",\"event\":"
 	    "\"interaction_created\",\"interaction_uuid\":\"%s\","
-	    "\"contact_uuids\":%s}", u, list);
+	    "\"contact_uuids\":%s}", u, json_list(uuid_of, first, n, list,
+	    sizeof list));
 }
 
 /* Subscribes c to the topics of contacts first..first+n-1. */
 static void
 subscribe(struct h_conn *c, unsigned long first, unsigned long n)
 {
-	char	 list[64 * 100], t[80], *p = list;
-	size_t	 i;
+	char	list[100 * 81];
 
-	*p++ = '[';
-	for (i = 0; i < n; i++) {
-		h_topic(first + i, t);
-		p += snprintf(p, sizeof list - (size_t)(p - list), "%s\"%s\"",
-		    i ? "," : "", t);
-	}
-	snprintf(p, sizeof list - (size_t)(p - list), "]");
-	h_expect_okf(c, NULL, "{\"op\":\"subscribe\",\"topics\":%s}", list);
+	h_expect_okf(c, NULL, "{\"op\":\"subscribe\",\"topics\":%s}",
+	    json_list(h_topic, first, n, list, sizeof list));
 }
 
 /* ---- the exposition ------------------------------------------------------------- */
@@ -691,11 +702,9 @@ END_TEST
  * down; promtool still accepts the text. */
 START_TEST(test_federation_metrics)
 {
-	char		 dir[256], rsock[320], rlog[320], redis[340], out[8192];
+	char		 dir[256], rsock[320], redis[340], out[8192];
 	char		*text;
 	const char	*args[3] = { "--redis", redis, NULL };
-	const char	*argv[] = { "redis-server", "--port", "0", "--unixsocket",
-	    rsock, "--save", "", "--appendonly", "no", "--dir", dir, NULL };
 	struct h_conn	*w, *s;
 	json_t		*r, *p;
 	pid_t		 pid;
@@ -703,12 +712,8 @@ START_TEST(test_federation_metrics)
 	if (!hm_need("redis-server"))
 		return;
 	h_scratch_make(dir, sizeof dir, "mfed");
-	snprintf(rsock, sizeof rsock, "%s/redis.sock", dir);
-	snprintf(rlog, sizeof rlog, "%s/redis.log", dir);
+	pid = hm_redis_start(dir, rsock, sizeof rsock);
 	snprintf(redis, sizeof redis, "unix://%s", rsock);
-	pid = hm_spawn(argv, rlog);
-	ck_assert_msg(h_wait_listening(rsock, 4 * H_TIMEOUT_MS, 5000),
-	    "redis-server did not start");
 	metrics_up(args);
 	ck_assert_msg(wait_sample("crmpubsub_federation_up", 1),
 	    "federation never up");
