@@ -267,6 +267,11 @@ install-daemon: all
 	  systemd/crmpubsubd.service.in > $(DESTDIR)$(UNITDIR)/crmpubsubd.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/crmpubsubd.service
 	install -m 0644 systemd/crmpubsubd.socket $(DESTDIR)$(UNITDIR)/crmpubsubd.socket
+	sed -e 's|@BINDIR@|$(BINDIR)|g' systemd/crmpubsub-metrics.service.in \
+	  > $(DESTDIR)$(UNITDIR)/crmpubsub-metrics.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/crmpubsub-metrics.service
+	install -m 0644 systemd/crmpubsub-metrics.timer \
+	  $(DESTDIR)$(UNITDIR)/crmpubsub-metrics.timer
 	install -m 0644 systemd/crmpubsub.sysusers $(DESTDIR)$(SYSUSERSDIR)/crmpubsub.conf
 	install -m 0644 systemd/crmpubsub.tmpfiles $(DESTDIR)$(TMPFILESDIR)/crmpubsub.conf
 	test -e $(DESTDIR)$(SYSCONFDIR)/crmpubsub/crmpubsubd.conf || \
@@ -287,6 +292,8 @@ uninstall:
 	  $(DESTDIR)$(PKGCONFIGDIR)/libcrmpubsub.pc
 	rm -f $(DESTDIR)$(UNITDIR)/crmpubsubd.service \
 	  $(DESTDIR)$(UNITDIR)/crmpubsubd.socket \
+	  $(DESTDIR)$(UNITDIR)/crmpubsub-metrics.service \
+	  $(DESTDIR)$(UNITDIR)/crmpubsub-metrics.timer \
 	  $(DESTDIR)$(SYSUSERSDIR)/crmpubsub.conf \
 	  $(DESTDIR)$(TMPFILESDIR)/crmpubsub.conf \
 	  $(DESTDIR)$(MANDIR)/man1/crmpubsub-cli.1 \
