@@ -4,7 +4,9 @@ operator to do, done for real. First `promtool check rules` and `promtool
 test rules` (tests/prometheus/alerts_test.yml) on docs/alerts.yml; then a
 daemon with metrics_listen on 127.0.0.1 (port 0, read from its log),
 federated through a real redis-server, scraped every second by Debian's
-prometheus with docs/alerts.yml loaded. Checks that every metric the docs
+prometheus with docs/alerts.yml loaded, and also read the textfile way
+(crmpubsub-cli metrics -o into the directory of a real node_exporter,
+scraped as job "node"). Checks that every metric the docs
 list is there, that every alert expression evaluates through /api/v1/query,
 and that the alerts go pending on the conditions they describe: connections
 near max_connections and refused, pushes dropped and resyncs sent, the Redis
@@ -86,10 +88,20 @@ def query(base, expr):
     return api(base, "/api/v1/query", query=expr)["result"]
 
 
-def alert_states(base):
-    """{alertname: state} of the alerts Prometheus holds now."""
+def alert_states(base, job=None):
+    """{alertname: state} of the alerts Prometheus holds now (of one scrape
+    job's series, when given)."""
     return {a["labels"]["alertname"]: a["state"]
-            for a in api(base, "/api/v1/alerts")["alerts"]}
+            for a in api(base, "/api/v1/alerts")["alerts"]
+            if job is None or a["labels"].get("job") == job}
+
+
+def write_textfile(sock, path):
+    """crmpubsub-cli metrics -o path, as the timer unit runs it; its exit
+    status."""
+    return subprocess.run([os.path.join(TOP, "client/crmpubsub-cli"), "-s",
+                           sock, "-t", "5", "metrics", "-o", path],
+                          capture_output=True, timeout=30).returncode
 
 
 class Client:
@@ -150,7 +162,8 @@ def main():
                 p.kill()
                 p.wait()
         if failed:
-            for name in ("daemon.log", "prometheus.log", "redis.log"):
+            for name in ("daemon.log", "prometheus.log", "redis.log",
+                         "node.log"):
                 path = os.path.join(work, name)
                 if os.path.exists(path):
                     print("--- %s (last lines)" % name)
@@ -185,6 +198,17 @@ def run(work, spawn):
     if port is None:
         return
 
+    # The textfile route: the file the timer writes, read by node_exporter.
+    textdir = os.path.join(work, "textfile")
+    os.mkdir(textdir)
+    prom = os.path.join(textdir, "crmpubsub.prom")
+    check(write_textfile(sock, prom) == 0, "crmpubsub-cli metrics -o writes "
+          "the textfile")
+    node = "127.0.0.1:%d" % free_port()
+    spawn(["prometheus-node-exporter", "--collector.disable-defaults",
+           "--collector.textfile", "--collector.textfile.directory=" + textdir,
+           "--web.listen-address=" + node], os.path.join(work, "node.log"))
+
     # The Prometheus configuration of docs/operations.md, at 1 s intervals.
     web = "127.0.0.1:%d" % free_port()
     base = "http://" + web
@@ -194,7 +218,9 @@ def run(work, spawn):
                 "rule_files:\n  - %s\n"
                 "scrape_configs:\n  - job_name: crmpubsub\n"
                 "    static_configs:\n      - targets: ['127.0.0.1:%d']\n"
-                % (os.path.join(TOP, "docs/alerts.yml"), port))
+                "  - job_name: node\n"
+                "    static_configs:\n      - targets: ['%s']\n"
+                % (os.path.join(TOP, "docs/alerts.yml"), port, node))
     spawn(["prometheus", "--config.file=" + conf,
            "--storage.tsdb.path=" + os.path.join(work, "data"),
            "--web.listen-address=" + web, "--log.level=warn"],
@@ -208,7 +234,15 @@ def run(work, spawn):
         return
     check(True, "prometheus scrapes the daemon (%s)" % web)
     names = {s["metric"]["__name__"]
-             for s in query(base, '{__name__=~"crmpubsub_.+"}')}
+             for s in query(base, '{__name__=~"crmpubsub_.+",job="crmpubsub"}')}
+    via_node = wait_for(lambda: {s["metric"]["__name__"] for s in query(
+        base, '{__name__=~"crmpubsub_.+",job="node"}')}, "the textfile is "
+        "scraped through node_exporter")
+    check(via_node == names, "the textfile route has the same metrics"
+          + ("" if via_node == names else ": " + " ".join(
+              sorted((via_node or set()) ^ names))))
+    errors = query(base, 'node_textfile_scrape_error{job="node"} == 0')
+    check(len(errors) == 1, "node_exporter reads the file without error")
     docs = open(os.path.join(TOP, "docs/operations.md")).read()
     listed = set(re.findall(r"^\| `(crmpubsub_[a-z_]+)[`{]", docs, re.M))
     check(len(listed) >= 20, "docs/operations.md lists %d metrics" % len(listed))
@@ -228,6 +262,9 @@ def run(work, spawn):
     if not rules:
         return
     check(len(rules) == 7, "%d alerting rules loaded" % len(rules))
+    stale = query(base, "time() - node_textfile_mtime_seconds"
+                  '{file=~".*crmpubsub[.]prom"}')
+    check(len(stale) == 1, "the stale-file expression finds the file")
     for r in rules:
         try:
             query(base, r["query"])
@@ -280,10 +317,16 @@ def run(work, spawn):
         check(True, "CrmpubsubFederationDown is %s" % state)
     daemon.send_signal(signal.SIGTERM)
     check(daemon.wait(timeout=10) == 0, "the daemon exits cleanly")
-    state = wait_for(lambda: alert_states(base).get("CrmpubsubDown"),
-                     "CrmpubsubDown goes off")
+    state = wait_for(lambda: alert_states(base, "crmpubsub")
+                     .get("CrmpubsubDown"), "CrmpubsubDown goes off")
     if state:
         check(True, "CrmpubsubDown is %s" % state)
+    check(write_textfile(sock, prom) == 3, "crmpubsub-cli metrics -o exits 3 "
+          "with the daemon gone")
+    state = wait_for(lambda: alert_states(base, "node").get("CrmpubsubDown"),
+                     "CrmpubsubDown goes off through the textfile")
+    if state:
+        check(True, "CrmpubsubDown is %s through the textfile" % state)
 
 
 if __name__ == "__main__":
