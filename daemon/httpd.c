@@ -14,9 +14,10 @@
  * the daemon makes each connection's bufferevent itself (evhttp_set_bevcb)
  * and keeps a reference on it: the slot. A connection that sends a request
  * is known by its evhttp_connection from then on, and its close callback
- * frees the slot. One that never completes a request (garbage, a
- * slowloris) is found by its deadline: its socket is shut down, which
- * makes evhttp drop it, and the slot is freed. */
+ * frees the slot. One whose request never reaches the handler (garbage,
+ * a slowloris, a request evhttp refused) is found by its deadline: its
+ * socket is shut down, which makes evhttp drop it if it has not already,
+ * and the slot is freed. */
 
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -269,8 +270,9 @@ httpd_conn_new(struct event_base *b, void *arg)
 	return c->bev;
 }
 
-/* The slot of the connection a request came on, which from now on is
- * known by its evhttp_connection; NULL when it has none (out of memory). */
+/* The slot of the connection a request came on is from now on known by
+ * its evhttp_connection, whose close frees it. A connection without a slot
+ * (its bufferevent was made when memory ran out) is left alone. */
 static void
 httpd_track(struct evhttp_request *req)
 {
