@@ -242,24 +242,6 @@ hm_shape(const char *text)
 	return out;
 }
 
-char *
-hm_slurp(const char *path)
-{
-	FILE	*f = fopen(path, "r");
-	char	*text = NULL;
-	size_t	 cap = 0, len = 0, n;
-
-	do {
-		ck_assert_ptr_nonnull(text = realloc(text, cap += 65536));
-		n = f != NULL ? fread(text + len, 1, cap - len - 1, f) : 0;
-		len += n;
-	} while (n > 0);
-	text[len] = '\0';
-	if (f != NULL)
-		fclose(f);
-	return text;
-}
-
 const char *
 hm_first_difference(const char *a, const char *b, char *out, size_t cap)
 {

@@ -50,9 +50,6 @@ const char *hm_first_difference(const char *a, const char *b, char *out,
  * CI=true, asserted). */
 int	 hm_promtool_check(const char *text, char *out, size_t cap);
 
-/* The whole file as a heap string ("" when missing), asserted. */
-char	*hm_slurp(const char *path);
-
 /* Full path of an executable found on PATH, or NULL. */
 const char *hm_which(const char *name, char *out, size_t cap);
 /* 1 when the tool is there; otherwise fails the test under CI=true, else

@@ -1297,7 +1297,7 @@ START_TEST(test_metrics_file)
 	run_cli(&r, to_file);
 	ck_assert_msg(r.status == 0 && r.outlen == 0, "exit %d [%s] [%s]",
 	    r.status, r.out, r.err);
-	text = hm_slurp(file);
+	ck_assert_ptr_nonnull(text = h_read_file(file));
 	ck_assert_msg(strncmp(text, "# HELP crmpubsub_up ", 20) == 0 &&
 	    strstr(text, "\ncrmpubsub_up 1\n") != NULL, "%s", text);
 	free(text);
@@ -1311,7 +1311,7 @@ START_TEST(test_metrics_file)
 	ck_assert_msg(r.status == 3, "exit %d [%s]", r.status, r.err);
 	ck_assert_msg(strstr(r.err, "cannot reach crmpubsubd") != NULL, "%s",
 	    r.err);
-	text = hm_slurp(file);
+	ck_assert_ptr_nonnull(text = h_read_file(file));
 	ck_assert_str_eq(text, up0);
 	free(text);
 	run_cli(&r, down_out);

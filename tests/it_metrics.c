@@ -135,56 +135,27 @@ expect_metrics_match_stats(struct h_conn *c)
 	free(text);
 }
 
-/* A JSON array of fn(first) ... fn(first + n - 1) in out (n <= 100). */
-static const char *
-json_list(void (*fn)(unsigned long, char *), unsigned long first,
-    unsigned long n, char *out, size_t cap)
-{
-	char	 item[80], *p = out;
-	size_t	 i;
-
-	*p++ = '[';
-	for (i = 0; i < n; i++) {
-		fn(first + i, item);
-		p += snprintf(p, cap - (size_t)(p - out), "%s\"%s\"",
-		    i ? "," : "", item);
-	}
-	snprintf(p, cap - (size_t)(p - out), "]");
-	return out;
-}
-
-/* h_uuid with h_topic's signature, for json_list. */
-static void
-uuid_of(unsigned long n, char *out)
-{
-	h_uuid(n, out);
-}
-
-/* broadcast_to_contacts of interaction iu to contacts first..first+n-1. */
-static json_t *
-broadcast(struct h_conn *c, unsigned long iu, unsigned long first,
-    unsigned long n)
-{
-	char	list[100 * 41], u[37];
-
-	h_uuid(iu, u);
-	return h_requestf(c, "{\"op\":\"broadcast_to_contacts\",\"event\":"
-	    "\"interaction_created\",\"interaction_uuid\":\"%s\","
-	    "\"contact_uuids\":%s}", u, json_list(uuid_of, first, n, list,
-	    sizeof list));
-}
-
-/* Subscribes c to the topics of contacts first..first+n-1. */
+/* Subscribes c to the topics of contacts first..first+n-1, asserted. */
 static void
 subscribe(struct h_conn *c, unsigned long first, unsigned long n)
 {
-	char	list[100 * 81];
+	json_t	*r = h_subscribe_range(c, first, n);
 
-	h_expect_okf(c, NULL, "{\"op\":\"subscribe\",\"topics\":%s}",
-	    json_list(h_topic, first, n, list, sizeof list));
+	ck_assert_msg(h_is_ok(r), "subscribe: %s", h_dump(r));
+	json_decref(r);
 }
 
 /* ---- the exposition ------------------------------------------------------------- */
+
+/* A daemon's log, asserted readable. */
+static char *
+read_log(const char *path)
+{
+	char	*text = h_read_file(path);
+
+	ck_assert_msg(text != NULL, "cannot read %s", path);
+	return text;
+}
 
 /* Off unless configured: the log names no HTTP listener. */
 START_TEST(test_off_by_default)
@@ -196,7 +167,7 @@ START_TEST(test_off_by_default)
 	c = h_test_conn();
 	ck_assert_int_ge(h_stat_or_fail(c, "connections"), 1);
 	h_close(c);
-	log = hm_slurp(h_test_daemon.log);
+	log = read_log(h_test_daemon.log);
 	ck_assert_msg(strstr(log, "listening on") != NULL, "%s", log);
 	ck_assert_msg(strstr(log, "metrics") == NULL, "%s", log);
 	free(log);
@@ -328,7 +299,7 @@ START_TEST(test_counters_follow_stats)
 
 	/* Broadcasts to the slow ones until they lag; s reads each push. */
 	for (i = 0; i < 400 && dropped == 0; i++) {
-		r = broadcast(w, 1000 + i, 1, SLOW_TOPICS);
+		r = h_broadcast_range(w, 1000 + i, 1, SLOW_TOPICS);
 		ck_assert_msg(h_is_ok(r), "%s", h_dump(r));
 		json_decref(r);
 		p = h_recv_push(s, PUSH_MS);
@@ -491,7 +462,7 @@ START_TEST(test_unix_socket)
 	memset(&second, 0, sizeof second);
 	ck_assert_int_eq(h_daemon_spawn(&second, tail, NULL), 0);
 	status = h_daemon_wait_exit(&second, 4 * H_TIMEOUT_MS);
-	log = hm_slurp(second.log);
+	log = read_log(second.log);
 	ck_assert_msg(status != -1 && WIFEXITED(status) &&
 	    WEXITSTATUS(status) == 1, "status %d: %s", status, log);
 	ck_assert_msg(strstr(log, path) != NULL, "%s", log);
@@ -530,7 +501,7 @@ START_TEST(test_bad_addresses)
 		tail[3] = bad[i];
 		ck_assert_int_eq(h_daemon_spawn(&d, tail, NULL), 0);
 		status = h_daemon_wait_exit(&d, 4 * H_TIMEOUT_MS);
-		log = hm_slurp(d.log);
+		log = read_log(d.log);
 		ck_assert_msg(status != -1 && WIFEXITED(status) &&
 		    WEXITSTATUS(status) == 2, "'%s': status %d, %s", bad[i],
 		    status, log);
@@ -554,7 +525,7 @@ START_TEST(test_bad_addresses)
 	tail[3] = busy;
 	ck_assert_int_eq(h_daemon_spawn(&d, tail, NULL), 0);
 	status = h_daemon_wait_exit(&d, 4 * H_TIMEOUT_MS);
-	log = hm_slurp(d.log);
+	log = read_log(d.log);
 	ck_assert_msg(status != -1 && WIFEXITED(status) &&
 	    WEXITSTATUS(status) == 1, "busy port: status %d, %s", status, log);
 	ck_assert_msg(strstr(log, "Address already in use") != NULL, "%s", log);
@@ -571,7 +542,7 @@ END_TEST
 static void
 expect_delivery(struct h_conn *w, struct h_conn *s, unsigned long iu)
 {
-	json_t	*r = broadcast(w, iu, 1, 1), *p;
+	json_t	*r = h_broadcast_range(w, iu, 1, 1), *p;
 
 	ck_assert_msg(h_is_ok(r), "broadcast %lu: %s", iu, h_dump(r));
 	json_decref(r);
@@ -720,7 +691,7 @@ START_TEST(test_federation_metrics)
 	w = h_test_conn();
 	s = h_test_conn();
 	subscribe(s, 1, 1);
-	r = broadcast(w, 7, 1, 1);
+	r = h_broadcast_range(w, 7, 1, 1);
 	ck_assert(h_is_ok(r));
 	json_decref(r);
 	ck_assert_ptr_nonnull(p = h_recv_push(s, PUSH_MS));

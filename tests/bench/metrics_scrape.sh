@@ -39,10 +39,7 @@ probe="$here/federation_probe"
 log() { printf 'bench: %s\n' "$*" >&2; }
 
 [ -x "$daemon" ] || { log "build the daemon first (make)"; exit 1; }
-if [ ! -x "$probe" ] || [ "$here/federation_probe.c" -nt "$probe" ]; then
-	${CC:-cc} -std=c11 -D_GNU_SOURCE -Wall -Wextra -O2 -g \
-	    -o "$probe" "$here/federation_probe.c"
-fi
+make --no-print-directory -C "$here" TOP="$top" federation_probe >&2
 # The daemon on one core, the probe and the scraper on another, when the
 # machine has two and taskset is there.
 pin_daemon=() pin_load=()
