@@ -119,12 +119,28 @@ for round in $(seq 1 "$rounds"); do
 	done
 done
 
+# The median of the numbers on stdin, one a line.
+median_of() {
+	sort -g | awk '{ v[NR] = $1 }
+	    END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+	          printf "%.1f\n", m }'
+}
+
 # Median of field $2 over the runs of mode $1.
 median() {
-	sed -E "s/.*$2=([0-9.]+).*/\1/" <<<"${runs[$1]%$'\n'}" | sort -g |
-	    awk '{ v[NR] = $1 }
-	        END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-	              printf "%.1f\n", m }'
+	sed -E "s/.*$2=([0-9.]+).*/\1/" <<<"${runs[$1]%$'\n'}" | median_of
+}
+
+# Median over the rounds of mode $1's throughput as a percentage of the
+# quiet run of the same round.
+round_ratio() {
+	paste -d ' ' <(field "$1") <(field quiet) |
+	    awk '{ print 100 * $1 / $2 }' | median_of
+}
+
+# The throughput of each run of mode $1, one a line.
+field() {
+	sed -E 's/.*throughput_per_s=([0-9]+).*/\1/' <<<"${runs[$1]%$'\n'}"
 }
 
 mkdir -p "$out"
@@ -137,19 +153,20 @@ base=$(median quiet throughput_per_s)
 	    "$rounds" "$samples" "$seconds"
 	printf 'medians over the rounds; %s failed scrapes\n\n' \
 	    "$(wc -l <"$work/failed")"
-	printf '%-8s %14s %10s %10s %10s %10s\n' scrapes pushes_per_s \
-	    vs_quiet p50_us p90_us p99_us
+	printf '%-8s %14s %10s %10s %10s %10s %10s\n' scrapes pushes_per_s \
+	    vs_quiet same_round p50_us p90_us p99_us
 	for mode in quiet 1/s 10/s; do
 		t=$(median "$mode" throughput_per_s)
-		printf '%-8s %14.0f %9.1f%% %10s %10s %10s\n' "$mode" "$t" \
-		    "$(echo "100 * $t / $base" | bc -l)" \
-		    "$(median "$mode" p50_us)" "$(median "$mode" p90_us)" \
-		    "$(median "$mode" p99_us)"
+		printf '%-8s %14.0f %9.1f%% %9.1f%% %10s %10s %10s\n' "$mode" \
+		    "$t" "$(echo "100 * $t / $base" | bc -l)" \
+		    "$(round_ratio "$mode")" "$(median "$mode" p50_us)" \
+		    "$(median "$mode" p90_us)" "$(median "$mode" p99_us)"
 	done
+	printf '(same_round: median over the rounds of the throughput against\n'
+	printf 'the quiet run of the same round, which the machine'"'"'s drifting\n'
+	printf 'load disturbs less than the medians of each mode)\n' 
 	printf '\nthroughput of each run (pushes/s), to judge the spread:\n'
 	for mode in quiet 1/s 10/s; do
-		printf '%-8s %s\n' "$mode" "$(sed -E \
-		    's/.*throughput_per_s=([0-9]+).*/\1/' <<<"${runs[$mode]%$'\n'}" |
-		    tr '\n' ' ')"
+		printf '%-8s %s\n' "$mode" "$(field "$mode" | tr '\n' ' ')"
 	done
 } | tee "$out/metrics_scrape.txt"
