@@ -229,8 +229,14 @@ def run(work, spawn):
              .status == 200, "prometheus becomes ready")
 
     # The metrics are there, federation included.
-    if not wait_for(lambda: query(base, 'crmpubsub_federation_up == 1'),
-                    "scraped with the Redis link up"):
+    # Both jobs scraped, before anything below changes a counter: a
+    # series' first sample is where increase() starts counting.
+    if not wait_for(lambda: query(
+            base, 'crmpubsub_federation_up{job="crmpubsub"} == 1'),
+            "scraped with the Redis link up"):
+        return
+    if not wait_for(lambda: query(base, 'crmpubsub_up{job="node"} == 1'),
+                    "the textfile scraped through node_exporter"):
         return
     check(True, "prometheus scrapes the daemon (%s)" % web)
     names = {s["metric"]["__name__"]
