@@ -21,6 +21,7 @@
 
 #include "bridge.h"
 #include "buf.h"
+#include "message.h"
 
 /* The advisory lock that lets one bridge drain at a time: "crmp" "ubsb".
  * It is taken in a statement of its own and remembered in a transaction-
@@ -58,6 +59,7 @@ static size_t			 drain_sent;	/* broadcasts of this round */
 static const char		*drain_why;	/* why the round failed */
 static char			 drain_why_buf[600];
 static struct buf		 drain_sql;
+static struct buf		 drain_line;	/* one broadcast */
 static struct event		*drain_next_ev;	/* the next round, from the loop */
 static struct event		*drain_wait_ev;	/* the back-off after a failure */
 static struct retry		 drain_retry = { .what = "outbox" };
@@ -155,9 +157,9 @@ drain_parse_row(void *res, int i, struct outbox_row *r)
 
 /* Called with each broadcast's reply (NULL: the link went first). */
 static void
-drain_reply(json_t *reply, void *arg)
+drain_reply(const struct message *reply, void *arg)
 {
-	const char	*code, *msg;
+	char	text[MESSAGE_TEXT_MAX];
 
 	if ((uintptr_t)arg != drain_round || drain_state != DRAIN_SENDING)
 		return;
@@ -165,11 +167,8 @@ drain_reply(json_t *reply, void *arg)
 		drain_fail(NULL);	/* the link says why, and kicks again */
 		return;
 	}
-	if (!json_is_true(json_object_get(reply, "ok"))) {
-		code = json_string_value(json_object_get(reply, "error"));
-		msg = json_string_value(json_object_get(reply, "message"));
-		if (code != NULL && strcmp(code, "too_many") == 0 &&
-		    drain_chunk > 1) {
+	if (!reply->ok) {
+		if (reply->error == PERR_TOO_MANY && drain_chunk > 1) {
 			/* The daemon's max_contacts is lower than ours: the
 			 * same rows go again at once, in smaller pieces. */
 			drain_chunk /= 2;
@@ -181,7 +180,8 @@ drain_reply(json_t *reply, void *arg)
 		}
 		snprintf(drain_why_buf, sizeof drain_why_buf,
 		    "crmpubsubd refused a broadcast: %s: %s",
-		    code != NULL ? code : "?", msg != NULL ? msg : "");
+		    reply->error_name, log_one_line(reply->text, text,
+		    sizeof text));
 		drain_fail(drain_why_buf);
 		return;
 	}
@@ -213,32 +213,23 @@ drain_release(void)
 		drain_state = DRAIN_COMMITTING;
 }
 
-/* Sends a group's broadcasts, drain_chunk contacts at a time. */
+/* Sends a group's broadcasts, drain_chunk contacts at a time; -1 with
+ * *why (NULL when the link went: it says why itself). */
 static int
-drain_send_group(const struct group *g)
+drain_send_group(const struct group *g, const char **why)
 {
-	char	 uuid[UUID_TEXT_LEN + 1];
-	json_t	*req, *list;
-	size_t	 i = 0, j;
-	int	 rc;
+	size_t	i, named;
 
-	while (i < g->contacts.n) {
-		if ((list = json_array()) == NULL)
+	for (i = 0; i < g->contacts.n; i += named) {
+		buf_reset(&drain_line);
+		if (group_broadcast(&drain_line, g, i, drain_chunk, &named,
+		    why) == -1)
 			return -1;
-		for (j = 0; j < drain_chunk && i < g->contacts.n; j++, i++) {
-			uuid_canon_format(g->contacts.v[i], uuid);
-			json_array_append_new(list, json_string(uuid));
+		if (link_send(buf_head(&drain_line), buf_len(&drain_line),
+		    drain_reply, (void *)drain_round) == -1) {
+			*why = link_ready() ? "out of memory" : NULL;
+			return -1;
 		}
-		uuid_canon_format(g->interaction, uuid);
-		req = json_pack("{s:s, s:s, s:s, s:o}", "op",
-		    "broadcast_to_contacts", "event", event_name(g->event),
-		    "interaction_uuid", uuid, "contact_uuids", list);
-		if (req == NULL)
-			return -1;
-		rc = link_send(req, drain_reply, (void *)drain_round);
-		json_decref(req);
-		if (rc == -1)
-			return -1;
 		drain_outstanding++;
 		drain_sent++;
 	}
@@ -251,6 +242,7 @@ drain_read_done(void *res, const char *error, const char *sqlstate,
 {
 	struct group	*groups = NULL;
 	size_t		 ngroups = 0, i, n;
+	const char	*why;
 
 	if ((uintptr_t)arg != drain_round)
 		return;
@@ -280,9 +272,9 @@ drain_read_done(void *res, const char *error, const char *sqlstate,
 	drain_outstanding = 1;	/* held until every group is sent */
 	drain_sent = 0;
 	for (i = 0; i < ngroups; i++) {
-		if (drain_send_group(&groups[i]) == -1) {
+		if (drain_send_group(&groups[i], &why) == -1) {
 			group_free(groups, ngroups);
-			drain_fail(link_ready() ? "out of memory" : NULL);
+			drain_fail(why);
 			return;
 		}
 	}
@@ -353,4 +345,5 @@ drain_shutdown(void)
 	free(drain_rows);
 	drain_rows = NULL;
 	buf_free(&drain_sql);
+	buf_free(&drain_line);
 }

@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT — crmpubsub */
 /* Outbox rows into broadcasts: one group per (transaction, interaction),
  * its event from the interaction row's inserts and deletes, its contacts
- * the union of every contact recorded for it, NULLs dropped. No libpq and
- * no libevent here, so the rules unit-test alone. */
+ * the union of every contact recorded for it, NULLs dropped; each group
+ * then into broadcast_to_contacts lines built by proto/request.c. No libpq
+ * and no libevent here, so the rules unit-test alone. */
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "bridge.h"
+#include "request.h"
 
 /* Whether two rows belong to one group. */
 static int
@@ -109,4 +111,32 @@ group_free(struct group *g, size_t ngroups)
 	for (i = 0; i < ngroups; i++)
 		uuid_list_free(&g[i].contacts);
 	free(g);
+}
+
+int
+group_broadcast(struct buf *b, const struct group *g, size_t first,
+    size_t max_contacts, size_t *named, const char **why)
+{
+	char		 iu[UUID_TEXT_LEN + 1], (*text)[UUID_TEXT_LEN + 1];
+	const char	**uuids;
+	size_t		 n = g->contacts.n - first, i;
+	int		 rc;
+
+	if (n > max_contacts)
+		n = max_contacts;
+	/* The request takes UUIDs as text: the pointers, then their texts. */
+	if ((uuids = malloc(n * (sizeof *uuids + sizeof *text) + 1)) == NULL) {
+		*why = "out of memory";
+		return -1;
+	}
+	text = (void *)(uuids + n);
+	for (i = 0; i < n; i++) {
+		uuid_canon_format(g->contacts.v[first + i], text[i]);
+		uuids[i] = text[i];
+	}
+	uuid_canon_format(g->interaction, iu);
+	rc = request_broadcast_to_contacts(b, g->event, iu, uuids, n, why);
+	free(uuids);
+	*named = n;
+	return rc;
 }
