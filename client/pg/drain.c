@@ -3,7 +3,8 @@
  *
  *   BEGIN; take the advisory lock; read up to batch + 1 rows in
  *   (txid, interaction, id) order    -- no rows while another bridge holds it
- *   send one broadcast_to_contacts per group (per max_contacts contacts)
+ *   send one broadcast_to_contacts per group, in pieces that keep to
+ *   max_contacts and to the limits the daemon's hello announced
  *   every reply ok:  DELETE the rows read; COMMIT
  *   anything else:   ROLLBACK, so the rows stay for the next round
  *
@@ -52,6 +53,8 @@ static int			 drain_again;	/* kicked during a round */
 static uintptr_t		 drain_round;	/* replies of other rounds are void */
 static size_t			 drain_outstanding;
 static unsigned			 drain_chunk;	/* contacts per broadcast */
+static size_t			 drain_max_line; /* bytes per broadcast */
+static size_t			 drain_widest;	/* most contacts sent in one */
 static struct outbox_row	*drain_rows;
 static size_t			 drain_nrows, drain_rows_cap, drain_used;
 static int			 drain_more;	/* the round filled its batch */
@@ -83,7 +86,6 @@ void
 drain_init(struct event_base *base, const struct config *cfg)
 {
 	drain_cfg = cfg;
-	drain_chunk = cfg->max_contacts;
 	drain_next_ev = event_new(base, -1, 0, drain_next_cb, NULL);
 	drain_wait_ev = evtimer_new(base, drain_next_cb, NULL);
 	if (drain_next_ev == NULL || drain_wait_ev == NULL)
@@ -94,6 +96,15 @@ int
 drain_busy(void)
 {
 	return drain_state != DRAIN_IDLE && drain_state != DRAIN_WAITING;
+}
+
+void
+drain_link_up(const struct link_limits *lim)
+{
+	drain_max_line = lim->max_line;
+	drain_chunk = drain_cfg->max_contacts < lim->max_contacts ?
+	    drain_cfg->max_contacts : lim->max_contacts;
+	drain_kick();
 }
 
 void
@@ -168,13 +179,15 @@ drain_reply(const struct message *reply, void *arg)
 		return;
 	}
 	if (!reply->ok) {
-		if (reply->error == PERR_TOO_MANY && drain_chunk > 1) {
-			/* The daemon's max_contacts is lower than ours: the
-			 * same rows go again at once, in smaller pieces. */
-			drain_chunk /= 2;
-			log_warnx("crmpubsubd refused a broadcast: too_many; "
-			    "sending at most %u contacts per broadcast (set "
-			    "max_contacts to the daemon's)", drain_chunk);
+		if ((reply->error == PERR_TOO_MANY ||
+		    reply->error == PERR_LINE_TOO_LONG) && drain_widest > 1) {
+			/* A limit fell since hello (the daemon was reloaded):
+			 * the same rows go again at once, in smaller pieces,
+			 * until a reconnection announces the limits again. */
+			drain_chunk = (unsigned)(drain_widest / 2);
+			log_warnx("crmpubsubd refused a broadcast: %s; sending "
+			    "at most %u contacts per broadcast",
+			    reply->error_name, drain_chunk);
 			drain_fail(NULL);
 			return;
 		}
@@ -213,8 +226,9 @@ drain_release(void)
 		drain_state = DRAIN_COMMITTING;
 }
 
-/* Sends a group's broadcasts, drain_chunk contacts at a time; -1 with
- * *why (NULL when the link went: it says why itself). */
+/* Sends a group's broadcasts, each naming at most drain_chunk contacts in
+ * at most drain_max_line bytes; -1 with *why (NULL when the link went: it
+ * says why itself). */
 static int
 drain_send_group(const struct group *g, const char **why)
 {
@@ -222,8 +236,8 @@ drain_send_group(const struct group *g, const char **why)
 
 	for (i = 0; i < g->contacts.n; i += named) {
 		buf_reset(&drain_line);
-		if (group_broadcast(&drain_line, g, i, drain_chunk, &named,
-		    why) == -1)
+		if (group_broadcast(&drain_line, g, i, drain_chunk,
+		    drain_max_line, &named, why) == -1)
 			return -1;
 		if (link_send(buf_head(&drain_line), buf_len(&drain_line),
 		    drain_reply, (void *)drain_round) == -1) {
@@ -232,6 +246,8 @@ drain_send_group(const struct group *g, const char **why)
 		}
 		drain_outstanding++;
 		drain_sent++;
+		if (named > drain_widest)
+			drain_widest = named;
 	}
 	return 0;
 }
@@ -271,6 +287,7 @@ drain_read_done(void *res, const char *error, const char *sqlstate,
 	drain_state = DRAIN_SENDING;
 	drain_outstanding = 1;	/* held until every group is sent */
 	drain_sent = 0;
+	drain_widest = 0;
 	for (i = 0; i < ngroups; i++) {
 		if (drain_send_group(&groups[i], &why) == -1) {
 			group_free(groups, ngroups);

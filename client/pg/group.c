@@ -113,13 +113,23 @@ group_free(struct group *g, size_t ngroups)
 	free(g);
 }
 
+/* The contacts of a line of len bytes that named n and was over max_line,
+ * to try next: fewer, in proportion (at least one). */
+static size_t
+group_fewer(size_t n, size_t len, size_t max_line)
+{
+	size_t	fit = (size_t)((unsigned long long)n * max_line / len);
+
+	return fit > 0 ? fit : 1;
+}
+
 int
 group_broadcast(struct buf *b, const struct group *g, size_t first,
-    size_t max_contacts, size_t *named, const char **why)
+    size_t max_contacts, size_t max_line, size_t *named, const char **why)
 {
 	char		 iu[UUID_TEXT_LEN + 1], (*text)[UUID_TEXT_LEN + 1];
 	const char	**uuids;
-	size_t		 n = g->contacts.n - first, i;
+	size_t		 n = g->contacts.n - first, i, mark = buf_len(b), len;
 	int		 rc;
 
 	if (n > max_contacts)
@@ -135,7 +145,19 @@ group_broadcast(struct buf *b, const struct group *g, size_t first,
 		uuids[i] = text[i];
 	}
 	uuid_canon_format(g->interaction, iu);
-	rc = request_broadcast_to_contacts(b, g->event, iu, uuids, n, why);
+	/* The line's length is known once it is built: one over max_line
+	 * (its newline aside) goes again with fewer contacts. */
+	while ((rc = request_broadcast_to_contacts(b, g->event, iu, uuids, n,
+	    why)) == 0 && (len = buf_len(b) - mark - 1) > max_line) {
+		buf_truncate(b, mark);
+		if (n <= 1) {
+			*why = "a broadcast naming one contact is longer than "
+			    "crmpubsubd's max_line";
+			rc = -1;
+			break;
+		}
+		n = group_fewer(n, len, max_line);
+	}
 	free(uuids);
 	*named = n;
 	return rc;

@@ -10,6 +10,7 @@
 #include <sys/time.h>
 #include <sys/un.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,11 +130,28 @@ link_send(const char *line, size_t len, link_reply_cb *cb, void *arg)
 	return link_write(line, len, cb, arg);
 }
 
+/* The limits a hello reply announces; what it leaves out is the
+ * protocol's default (max_line) or no limit of the daemon's. */
+static struct link_limits
+link_limits_of(const struct message *reply)
+{
+	long long		max_line = reply->num[RN_MAX_LINE];
+	long long		max_contacts = reply->num[RN_MAX_CONTACTS];
+	struct link_limits	l;
+
+	l.max_line = max_line >= REQUEST_MAX_LINE_MIN ? (size_t)max_line :
+	    REQUEST_MAX_LINE_DEFAULT;
+	l.max_contacts = max_contacts > 0 && max_contacts < UINT_MAX ?
+	    (unsigned)max_contacts : UINT_MAX;
+	return l;
+}
+
 /* The answer to hello: the link is ready for broadcasts. */
 static void
 link_hello_done(const struct message *reply, void *arg)
 {
-	char	why[300], text[MESSAGE_TEXT_MAX];
+	struct link_limits	lim;
+	char			why[300], text[MESSAGE_TEXT_MAX];
 
 	if (reply == NULL)
 		return;			/* link_lost has already said why */
@@ -146,9 +164,11 @@ link_hello_done(const struct message *reply, void *arg)
 	}
 	link_state = LINK_READY;
 	retry_succeeded(&link_retry);
-	log_info("crmpubsubd: connected at %s (client id %lld)", link_path,
-	    reply->num[RN_CLIENT_ID]);
-	drain_kick();
+	lim = link_limits_of(reply);
+	log_info("crmpubsubd: connected at %s (client id %lld, max_line %zu, "
+	    "max_contacts %u)", link_path, reply->num[RN_CLIENT_ID],
+	    lim.max_line, lim.max_contacts);
+	drain_link_up(&lim);
 }
 
 /* One line from the daemon: a reply goes to the oldest callback; of the
