@@ -393,17 +393,59 @@ END_TEST
 
 /* ---- socket discovery ------------------------------------------------------ */
 
+/* Makes dir (absolute) and its missing parents, mode 0755. */
+static void
+mkdir_parents(const char *dir)
+{
+	char	 path[PATH_MAX], *p;
+
+	ck_assert_uint_lt(strlen(dir), sizeof path);
+	strcpy(path, dir);
+	for (p = path + 1; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		*p = '\0';
+		ck_assert_msg(mkdir(path, 0755) == 0 || errno == EEXIST,
+		    "mkdir %s: %s", path, strerror(errno));
+		if (p[0] == '\0' && dir[p - path] == '\0')
+			break;
+		*p = '/';
+	}
+}
+
 /* Gives this test process (check forks one per test) its own mount
  * namespace with empty /run and /tmp, so the "system" socket and the
- * per-user defaults below are this test's alone. */
+ * per-user defaults below are this test's alone. A tree being tested from
+ * below /tmp or /run (a CI checkout, say) is bound back at its own path,
+ * so its programs stay where the test looks for them. */
 static void
 private_run_and_tmp(void)
 {
+	static const char *const hidden[] = { "/run", "/tmp" };
+	char	 cwd[PATH_MAX], fdpath[64];
+	size_t	 i, n;
+	int	 tree = -1;
+
 	ck_assert_msg(unshare(CLONE_NEWNS) == 0, "unshare: %s",
 	    strerror(errno));
 	ck_assert_int_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+	/* Opened in the new namespace: a bind takes its source from there. */
+	ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+	for (i = 0; i < sizeof hidden / sizeof hidden[0]; i++) {
+		n = strlen(hidden[i]);
+		if (strncmp(cwd, hidden[i], n) == 0 && cwd[n] == '/')
+			tree = open(cwd, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	}
 	ck_assert_int_eq(mount("tmpfs", "/run", "tmpfs", 0, "mode=0755"), 0);
 	ck_assert_int_eq(mount("tmpfs", "/tmp", "tmpfs", 0, "mode=1777"), 0);
+	if (tree == -1)
+		return;
+	mkdir_parents(cwd);
+	snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", tree);
+	ck_assert_msg(mount(fdpath, cwd, NULL, MS_BIND | MS_REC, NULL) == 0,
+	    "bind %s: %s", cwd, strerror(errno));
+	close(tree);
+	ck_assert_int_eq(chdir(cwd), 0);
 }
 
 /* Path of a program of the build tree (daemon, examples) or the source

@@ -11,8 +11,8 @@
 #include <time.h>
 
 #include <event2/event.h>
-#include <jansson.h>
 
+#include "buf.h"
 #include "event.h"
 #include "uuid_canon.h"
 
@@ -96,16 +96,28 @@ void		db_shutdown(void);
 
 /* ---- link.c: the crmpubsubd connection ---------------------------------- */
 
-/* The daemon's reply to a request (NULL: the link went before it came). */
-typedef void	link_reply_cb(json_t *reply, void *arg);
+struct message;
+
+/* The daemon's reply to a request, as proto/message.c reads it (NULL: the
+ * link went before it came). */
+typedef void	link_reply_cb(const struct message *reply, void *arg);
+
+/* What the daemon's hello announced: the limits on one request. */
+struct link_limits {
+	size_t		max_line;	/* bytes in a request line */
+	unsigned	max_contacts;	/* contacts in a broadcast; UINT_MAX:
+					   not said */
+};
 
 void		link_init(struct event_base *, const char *socket_opt,
 		    double reply_timeout);
 void		link_start(void);
 /* Connected, and the daemon answered hello. */
 int		link_ready(void);
-/* Queues a request; cb gets its reply, in request order. 0 or -1. */
-int		link_send(json_t *req, link_reply_cb *, void *arg);
+/* Queues a request line (len bytes, its newline included); cb gets its
+ * reply, in request order. 0 or -1. */
+int		link_send(const char *line, size_t len, link_reply_cb *,
+		    void *arg);
 void		link_shutdown(void);
 
 /* ---- group.c: outbox rows into (transaction, interaction) groups -------- */
@@ -142,12 +154,22 @@ int	group_rows(const struct outbox_row *rows, size_t n, int more,
 void	group_free(struct group *, size_t ngroups);
 /* The event of one group's rows (change markers in id order). */
 enum crm_event group_event(const struct outbox_row *rows, size_t n);
+/* Appends the broadcast_to_contacts line of g naming its contacts from
+ * first on: as many as max_contacts allows and a line of max_line bytes
+ * (its newline aside) holds. *named: how many. 0, or -1 with *why (static
+ * text: out of memory, or not even one contact fits). */
+int	group_broadcast(struct buf *, const struct group *g, size_t first,
+	    size_t max_contacts, size_t max_line, size_t *named,
+	    const char **why);
 
 /* ---- drain.c: outbox -> broadcasts -> delete ----------------------------- */
 
 void	drain_init(struct event_base *, const struct config *);
 /* Something may be waiting: a doorbell, a poll, a connection came up. */
 void	drain_kick(void);
+/* The daemon answered hello: broadcasts keep to the limits it announced
+ * (and to max_contacts) from now on. */
+void	drain_link_up(const struct link_limits *);
 /* The database connection went; any open round is void. */
 void	drain_db_lost(void);
 /* A round is open (between reading and committing). */

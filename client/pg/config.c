@@ -33,7 +33,7 @@ static const struct option_def options[] = {
 	{ "dsn", OPT_STRING, OFF(dsn), NULL, 0, 0,
 	  "PostgreSQL conninfo or URI (password: PGPASSFILE)" },
 	{ "max_contacts", OPT_COUNT, OFF(max_contacts), "1024", 1, 10000000,
-	  "contacts per broadcast (at most the daemon's)" },
+	  "most contacts per broadcast (the daemon's limits apply too)" },
 	{ "poll_interval", OPT_SECONDS, OFF(poll_interval), "1", 0.01, 86400,
 	  "seconds between polls when no doorbell rings" },
 	{ "socket", OPT_STRING, OFF(socket_path), NULL, 0, 0,

@@ -3,7 +3,8 @@
  *
  *   BEGIN; take the advisory lock; read up to batch + 1 rows in
  *   (txid, interaction, id) order    -- no rows while another bridge holds it
- *   send one broadcast_to_contacts per group (per max_contacts contacts)
+ *   send one broadcast_to_contacts per group, in pieces that keep to
+ *   max_contacts and to the limits the daemon's hello announced
  *   every reply ok:  DELETE the rows read; COMMIT
  *   anything else:   ROLLBACK, so the rows stay for the next round
  *
@@ -21,6 +22,7 @@
 
 #include "bridge.h"
 #include "buf.h"
+#include "message.h"
 
 /* The advisory lock that lets one bridge drain at a time: "crmp" "ubsb".
  * It is taken in a statement of its own and remembered in a transaction-
@@ -51,6 +53,8 @@ static int			 drain_again;	/* kicked during a round */
 static uintptr_t		 drain_round;	/* replies of other rounds are void */
 static size_t			 drain_outstanding;
 static unsigned			 drain_chunk;	/* contacts per broadcast */
+static size_t			 drain_max_line; /* bytes per broadcast */
+static size_t			 drain_widest;	/* most contacts sent in one */
 static struct outbox_row	*drain_rows;
 static size_t			 drain_nrows, drain_rows_cap, drain_used;
 static int			 drain_more;	/* the round filled its batch */
@@ -58,6 +62,7 @@ static size_t			 drain_sent;	/* broadcasts of this round */
 static const char		*drain_why;	/* why the round failed */
 static char			 drain_why_buf[600];
 static struct buf		 drain_sql;
+static struct buf		 drain_line;	/* one broadcast */
 static struct event		*drain_next_ev;	/* the next round, from the loop */
 static struct event		*drain_wait_ev;	/* the back-off after a failure */
 static struct retry		 drain_retry = { .what = "outbox" };
@@ -81,7 +86,6 @@ void
 drain_init(struct event_base *base, const struct config *cfg)
 {
 	drain_cfg = cfg;
-	drain_chunk = cfg->max_contacts;
 	drain_next_ev = event_new(base, -1, 0, drain_next_cb, NULL);
 	drain_wait_ev = evtimer_new(base, drain_next_cb, NULL);
 	if (drain_next_ev == NULL || drain_wait_ev == NULL)
@@ -92,6 +96,15 @@ int
 drain_busy(void)
 {
 	return drain_state != DRAIN_IDLE && drain_state != DRAIN_WAITING;
+}
+
+void
+drain_link_up(const struct link_limits *lim)
+{
+	drain_max_line = lim->max_line;
+	drain_chunk = drain_cfg->max_contacts < lim->max_contacts ?
+	    drain_cfg->max_contacts : lim->max_contacts;
+	drain_kick();
 }
 
 void
@@ -155,9 +168,9 @@ drain_parse_row(void *res, int i, struct outbox_row *r)
 
 /* Called with each broadcast's reply (NULL: the link went first). */
 static void
-drain_reply(json_t *reply, void *arg)
+drain_reply(const struct message *reply, void *arg)
 {
-	const char	*code, *msg;
+	char	text[MESSAGE_TEXT_MAX];
 
 	if ((uintptr_t)arg != drain_round || drain_state != DRAIN_SENDING)
 		return;
@@ -165,23 +178,23 @@ drain_reply(json_t *reply, void *arg)
 		drain_fail(NULL);	/* the link says why, and kicks again */
 		return;
 	}
-	if (!json_is_true(json_object_get(reply, "ok"))) {
-		code = json_string_value(json_object_get(reply, "error"));
-		msg = json_string_value(json_object_get(reply, "message"));
-		if (code != NULL && strcmp(code, "too_many") == 0 &&
-		    drain_chunk > 1) {
-			/* The daemon's max_contacts is lower than ours: the
-			 * same rows go again at once, in smaller pieces. */
-			drain_chunk /= 2;
-			log_warnx("crmpubsubd refused a broadcast: too_many; "
-			    "sending at most %u contacts per broadcast (set "
-			    "max_contacts to the daemon's)", drain_chunk);
+	if (!reply->ok) {
+		if ((reply->error == PERR_TOO_MANY ||
+		    reply->error == PERR_LINE_TOO_LONG) && drain_widest > 1) {
+			/* A limit fell since hello (the daemon was reloaded):
+			 * the same rows go again at once, in smaller pieces,
+			 * until a reconnection announces the limits again. */
+			drain_chunk = (unsigned)(drain_widest / 2);
+			log_warnx("crmpubsubd refused a broadcast: %s; sending "
+			    "at most %u contacts per broadcast",
+			    reply->error_name, drain_chunk);
 			drain_fail(NULL);
 			return;
 		}
 		snprintf(drain_why_buf, sizeof drain_why_buf,
 		    "crmpubsubd refused a broadcast: %s: %s",
-		    code != NULL ? code : "?", msg != NULL ? msg : "");
+		    reply->error_name, log_one_line(reply->text, text,
+		    sizeof text));
 		drain_fail(drain_why_buf);
 		return;
 	}
@@ -213,34 +226,28 @@ drain_release(void)
 		drain_state = DRAIN_COMMITTING;
 }
 
-/* Sends a group's broadcasts, drain_chunk contacts at a time. */
+/* Sends a group's broadcasts, each naming at most drain_chunk contacts in
+ * at most drain_max_line bytes; -1 with *why (NULL when the link went: it
+ * says why itself). */
 static int
-drain_send_group(const struct group *g)
+drain_send_group(const struct group *g, const char **why)
 {
-	char	 uuid[UUID_TEXT_LEN + 1];
-	json_t	*req, *list;
-	size_t	 i = 0, j;
-	int	 rc;
+	size_t	i, named;
 
-	while (i < g->contacts.n) {
-		if ((list = json_array()) == NULL)
+	for (i = 0; i < g->contacts.n; i += named) {
+		buf_reset(&drain_line);
+		if (group_broadcast(&drain_line, g, i, drain_chunk,
+		    drain_max_line, &named, why) == -1)
 			return -1;
-		for (j = 0; j < drain_chunk && i < g->contacts.n; j++, i++) {
-			uuid_canon_format(g->contacts.v[i], uuid);
-			json_array_append_new(list, json_string(uuid));
+		if (link_send(buf_head(&drain_line), buf_len(&drain_line),
+		    drain_reply, (void *)drain_round) == -1) {
+			*why = link_ready() ? "out of memory" : NULL;
+			return -1;
 		}
-		uuid_canon_format(g->interaction, uuid);
-		req = json_pack("{s:s, s:s, s:s, s:o}", "op",
-		    "broadcast_to_contacts", "event", event_name(g->event),
-		    "interaction_uuid", uuid, "contact_uuids", list);
-		if (req == NULL)
-			return -1;
-		rc = link_send(req, drain_reply, (void *)drain_round);
-		json_decref(req);
-		if (rc == -1)
-			return -1;
 		drain_outstanding++;
 		drain_sent++;
+		if (named > drain_widest)
+			drain_widest = named;
 	}
 	return 0;
 }
@@ -251,6 +258,7 @@ drain_read_done(void *res, const char *error, const char *sqlstate,
 {
 	struct group	*groups = NULL;
 	size_t		 ngroups = 0, i, n;
+	const char	*why;
 
 	if ((uintptr_t)arg != drain_round)
 		return;
@@ -279,10 +287,11 @@ drain_read_done(void *res, const char *error, const char *sqlstate,
 	drain_state = DRAIN_SENDING;
 	drain_outstanding = 1;	/* held until every group is sent */
 	drain_sent = 0;
+	drain_widest = 0;
 	for (i = 0; i < ngroups; i++) {
-		if (drain_send_group(&groups[i]) == -1) {
+		if (drain_send_group(&groups[i], &why) == -1) {
 			group_free(groups, ngroups);
-			drain_fail(link_ready() ? "out of memory" : NULL);
+			drain_fail(why);
 			return;
 		}
 	}
@@ -353,4 +362,5 @@ drain_shutdown(void)
 	free(drain_rows);
 	drain_rows = NULL;
 	buf_free(&drain_sql);
+	buf_free(&drain_line);
 }

@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT — crmpubsub */
 /* Outbox rows into broadcasts: one group per (transaction, interaction),
  * its event from the interaction row's inserts and deletes, its contacts
- * the union of every contact recorded for it, NULLs dropped. No libpq and
- * no libevent here, so the rules unit-test alone. */
+ * the union of every contact recorded for it, NULLs dropped; each group
+ * then into broadcast_to_contacts lines built by proto/request.c. No libpq
+ * and no libevent here, so the rules unit-test alone. */
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "bridge.h"
+#include "request.h"
 
 /* Whether two rows belong to one group. */
 static int
@@ -109,4 +111,54 @@ group_free(struct group *g, size_t ngroups)
 	for (i = 0; i < ngroups; i++)
 		uuid_list_free(&g[i].contacts);
 	free(g);
+}
+
+/* The contacts of a line of len bytes that named n and was over max_line,
+ * to try next: fewer, in proportion (at least one). */
+static size_t
+group_fewer(size_t n, size_t len, size_t max_line)
+{
+	size_t	fit = (size_t)((unsigned long long)n * max_line / len);
+
+	return fit > 0 ? fit : 1;
+}
+
+int
+group_broadcast(struct buf *b, const struct group *g, size_t first,
+    size_t max_contacts, size_t max_line, size_t *named, const char **why)
+{
+	char		 iu[UUID_TEXT_LEN + 1], (*text)[UUID_TEXT_LEN + 1];
+	const char	**uuids;
+	size_t		 n = g->contacts.n - first, i, mark = buf_len(b), len;
+	int		 rc;
+
+	if (n > max_contacts)
+		n = max_contacts;
+	/* The request takes UUIDs as text: the pointers, then their texts. */
+	if ((uuids = malloc(n * (sizeof *uuids + sizeof *text) + 1)) == NULL) {
+		*why = "out of memory";
+		return -1;
+	}
+	text = (void *)(uuids + n);
+	for (i = 0; i < n; i++) {
+		uuid_canon_format(g->contacts.v[first + i], text[i]);
+		uuids[i] = text[i];
+	}
+	uuid_canon_format(g->interaction, iu);
+	/* The line's length is known once it is built: one over max_line
+	 * (its newline aside) goes again with fewer contacts. */
+	while ((rc = request_broadcast_to_contacts(b, g->event, iu, uuids, n,
+	    why)) == 0 && (len = buf_len(b) - mark - 1) > max_line) {
+		buf_truncate(b, mark);
+		if (n <= 1) {
+			*why = "a broadcast naming one contact is longer than "
+			    "crmpubsubd's max_line";
+			rc = -1;
+			break;
+		}
+		n = group_fewer(n, len, max_line);
+	}
+	free(uuids);
+	*named = n;
+	return rc;
 }

@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: MIT — crmpubsub */
 /* The connection to crmpubsubd: a libevent bufferevent on the Unix socket,
  * "hello", then requests whose replies come back in request order (the
- * daemon answers in order), matched against a queue of callbacks. Lost
- * connections are retried with back-off; every request still waiting then
- * gets a NULL reply. */
+ * daemon answers in order), matched against a queue of callbacks. Lines go
+ * out as proto/request.c builds them and come back read by
+ * proto/message.c. Lost connections are retried with back-off; every
+ * request still waiting then gets a NULL reply. */
 
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +20,8 @@
 #include <event2/bufferevent.h>
 
 #include "bridge.h"
+#include "message.h"
+#include "request.h"
 #include "sockpath.h"
 
 #define LINK_MAX_LINE	(1024 * 1024)	/* replies are small; this is junk */
@@ -46,15 +50,6 @@ static size_t			 link_q_head, link_q_len, link_q_cap;
 static void	link_connect(evutil_socket_t, short, void *);
 static void	link_late(evutil_socket_t, short, void *);
 static void	link_lost(const char *reason);
-
-/* A string member of a reply, or dflt. */
-static const char *
-link_str(const json_t *obj, const char *key, const char *dflt)
-{
-	const char	*s = json_string_value(json_object_get(obj, key));
-
-	return s != NULL ? s : dflt;
-}
 
 void
 link_init(struct event_base *base, const char *socket_opt,
@@ -114,57 +109,66 @@ link_q_pop(void)
 
 /* Writes one request line and queues its callback. */
 static int
-link_write(json_t *req, link_reply_cb *cb, void *arg)
+link_write(const char *line, size_t len, link_reply_cb *cb, void *arg)
 {
-	char	*text;
-	int	 rc = -1;
-
-	if ((text = json_dumps(req, JSON_COMPACT)) == NULL)
+	if (link_q_push(cb, arg) == -1)
 		return -1;
-	if (link_q_push(cb, arg) == 0) {
-		if (bufferevent_write(link_bev, text, strlen(text)) == 0 &&
-		    bufferevent_write(link_bev, "\n", 1) == 0)
-			rc = 0;
-		else
-			link_q_len--;
+	if (bufferevent_write(link_bev, line, len) == -1) {
+		link_q_len--;
+		return -1;
 	}
-	free(text);
-	if (rc == 0 && link_q_len == 1)
+	if (link_q_len == 1)
 		evtimer_add(link_reply_ev, &link_timeout);
-	return rc;
+	return 0;
 }
 
 int
-link_send(json_t *req, link_reply_cb *cb, void *arg)
+link_send(const char *line, size_t len, link_reply_cb *cb, void *arg)
 {
 	if (link_state != LINK_READY)
 		return -1;
-	return link_write(req, cb, arg);
+	return link_write(line, len, cb, arg);
+}
+
+/* The limits a hello reply announces; what it leaves out is the
+ * protocol's default (max_line) or no limit of the daemon's. */
+static struct link_limits
+link_limits_of(const struct message *reply)
+{
+	long long		max_line = reply->num[RN_MAX_LINE];
+	long long		max_contacts = reply->num[RN_MAX_CONTACTS];
+	struct link_limits	l;
+
+	l.max_line = max_line >= REQUEST_MAX_LINE_MIN ? (size_t)max_line :
+	    REQUEST_MAX_LINE_DEFAULT;
+	l.max_contacts = max_contacts > 0 && max_contacts < UINT_MAX ?
+	    (unsigned)max_contacts : UINT_MAX;
+	return l;
 }
 
 /* The answer to hello: the link is ready for broadcasts. */
 static void
-link_hello_done(json_t *reply, void *arg)
+link_hello_done(const struct message *reply, void *arg)
 {
-	json_t	*ok = json_object_get(reply, "ok");
-	char	 why[300];
+	struct link_limits	lim;
+	char			why[300], text[MESSAGE_TEXT_MAX];
 
 	if (reply == NULL)
 		return;			/* link_lost has already said why */
-	if (!json_is_true(ok)) {
+	if (!reply->ok) {
 		snprintf(why, sizeof why, "hello refused: %s: %s",
-		    link_str(reply, "error", "?"), link_str(reply, "message", ""));
+		    reply->error_name, log_one_line(reply->text, text,
+		    sizeof text));
 		link_lost(why);
 		return;
 	}
 	link_state = LINK_READY;
 	retry_succeeded(&link_retry);
-	log_info("crmpubsubd: connected at %s (%s %s, client id %lld)",
-	    link_path,
-	    link_str(reply, "server", "?"), link_str(reply, "version", "?"),
-	    (long long)json_integer_value(json_object_get(reply,
-	    "client_id")));
-	drain_kick();
+	lim = link_limits_of(reply);
+	log_info("crmpubsubd: connected at %s (client id %lld, max_line %zu, "
+	    "max_contacts %u)", link_path, reply->num[RN_CLIENT_ID],
+	    lim.max_line, lim.max_contacts);
+	drain_link_up(&lim);
 }
 
 /* One line from the daemon: a reply goes to the oldest callback; of the
@@ -172,24 +176,19 @@ link_hello_done(json_t *reply, void *arg)
 static int
 link_line(const char *line, size_t len)
 {
-	json_t			*j;
-	struct link_wait	 w;
-	const char		*type;
+	struct message		m;
+	struct link_wait	w;
 
-	if ((j = json_loadb(line, len, 0, NULL)) == NULL ||
-	    !json_is_object(j)) {
-		json_decref(j);
+	if (message_parse(line, len, &m) == -1) {
 		link_lost("a line from the daemon is not a JSON object");
 		return -1;
 	}
-	if ((type = json_string_value(json_object_get(j, "type"))) != NULL) {
-		if (strcmp(type, "shutdown") == 0)
+	if (m.type != MESSAGE_REPLY) {
+		if (m.type == MESSAGE_SHUTDOWN)
 			log_info("crmpubsubd: the daemon is shutting down");
-		json_decref(j);
 		return 0;
 	}
 	if (link_q_len == 0) {
-		json_decref(j);
 		link_lost("a reply to no request");
 		return -1;
 	}
@@ -198,8 +197,7 @@ link_line(const char *line, size_t len)
 		evtimer_add(link_reply_ev, &link_timeout);
 	else
 		evtimer_del(link_reply_ev);
-	w.cb(j, w.arg);
-	json_decref(j);
+	w.cb(&m, w.arg);
 	return link_state == LINK_DOWN ? -1 : 0;
 }
 
@@ -274,8 +272,9 @@ static void
 link_connect(evutil_socket_t unused, short what, void *arg)
 {
 	struct sockaddr_un	 sun;
+	struct buf		 hello;
+	char			 storage[256];
 	const char		*cause;
-	json_t			*hello;
 	int			 fd;
 
 	if (sockpath_resolve(link_socket_opt, SOCKPATH_CLIENT, link_path,
@@ -297,21 +296,21 @@ link_connect(evutil_socket_t unused, short what, void *arg)
 		link_lost(cause);
 		return;
 	}
-	link_bev = bufferevent_socket_new(link_base, fd, BEV_OPT_CLOSE_ON_FREE);
-	hello = json_pack("{s:s, s:s}", "op", "hello", "name", BRIDGE_NAME);
-	if (link_bev == NULL || hello == NULL) {
-		if (link_bev == NULL)
-			close(fd);
-		json_decref(hello);
+	if ((link_bev = bufferevent_socket_new(link_base, fd,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		close(fd);
 		link_lost("out of memory");
 		return;
 	}
 	bufferevent_setcb(link_bev, link_read, NULL, link_event, NULL);
 	bufferevent_enable(link_bev, EV_READ | EV_WRITE);
 	link_state = LINK_HELLO;
-	if (link_write(hello, link_hello_done, NULL) == -1)
+	buf_init_on(&hello, storage, sizeof storage);
+	if (request_hello(&hello, BRIDGE_NAME) == -1 ||
+	    link_write(buf_head(&hello), buf_len(&hello), link_hello_done,
+	    NULL) == -1)
 		link_lost("out of memory");
-	json_decref(hello);
+	buf_free(&hello);
 }
 
 void

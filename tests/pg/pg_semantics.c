@@ -114,6 +114,52 @@ expect(struct pgt_pushes *w)
 	ck_assert_msg(pgt_outbox_drains(db, PGT_WAIT_MS), "outbox not empty");
 }
 
+/* Interaction i created with every contact (0..99) involved; its pushes
+ * added to w. */
+static void
+add_with_every_contact(unsigned i, struct pgt_pushes *w)
+{
+	unsigned	c;
+
+	pgt_exec(db, "BEGIN");
+	add_interaction(i, 0);
+	pgt_exec(db, "INSERT INTO phoenix_kit_crm_interaction_parties "
+	    "(interaction_uuid, contact_uuid) SELECT '%s', uuid FROM "
+	    "phoenix_kit_crm_contacts", pgt_interaction(i));
+	pgt_exec(db, "COMMIT");
+	for (c = 0; c < 100; c++)
+		pgt_pushes_add(w, "interaction_created", c, i);
+}
+
+/* Starts the daemon again with dargs, and the subscriber and the bridge
+ * (polling every poll_interval seconds) on it. */
+static void
+daemon_again(const char *const *dargs, const char *poll_interval)
+{
+	h_close(sub);
+	pgt_bridge_stop_clean(&bridge);
+	h_test_down();
+	h_test_up(dargs);
+	sub = pgt_subscriber(h_test_daemon.sock, 0, 99);
+	pgt_bridge_on(&bridge, h_test_daemon.dir, dbname, h_test_daemon.sock,
+	    poll_interval);
+}
+
+/* Writes text as the daemon's configuration file; returns its path. */
+static const char *
+daemon_conf(const char *text)
+{
+	static char	conf[320];
+	FILE		*f;
+
+	snprintf(conf, sizeof conf, "%s/daemon-%ld.conf", pgt.dir,
+	    (long)getpid());
+	ck_assert_ptr_nonnull(f = fopen(conf, "w"));
+	fputs(text, f);
+	ck_assert_int_eq(fclose(f), 0);
+	return conf;
+}
+
 /* Interaction i with subject s and parties a, b, committed, its pushes
  * consumed. */
 static void
@@ -356,19 +402,73 @@ START_TEST(many_contacts_in_pieces)
 				    h_test_daemon.sock, "--max-contacts", "7",
 				    "--poll-interval", "60", NULL };
 	struct pgt_pushes	 w = { 0 };
-	unsigned		 c;
 
 	pgt_bridge_stop_clean(&bridge);
 	pgt_bridge_start(&bridge, h_test_daemon.dir, args, NULL);
-	pgt_exec(db, "BEGIN");
-	add_interaction(1, 0);
-	pgt_exec(db, "INSERT INTO phoenix_kit_crm_interaction_parties "
-	    "(interaction_uuid, contact_uuid) SELECT '%s', uuid FROM "
-	    "phoenix_kit_crm_contacts", pgt_interaction(1));
-	pgt_exec(db, "COMMIT");
-	for (c = 0; c < 100; c++)
-		pgt_pushes_add(&w, "interaction_created", c, 1);
+	add_with_every_contact(1, &w);
 	expect(&w);
+}
+END_TEST
+
+/* A daemon whose limits are below the bridge's: the limits its hello
+ * announced (in the connected line) hold from the first broadcast, so
+ * nothing is refused. */
+static void
+announced_limits_kept(const char *const *dargs, const char *announced)
+{
+	struct pgt_pushes	w = { 0 };
+
+	daemon_again(dargs, "60");
+	ck_assert_ptr_nonnull(pgt_log_line(&bridge, PGT_WAIT_MS,
+	    "crmpubsubd: connected", announced, NULL));
+	add_with_every_contact(1, &w);
+	expect(&w);
+	ck_assert_msg(pgt_log_line(&bridge, 0, "refused", NULL) == NULL,
+	    "a broadcast was refused: %s", pgt_log_line(&bridge, 0,
+	    "refused", NULL));
+}
+
+START_TEST(announced_max_contacts_kept)
+{
+	const char	*dargs[] = { "--max-contacts", "7", NULL };
+
+	announced_limits_kept(dargs, "max_contacts 7)");
+}
+END_TEST
+
+START_TEST(announced_max_line_kept)
+{
+	const char	*dargs[] = { "--max-line", "1000", NULL };
+
+	announced_limits_kept(dargs, "max_line 1000,");
+}
+END_TEST
+
+/* Limits lowered by a reload while the bridge is connected: the daemon
+ * refuses a line too long, then too many contacts, and each time the
+ * bridge sends the round again at once in smaller pieces. Nothing is lost;
+ * pushes of a piece accepted in a round that failed come again. */
+START_TEST(limits_lowered_by_reload)
+{
+	struct pgt_pushes	 w = { 0 }, got = { 0 };
+	const char		*dargs[] = { "-c", daemon_conf(""), NULL };
+
+	daemon_again(dargs, "60");
+	ck_assert_ptr_nonnull(pgt_log_line(&bridge, PGT_WAIT_MS,
+	    "crmpubsubd: connected", "max_contacts 1024)", NULL));
+	daemon_conf("max_contacts = 7\nmax_line = 1000\n");
+	ck_assert_int_eq(kill(h_test_daemon.pid, SIGHUP), 0);
+	ck_assert(h_wait_log(&h_test_daemon, "reloaded", PGT_WAIT_MS));
+	add_with_every_contact(1, &w);
+	ck_assert_msg(pgt_outbox_drains(db, PGT_WAIT_MS), "outbox not empty");
+	ck_assert_ptr_nonnull(pgt_log_line(&bridge, 0, "refused a broadcast: "
+	    "line_too_long; sending at most", NULL));
+	ck_assert_ptr_nonnull(pgt_log_line(&bridge, 0, "refused a broadcast: "
+	    "too_many; sending at most", NULL));
+	pgt_collect(sub, 2 * w.n, 1000, &got);
+	pgt_expect_at_least(&got, &w);
+	pgt_pushes_free(&w);
+	pgt_pushes_free(&got);
 }
 END_TEST
 
@@ -395,29 +495,17 @@ END_TEST
 START_TEST(refused_broadcasts_keep_their_rows)
 {
 	struct pgt_pushes	 w = { 0 };
-	char			 conf[320];
-	const char		*dargs[] = { "-c", conf, NULL };
-	FILE			*f;
+	const char		*dargs[] = { "-c",
+				    daemon_conf("publish_uids = 4000000\n"),
+				    NULL };
 
-	snprintf(conf, sizeof conf, "%s/acl-%ld.conf", pgt.dir,
-	    (long)getpid());
-	ck_assert_ptr_nonnull(f = fopen(conf, "w"));
-	fprintf(f, "publish_uids = 4000000\n");
-	fclose(f);
-	h_close(sub);
-	pgt_bridge_stop_clean(&bridge);
-	h_test_down();
-	h_test_up(dargs);
-	sub = pgt_subscriber(h_test_daemon.sock, 0, 99);
-	pgt_bridge_on(&bridge, h_test_daemon.dir, dbname, h_test_daemon.sock,
-	    "0.2");
+	daemon_again(dargs, "0.2");
 
 	add_interaction(1, 1);
 	ck_assert_msg(pgt_log_line(&bridge, PGT_WAIT_MS, "refused a broadcast",
 	    "forbidden", "retrying", NULL) != NULL, "no refusal logged");
 	ck_assert_int_eq(pgt_outbox(db), 1);
-	ck_assert_ptr_nonnull(f = fopen(conf, "w"));
-	fclose(f);
+	daemon_conf("");
 	kill(h_test_daemon.pid, SIGHUP);
 	want(&w, "interaction_created", 1, 1, NONE);
 	expect(&w);
@@ -448,6 +536,9 @@ semantics_suite(void)
 	tcase_add_test(tc, created_and_deleted_in_one_transaction);
 	tcase_add_test(tc, large_transaction_in_small_rounds);
 	tcase_add_test(tc, many_contacts_in_pieces);
+	tcase_add_test(tc, announced_max_contacts_kept);
+	tcase_add_test(tc, announced_max_line_kept);
+	tcase_add_test(tc, limits_lowered_by_reload);
 	tcase_add_test(tc, poll_finds_rows_without_a_doorbell);
 	tcase_add_test(tc, refused_broadcasts_keep_their_rows);
 	suite_add_tcase(s, tc);

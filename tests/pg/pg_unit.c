@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT — crmpubsub */
 /* The bridge's grouping rules alone (client/pg/group.c): one group per
  * (transaction, interaction), the event from the interaction row's inserts
- * and deletes, contacts deduplicated with NULLs dropped, and where a round
- * that filled its batch is cut. */
+ * and deletes, contacts deduplicated with NULLs dropped, where a round
+ * that filled its batch is cut, and how a group is split into broadcasts
+ * that keep to max_contacts and max_line. */
 
 #include <check.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "bridge.h"
 
@@ -101,11 +104,143 @@ START_TEST(full_round_leaves_the_last_group)
 }
 END_TEST
 
+/* The group and the line buffer of a broadcast test, freed after it. */
+static struct group	*tg;
+static struct buf	 tb = BUF_INIT;
+
+static void
+broadcast_teardown(void)
+{
+	group_free(tg, 1);
+	tg = NULL;
+	buf_free(&tb);
+}
+
+/* A group of interaction 1 with contacts 0..n-1, made by group_rows; the
+ * test's group (tg). */
+static struct group *
+group_of(size_t n)
+{
+	struct outbox_row	rows[300];
+	size_t			i, ng, used;
+
+	ck_assert_uint_le(n, 300);
+	for (i = 0; i < n; i++) {
+		rows[i] = row(i + 1, 10, 1, (int)i, 'P');
+		rows[i].contact[14] = (uint8_t)(i >> 8);
+	}
+	ck_assert_int_eq(group_rows(rows, n, 0, &tg, &ng, &used), 0);
+	ck_assert_uint_eq(ng, 1);
+	return tg;
+}
+
+/* Checks that b holds one broadcast_to_contacts line of g's event naming
+ * g's contacts first..first+n-1 in order; returns its length, newline
+ * aside. */
+static size_t
+check_line(const struct buf *b, const struct group *g, size_t first,
+    size_t n)
+{
+	char		 want[UUID_TEXT_LEN + 1];
+	json_t		*j, *list;
+	size_t		 len = buf_len(b), i;
+
+	ck_assert_uint_gt(len, 0);
+	ck_assert_int_eq(buf_head(b)[len - 1], '\n');
+	ck_assert_ptr_null(memchr(buf_head(b), '\n', len - 1));
+	ck_assert_ptr_nonnull(j = json_loadb(buf_head(b), len - 1, 0, NULL));
+	ck_assert_str_eq(json_string_value(json_object_get(j, "op")),
+	    "broadcast_to_contacts");
+	ck_assert_str_eq(json_string_value(json_object_get(j, "event")),
+	    event_name(g->event));
+	uuid_canon_format(g->interaction, want);
+	ck_assert_str_eq(json_string_value(json_object_get(j,
+	    "interaction_uuid")), want);
+	list = json_object_get(j, "contact_uuids");
+	ck_assert_uint_eq(json_array_size(list), n);
+	for (i = 0; i < n; i++) {
+		uuid_canon_format(g->contacts.v[first + i], want);
+		ck_assert_str_eq(json_string_value(json_array_get(list, i)),
+		    want);
+	}
+	json_decref(j);
+	return len - 1;
+}
+
+/* Builds into b (emptied first) g's line naming contacts from first on,
+ * asserts it is whole and right, and returns its length, newline aside;
+ * *named: how many it names. */
+static size_t
+broadcast_ok(struct buf *b, const struct group *g, size_t first,
+    size_t max_contacts, size_t max_line, size_t *named)
+{
+	const char	*why = NULL;
+
+	buf_reset(b);
+	ck_assert_msg(group_broadcast(b, g, first, max_contacts, max_line,
+	    named, &why) == 0, "group_broadcast: %s", why);
+	return check_line(b, g, first, *named);
+}
+
+START_TEST(broadcasts_keep_to_max_contacts)
+{
+	struct group	*g = group_of(10);
+	size_t		 named, first = 0, sizes[] = { 4, 4, 2 }, i;
+
+	/* 10 contacts, 4 a broadcast: 4, 4, 2, each line whole and in order. */
+	for (i = 0; i < 3; i++) {
+		broadcast_ok(&tb, g, first, 4, 65536, &named);
+		ck_assert_uint_eq(named, sizes[i]);
+		first += named;
+	}
+	ck_assert_uint_eq(first, 10);
+}
+END_TEST
+
+/* Lines over max_line name fewer contacts: the most that fit. */
+START_TEST(broadcasts_keep_to_max_line)
+{
+	struct group	*g = group_of(300);
+	size_t		 named, more, max_line;
+	size_t		 one = broadcast_ok(&tb, g, 0, 1, 65536, &named);
+
+	for (max_line = one; max_line < one + 3000; max_line += 97) {
+		ck_assert_uint_le(broadcast_ok(&tb, g, 5, 1000, max_line,
+		    &named), max_line);
+		/* One contact more would not have fit. */
+		ck_assert_uint_gt(broadcast_ok(&tb, g, 5, named + 1, 1 << 20,
+		    &more), max_line);
+		ck_assert_uint_eq(more, named + 1);
+	}
+	/* Every contact fits: all of them go in one line. */
+	broadcast_ok(&tb, g, 0, 1000, 1 << 20, &named);
+	ck_assert_uint_eq(named, 300);
+}
+END_TEST
+
+/* A max_line too small for one contact: an error, and b as it was. */
+START_TEST(broadcast_that_cannot_fit)
+{
+	struct group	*g = group_of(3);
+	const char	*why = NULL;
+	size_t		 named, one = broadcast_ok(&tb, g, 0, 1, 65536, &named);
+
+	buf_reset(&tb);
+	buf_puts(&tb, "kept");
+	ck_assert_int_eq(group_broadcast(&tb, g, 0, 3, one - 1, &named, &why),
+	    -1);
+	ck_assert_ptr_nonnull(why);
+	ck_assert_ptr_nonnull(strstr(why, "max_line"));
+	ck_assert_uint_eq(buf_len(&tb), 4);
+	ck_assert_int_eq(memcmp(buf_head(&tb), "kept", 4), 0);
+}
+END_TEST
+
 int
 main(void)
 {
 	Suite	*s = suite_create("pg_unit");
-	TCase	*tc = tcase_create("group");
+	TCase	*tc = tcase_create("group"), *tcb = tcase_create("broadcast");
 	SRunner	*sr;
 	int	 failed;
 
@@ -113,6 +248,11 @@ main(void)
 	tcase_add_test(tc, groups_and_contacts);
 	tcase_add_test(tc, full_round_leaves_the_last_group);
 	suite_add_tcase(s, tc);
+	tcase_add_checked_fixture(tcb, NULL, broadcast_teardown);
+	tcase_add_test(tcb, broadcasts_keep_to_max_contacts);
+	tcase_add_test(tcb, broadcasts_keep_to_max_line);
+	tcase_add_test(tcb, broadcast_that_cannot_fit);
+	suite_add_tcase(s, tcb);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

@@ -21,6 +21,8 @@
 #include <unistd.h>
 
 #include "pgtest.h"
+#include "request.h"
+#include "uuid_canon.h"
 
 #define PGT_BINDIR_DEFAULT	"/usr/lib/postgresql/15/bin"
 
@@ -559,26 +561,49 @@ pgt_interaction(unsigned n)
 	return pgt_test_uuid("1a7e0000-0000-4000-8000", n);
 }
 
+/* Sends the request line in b and asserts an ok reply; returns it. */
+static json_t *
+pgt_request_ok(struct h_conn *c, const struct buf *b)
+{
+	json_t	*reply;
+
+	ck_assert_int_eq(h_send(c, buf_head(b), buf_len(b)), 0);
+	reply = h_recv_reply(c, PGT_WAIT_MS);
+	ck_assert_msg(h_is_ok(reply), "%.*s: %s", (int)buf_len(b) - 1,
+	    buf_head(b), h_dump(reply));
+	return reply;
+}
+
 struct h_conn *
 pgt_subscriber(const char *sock, unsigned lo, unsigned hi)
 {
-	struct h_conn	*c = h_connect_or_fail(sock);
-	json_t		*topics = json_array(), *req, *reply;
-	char		 topic[80], *line;
-	unsigned	 n;
+	struct h_conn		*c = h_connect_or_fail(sock);
+	struct topic_key	*keys;
+	struct buf		 b = BUF_INIT;
+	json_t			*reply;
+	uint8_t			 contact[16];
+	size_t			 n = hi - lo + 1, i, named, max_line;
 
-	for (n = lo; n <= hi; n++) {
-		snprintf(topic, sizeof topic, "crm:contact:%s:interactions",
-		    pgt_contact(n));
-		json_array_append_new(topics, json_string(topic));
+	ck_assert_ptr_nonnull(keys = calloc(n, sizeof *keys));
+	for (i = 0; i < n; i++) {
+		ck_assert_int_eq(uuid_canon_parse(pgt_contact(lo + (unsigned)i),
+		    UUID_TEXT_LEN, contact), 0);
+		topic_contact_interactions(contact, &keys[i]);
 	}
-	req = json_pack("{s:s, s:o}", "op", "subscribe", "topics", topics);
-	line = json_dumps(req, JSON_COMPACT);
-	reply = h_request(c, line);
-	ck_assert_msg(h_is_ok(reply), "subscribe: %s", h_dump(reply));
+	/* The topics go in as many lines as the daemon's max_line needs. */
+	ck_assert_int_eq(request_hello(&b, NULL), 0);
+	reply = pgt_request_ok(c, &b);
+	max_line = (size_t)h_int(reply, "max_line");
 	json_decref(reply);
-	json_decref(req);
-	free(line);
+	for (i = 0; i < n; i += named) {
+		buf_reset(&b);
+		named = request_topics(&b, OP_SUBSCRIBE, keys + i, n - i,
+		    max_line);
+		ck_assert_uint_gt(named, 0);
+		json_decref(pgt_request_ok(c, &b));
+	}
+	buf_free(&b);
+	free(keys);
 	return c;
 }
 

@@ -91,7 +91,8 @@ int	 pgt_alive(pid_t);
 /* Test UUIDs: contact n and interaction n (distinct ranges). */
 const char *pgt_contact(unsigned n);
 const char *pgt_interaction(unsigned n);
-/* A subscriber to contacts lo..hi (inclusive). */
+/* A subscriber to contacts lo..hi (inclusive), its subscribe lines cut to
+ * the max_line its hello announced. */
 struct h_conn *pgt_subscriber(const char *sock, unsigned lo, unsigned hi);
 
 /* Pushes as "event contact interaction" strings (contact/interaction as
