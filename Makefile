@@ -154,6 +154,8 @@ $(O)/tests/it_%: tests/it_%.c $(TEST_SUPPORT_OBJS) $(PROTO_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CPPFLAGS) -Itests $(PC_CFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ \
 	  $(JANSSON) $(LIBUUID) $(CHECKLIBS)
+# The suites around /metrics share an HTTP client and process helpers.
+$(O)/tests/it_metrics $(O)/tests/it_cli: $(O)/tests/hmetrics.o
 # The federation suite's fake Redis reads commands with hiredis's reader.
 $(O)/tests/it_federation: $(O)/tests/fakeredis.o
 $(O)/tests/it_federation: CHECKLIBS += $(shell $(PKG_CONFIG) --libs hiredis) -pthread
@@ -265,6 +267,11 @@ install-daemon: all
 	  systemd/crmpubsubd.service.in > $(DESTDIR)$(UNITDIR)/crmpubsubd.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/crmpubsubd.service
 	install -m 0644 systemd/crmpubsubd.socket $(DESTDIR)$(UNITDIR)/crmpubsubd.socket
+	sed -e 's|@BINDIR@|$(BINDIR)|g' systemd/crmpubsub-metrics.service.in \
+	  > $(DESTDIR)$(UNITDIR)/crmpubsub-metrics.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/crmpubsub-metrics.service
+	install -m 0644 systemd/crmpubsub-metrics.timer \
+	  $(DESTDIR)$(UNITDIR)/crmpubsub-metrics.timer
 	install -m 0644 systemd/crmpubsub.sysusers $(DESTDIR)$(SYSUSERSDIR)/crmpubsub.conf
 	install -m 0644 systemd/crmpubsub.tmpfiles $(DESTDIR)$(TMPFILESDIR)/crmpubsub.conf
 	test -e $(DESTDIR)$(SYSCONFDIR)/crmpubsub/crmpubsubd.conf || \
@@ -285,6 +292,8 @@ uninstall:
 	  $(DESTDIR)$(PKGCONFIGDIR)/libcrmpubsub.pc
 	rm -f $(DESTDIR)$(UNITDIR)/crmpubsubd.service \
 	  $(DESTDIR)$(UNITDIR)/crmpubsubd.socket \
+	  $(DESTDIR)$(UNITDIR)/crmpubsub-metrics.service \
+	  $(DESTDIR)$(UNITDIR)/crmpubsub-metrics.timer \
 	  $(DESTDIR)$(SYSUSERSDIR)/crmpubsub.conf \
 	  $(DESTDIR)$(TMPFILESDIR)/crmpubsub.conf \
 	  $(DESTDIR)$(MANDIR)/man1/crmpubsub-cli.1 \

@@ -29,6 +29,9 @@ static const struct option_def options[] = {
 	  "BYTES", "bytes of pushes queued for one connection" },
 	{ "max_subscriptions", OPT_UINT, OFF(max_subscriptions), "10000", 1,
 	  100000000, 1, "N", "topics one connection may hold" },
+	{ "metrics_listen", OPT_LISTEN, OFF(metrics_listen), NULL, 0, 0, 0,
+	  "ADDR", "serve Prometheus metrics at /metrics on IP:PORT, "
+	  "[IPV6]:PORT or unix:/PATH (default: none)" },
 	{ "publish_gids", OPT_GIDS, OFF(publish_gids), NULL, 0, 0, 1,
 	  "GROUPS", "groups allowed to broadcast, by name or gid "
 	  "(default: anyone)" },

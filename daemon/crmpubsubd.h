@@ -26,8 +26,8 @@
 
 /* ---- config.c: the option table, config file, command line ------------- */
 
-enum opt_type { OPT_STRING, OPT_PATH, OPT_GROUP, OPT_REDIS, OPT_SIZE,
-    OPT_UINT, OPT_SECONDS, OPT_UIDS, OPT_GIDS, OPT_MODE, OPT_FLAG };
+enum opt_type { OPT_STRING, OPT_PATH, OPT_GROUP, OPT_REDIS, OPT_LISTEN,
+    OPT_SIZE, OPT_UINT, OPT_SECONDS, OPT_UIDS, OPT_GIDS, OPT_MODE, OPT_FLAG };
 
 /* One setting: its config key (the long option is the key with '-' for
  * '_'), how its value is parsed and checked, and its --help line. */
@@ -64,6 +64,7 @@ struct config {
 	char		*redis;			/* federation: Redis address */
 	char		*redis_prefix;		/* channel prefix */
 	char		*redis_password;
+	char		*metrics_listen;	/* NULL: no /metrics listener */
 };
 
 /* The settings in force; replaced as a whole by a successful reload. */
@@ -322,6 +323,7 @@ struct stats {
 	unsigned long long	dropped;
 	unsigned long long	resyncs;
 	unsigned long long	errors;
+	unsigned long long	errors_by_code[PERR_COUNT];
 	unsigned long long	slow_closed;
 };
 
@@ -329,6 +331,25 @@ extern struct stats	 stats;
 
 int	 stats_write(struct buf *);
 unsigned long long stats_uptime(void);
+/* Counts one error reply of this code. */
+void	 stats_count_error(enum proto_error);
+
+/* ---- metrics.c: the Prometheus exposition of the stats object ------------ */
+
+/* Appends the exposition of a stats object (as the stats op returns it) to
+ * out; -1 when memory runs out. */
+int	 metrics_write(const json_t *obj, struct buf *out);
+
+/* ---- httpd.c: the /metrics listener --------------------------------------- */
+
+/* 0 when s is a usable metrics_listen value (HOST:PORT, [HOST]:PORT or
+ * unix:/PATH), else -1. */
+int	 httpd_check_address(const char *s);
+/* Starts serving /metrics when cfg->metrics_listen is set; 0, or -1 with
+ * *cause. */
+int	 httpd_open(struct event_base *, const struct config *, char **cause);
+/* Stops listening and drops every open HTTP connection. */
+void	 httpd_close(void);
 
 /* ---- listen.c ------------------------------------------------------------- */
 
@@ -341,10 +362,22 @@ unsigned long long stats_uptime(void);
 int	 listen_open(struct event_base *, const struct config *, char **cause);
 void	 listen_stop(void);	/* stop accepting, unlink the socket we made */
 const char *listen_path(void);
+/* Before binding path: -1 with *cause when something answers there or it
+ * is not a socket; a stale socket is removed. 0 when the path is free. */
+int	 listen_probe(const char *path, char **cause);
 
 /* ---- notify.c ------------------------------------------------------------- */
 
+/* Sends state ("READY=1", "STOPPING=1") to $NOTIFY_SOCKET, if set. */
 void	 notify_send(const char *state);
+/* READY=1 with a first STATUS=, then STATUS= every few seconds and, when
+ * systemd asks for it (WATCHDOG_USEC), WATCHDOG=1 at half its interval. */
+int	 notify_start(struct event_base *);
+void	 notify_stop(void);
+/* Around a reload: RELOADING=1 with MONOTONIC_USEC=, then READY=1 (with
+ * the reason in STATUS= when the reload failed, else NULL). */
+void	 notify_reloading(void);
+void	 notify_reloaded(const char *failure);
 
 /* ---- main.c --------------------------------------------------------------- */
 

@@ -81,7 +81,7 @@ listen_private_dir(const char *path, char **cause)
 
 /* An existing path: refuse when a daemon answers there, else remove the
  * stale socket. Anything that is not a socket is left alone. */
-static int
+int
 listen_probe(const char *path, char **cause)
 {
 	struct sockaddr_un	sun;

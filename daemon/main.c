@@ -114,8 +114,9 @@ shutdown_begin(void)
 
 	log_info("shutting down");
 	stopping = 1;
-	notify_send("STOPPING=1");
+	notify_send("STOPPING=1\nSTATUS=shutting down");
 	listen_stop();
+	httpd_close();
 	conn_shutdown_all();
 	event_base_loopexit(base, &flush);
 	stop_poll_ev = event_new(base, -1, EV_PERSIST, stop_poll_cb, NULL);
@@ -141,10 +142,12 @@ signal_reload_cb(evutil_socket_t sig, short what, void *arg)
 	struct config	*c;
 	char		*cause = NULL;
 
+	notify_reloading();
 	c = config_build(config_file, overrides, noverrides, &cause);
 	if (c == NULL) {
 		log_warnx("reload failed, keeping the old settings: %s",
 		    cause ? cause : "error");
+		notify_reloaded(cause ? cause : "error");
 		free(cause);
 		return;
 	}
@@ -154,6 +157,7 @@ signal_reload_cb(evutil_socket_t sig, short what, void *arg)
 	log_set_verbose(cfg->verbose);
 	log_info("reloaded %s", config_file ? config_file :
 	    "(no config file)");
+	notify_reloaded(NULL);
 }
 
 /* Releases everything, so a sanitizer run ends with nothing leaked. */
@@ -161,6 +165,8 @@ static void
 teardown(void)
 {
 	federate_shutdown();
+	httpd_close();
+	notify_stop();
 	conn_close_all();
 	subs_free_all();
 	if (stop_poll_ev != NULL)
@@ -172,6 +178,17 @@ teardown(void)
 	libevent_global_shutdown();
 	config_free(cfg);
 	free(overrides);
+}
+
+/* A listener could not be opened: logs why, undoes the start, exit 1. */
+static int
+start_failed(char *cause, const char *fallback)
+{
+	log_errx("%s", cause ? cause : fallback);
+	free(cause);
+	listen_stop();
+	teardown();
+	return 1;
 }
 
 int
@@ -203,21 +220,19 @@ main(int argc, char **argv)
 		fatalx("cannot set up signal handling");
 	/* Signals are events before the socket exists: a SIGTERM that comes
 	 * as soon as clients can connect is a clean shutdown. */
-	if (listen_open(base, cfg, &cause) == -1) {
-		log_errx("%s", cause ? cause : "cannot listen");
-		free(cause);
-		listen_stop();
-		teardown();
-		return 1;
-	}
+	if (listen_open(base, cfg, &cause) == -1)
+		return start_failed(cause, "cannot listen");
 	stats.started = time(NULL);
 	if (federate_init(base, cfg, &cause) == -1)
 		fatalx("federation: %s", cause ? cause : "cannot start");
+	if (httpd_open(base, cfg, &cause) == -1)
+		return start_failed(cause, "metrics_listen: cannot listen");
 
 	log_info("crmpubsubd %s (libevent %s, %s) listening on %s",
 	    CRMPUBSUB_VERSION, event_get_version(),
 	    event_base_get_method(base), listen_path());
-	notify_send("READY=1");
+	if (notify_start(base) == -1)
+		fatalx("out of memory");
 
 	event_base_dispatch(base);
 

@@ -110,7 +110,7 @@ void
 ops_reply_error(struct buf *out, const char *op, const struct reply_id *id,
     enum proto_error code, const char *message)
 {
-	stats.errors++;
+	stats_count_error(code);
 	reply_error(out, op, id, code, message);
 }
 

@@ -21,7 +21,7 @@ int
 optval_is_text(enum opt_type t)
 {
 	return t == OPT_STRING || t == OPT_PATH || t == OPT_GROUP ||
-	    t == OPT_REDIS;
+	    t == OPT_REDIS || t == OPT_LISTEN;
 }
 
 /* Parses a size with an optional K, M or G (1024-based) suffix. */
@@ -148,6 +148,10 @@ optval_expected(const struct option_def *o, char *buf, size_t len)
 	case OPT_REDIS:
 		snprintf(buf, len, "unix:///PATH or redis://HOST:PORT");
 		break;
+	case OPT_LISTEN:
+		snprintf(buf, len, "a numeric IP:PORT, [IPV6]:PORT or "
+		    "unix:/PATH, e.g. 127.0.0.1:9470");
+		break;
 	case OPT_PATH:
 		snprintf(buf, len, "a path of at most %llu bytes", o->max);
 		break;
@@ -202,6 +206,8 @@ optval_check_text(const struct option_def *o, const char *value, char *why,
 		return -1;
 	case OPT_REDIS:
 		return federate_check_address(value);
+	case OPT_LISTEN:
+		return httpd_check_address(value);
 	default:
 		return 0;
 	}
@@ -223,6 +229,7 @@ optval_parse(struct config *c, const struct option_def *o, const char *value,
 	case OPT_PATH:
 	case OPT_GROUP:
 	case OPT_REDIS:
+	case OPT_LISTEN:
 		if (optval_check_text(o, value, why, whylen) == -1)
 			return -1;
 		free(*(char **)field);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT — crmpubsub */
 /* Integration suite for crmpubsub-cli: the real script, the real socat and
  * the real daemon; every subcommand, every exit status, socket resolution,
- * and output with and without jq on PATH. */
+ * output with and without jq on PATH, and `metrics` against the daemon's
+ * own /metrics. */
 
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -10,6 +11,7 @@
 #include <sys/wait.h>
 
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -22,6 +24,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "hmetrics.h"
 
 #define CLI_TIMEOUT_MS	15000	/* bound for one CLI run */
 #define UUID_I		"0190a5b2-7c1e-7a01-8f00-0000000000aa"
@@ -49,8 +52,8 @@ static char tools_nosocat[PATH_MAX];	/* the same minus socat */
 
 /* Tools the CLI runs, besides the shell builtins. */
 static const char *const cli_tools[] = {
-	"cat", "grep", "id", "jq", "mkfifo", "mktemp", "rm", "sed", "sleep",
-	"socat", "tail", "tr", NULL
+	"cat", "grep", "id", "jq", "mkfifo", "mktemp", "mv", "rm", "sed",
+	"sleep", "socat", "tail", "tr", NULL
 };
 
 static int
@@ -73,24 +76,6 @@ cli_path(void)
 	return path;
 }
 
-/* Full path of a program found on the test's own PATH, or NULL. */
-static const char *
-which(const char *name, char *out, size_t outlen)
-{
-	const char *path = getenv("PATH");
-	char dirs[4096], *dir, *save = NULL;
-
-	snprintf(dirs, sizeof dirs, "%s",
-	    path != NULL ? path : "/usr/bin:/bin");
-	for (dir = strtok_r(dirs, ":", &save); dir != NULL;
-	    dir = strtok_r(NULL, ":", &save)) {
-		snprintf(out, outlen, "%s/%s", dir, name);
-		if (access(out, X_OK) == 0)
-			return out;
-	}
-	return NULL;
-}
-
 /* Makes a directory of symlinks to the CLI's tools, minus `without`. */
 static void
 make_tool_dir(char *dir, size_t dirlen, const char *without)
@@ -103,7 +88,7 @@ make_tool_dir(char *dir, size_t dirlen, const char *without)
 	for (i = 0; cli_tools[i] != NULL; i++) {
 		if (without != NULL && strcmp(cli_tools[i], without) == 0)
 			continue;
-		if (which(cli_tools[i], target, sizeof target) == NULL)
+		if (hm_which(cli_tools[i], target, sizeof target) == NULL)
 			continue;
 		snprintf(link, sizeof link, "%s/%s", dir, cli_tools[i]);
 		ck_assert_msg(symlink(target, link) == 0, "symlink %s: %s",
@@ -133,8 +118,8 @@ setup(void)
 	char p[PATH_MAX];
 
 	signal(SIGPIPE, SIG_IGN);
-	ck_assert_msg(which("socat", p, sizeof p) != NULL, "socat not on PATH");
-	ck_assert_msg(which("jq", p, sizeof p) != NULL, "jq not on PATH");
+	ck_assert_msg(hm_which("socat", p, sizeof p) != NULL, "socat not on PATH");
+	ck_assert_msg(hm_which("jq", p, sizeof p) != NULL, "jq not on PATH");
 	make_tool_dir(tools_all, sizeof tools_all, NULL);
 	make_tool_dir(tools_nojq, sizeof tools_nojq, "jq");
 	make_tool_dir(tools_nosocat, sizeof tools_nosocat, "socat");
@@ -1180,6 +1165,187 @@ START_TEST(test_where)
 }
 END_TEST
 
+/* ---- metrics -------------------------------------------------------------- */
+
+/* Starts h_test_daemon with /metrics on a Unix socket in a scratch
+ * directory dir, plus extra (NULL-terminated, may be NULL); where gets
+ * "unix:<path>". */
+static void
+metrics_daemon_up(char *dir, size_t dircap, char *where, size_t wherecap,
+    const char *const *extra)
+{
+	static char	 arg[400];
+	const char	*args[8] = { "--metrics-listen", arg };
+	size_t		 n = 2;
+
+	h_scratch_make(dir, dircap, "climetrics");
+	snprintf(arg, sizeof arg, "unix:%s/metrics.sock", dir);
+	while (extra != NULL && *extra != NULL && n < 7)
+		args[n++] = *extra++;
+	args[n] = NULL;
+	h_test_up(args);
+	hm_metrics_where(&h_test_daemon, where, wherecap);
+}
+
+/* `metrics` and GET /metrics of the same daemon: the same lines but for
+ * the values, and the same values where nothing changed in between. */
+static void
+expect_cli_matches_daemon(const char *where)
+{
+	static const char *const stable[] = { "crmpubsub_broadcasts_total",
+	    "crmpubsub_deliveries_total", "crmpubsub_topics",
+	    "crmpubsub_errors_total{code=\"bad_json\"}",
+	    "crmpubsub_process_start_time_seconds",
+	    "crmpubsub_max_connections", "crmpubsub_up", NULL };
+	const char	*args[] = { "metrics", NULL };
+	struct cli_run	 r;
+	char		*text, *a, *b, out[8192], diff[512];
+	size_t		 i;
+
+	run_cli(&r, args);
+	ck_assert_msg(r.status == 0, "exit %d [%s] [%s]", r.status, r.out,
+	    r.err);
+	text = hm_scrape(where);
+	a = hm_shape(r.out);
+	b = hm_shape(text);
+	ck_assert_msg(strcmp(a, b) == 0, "crmpubsub-cli metrics | /metrics: %s",
+	    hm_first_difference(a, b, diff, sizeof diff));
+	for (i = 0; stable[i] != NULL; i++)
+		ck_assert_msg(hm_sample(r.out, stable[i]) ==
+		    hm_sample(text, stable[i]) && hm_sample(text, stable[i]) >= 0,
+		    "%s: cli %g, daemon %g", stable[i], hm_sample(r.out,
+		    stable[i]), hm_sample(text, stable[i]));
+	ck_assert_msg(hm_promtool_check(r.out, out, sizeof out) != -1,
+	    "promtool check metrics:\n%.2000s", out);
+	free(a);
+	free(b);
+	free(text);
+}
+
+/* h_wait_until callback: the daemon of connection arg is linked to Redis. */
+static int
+fed_up(void *arg)
+{
+	json_t	*r = h_request(arg, "{\"op\":\"stats\"}");
+	const char *state = h_str(json_object_get(json_object_get(r, "stats"),
+	    "federation"), "state");
+	int	 up = state != NULL && strcmp(state, "up") == 0;
+
+	json_decref(r);
+	return up;
+}
+
+START_TEST(test_metrics_matches_daemon)
+{
+	char		 dir[256], where[400], rdir[256], rsock[320], redis[340];
+	const char	*fed[] = { "--redis", redis, NULL };
+	struct h_conn	*c;
+	pid_t		 pid;
+
+	metrics_daemon_up(dir, sizeof dir, where, sizeof where, NULL);
+	c = h_test_conn();
+	h_expect_errorf(c, "bad_json", "{x");
+	h_expect_okf(c, NULL, "{\"op\":\"broadcast_to_contacts\",\"event\":"
+	    "\"interaction_created\",\"interaction_uuid\":\"" UUID_I "\","
+	    "\"contact_uuids\":[\"" UUID_I "\"]}");
+	expect_cli_matches_daemon(where);
+	h_close(c);
+	h_daemon_stop(&h_test_daemon, SIGTERM, H_TIMEOUT_MS);
+	h_scratch_remove(dir);
+
+	/* Federated: the federation rows too. */
+	if (!hm_need("redis-server"))
+		return;
+	h_scratch_make(rdir, sizeof rdir, "cliredis");
+	pid = hm_redis_start(rdir, rsock, sizeof rsock);
+	snprintf(redis, sizeof redis, "unix://%s", rsock);
+	metrics_daemon_up(dir, sizeof dir, where, sizeof where, fed);
+	c = h_test_conn();
+	ck_assert(h_wait_until(fed_up, c, H_TIMEOUT_MS, 10));
+	expect_cli_matches_daemon(where);
+	h_close(c);
+	h_daemon_stop(&h_test_daemon, SIGTERM, H_TIMEOUT_MS);
+	hm_stop(pid, H_TIMEOUT_MS);
+	h_scratch_remove(dir);
+	h_scratch_remove(rdir);
+}
+END_TEST
+
+/* -o FILE: the text replaces FILE whole; no temporary file stays. An
+ * unreachable daemon still gives crmpubsub_up 0 (file and stdout), exit 3. */
+START_TEST(test_metrics_file)
+{
+	char		 dir[256], file[320], none[320], *text;
+	const char	*to_file[] = { "metrics", "-o", file, NULL };
+	const char	*down[] = { "-s", none, "metrics", "-o", file, NULL };
+	const char	*down_out[] = { "-s", none, "metrics", NULL };
+	static const char up0[] = "# HELP crmpubsub_up 1 when the daemon "
+	    "answered the scrape.\n# TYPE crmpubsub_up gauge\ncrmpubsub_up 0\n";
+	struct cli_run	 r;
+	FILE		*f;
+	DIR		*d;
+	struct dirent	*e;
+	int		 entries = 0;
+
+	h_test_up(NULL);
+	h_scratch_make(dir, sizeof dir, "climfile");
+	snprintf(file, sizeof file, "%s/crmpubsub.prom", dir);
+	snprintf(none, sizeof none, "%s/none.sock", dir);
+	ck_assert_ptr_nonnull(f = fopen(file, "w"));
+	fputs("old\n", f);
+	fclose(f);
+	run_cli(&r, to_file);
+	ck_assert_msg(r.status == 0 && r.outlen == 0, "exit %d [%s] [%s]",
+	    r.status, r.out, r.err);
+	ck_assert_ptr_nonnull(text = h_read_file(file));
+	ck_assert_msg(strncmp(text, "# HELP crmpubsub_up ", 20) == 0 &&
+	    strstr(text, "\ncrmpubsub_up 1\n") != NULL, "%s", text);
+	free(text);
+	ck_assert_ptr_nonnull(d = opendir(dir));
+	while ((e = readdir(d)) != NULL)
+		entries += e->d_name[0] != '.';
+	closedir(d);
+	ck_assert_int_eq(entries, 1);
+
+	run_cli(&r, down);
+	ck_assert_msg(r.status == 3, "exit %d [%s]", r.status, r.err);
+	ck_assert_msg(strstr(r.err, "cannot reach crmpubsubd") != NULL, "%s",
+	    r.err);
+	ck_assert_ptr_nonnull(text = h_read_file(file));
+	ck_assert_str_eq(text, up0);
+	free(text);
+	run_cli(&r, down_out);
+	ck_assert_int_eq(r.status, 3);
+	ck_assert_str_eq(r.out, up0);
+	h_scratch_remove(dir);
+}
+END_TEST
+
+/* Usage errors exit 2; no jq: exit 4; an unwritable FILE: exit 5. */
+START_TEST(test_metrics_errors)
+{
+	const char	*extra[] = { "metrics", "now", NULL };
+	const char	*no_file[] = { "metrics", "-o", NULL };
+	const char	*bad_dir[] = { "metrics", "-o", "/nonexistent/x.prom",
+	    NULL };
+	const char	*plain[] = { "metrics", NULL };
+	struct cli_run	 r;
+
+	h_test_up(NULL);
+	run_cli(&r, extra);
+	ck_assert_msg(r.status == 2 && strstr(r.err, "metrics takes only -o "
+	    "FILE") != NULL, "exit %d [%s]", r.status, r.err);
+	run_cli(&r, no_file);
+	ck_assert_int_eq(r.status, 2);
+	run_cli_env(&r, tools_nojq, h_test_daemon.sock, NULL, NULL, plain);
+	ck_assert_msg(r.status == 4 && strstr(r.err, "jq") != NULL,
+	    "exit %d [%s]", r.status, r.err);
+	run_cli(&r, bad_dir);
+	ck_assert_msg(r.status == 5 && strstr(r.err, "cannot write "
+	    "/nonexistent/x.prom") != NULL, "exit %d [%s]", r.status, r.err);
+}
+END_TEST
+
 static Suite *
 cli_suite(void)
 {
@@ -1217,6 +1383,9 @@ cli_suite(void)
 	tcase_add_test(tc, test_version);
 	tcase_add_test(tc, test_timeout);
 	tcase_add_test(tc, test_where);
+	tcase_add_test(tc, test_metrics_matches_daemon);
+	tcase_add_test(tc, test_metrics_file);
+	tcase_add_test(tc, test_metrics_errors);
 	suite_add_tcase(s, tc);
 	return s;
 }

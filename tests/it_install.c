@@ -218,6 +218,8 @@ START_TEST(test_layout)
 		{ "/usr/lib/pkgconfig/libcrmpubsub.pc", 0644 },
 		{ UNITS "/crmpubsubd.service", 0644 },
 		{ UNITS "/crmpubsubd.socket", 0644 },
+		{ UNITS "/crmpubsub-metrics.service", 0644 },
+		{ UNITS "/crmpubsub-metrics.timer", 0644 },
 		{ "/usr/lib/sysusers.d/crmpubsub.conf", 0644 },
 		{ "/usr/lib/tmpfiles.d/crmpubsub.conf", 0644 },
 		{ "/etc/crmpubsub/crmpubsubd.conf", 0644 },
@@ -516,7 +518,8 @@ START_TEST(test_units_verify)
 	/* Documentation= man pages are looked up in the installed tree. */
 	ck_assert_msg(run(out, sizeof out, "MANPATH=%s/usr/share/man "
 	    "systemd-analyze verify --root=%s crmpubsubd.socket "
-	    "crmpubsubd.service", root, root) == 0 && out[0] == '\0',
+	    "crmpubsubd.service crmpubsub-metrics.service "
+	    "crmpubsub-metrics.timer", root, root) == 0 && out[0] == '\0',
 	    "systemd-analyze verify:\n%s", out);
 
 	/* The same check notices a unit whose ExecStart points nowhere. */
@@ -550,6 +553,61 @@ START_TEST(test_units_security)
 	ck_assert_msg(p != NULL, "no overall exposure:\n%s", out);
 	ck_assert(sscanf(strchr(p, ':') + 1, "%lf", &exposure) == 1);
 	ck_assert_msg(exposure <= 2.0, "exposure %.1f", exposure);
+	run(NULL, 0, "rm -rf %s", root);
+}
+END_TEST
+
+/* The watchdog is on; the drop-in docs/operations.md gives for a TCP
+ * metrics port is valid and keeps the rest of the sandbox; the textfile
+ * unit runs the installed CLI, sandboxed too. */
+START_TEST(test_units_metrics)
+{
+	static const char mark[] =
+	    "# /etc/systemd/system/crmpubsubd.service.d/metrics.conf\n";
+	char root[64], out[65536], path[PATH_MAX], *svc, *ops, *p, *end, *q;
+	double exposure;
+	FILE *f;
+
+	need_install();
+	svc = installed(UNITS "/crmpubsubd.service");
+	ck_assert_str_eq(unit_value(svc, "WatchdogSec"), "30s");
+	ck_assert_str_eq(unit_value(svc, "NotifyAccess"), "main");
+	free(svc);
+	svc = installed(UNITS "/crmpubsub-metrics.service");
+	ck_assert_str_eq(unit_value(svc, "ExecStart"), "/usr/bin/crmpubsub-cli "
+	    "-s /run/crmpubsub/crmpubsub.sock -t 5 metrics -o "
+	    "/var/lib/prometheus/node-exporter/crmpubsub.prom");
+	ck_assert_str_eq(unit_value(svc, "Group"), "crmpubsub");
+	free(svc);
+
+	snprintf(path, sizeof path, "%s/docs/operations.md", top());
+	ops = slurp(path);
+	ck_assert_msg(ops != NULL && (p = strstr(ops, mark)) != NULL,
+	    "docs/operations.md lacks the drop-in (%s)", mark);
+	end = strstr(p, "\n```");
+	ck_assert_ptr_nonnull(end);
+	verify_root(root, sizeof root);
+	snprintf(path, sizeof path, "%s/etc/systemd/system/"
+	    "crmpubsubd.service.d", root);
+	ck_assert_int_eq(run(NULL, 0, "mkdir -p %s", path), 0);
+	strcat(path, "/metrics.conf");
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fprintf(f, "%.*s\n", (int)(end - p), p);
+	fclose(f);
+	q = strstr(p, "[Service]");
+	ck_assert_msg(q != NULL && q < end, "no [Service] in the drop-in");
+	ck_assert_msg(run(out, sizeof out, "MANPATH=%s/usr/share/man "
+	    "systemd-analyze verify --root=%s crmpubsubd.service", root, root)
+	    == 0 && out[0] == '\0', "verify with the drop-in:\n%s", out);
+	ck_assert_msg(run(out, sizeof out, "systemd-analyze security "
+	    "--offline=yes --root=%s --threshold=30 crmpubsubd.service "
+	    "crmpubsub-metrics.service", root) == 0,
+	    "exposure above 3.0:\n%s", out);
+	p = strstr(out, "Overall exposure level for crmpubsub-metrics.service:");
+	ck_assert_msg(p != NULL, "no overall exposure:\n%s", out);
+	ck_assert(sscanf(strchr(p, ':') + 1, "%lf", &exposure) == 1);
+	ck_assert_msg(exposure <= 3.0, "textfile unit exposure %.1f", exposure);
+	free(ops);
 	run(NULL, 0, "rm -rf %s", root);
 }
 END_TEST
@@ -1030,6 +1088,7 @@ install_suite(void)
 	tcase_add_test(tc, test_units_verify);
 	tcase_add_test(tc, test_units_security);
 	tcase_add_test(tc, test_units_content);
+	tcase_add_test(tc, test_units_metrics);
 	tcase_add_test(tc, test_config_example);
 	tcase_add_test(tc, test_man_lint);
 	tcase_add_test(tc, test_unit_execstart_socket_activated);

@@ -657,6 +657,7 @@ START_TEST(test_reload_warnings)
 		{ "lag_timeout", "5" }, { "max_connections", "7" },
 		{ "max_contacts", "8" }, { "max_line", "1K" },
 		{ "max_outbuf", "2M" }, { "max_subscriptions", "9" },
+		{ "metrics_listen", "127.0.0.1:0" },
 		{ "publish_gids", "0" }, { "publish_uids", "0" },
 		{ "redis", "unix:///tmp/r.sock" }, { "redis_password", "pw" },
 		{ "redis_prefix", "x:" }, { "socket", "/tmp/x.sock" },
