@@ -329,7 +329,15 @@ struct stats {
 
 extern struct stats	 stats;
 
+/* One "key":number member of the stats object. */
+struct stats_row {
+	const char		*key;
+	unsigned long long	 value;
+};
+
 int	 stats_write(struct buf *);
+/* Appends each row as "key":value, after a member already written. */
+void	 stats_rows_write(struct buf *, const struct stats_row *, size_t);
 unsigned long long stats_uptime(void);
 /* Counts one error reply of this code. */
 void	 stats_count_error(enum proto_error);

@@ -567,10 +567,7 @@ federate_publish(enum crm_event e, const struct topic_key *k,
 void
 federate_stats_write(struct buf *b)
 {
-	const struct {
-		const char		*key;
-		unsigned long long	 value;
-	} rows[] = {
+	const struct stats_row rows[] = {
 		{ "published", fed.published },
 		{ "received", fed.received },
 		{ "echoes", fed.echoes },
@@ -580,15 +577,11 @@ federate_stats_write(struct buf *b)
 		{ "resyncs", fed.resyncs },
 		{ "malformed", fed.malformed },
 	};
-	size_t	i;
 
 	buf_put_key(b, "federation");
 	buf_putc(b, '{');
 	buf_put_key(b, "state");
 	buf_put_jstrz(b, fed_state_names[state]);
-	for (i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-		buf_put_key(b, rows[i].key);
-		buf_put_uint(b, rows[i].value);
-	}
+	stats_rows_write(b, rows, sizeof rows / sizeof rows[0]);
 	buf_putc(b, '}');
 }

@@ -59,14 +59,23 @@ stats_output_bytes(void)
 	return n;
 }
 
+/* Appends "key":value for each row. */
+void
+stats_rows_write(struct buf *b, const struct stats_row *rows, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		buf_put_key(b, rows[i].key);
+		buf_put_uint(b, rows[i].value);
+	}
+}
+
 /* Writes the stats object: the version, gauges, then totals since start. */
 int
 stats_write(struct buf *b)
 {
-	const struct {
-		const char		*key;
-		unsigned long long	 value;
-	} rows[] = {
+	const struct stats_row rows[] = {
 		{ "uptime_s", stats_uptime() },
 		{ "connections", nconns },
 		{ "topics", subs_ntopics() },
@@ -89,10 +98,7 @@ stats_write(struct buf *b)
 
 	buf_puts(b, "{\"version\":");
 	buf_put_jstrz(b, CRMPUBSUB_VERSION);
-	for (i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-		buf_put_key(b, rows[i].key);
-		buf_put_uint(b, rows[i].value);
-	}
+	stats_rows_write(b, rows, sizeof rows / sizeof rows[0]);
 	buf_put_key(b, "errors_by_code");
 	buf_putc(b, '{');
 	for (i = 0; i < PERR_COUNT; i++) {
