@@ -95,8 +95,14 @@ END {
 		d[s] = median(s "dps", n[s]); p[s] = median(s "p99", n[s]); c[s] = median(s "cpu", n[s])
 	}
 	for (i = 1; i <= n[0]; i++) if (v["1p99", i] < v["0p99", i]) lower++
+	# Both sides of a round share its noise: the median of the per-round
+	# ratios is steadier than the ratio of the two medians.
+	for (i = 1; i <= n[0]; i++) v["rdps", i] = v["1dps", i] / v["0dps", i]
+	for (i = 1; i <= n[0]; i++) v["rcpu", i] = v["1cpu", i] / v["0cpu", i]
 	printf "medians  A: dps=%.0f p99=%.1f cpu=%.3f  B: dps=%.0f p99=%.1f cpu=%.3f\n", d[0], p[0], c[0], d[1], p[1], c[1]
 	printf "B/A      dps %.3f  p99 %.3f  cpu %.3f; B had the lower p99 in %d of %d rounds\n",
 	    d[1] / d[0], p[1] / p[0], c[1] / c[0], lower, n[0]
+	printf "B/A      by round: dps %.3f  cpu %.3f (median of the per-round ratios)\n",
+	    median("rdps", n[0]), median("rcpu", n[0])
 }' "$work/rows"
 [ "$failed" = 0 ] || { echo "pair: $failed run(s) failed their checks" >&2; exit 1; }
