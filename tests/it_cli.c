@@ -426,6 +426,24 @@ START_TEST(test_ping)
 }
 END_TEST
 
+/* version: the daemon's own answer to the version op, as one line. */
+START_TEST(test_daemon_version)
+{
+	const char *args[] = { "version", NULL };
+	struct cli_run r;
+	json_t *j;
+
+	h_test_up(NULL);
+	run_cli(&r, args);
+	j = expect_reply(&r, 0);
+	ck_assert_str_eq(h_str(j, "op"), "version");
+	ck_assert_str_eq(h_str(j, "version"), CRMPUBSUB_VERSION);
+	ck_assert_ptr_nonnull(json_object_get(j, "build"));
+	ck_assert_uint_eq(r.errlen, 0);
+	json_decref(j);
+}
+END_TEST
+
 START_TEST(test_stats)
 {
 	const char *args[] = { "stats", NULL };
@@ -1356,6 +1374,7 @@ cli_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_ping);
+	tcase_add_test(tc, test_daemon_version);
 	tcase_add_test(tc, test_stats);
 	tcase_add_test(tc, test_topics);
 	tcase_add_test(tc, test_clients);
