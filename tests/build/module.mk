@@ -3,8 +3,14 @@
 #             stay), and `make` builds again afterwards
 #   docs.sh   the documents cite files that exist and the README lists
 #             every daemon source file
-MODULE_CHECKS += check-build
+#   walk.py   README.md's and docs/client.md's first steps run as written
+#             against the real daemon and print what the documents show
+MODULE_CHECKS += check-build check-walk
 
 check-build:
 	@tests/suite.sh build --need "git tar" --timeout 1800 -- tests/build/run.sh
-.PHONY: check-build
+
+check-walk: all
+	@tests/suite.sh walk --need "$(PYTHON) socat pkg-config cc" --timeout 600 -- \
+	  $(PYTHON) tests/build/walk.py
+.PHONY: check-build check-walk
