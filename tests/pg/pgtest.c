@@ -508,6 +508,24 @@ pgt_log_line(const struct pgt_bridge *b, int timeout_ms, ...)
 	}
 }
 
+const char *
+pgt_log_stray_line(const struct pgt_bridge *b, const char *prefix)
+{
+	static char	 line[4096];
+	FILE		*f;
+	const char	*stray = NULL;
+
+	if ((f = fopen(b->log, "r")) == NULL)
+		return NULL;
+	while (stray == NULL && fgets(line, sizeof line, f) != NULL)
+		if (strncmp(line, prefix, strlen(prefix)) != 0)
+			stray = line;
+	fclose(f);
+	if (stray != NULL)
+		line[strcspn(line, "\n")] = '\0';
+	return stray;
+}
+
 void
 pgt_show_log(const struct pgt_bridge *b)
 {

@@ -83,6 +83,9 @@ void	 pgt_bridge_stop_clean(struct pgt_bridge *);
  * (NULL-terminated); returns that line (static) or NULL after timeout_ms. */
 const char *pgt_log_line(const struct pgt_bridge *, int timeout_ms, ...)
 	     __attribute__((sentinel));
+/* The first line of the log that does not start with prefix (static), or
+ * NULL when every line does. */
+const char *pgt_log_stray_line(const struct pgt_bridge *, const char *prefix);
 /* Prints the bridge's log (a failure's context). */
 void	 pgt_show_log(const struct pgt_bridge *);
 /* Whether the process still runs. */
