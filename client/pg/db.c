@@ -190,6 +190,18 @@ db_lost_cb(evutil_socket_t fd, short what, void *reason)
 	db_lost(reason);
 }
 
+/* A message the server sent outside a result — the FATAL of a shutdown,
+ * the WARNING of a crash, a NOTICE: one log line like every other, where
+ * libpq would print its raw text on stderr. */
+static void
+db_notice(void *arg, const PGresult *res)
+{
+	const char	*severity = PQresultErrorField(res, PG_DIAG_SEVERITY);
+
+	log_warnx("postgres: %s: %s", severity != NULL ? severity : "NOTICE",
+	    db_message(PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)));
+}
+
 /* Waits for the socket to be ready for what the connect step asks. */
 static void	db_connect_step(evutil_socket_t, short, void *);
 static void
@@ -230,6 +242,7 @@ db_connect(evutil_socket_t fd, short what, void *arg)
 		db_lost(db_message(PQerrorMessage(db_conn)));
 		return;
 	}
+	PQsetNoticeReceiver(db_conn, db_notice, NULL);
 	db_state = DB_CONNECTING;
 	evtimer_add(db_deadline_ev, &deadline);
 	db_connect_wait(PGRES_POLLING_WRITING);

@@ -44,6 +44,8 @@ setup(void)
 {
 	const char	*args[] = { "--max-outbuf", "64M", NULL };
 
+	if (pgt.pid <= 0)
+		pgt_cluster_start();	/* a failed test left it stopped */
 	db = pgt_connect(dbname);
 	pgt_reset(db);
 	h_test_up(args);
@@ -58,6 +60,7 @@ teardown(void)
 {
 	h_close(sub);
 	PQfinish(db);
+	db = NULL;
 	if (bridge.pid > 0)
 		kill(bridge.pid, SIGCONT);
 	if (bridge2.pid > 0)
@@ -414,6 +417,7 @@ START_TEST(postgres_crashed_and_restarted)
 	ck_assert_int_eq(kill(bridge.pid, SIGSTOP), 0);
 	commit_some(0, 10, &want);
 	PQfinish(db);
+	db = NULL;
 	pgt_cluster_stop(SIGQUIT);
 	pgt_cluster_start();
 	db = pgt_connect(dbname);
@@ -498,6 +502,7 @@ one_write_arrives(unsigned i)
 START_TEST(unreachable_server_then_it_starts)
 {
 	PQfinish(db);
+	db = NULL;
 	pgt_cluster_stop(SIGINT);
 	pgt_bridge_on(&bridge, h_test_daemon.dir, dbname, h_test_daemon.sock,
 	    "0.2");
@@ -512,6 +517,34 @@ START_TEST(unreachable_server_then_it_starts)
 	ck_assert_ptr_nonnull(pgt_log_line(&bridge, PGT_WAIT_MS,
 	    "postgres: connected", NULL));
 	one_write_arrives(1);
+}
+END_TEST
+
+/* PostgreSQL shut down while the bridge is connected: the server's goodbye
+ * (FATAL: terminating connection ...) is one line of the bridge's log like
+ * every other, not libpq's own text on stderr; then it reconnects. */
+START_TEST(postgres_shut_down_and_restarted)
+{
+	const char	*stray;
+
+	bridge_up(&bridge, h_test_daemon.sock);
+	PQfinish(db);
+	db = NULL;
+	pgt_cluster_stop(SIGINT);
+	/* Said as "postgres: FATAL: ..." when it comes between rounds, as a
+	 * failed round's reason when it ends one. */
+	ck_assert_msg(pgt_log_line(&bridge, PGT_WAIT_MS, "terminating "
+	    "connection due to administrator command", NULL) != NULL,
+	    "the server's message was not logged");
+	ck_assert_msg(pgt_log_line(&bridge, PGT_WAIT_MS, "postgres:",
+	    "retrying in", NULL) != NULL, "no reconnect logged");
+	pgt_cluster_start();
+	db = pgt_connect(dbname);
+	ck_assert_ptr_nonnull(pgt_log_line(&bridge, PGT_WAIT_MS,
+	    "postgres: connected", NULL));
+	one_write_arrives(1);
+	stray = pgt_log_stray_line(&bridge, "crmpubsub-pg: ");
+	ck_assert_msg(stray == NULL, "a log line without the prefix: %s", stray);
 }
 END_TEST
 
@@ -598,6 +631,7 @@ START_TEST(missing_schema_then_installed)
 	db = pgt_connect(other);
 	one_write_arrives(1);
 	PQfinish(db);
+	db = NULL;
 	db = o;
 }
 END_TEST
@@ -669,6 +703,7 @@ faults_suite(void)
 	tcase_add_test(tc, daemon_stopped_while_writes_continue);
 	tcase_add_test(tc, two_bridges_share_the_outbox);
 	tcase_add_test(tc, unreachable_server_then_it_starts);
+	tcase_add_test(tc, postgres_shut_down_and_restarted);
 	tcase_add_test(tc, wrong_password_then_fixed);
 	tcase_add_test(tc, missing_schema_then_installed);
 	tcase_add_test(tc, bad_options_exit_2);

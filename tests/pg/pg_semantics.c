@@ -236,6 +236,52 @@ START_TEST(doorbell_after_rolled_back_savepoint)
 }
 END_TEST
 
+/* Notifications on the doorbell's channel that reach listener within
+ * ms; each must carry the constant payload "outbox". */
+static int
+doorbells(PGconn *listener, int ms)
+{
+	long long	 deadline = h_now_ms() + ms;
+	PGnotify	*n;
+	int		 count = 0;
+
+	while (h_now_ms() < deadline) {
+		ck_assert_int_eq(PQconsumeInput(listener), 1);
+		while ((n = PQnotifies(listener)) != NULL) {
+			ck_assert_str_eq(n->relname, "crmpubsub");
+			ck_assert_str_eq(n->extra, "outbox");
+			count++;
+			PQfreemem(n);
+		}
+		h_nap_ms(20);
+	}
+	return count;
+}
+
+/* The doorbell is one small constant NOTIFY per writing transaction,
+ * however many rows and interactions it changes; none for a rollback. */
+START_TEST(doorbell_once_per_transaction)
+{
+	PGconn	*listener = pgt_connect(dbname);
+
+	pgt_exec(listener, "LISTEN crmpubsub");
+	pgt_exec(db, "BEGIN");
+	add_interaction(1, 1);
+	add_party(1, 2);
+	add_party(1, 3);
+	add_interaction(2, 4);
+	pgt_exec(db, "UPDATE phoenix_kit_crm_interactions SET subject = 'x'");
+	pgt_exec(db, "COMMIT");
+	ck_assert_int_eq(doorbells(listener, 300), 1);
+	pgt_exec(db, "BEGIN");
+	add_interaction(3, 5);
+	pgt_exec(db, "ROLLBACK");
+	add_party(2, 6);
+	ck_assert_int_eq(doorbells(listener, 300), 1);
+	PQfinish(listener);
+}
+END_TEST
+
 /* crmpubsub.doorbell = off (here for the session; for a database or role
  * with ALTER ... SET) keeps NOTIFY silent: only a poll finds the row, and
  * this bridge polls every 60 s. The next write that rings brings it along. */
@@ -526,6 +572,7 @@ semantics_suite(void)
 	tcase_add_test(tc, savepoint_rolled_back);
 	tcase_add_test(tc, doorbell_after_rolled_back_savepoint);
 	tcase_add_test(tc, doorbell_can_be_silenced);
+	tcase_add_test(tc, doorbell_once_per_transaction);
 	tcase_add_test(tc, create_with_parties_is_one_created);
 	tcase_add_test(tc, update_replacing_parties_reaches_old_and_new);
 	tcase_add_test(tc, plain_update_reaches_subject_and_parties);

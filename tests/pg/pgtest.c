@@ -332,25 +332,44 @@ pgt_outbox_drains(PGconn *c, int timeout_ms)
 	return h_wait_until(pgt_outbox_empty, c, timeout_ms, 20);
 }
 
-int
-pgt_psql(const char *db, const char *file, const char *const *vars)
+/* Fills argv with psql's path and options for db (as postgres, quiet, no
+ * psqlrc), its output appended to <dir>/psql.log; the next free index. */
+static int
+pgt_psql_argv(char **argv, char *bin, size_t binlen, const char *db)
 {
-	char	 bin[512], log[320], *argv[64];
-	char	 path[1024];
-	int	 n = 0;
-	const char *top = getenv("CRMPUBSUB_TOP");
+	int	n = 0;
 
-	snprintf(bin, sizeof bin, "%s/psql", pgt_bindir());
-	snprintf(log, sizeof log, "%s/psql.log", pgt.dir);
-	if (file[0] == '/' || top == NULL)
-		snprintf(path, sizeof path, "%s", file);
-	else
-		snprintf(path, sizeof path, "%s/%s", top, file);
+	snprintf(bin, binlen, "%s/psql", pgt_bindir());
 	argv[n++] = bin;
 	argv[n++] = "-X";
 	argv[n++] = "-q";
 	argv[n++] = "-d";
 	argv[n++] = (char *)pgt_dsn(db);
+	return n;
+}
+
+/* Runs the psql command line argv; its exit status. */
+static int
+pgt_psql_run(char *const *argv)
+{
+	char	log[320];
+
+	snprintf(log, sizeof log, "%s/psql.log", pgt.dir);
+	return pgt_wait(pgt_spawn(argv, NULL, log, 0, SIGKILL), 60000);
+}
+
+int
+pgt_psql(const char *db, const char *file, const char *const *vars)
+{
+	char	 bin[512], *argv[64];
+	char	 path[1024];
+	const char *top = getenv("CRMPUBSUB_TOP");
+	int	 n = pgt_psql_argv(argv, bin, sizeof bin, db);
+
+	if (file[0] == '/' || top == NULL)
+		snprintf(path, sizeof path, "%s", file);
+	else
+		snprintf(path, sizeof path, "%s/%s", top, file);
 	argv[n++] = "-f";
 	argv[n++] = path;
 	for (; vars != NULL && vars[0] != NULL && vars[1] != NULL &&
@@ -360,7 +379,19 @@ pgt_psql(const char *db, const char *file, const char *const *vars)
 		    vars[1]), -1);
 	}
 	argv[n] = NULL;
-	return pgt_wait(pgt_spawn(argv, NULL, log, 0, SIGKILL), 60000);
+	return pgt_psql_run(argv);
+}
+
+int
+pgt_psql_c(const char *db, const char *sql)
+{
+	char	 bin[512], *argv[16];
+	int	 n = pgt_psql_argv(argv, bin, sizeof bin, db);
+
+	argv[n++] = "-c";
+	argv[n++] = (char *)sql;
+	argv[n] = NULL;
+	return pgt_psql_run(argv);
 }
 
 const char *
@@ -411,21 +442,29 @@ pgt_bridge_bin(void)
 }
 
 void
+pgt_program_start(struct pgt_bridge *p, const char *log, char *const *argv,
+    char *const *env)
+{
+	snprintf(p->log, sizeof p->log, "%s", log);
+	p->pid = pgt_spawn(argv, env, p->log, 0, SIGKILL);
+	ck_assert_int_ne(p->pid, -1);
+}
+
+void
 pgt_bridge_start(struct pgt_bridge *b, const char *dir,
     const char *const *args, char *const *env)
 {
 	static unsigned	 seq;
-	char		*argv[32];
+	char		*argv[32], log[320];
 	int		 n = 0;
 
-	snprintf(b->log, sizeof b->log, "%s/bridge-%ld-%u.log", dir,
-	    (long)getpid(), seq++);
+	snprintf(log, sizeof log, "%s/bridge-%ld-%u.log", dir, (long)getpid(),
+	    seq++);
 	argv[n++] = (char *)pgt_bridge_bin();
 	for (; args != NULL && *args != NULL && n < 31; args++)
 		argv[n++] = (char *)*args;
 	argv[n] = NULL;
-	b->pid = pgt_spawn(argv, env, b->log, 0, SIGKILL);
-	ck_assert_int_ne(b->pid, -1);
+	pgt_program_start(b, log, argv, env);
 }
 
 void
@@ -506,6 +545,24 @@ pgt_log_line(const struct pgt_bridge *b, int timeout_ms, ...)
 			return NULL;
 		h_nap_ms(20);
 	}
+}
+
+const char *
+pgt_log_stray_line(const struct pgt_bridge *b, const char *prefix)
+{
+	static char	 line[4096];
+	FILE		*f;
+	const char	*stray = NULL;
+
+	if ((f = fopen(b->log, "r")) == NULL)
+		return NULL;
+	while (stray == NULL && fgets(line, sizeof line, f) != NULL)
+		if (strncmp(line, prefix, strlen(prefix)) != 0)
+			stray = line;
+	fclose(f);
+	if (stray != NULL)
+		line[strcspn(line, "\n")] = '\0';
+	return stray;
 }
 
 void

@@ -48,6 +48,8 @@ void	 pgt_reset(PGconn *);
 /* Runs psql -f file on db with "-v name=value" pairs (NULL-terminated,
  * may be NULL); the exit status. */
 int	 pgt_psql(const char *db, const char *file, const char *const *vars);
+/* Runs psql -c sql on db as postgres; the exit status. */
+int	 pgt_psql_c(const char *db, const char *sql);
 /* Connects to db, asserted. */
 PGconn	*pgt_connect(const char *db);
 /* Runs SQL, asserting it succeeds. */
@@ -68,6 +70,10 @@ struct pgt_bridge {
 };
 /* Path of the bridge: $CRMPUBSUB_PG, else <$CRMPUBSUB_BUILD>/client/pg/… */
 const char *pgt_bridge_bin(void);
+/* Starts any program (argv NULL-terminated) the same way, its stdout and
+ * stderr in log; the other pgt_bridge_* and pgt_log_* calls apply. */
+void	 pgt_program_start(struct pgt_bridge *, const char *log,
+	     char *const *argv, char *const *env);
 /* Starts the bridge with args (NULL-terminated) and env (NULL or
  * NULL-terminated "K=V" list); logs go to a file in dir. */
 void	 pgt_bridge_start(struct pgt_bridge *, const char *dir,
@@ -83,6 +89,9 @@ void	 pgt_bridge_stop_clean(struct pgt_bridge *);
  * (NULL-terminated); returns that line (static) or NULL after timeout_ms. */
 const char *pgt_log_line(const struct pgt_bridge *, int timeout_ms, ...)
 	     __attribute__((sentinel));
+/* The first line of the log that does not start with prefix (static), or
+ * NULL when every line does. */
+const char *pgt_log_stray_line(const struct pgt_bridge *, const char *prefix);
 /* Prints the bridge's log (a failure's context). */
 void	 pgt_show_log(const struct pgt_bridge *);
 /* Whether the process still runs. */
