@@ -408,8 +408,9 @@ END_TEST
  * /usr and /etc are copy-on-write overlays of the host's (so nothing of
  * this machine changes): `make install` with the default prefix as root,
  * then a program built with pkg-config alone runs without LD_LIBRARY_PATH
- * (ldconfig was run), and the installed daemon and CLI answer --version.
- * After `make uninstall` the program no longer finds the library. */
+ * (ldconfig was run), the installed daemon and CLI answer --version, and
+ * Debian's python3 imports the installed package. After `make uninstall`
+ * neither the program nor python3 finds them. */
 START_TEST(test_real_install_loads_without_ld_library_path)
 {
 	char dir[] = "/tmp/crmpubsub-realinst.XXXXXX", script[PATH_MAX];
@@ -435,7 +436,7 @@ START_TEST(test_real_install_loads_without_ld_library_path)
 	    "done\n"
 	    "unset LD_LIBRARY_PATH PKG_CONFIG_PATH PKG_CONFIG_SYSROOT_DIR\n"
 	    "make -C %s --no-print-directory -o all install-lib install-daemon "
-	    "O=%s\n"
+	    "install-python O=%s\n"
 	    "printf '#include <stdio.h>\\n#include <crmpubsub.h>\\n"
 	    "int main(void) { puts(crmpubsub_version()); return 0; }\\n' "
 	    ">%s/prog.c\n"
@@ -444,9 +445,13 @@ START_TEST(test_real_install_loads_without_ld_library_path)
 	    "echo \"prog: $(%s/prog)\"\n"
 	    "echo \"daemon: $(/usr/local/sbin/crmpubsubd --version)\"\n"
 	    "echo \"cli: $(/usr/local/bin/crmpubsub-cli --version)\"\n"
+	    "echo \"python: $(cd / && /usr/bin/python3 -c 'import crmpubsub; "
+	    "print(crmpubsub.__file__)')\"\n"
 	    "make -C %s --no-print-directory -o all uninstall O=%s\n"
 	    "if %s/prog >/dev/null 2>&1; then echo still-loads; "
-	    "else echo gone; fi\n",
+	    "else echo gone; fi\n"
+	    "if (cd / && /usr/bin/python3 -c 'import crmpubsub') 2>/dev/null; "
+	    "then echo python-still-imports; else echo python-gone; fi\n",
 	    dir, dir, dir, dir, dir, top(), build_dir(), dir, san, dir, dir,
 	    dir, top(), build_dir(), dir);
 	fclose(f);
@@ -460,6 +465,10 @@ START_TEST(test_real_install_loads_without_ld_library_path)
 	    != NULL, "installed programs:\n%s", out);
 	ck_assert_msg(strstr(out, "\ngone\n") != NULL,
 	    "the library outlived make uninstall:\n%s", out);
+	/* Debian's python3 finds the package the default prefix installed. */
+	ck_assert_msg(strstr(out, "\npython: /usr/local/lib/python3.") != NULL
+	    && strstr(out, "\npython-gone\n") != NULL,
+	    "the Python package, installed and uninstalled:\n%s", out);
 	run(NULL, 0, "rm -rf %s", dir);
 }
 END_TEST

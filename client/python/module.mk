@@ -3,7 +3,10 @@
 # and records $(LIBDIR) in crmpubsub/_install.py, so the installed package
 # finds the installed library even before ldconfig has run; `make check`
 # runs its pytest suite against this build's daemon and library.
-PYTHONDIR ?= /usr/lib/python3/dist-packages
+# Debian's python3 reads distribution packages from /usr/lib/python3 and the
+# administrator's from /usr/local/lib/python3.X: the package follows PREFIX.
+PYTHONDIR ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/python3/dist-packages,$(PREFIX)/lib/python$(PYTHON_VERSION)/dist-packages)
+PYTHON_VERSION = $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 PY_PACKAGE = $(filter-out %/_install.py,$(wildcard client/python/crmpubsub/*.py))
 
 MODULE_CHECKS += check-python
