@@ -8,18 +8,21 @@ temporary directory with the socket."""
 import os
 import re
 import signal
+import socket
 import subprocess
 import threading
 import time
 
 from feedtest import REPO, EventStream, Http
+from crmtest import wait_until
 
 START = 120.0   # make demo may build the daemon and the library first
 STOP = 15.0
 
 
 def free_port():
-    import socket
+    """A loopback port that was free a moment ago (demo.sh takes a port
+    number, not 0)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -99,15 +102,6 @@ def processes_in(path):
         if path.encode() in cmd and state != "Z":
             pids.append(int(pid))
     return pids
-
-
-def wait_until(fn, timeout):
-    deadline = time.monotonic() + timeout
-    while not fn():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 def test_make_demo_serves_pushes_and_ctrl_c_stops_it():
