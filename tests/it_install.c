@@ -566,9 +566,10 @@ START_TEST(test_units_security)
 }
 END_TEST
 
-/* The watchdog is on; the drop-in docs/operations.md gives for a TCP
- * metrics port is valid and keeps the rest of the sandbox; the textfile
- * unit runs the installed CLI, sandboxed too. */
+/* The watchdog is on and the unit has no network of its own until the
+ * drop-in docs/operations.md gives for a TCP metrics port, which is valid
+ * and keeps the rest of the sandbox; the textfile unit runs the installed
+ * CLI, sandboxed too. */
 START_TEST(test_units_metrics)
 {
 	static const char mark[] =
@@ -581,6 +582,7 @@ START_TEST(test_units_metrics)
 	svc = installed(UNITS "/crmpubsubd.service");
 	ck_assert_str_eq(unit_value(svc, "WatchdogSec"), "30s");
 	ck_assert_str_eq(unit_value(svc, "NotifyAccess"), "main");
+	ck_assert_str_eq(unit_value(svc, "PrivateNetwork"), "yes");
 	free(svc);
 	svc = installed(UNITS "/crmpubsub-metrics.service");
 	ck_assert_str_eq(unit_value(svc, "ExecStart"), "/usr/bin/crmpubsub-cli "

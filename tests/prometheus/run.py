@@ -139,6 +139,24 @@ def log_port(path):
     return int(m.group(1)) if m else None
 
 
+def docs_prometheus_config(alerts, target):
+    """The YAML docs/operations.md tells an operator to put into
+    prometheus.yml, with its rule file and target replaced by alerts and
+    target; None when the docs no longer have it in that form."""
+    with open(os.path.join(TOP, "docs/operations.md")) as f:
+        blocks = [b for b in re.findall(r"^```yaml\n(.*?)^```", f.read(),
+                                        re.M | re.S)
+                  if "job_name: crmpubsub" in b]
+    if len(blocks) != 1:
+        return None
+    old_rules, old_target = ("/etc/prometheus/crmpubsub-alerts.yml",
+                             "'127.0.0.1:9470'")
+    if old_rules not in blocks[0] or old_target not in blocks[0]:
+        return None
+    return (blocks[0].replace(old_rules, alerts)
+            .replace(old_target, "'%s'" % target))
+
+
 def main():
     work = tempfile.mkdtemp(prefix="crmpubsub-prom.")
     procs = []
@@ -209,18 +227,24 @@ def run(work, spawn):
            "--collector.textfile", "--collector.textfile.directory=" + textdir,
            "--web.listen-address=" + node], os.path.join(work, "node.log"))
 
-    # The Prometheus configuration of docs/operations.md, at 1 s intervals.
+    # The Prometheus configuration of docs/operations.md, at 1 s intervals,
+    # with the node job of Debian's prometheus.yml.
     web = "127.0.0.1:%d" % free_port()
     base = "http://" + web
     conf = os.path.join(work, "prometheus.yml")
+    docs_conf = docs_prometheus_config(os.path.join(TOP, "docs/alerts.yml"),
+                                       "127.0.0.1:%d" % port)
+    if not check(docs_conf is not None, "docs/operations.md gives the "
+                 "Prometheus configuration"):
+        return
     with open(conf, "w") as f:
         f.write("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-                "rule_files:\n  - %s\n"
-                "scrape_configs:\n  - job_name: crmpubsub\n"
-                "    static_configs:\n      - targets: ['127.0.0.1:%d']\n"
-                "  - job_name: node\n"
-                "    static_configs:\n      - targets: ['%s']\n"
-                % (os.path.join(TOP, "docs/alerts.yml"), port, node))
+                + docs_conf + "  - job_name: node\n"
+                "    static_configs:\n      - targets: ['%s']\n" % node)
+    r = subprocess.run(["promtool", "check", "config", conf],
+                       capture_output=True, text=True, timeout=60)
+    check(r.returncode == 0, "promtool check config accepts it"
+          + ("" if r.returncode == 0 else ":\n" + r.stdout + r.stderr))
     spawn(["prometheus", "--config.file=" + conf,
            "--storage.tsdb.path=" + os.path.join(work, "data"),
            "--web.listen-address=" + web, "--log.level=warn"],
