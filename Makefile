@@ -210,6 +210,7 @@ check-extra: all
 	done
 
 test-run: $(TEST_BINS) $(DAEMON) $(EXAMPLES)
+	@mkdir -p $(dir $(CHECK_SUMMARY))
 	@CHECK_SUMMARY=$(CHECK_SUMMARY) tests/run.sh $(O) $(TEST_BINS)
 
 # --- benchmark, fuzzing, soak ------------------------------------------------
