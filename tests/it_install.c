@@ -416,12 +416,21 @@ START_TEST(test_real_install_loads_without_ld_library_path)
 	char dir[] = "/tmp/crmpubsub-realinst.XXXXXX", script[PATH_MAX];
 	char out[16384];
 	const char *san = "";
+	const char *py_installed = "echo \"python: $(cd / && /usr/bin/python3 "
+	    "-c 'import crmpubsub; print(crmpubsub.__file__)')\"\n";
+	const char *py_removed = "if (cd / && /usr/bin/python3 -c 'import "
+	    "crmpubsub') 2>/dev/null; then echo python-still-imports; else "
+	    "echo python-gone; fi\n";
 	FILE *f;
 
 	need_install();
 	ck_assert(mkdtemp(dir) != NULL);
-	if (strstr(build_dir(), "asan") != NULL)
+	/* python3 cannot load a library built with ASan: the plain build
+	 * checks the Python package. */
+	if (strstr(build_dir(), "asan") != NULL) {
 		san = "-fsanitize=address,undefined";
+		py_installed = py_removed = "";
+	}
 	snprintf(script, sizeof script, "%s/inside.sh", dir);
 	f = fopen(script, "w");
 	ck_assert(f != NULL);
@@ -445,19 +454,17 @@ START_TEST(test_real_install_loads_without_ld_library_path)
 	    "echo \"prog: $(%s/prog)\"\n"
 	    "echo \"daemon: $(/usr/local/sbin/crmpubsubd --version)\"\n"
 	    "echo \"cli: $(/usr/local/bin/crmpubsub-cli --version)\"\n"
-	    "echo \"python: $(cd / && /usr/bin/python3 -c 'import crmpubsub; "
-	    "print(crmpubsub.__file__)')\"\n"
+	    "%s"
 	    "make -C %s --no-print-directory -o all uninstall O=%s\n"
 	    "if %s/prog >/dev/null 2>&1; then echo still-loads; "
 	    "else echo gone; fi\n"
-	    "if (cd / && /usr/bin/python3 -c 'import crmpubsub') 2>/dev/null; "
-	    "then echo python-still-imports; else echo python-gone; fi\n",
+	    "%s",
 	    dir, dir, dir, dir, dir, top(), build_dir(), dir, san, dir, dir,
-	    dir, top(), build_dir(), dir);
+	    dir, py_installed, top(), build_dir(), dir, py_removed);
 	fclose(f);
 	ck_assert_int_eq(run(NULL, 0, "mkdir %s/ov", dir), 0);
 	ck_assert_msg(run(out, sizeof out, "unshare --mount sh %s", script)
-	    == 0, "install in a private namespace failed:\n%s", out);
+	    == 0, "install in a private namespace failed:\n%.2000s", out);
 	ck_assert_msg(strstr(out, "\nprog: " CRMPUBSUB_VERSION "\n") != NULL,
 	    "the program did not load the installed library:\n%s", out);
 	ck_assert_msg(strstr(out, "\ndaemon: crmpubsubd " CRMPUBSUB_VERSION)
@@ -466,9 +473,10 @@ START_TEST(test_real_install_loads_without_ld_library_path)
 	ck_assert_msg(strstr(out, "\ngone\n") != NULL,
 	    "the library outlived make uninstall:\n%s", out);
 	/* Debian's python3 finds the package the default prefix installed. */
-	ck_assert_msg(strstr(out, "\npython: /usr/local/lib/python3.") != NULL
-	    && strstr(out, "\npython-gone\n") != NULL,
-	    "the Python package, installed and uninstalled:\n%s", out);
+	ck_assert_msg(*py_installed == '\0' || (strstr(out,
+	    "\npython: /usr/local/lib/python3.") != NULL && strstr(out,
+	    "\npython-gone\n") != NULL),
+	    "the Python package, installed and uninstalled:\n%.2000s", out);
 	run(NULL, 0, "rm -rf %s", dir);
 }
 END_TEST
