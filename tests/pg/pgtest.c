@@ -246,7 +246,7 @@ pgt_hba_prepend(const char *line)
 const char *
 pgt_dsn(const char *db)
 {
-	static char	dsn[512];
+	static _Thread_local char dsn[512];	/* the sessions call it at once */
 
 	snprintf(dsn, sizeof dsn, "host=%s user=postgres dbname=%s", pgt.dir,
 	    db);

@@ -38,7 +38,8 @@ void	 pgt_cluster_stop(int sig);
  * reloads it. */
 void	 pgt_hba_prepend(const char *line);
 
-/* conninfo of database db as the superuser postgres. */
+/* conninfo of database db as the superuser postgres, in a buffer of the
+ * calling thread. */
 const char *pgt_dsn(const char *db);
 /* A fresh database with the CRM tables (contacts, interactions, parties);
  * with install, crmpubsub.sql is run on it through psql. Returns its name. */
