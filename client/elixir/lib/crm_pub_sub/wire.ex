@@ -120,14 +120,10 @@ defmodule CrmPubSub.Wire do
   `{:reply, ok?, map}`, `{:crm, topic, event_atom, interaction_uuid}`,
   `{:resync, reason_atom}`, `:shutdown`, or `{:unknown, map_or_reason}`.
   """
-  # A successful broadcast's reply, by far the most frequent line, is known
-  # from its first bytes: replies are compact JSON with `ok` then `op`
-  # first (docs/protocol.md, "Replies"), so it needs no decoding.
-  def classify(_codec, <<"{\"ok\":true,\"op\":\"broadcast_", _::binary>>), do: {:reply, true, %{}}
-
-  # So is a crm push, written by the daemon in one fixed layout (the three
-  # event names have seven letters); one that differs in any byte, or holds
-  # anything but a UUID, goes through the codec like every other line.
+  # A crm push, by far the most frequent line, is written by the daemon in
+  # one fixed layout (the three event names have seven letters), so the
+  # whole line is matched, not parsed; one that differs in any byte, or
+  # holds anything but a UUID, goes through the codec like every other line.
   def classify(
         codec,
         <<"{\"type\":\"crm\",\"event\":\"interaction_", event::binary-size(7), "\",\"topic\":\"",
