@@ -463,23 +463,17 @@ federate_init(struct event_base *b, const struct config *c, char **cause)
 
 	if (c->redis == NULL)
 		return 0;
-	if (fed_addr_parse(c->redis, &addr) == -1) {
-		if (asprintf(cause, "redis: bad address") == -1)
-			*cause = NULL;
-		return -1;
-	}
+	if (fed_addr_parse(c->redis, &addr) == -1)
+		return log_cause(cause, "redis: bad address");
 	if (c->redis_password != NULL) {
 		free(addr.password);
 		if ((addr.password = strdup(c->redis_password)) == NULL)
 			goto nomem;
 	}
 	if (c->redis_prefix != NULL &&
-	    strlen(c->redis_prefix) > FEDMSG_PREFIX_MAX) {
-		if (asprintf(cause, "redis_prefix: longer than %d bytes",
-		    FEDMSG_PREFIX_MAX) == -1)
-			*cause = NULL;
-		return -1;
-	}
+	    strlen(c->redis_prefix) > FEDMSG_PREFIX_MAX)
+		return log_cause(cause, "redis_prefix: longer than %d bytes",
+		    FEDMSG_PREFIX_MAX);
 	snprintf(prefix, sizeof prefix, "%s", c->redis_prefix ?
 	    c->redis_prefix : "");
 	prefix_len = strlen(prefix);
@@ -496,9 +490,7 @@ federate_init(struct event_base *b, const struct config *c, char **cause)
 	fed_connect_start();
 	return 0;
 nomem:
-	if (asprintf(cause, "out of memory") == -1)
-		*cause = NULL;
-	return -1;
+	return log_cause(cause, "out of memory");
 }
 
 void

@@ -180,12 +180,12 @@ httpd_listen(const struct httpd_addr *a, const char *text, char **cause)
 	if (fd == -1 || bind(fd, sa, len) == -1 ||
 	    listen(fd, HTTPD_BACKLOG) == -1 ||
 	    (family == AF_UNIX && chmod(a->path, HTTPD_UNIX_MODE) == -1)) {
-		if (asprintf(cause, "metrics_listen %s: %s", text,
-		    strerror(errno)) == -1)
-			*cause = NULL;
+		int	err = errno;
+
 		if (fd != -1)
 			close(fd);
-		return -1;
+		return log_cause(cause, "metrics_listen %s: %s", text,
+		    strerror(err));
 	}
 	if (family == AF_UNIX) {
 		snprintf(unix_path, sizeof unix_path, "%s", a->path);

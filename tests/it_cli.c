@@ -1268,7 +1268,7 @@ START_TEST(test_metrics_matches_daemon)
 	    "\"contact_uuids\":[\"" UUID_I "\"]}");
 	expect_cli_matches_daemon(where);
 	h_close(c);
-	h_daemon_stop(&h_test_daemon, SIGTERM, H_TIMEOUT_MS);
+	h_daemon_stop_clean(&h_test_daemon);
 	h_scratch_remove(dir);
 
 	/* Federated: the federation rows too. */
@@ -1282,7 +1282,7 @@ START_TEST(test_metrics_matches_daemon)
 	ck_assert(h_wait_until(fed_up, c, H_TIMEOUT_MS, 10));
 	expect_cli_matches_daemon(where);
 	h_close(c);
-	h_daemon_stop(&h_test_daemon, SIGTERM, H_TIMEOUT_MS);
+	h_daemon_stop_clean(&h_test_daemon);
 	hm_stop(pid, H_TIMEOUT_MS);
 	h_scratch_remove(dir);
 	h_scratch_remove(rdir);
