@@ -49,25 +49,11 @@ redis | floor) ;;
 esac
 
 # --- tools --------------------------------------------------------------------
-# Installs what the benchmark needs when missing (root), else says what to run.
+# The bench group of tools/packages: installed when missing (as root), else
+# the exact apt-get line is printed. Debian starts the packaged Redis as a service;
+# the benchmark runs its own instances and leaves that one alone.
 need_packages() {
-	local missing=() pkg
-	command -v redis-server >/dev/null || missing+=(redis-server)
-	command -v gnuplot >/dev/null || missing+=(gnuplot-nox)
-	command -v taskset >/dev/null || missing+=(util-linux)
-	[ ${#missing[@]} = 0 ] && return 0
-	if [ "$(id -u)" != 0 ]; then
-		log "missing packages; as root run: apt-get update && apt-get install -y ${missing[*]}"
-		exit 1
-	fi
-	log "installing: ${missing[*]}"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq
-	for pkg in "${missing[@]}"; do
-		apt-get install -y -qq "$pkg" >/dev/null
-	done
-	# Debian starts the packaged Redis as a service; the benchmark runs its
-	# own instances and leaves that one alone.
+	"$top/tools/deps.sh" bench || exit 1
 }
 
 need_packages

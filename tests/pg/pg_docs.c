@@ -30,7 +30,7 @@
 
 /* Commands that prepare the machine, which the test does its own way. */
 static const char *const setup_programs[] = {
-	"apt-get", "tools/deps.sh", "make", "systemd-sysusers", "systemctl", "journalctl",
+	"apt-get", "deps.sh", "make", "systemd-sysusers", "systemctl", "journalctl",
 	"install", "pg_ctlcluster", "cd", "crmpubsubd", NULL
 };
 
