@@ -4,7 +4,9 @@
 #   docs.sh   the documents cite files that exist and the README lists
 #             every daemon source file
 #   walk.py   README.md's and docs/client.md's first steps run as written
-#             against the real daemon and print what the documents show
+#             against the real daemon and print what the documents show;
+#             run as root, also README.md's as an ordinary user beside a
+#             root daemon, finding the user's own daemon unaided
 MODULE_CHECKS += check-build check-walk
 
 check-build:

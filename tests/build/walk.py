@@ -2,7 +2,9 @@
 """A newcomer's walk: the commands of README.md ("30 seconds with the CLI",
 "The same by hand with socat") and of docs/client.md ("From an empty
 directory to a writer and a subscriber") run as they are written, against
-the real daemon, and print exactly what the documents show.
+the real daemon, and print exactly what the documents show. Run as root,
+the README's CLI session also runs as an ordinary user (nobody) beside a
+root daemon, with no socket named, as README.md promises.
 
 The blocks are read from the documents, not copied here. A block whose
 lines start with "$ " is a terminal transcript: each "$ " line (with its
@@ -23,6 +25,7 @@ the loader pointed at the stage, `/tmp/demo.sock` is a private socket and
 `~` a fresh home directory."""
 
 import os
+import pwd
 import queue
 import re
 import shutil
@@ -39,6 +42,17 @@ SCRIPT_WAIT = 300       # seconds for a script (step 1 builds and installs)
 
 class WalkError(Exception):
     pass
+
+
+# (uid, gid) the commands run as; None: as whoever runs the walk.
+RUN_AS = None
+
+
+def as_user():
+    """Popen arguments that run a command as RUN_AS."""
+    if RUN_AS is None:
+        return {}
+    return {"user": RUN_AS[0], "group": RUN_AS[1], "extra_groups": []}
 
 
 def section(path, title):
@@ -91,7 +105,7 @@ class Terminal:
         self.p = subprocess.Popen(
             ["sh", "-c", cmd], cwd=cwd, env=env, stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            start_new_session=True)
+            start_new_session=True, **as_user())
         self.lines = queue.Queue()
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
@@ -177,7 +191,7 @@ class Walk:
         p = subprocess.Popen(["sh", "-ec", body + f'\npwd >"{where}"\n'],
                              cwd=self.cwd, env=self.env,
                              start_new_session=True, stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT)
+                             stderr=subprocess.STDOUT, **as_user())
         try:
             out, _ = p.communicate(timeout=SCRIPT_WAIT)
         except subprocess.TimeoutExpired:
@@ -272,6 +286,59 @@ def readme(tmp):
     return n
 
 
+def readme_as_user(tmp):
+    """README.md's CLI session as an ordinary user would run it, when the
+    walk runs as root: `make run`'s daemon as `nobody` without a login
+    session, so on /tmp/crmpubsub-<uid>/, while root's daemon holds
+    /run/crmpubsub/crmpubsub.sock (mode 0660, which nobody may not
+    connect to) when that path is free. No socket is named anywhere: the
+    daemon and the tools must find the user's own by themselves."""
+    global RUN_AS
+    pw = pwd.getpwnam("nobody")
+    mine = tempfile.mkdtemp(prefix="crmpubsub-walk-user.")
+    os.chmod(mine, 0o755)
+    home = os.path.join(mine, "home")
+    os.mkdir(home, 0o700)
+    os.chown(home, pw.pw_uid, pw.pw_gid)
+    env = user_env(home, USER="nobody", PATH="/usr/local/bin:/usr/bin:/bin")
+    env.pop("XDG_RUNTIME_DIR", None)
+    sock_dir = f"/tmp/crmpubsub-{pw.pw_uid}"
+    sock = os.path.join(sock_dir, "crmpubsub.sock")
+    made_sock_dir = not os.path.exists(sock_dir)
+    root_daemon = None
+    if not os.path.exists("/run/crmpubsub"):
+        root_daemon = Terminal("mkdir -p /run/crmpubsub && exec "
+                               "./daemon/crmpubsubd -v -s "
+                               "/run/crmpubsub/crmpubsub.sock", TOP,
+                               user_env(home))
+        first = root_daemon.lines.get(timeout=WAIT)
+        if first is None or "listening on" not in first:
+            raise WalkError(f"root's daemon did not start: {first}")
+    RUN_AS = (pw.pw_uid, pw.pw_gid)
+    try:
+        # make run's command, less its `all`, which would write the tree.
+        daemon = Terminal("exec ./daemon/crmpubsubd -v", TOP, env)
+        try:
+            first = daemon.lines.get(timeout=WAIT)
+            if first is None or "listening on" not in first:
+                raise WalkError(f"the daemon did not start: {first}")
+            if sock not in first:
+                raise WalkError(f"the daemon is not on {sock}: {first}")
+            return Walk("README.md", TOP, env,
+                        {"/run/user/1000/crmpubsub.sock": sock}).run(
+                section("README.md", "30 seconds with the CLI"))
+        finally:
+            daemon.stop()
+    finally:
+        RUN_AS = None
+        if root_daemon is not None:
+            root_daemon.stop()
+            shutil.rmtree("/run/crmpubsub", ignore_errors=True)
+        if made_sock_dir:
+            shutil.rmtree(sock_dir, ignore_errors=True)
+        shutil.rmtree(mine, ignore_errors=True)
+
+
 def client_md(tmp):
     """docs/client.md's first steps, installed into a staging tree."""
     home = os.path.join(tmp, "home")
@@ -297,8 +364,10 @@ def main():
     tmp = tempfile.mkdtemp(prefix="crmpubsub-walk.")
     passed = failed = 0
     try:
-        for name, walk in (("README.md", readme),
-                           ("docs/client.md", client_md)):
+        walks = [("README.md", readme), ("docs/client.md", client_md)]
+        if os.geteuid() == 0:
+            walks.append(("README.md as an ordinary user", readme_as_user))
+        for name, walk in walks:
             try:
                 n = walk(tmp)
                 print(f"PASS: {name}: {n} commands run as written")
