@@ -22,10 +22,7 @@ set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=dirs.sh
 . "$(dirname "$0")/dirs.sh"
-if [ $# -gt 0 ]; then
-	echo "usage: $0 [--top DIR] [--out DIR]" >&2
-	exit 2
-fi
+no_more_args "$@"
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	rounds=${SCRAPE_ROUNDS:-2}; seconds=${SCRAPE_SECONDS:-1}
 	samples=${SCRAPE_SAMPLES:-500}

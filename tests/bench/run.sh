@@ -23,10 +23,7 @@ set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=dirs.sh
 . "$(dirname "$0")/dirs.sh"
-if [ $# -gt 0 ]; then
-	echo "usage: $0 [--top DIR] [--out DIR]" >&2
-	exit 2
-fi
+no_more_args "$@"
 
 quick=${BENCH_QUICK:-0}
 if [ "$quick" = 1 ]; then
